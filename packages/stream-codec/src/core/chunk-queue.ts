@@ -1,0 +1,185 @@
+/**
+ * A queue of received chunks that the decoders read from without re-reading or
+ * re-copying: small fields are peeked in place, page-sized spans are handed out
+ * as views into the chunk that holds them (a copy is made only when a span
+ * crosses a chunk boundary). Tiny chunks are coalesced into an append-only
+ * scratch buffer so 1-byte feeding stays linear.
+ */
+const SMALL_CHUNK = 1024;
+const SCRATCH_SIZE = 64 * 1024;
+
+export class ChunkQueue {
+  private chunks: Uint8Array[] = [];
+  private first = 0; // index of the head chunk in `chunks`
+  private headPos = 0; // bytes already consumed from the head chunk
+  private queued = 0; // unconsumed bytes
+  private consumed = 0; // absolute offset of the read position
+  private scratch: Uint8Array | null = null;
+  private scratchStart = 0;
+  private scratchEnd = 0;
+  private lastIsScratch = false;
+
+  /** Bytes available to read. */
+  get length(): number {
+    return this.queued;
+  }
+
+  /** Absolute offset (from the first byte ever pushed) of the next unread byte. */
+  get offset(): number {
+    return this.consumed;
+  }
+
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    if (n === 0) return;
+    this.queued += n;
+    if (n < SMALL_CHUNK) {
+      if (this.lastIsScratch && this.scratch && this.scratchEnd + n <= this.scratch.length) {
+        this.scratch.set(chunk, this.scratchEnd);
+        this.scratchEnd += n;
+        this.chunks[this.chunks.length - 1] = this.scratch.subarray(this.scratchStart, this.scratchEnd);
+        return;
+      }
+      // Never reuse a scratch buffer: views of it may have been handed out.
+      if (!this.scratch || this.scratchEnd + n > this.scratch.length) {
+        this.scratch = new Uint8Array(SCRATCH_SIZE);
+        this.scratchEnd = 0;
+      }
+      this.scratchStart = this.scratchEnd;
+      this.scratch.set(chunk, this.scratchEnd);
+      this.scratchEnd += n;
+      this.chunks.push(this.scratch.subarray(this.scratchStart, this.scratchEnd));
+      this.lastIsScratch = true;
+      return;
+    }
+    this.chunks.push(chunk);
+    this.lastIsScratch = false;
+  }
+
+  /** Byte at relative position i (0 = next unread). Caller ensures i < length. */
+  byte(i: number): number {
+    let c = this.chunks[this.first]!;
+    let at = this.headPos + i;
+    if (at < c.length) return c[at]!;
+    let k = this.first;
+    while (at >= c.length) {
+      at -= c.length;
+      c = this.chunks[++k]!;
+    }
+    return c[at]!;
+  }
+
+  u16(i: number): number {
+    const c = this.chunks[this.first]!;
+    const at = this.headPos + i;
+    if (at + 2 <= c.length) return (c[at]! << 8) | c[at + 1]!;
+    return (this.byte(i) << 8) | this.byte(i + 1);
+  }
+
+  u32(i: number): number {
+    const c = this.chunks[this.first]!;
+    const at = this.headPos + i;
+    if (at + 4 <= c.length) {
+      return ((c[at]! << 24) >>> 0) + ((c[at + 1]! << 16) | (c[at + 2]! << 8) | c[at + 3]!);
+    }
+    return ((this.byte(i) << 24) >>> 0) + ((this.byte(i + 1) << 16) | (this.byte(i + 2) << 8) | this.byte(i + 3));
+  }
+
+  /** be64 split in halves so callers can check the range before combining. */
+  u64hi(i: number): number {
+    return this.u32(i);
+  }
+
+  /** n bytes at relative position i, as a view when they lie in one chunk. Does not consume. */
+  peek(i: number, n: number): Uint8Array {
+    let k = this.first;
+    let at = this.headPos + i;
+    let c = this.chunks[k]!;
+    while (at >= c.length) {
+      at -= c.length;
+      c = this.chunks[++k]!;
+    }
+    if (at + n <= c.length) return c.subarray(at, at + n);
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const take = Math.min(c.length - at, n - filled);
+      out.set(c.subarray(at, at + take), filled);
+      filled += take;
+      at = 0;
+      c = this.chunks[++k]!;
+    }
+    return out;
+  }
+
+  /** Consume n bytes and return them (a view when possible). */
+  take(n: number): Uint8Array {
+    const c = this.chunks[this.first]!;
+    if (this.headPos + n <= c.length) {
+      const v = c.subarray(this.headPos, this.headPos + n);
+      this.advance(n);
+      return v;
+    }
+    const v = this.peek(0, n);
+    this.advance(n);
+    return v;
+  }
+
+  /** Consume n bytes and return them as views, one per chunk they touch (no copy). */
+  takeViews(n: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let left = n;
+    while (left > 0) {
+      const c = this.chunks[this.first]!;
+      const take = Math.min(c.length - this.headPos, left);
+      out.push(c.subarray(this.headPos, this.headPos + take));
+      this.advance(take);
+      left -= take;
+    }
+    return out;
+  }
+
+  skip(n: number): void {
+    this.advance(n);
+  }
+
+  /** Relative index of the first `value` byte at or after relative position `from`, or -1. */
+  indexOf(value: number, from: number): number {
+    let k = this.first;
+    let at = this.headPos + from;
+    let base = -this.headPos; // relative position of chunks[k][0]
+    while (k < this.chunks.length) {
+      const c = this.chunks[k]!;
+      if (at < c.length) {
+        const found = c.indexOf(value, at);
+        if (found >= 0) return base + found;
+        at = c.length;
+      }
+      at -= c.length;
+      base += c.length;
+      k++;
+    }
+    return -1;
+  }
+
+  private advance(n: number): void {
+    this.queued -= n;
+    this.consumed += n;
+    let pos = this.headPos + n;
+    while (this.first < this.chunks.length && pos >= this.chunks[this.first]!.length) {
+      pos -= this.chunks[this.first]!.length;
+      this.first++;
+      if (this.first === this.chunks.length) break;
+    }
+    this.headPos = pos;
+    if (this.first === this.chunks.length) {
+      this.chunks.length = 0;
+      this.first = 0;
+      this.headPos = 0;
+      this.lastIsScratch = false;
+    } else if (this.first > 64) {
+      this.chunks.splice(0, this.first);
+      this.first = 0;
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/** Stable error codes: tools and tests match on these, never on messages. */
+export const ErrorCode = {
+  BadMagic: 'BAD_MAGIC',
+  BadVersion: 'BAD_VERSION',
+  UnknownRecordType: 'UNKNOWN_RECORD_TYPE',
+  UnknownCommand: 'UNKNOWN_COMMAND',
+  CommandLength: 'COMMAND_LENGTH',
+  LimitExceeded: 'LIMIT_EXCEEDED',
+  Truncated: 'TRUNCATED',
+  FooterMismatch: 'FOOTER_MISMATCH',
+  UnknownSection: 'UNKNOWN_SECTION',
+  UnframedSection: 'UNFRAMED_SECTION',
+  BadConfiguration: 'BAD_CONFIGURATION',
+  UnknownRamFlags: 'UNKNOWN_RAM_FLAGS',
+  UnknownRamBlock: 'UNKNOWN_RAM_BLOCK',
+  RamOffsetBeyondBlock: 'RAM_OFFSET_BEYOND_BLOCK',
+  RamMemSizeMismatch: 'RAM_MEM_SIZE_MISMATCH',
+  BadXbzrle: 'BAD_XBZRLE',
+  BadMappedRam: 'BAD_MAPPED_RAM',
+  BadVmdesc: 'BAD_VMDESC',
+  PackageOverrun: 'PACKAGE_OVERRUN',
+  ValueOutOfRange: 'VALUE_OUT_OF_RANGE',
+  UnknownReturnPathMessage: 'UNKNOWN_RP_MESSAGE',
+  ReturnPathLength: 'RP_LENGTH',
+  BadRecvBitmap: 'BAD_RECV_BITMAP',
+  BadVmstate: 'BAD_VMSTATE',
+  BadVfio: 'BAD_VFIO',
+  DecoderFailed: 'DECODER_FAILED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface CodecErrorDetails {
+  code: ErrorCode;
+  /** Channel name given to the decoder ("main", "multifd 2", "return-path", ...). */
+  channel: string;
+  /** Absolute byte offset in that channel where the bad input starts. */
+  offset: number;
+  expected?: string;
+  found?: string;
+  message: string;
+}
+
+/** Every decode failure is one of these: what, where (channel + offset), expected vs found. */
+export class CodecError extends Error {
+  readonly code: ErrorCode;
+  readonly channel: string;
+  readonly offset: number;
+  readonly expected: string | undefined;
+  readonly found: string | undefined;
+
+  constructor(d: CodecErrorDetails) {
+    const parts = [`${d.message} (${d.code}) on ${d.channel} at byte ${d.offset}`];
+    if (d.expected !== undefined) parts.push(`expected ${d.expected}`);
+    if (d.found !== undefined) parts.push(`found ${d.found}`);
+    super(parts.join('; '));
+    this.name = 'CodecError';
+    this.code = d.code;
+    this.channel = d.channel;
+    this.offset = d.offset;
+    this.expected = d.expected;
+    this.found = d.found;
+  }
+
+  toJSON(): CodecErrorDetails {
+    const out: CodecErrorDetails = { code: this.code, channel: this.channel, offset: this.offset, message: this.message };
+    if (this.expected !== undefined) out.expected = this.expected;
+    if (this.found !== undefined) out.found = this.found;
+    return out;
+  }
+}
+
+export function isCodecError(e: unknown): e is CodecError {
+  return e instanceof CodecError;
+}
+
+export function hex(n: number, width = 0): string {
+  return '0x' + n.toString(16).padStart(width, '0');
+}
