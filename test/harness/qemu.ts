@@ -280,12 +280,6 @@ export class Vm {
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: dir,
     });
-    let stderr = '';
-    const onOut = (d: Buffer) => {
-      if (stderr.length < 64 * 1024) stderr += d.toString('utf8');
-    };
-    child.stdout?.on('data', onOut);
-    child.stderr?.on('data', onOut);
     let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
     const exitPromise = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       child.once('exit', (code, signal) => {
@@ -308,7 +302,6 @@ export class Vm {
     // Forward output collection to the instance.
     child.stdout?.on('data', (d: Buffer) => vm.appendOutput(d));
     child.stderr?.on('data', (d: Buffer) => vm.appendOutput(d));
-    vm.stderrBuf = stderr;
     void exitPromise.then((e) => {
       vm.exitInfo = e;
     });
@@ -640,8 +633,12 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationResult
           }
           if (!released && hold && sync >= hold.syncs && q.status === 'active') {
             released = true;
-            await src.qmp.execute('migrate-set-parameters', hold.release);
-            ev('release', { dirty_sync_count: sync, params: hold.release });
+            try {
+              await src.qmp.execute('migrate-set-parameters', hold.release);
+              ev('release', { dirty_sync_count: sync, params: hold.release });
+            } catch (e) {
+              ev('release-failed', { dirty_sync_count: sync, error: String(e) });
+            }
           }
           if (q.status && TERMINAL.has(q.status)) {
             srcDone = true;
@@ -677,9 +674,7 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationResult
   result.wall_ms = Math.round(performance.now() - t0);
   const okSrc = !src || result.src_status === 'completed';
   const okDst = !dst || result.dst_status === 'completed';
-  if (result.reason === null || okSrc && okDst) {
-    result.status = okSrc && okDst ? 'completed' : 'failed';
-  }
+  result.status = okSrc && okDst ? 'completed' : 'failed';
   const f = result.src_final;
   if (f) {
     result.total_time_ms = f['total-time'] ?? null;

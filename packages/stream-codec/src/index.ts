@@ -26,3 +26,9 @@ export {
   type VmstateValue,
 } from './vmstate/vmdesc.js';
 export { decodeVfioItems, isVfioIdstr, type VfioItem } from './vfio/vfio.js';
+export { MultifdDecoder, decodeMultifdChannel, type MultifdDecoderOptions, type MultifdSink } from './multifd/decoder.js';
+export { encodeMultifdRecord, encodeMultifdRecordParts, type MultifdRecordInput } from './multifd/encoder.js';
+export { MultifdPageDecoder, type MultifdPage } from './multifd/pages.js';
+export * from './multifd/constants.js';
+export type * from './multifd/records.js';
+export { PayloadProblem } from './core/problem.js';

@@ -7,6 +7,7 @@
  */
 const SMALL_CHUNK = 1024;
 const SCRATCH_SIZE = 64 * 1024;
+const EMPTY = new Uint8Array(0);
 
 export class ChunkQueue {
   private chunks: Uint8Array[] = [];
@@ -92,6 +93,7 @@ export class ChunkQueue {
 
   /** n bytes at relative position i, as a view when they lie in one chunk. Does not consume. */
   peek(i: number, n: number): Uint8Array {
+    if (n === 0) return EMPTY;
     let k = this.first;
     let at = this.headPos + i;
     let c = this.chunks[k]!;
@@ -114,6 +116,7 @@ export class ChunkQueue {
 
   /** Consume n bytes and return them (a view when possible). */
   take(n: number): Uint8Array {
+    if (n === 0) return EMPTY;
     const c = this.chunks[this.first]!;
     if (this.headPos + n <= c.length) {
       const v = c.subarray(this.headPos, this.headPos + n);

@@ -25,6 +25,8 @@ export const ErrorCode = {
   BadRecvBitmap: 'BAD_RECV_BITMAP',
   BadVmstate: 'BAD_VMSTATE',
   BadVfio: 'BAD_VFIO',
+  BadCompressedPayload: 'BAD_COMPRESSED_PAYLOAD',
+  NextPacketSize: 'NEXT_PACKET_SIZE',
   DecoderFailed: 'DECODER_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -4,7 +4,7 @@ export interface MainDecoderLimits {
   maxVmdescBytes: number;
   /** One device section held while its end is found (VFIO sections can be large). */
   maxDeviceSectionBytes: number;
-  /** PACKAGED nested stream (QEMU itself refuses more than 16 MiB). */
+  /** PACKAGED nested stream (QEMU allows up to 4 GiB; it is streamed through, never held). */
   maxPackagedBytes: number;
   /** Machine name in CONFIGURATION. */
   maxConfigurationNameBytes: number;
@@ -17,7 +17,7 @@ export interface MainDecoderLimits {
 export const DEFAULT_MAIN_LIMITS: MainDecoderLimits = {
   maxVmdescBytes: 64 * 1024 * 1024,
   maxDeviceSectionBytes: 256 * 1024 * 1024,
-  maxPackagedBytes: 16 * 1024 * 1024,
+  maxPackagedBytes: 256 * 1024 * 1024,
   maxConfigurationNameBytes: 1024,
   maxRamBlocks: 4096,
   maxMappedRamRegionBytes: 2 ** 50,

@@ -22,6 +22,9 @@ const FIXED_LENGTH: Readonly<Record<number, number>> = {
   [ReturnPathMessage.SwitchoverAck]: 0,
 };
 
+/** The source rejects any message longer than this. */
+const MAX_RP_MESSAGE_LENGTH = 512;
+
 export class ReturnPathDecoder {
   readonly channel: string;
   private readonly q = new ChunkQueue();
@@ -87,6 +90,7 @@ export class ReturnPathDecoder {
     const len = q.u16(2);
     const name = RP_MESSAGE_NAMES[type];
     if (name === undefined || type === ReturnPathMessage.Invalid) this.fail(ErrorCode.UnknownReturnPathMessage, 'unknown return-path message', offset, '1..7', String(type));
+    if (len > MAX_RP_MESSAGE_LENGTH) this.fail(ErrorCode.ReturnPathLength, `${name} longer than any return-path message`, offset + 2, `<= ${MAX_RP_MESSAGE_LENGTH}`, String(len));
     const fixed = FIXED_LENGTH[type];
     if (fixed !== undefined && len !== fixed) this.fail(ErrorCode.ReturnPathLength, `${name} has the wrong length`, offset + 2, String(fixed), String(len));
     if (q.length < 4 + len) return false;

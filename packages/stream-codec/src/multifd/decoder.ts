@@ -1,0 +1,250 @@
+/**
+ * Incremental decoder for one multifd channel: the init message, then packets
+ * (a fixed header, the offsets array, then next_packet_size payload bytes).
+ * The header layout (7.2 or 9.x/10.0) is read off the bytes, never assumed.
+ */
+import { ChunkQueue } from '../core/chunk-queue.js';
+import { CodecError, ErrorCode, hex } from '../core/errors.js';
+import { bytesToLatin1, readU32 } from '../core/bytes.js';
+import {
+  COMPRESSION_BY_FLAG,
+  MULTIFD_DEVICE_STATE_HEADER_SIZE,
+  MULTIFD_FLAG_COMPRESSION_MASK,
+  MULTIFD_FLAG_DEVICE_STATE,
+  MULTIFD_FLAG_SYNC,
+  MULTIFD_INIT_SIZE,
+  MULTIFD_MAGIC,
+  MULTIFD_PACKET_SIZE,
+  MULTIFD_RAM_HEADER_SIZE,
+  MULTIFD_VERSION,
+} from './constants.js';
+import type { MultifdCompression, MultifdLayout, MultifdRecord } from './records.js';
+
+export type MultifdSink = (r: MultifdRecord) => void;
+
+export interface MultifdDecoderOptions {
+  /** Channel name used in errors; by default "multifd N" once the init message names N. */
+  channel?: string;
+  targetPageSize?: number;
+  /** Known RAM blocks and their used lengths, to check page offsets (from the main channel). */
+  ramBlocks?: ReadonlyArray<{ name: string; usedLength: number }>;
+  /** Largest device-state payload accepted. Default 256 MiB. */
+  maxDeviceStateBytes?: number;
+  /** Packet layout, when it cannot be read off the channel's first (SYNC) packet. */
+  layout?: MultifdLayout;
+  /** Start with packets (the init message was consumed elsewhere). */
+  skipInit?: boolean;
+}
+
+export class MultifdDecoder {
+  private readonly q = new ChunkQueue();
+  private readonly pageSize: number;
+  private readonly pageCount: number;
+  private readonly blocks: Map<string, number> | undefined;
+  private readonly maxDevice: number;
+  private sawInit: boolean;
+  private layout: MultifdLayout | undefined;
+  private readonly layoutForced: boolean;
+  private error: CodecError | undefined;
+  channel: string;
+  /** Channel id from the init message. */
+  channelId: number | undefined;
+
+  constructor(options: MultifdDecoderOptions = {}) {
+    this.pageSize = options.targetPageSize ?? 4096;
+    this.pageCount = MULTIFD_PACKET_SIZE / this.pageSize;
+    this.channel = options.channel ?? 'multifd';
+    this.maxDevice = options.maxDeviceStateBytes ?? 256 * 1024 * 1024;
+    this.sawInit = options.skipInit === true;
+    this.layout = options.layout;
+    this.layoutForced = options.layout !== undefined;
+    if (options.ramBlocks) this.blocks = new Map(options.ramBlocks.map((b) => [b.name, b.usedLength]));
+  }
+
+  get offset(): number {
+    return this.q.offset;
+  }
+
+  /** Bytes of header + offsets a RAM packet takes before its payload. */
+  get ramHeaderLength(): number {
+    return MULTIFD_RAM_HEADER_SIZE + 8 * this.pageCount;
+  }
+
+  write(chunk: Uint8Array, sink: MultifdSink): void {
+    if (this.error) throw this.error;
+    this.q.push(chunk);
+    while (this.step(sink));
+  }
+
+  end(_sink: MultifdSink): void {
+    if (this.error) throw this.error;
+    if (this.q.length > 0 || !this.sawInit) {
+      this.fail(ErrorCode.Truncated, this.sawInit ? 'multifd channel ends inside a packet' : 'multifd channel ends before its init message', this.q.offset, 'more bytes', `${this.q.length} bytes`);
+    }
+  }
+
+  private fail(code: ErrorCode, message: string, offset: number, expected?: string, found?: string): never {
+    const d: ConstructorParameters<typeof CodecError>[0] = { code, channel: this.channel, offset, message };
+    if (expected !== undefined) d.expected = expected;
+    if (found !== undefined) d.found = found;
+    this.error = new CodecError(d);
+    throw this.error;
+  }
+
+  private step(sink: MultifdSink): boolean {
+    const q = this.q;
+    const offset = q.offset;
+    if (!this.sawInit) {
+      if (q.length < MULTIFD_INIT_SIZE) return false;
+      const magic = q.u32(0);
+      if (magic !== MULTIFD_MAGIC) this.fail(ErrorCode.BadMagic, 'multifd init message has the wrong magic', offset, hex(MULTIFD_MAGIC, 8), hex(magic, 8));
+      const version = q.u32(4);
+      if (version !== MULTIFD_VERSION) this.fail(ErrorCode.BadVersion, 'unknown multifd version', offset + 4, String(MULTIFD_VERSION), String(version));
+      const b = q.take(MULTIFD_INIT_SIZE);
+      const channelId = b[24]!;
+      this.channelId = channelId;
+      if (this.channel === 'multifd') this.channel = `multifd ${channelId}`;
+      this.sawInit = true;
+      sink({ kind: 'multifd-init', offset, length: MULTIFD_INIT_SIZE, magic, version, uuid: b.subarray(8, 24), channelId, reserved: b.subarray(25, 64) });
+      return true;
+    }
+    if (q.length < 12) return false;
+    const magic = q.u32(0);
+    if (magic !== MULTIFD_MAGIC) this.fail(ErrorCode.BadMagic, 'multifd packet has the wrong magic', offset, hex(MULTIFD_MAGIC, 8), hex(magic, 8));
+    const version = q.u32(4);
+    if (version !== MULTIFD_VERSION) this.fail(ErrorCode.BadVersion, 'unknown multifd packet version', offset + 4, String(MULTIFD_VERSION), String(version));
+    const flags = q.u32(8);
+    if (flags & MULTIFD_FLAG_DEVICE_STATE) return this.stepDeviceState(sink, offset, magic, version, flags);
+    return this.stepRam(sink, offset, magic, version, flags);
+  }
+
+  private stepRam(sink: MultifdSink, offset: number, magic: number, version: number, flags: number): boolean {
+    const q = this.q;
+    const head = this.ramHeaderLength;
+    if (q.length < head) return false;
+    const pagesAlloc = q.u32(12);
+    const normalPages = q.u32(16);
+    const nextPacketSize = q.u32(20);
+    const numHi = q.u32(24);
+    const packetNum = numHi * 0x1_0000_0000 + q.u32(28);
+    const field32 = q.u32(32);
+    // Every channel opens with a SYNC packet: 7.2 fills pages_alloc in it, 9.x/10.0 write 0.
+    // A 10.0 data packet may be the first one seen (a partial capture); zero pages also tell.
+    if (this.layout === undefined || (this.layout === '7.2' && field32 !== 0 && !this.layoutForced)) {
+      this.layout = pagesAlloc === 0 || field32 !== 0 ? '10.0' : '7.2';
+    }
+    const layout = this.layout;
+    const zeroPages = layout === '10.0' ? field32 : 0;
+    const compression: MultifdCompression = COMPRESSION_BY_FLAG[flags & MULTIFD_FLAG_COMPRESSION_MASK] ?? 'unknown';
+    if (flags & ~(MULTIFD_FLAG_SYNC | MULTIFD_FLAG_COMPRESSION_MASK)) this.fail(ErrorCode.UnknownRamFlags, 'unknown multifd packet flags', offset + 8, 'SYNC | compression bits', hex(flags));
+    if (compression === 'unknown') this.fail(ErrorCode.UnknownRamFlags, 'unknown multifd compression method', offset + 8, 'none, zlib, zstd, qpl, uadk or qatzip', hex(flags & MULTIFD_FLAG_COMPRESSION_MASK));
+    if (pagesAlloc > this.pageCount) this.fail(ErrorCode.LimitExceeded, 'pages_alloc beyond the packet limit', offset + 12, `<= ${this.pageCount}`, String(pagesAlloc));
+    const maxPages = normalPages + zeroPages > 0 ? pagesAlloc : this.pageCount;
+    if (normalPages > maxPages) this.fail(ErrorCode.LimitExceeded, 'more normal pages than pages_alloc', offset + 16, `<= ${maxPages}`, String(normalPages));
+    if (zeroPages > maxPages - normalPages) this.fail(ErrorCode.LimitExceeded, 'more zero pages than the packet holds', offset + 32, `<= ${maxPages - normalPages}`, String(zeroPages));
+    // Payload length: none without normal pages (7.2 leaves a stale next_packet_size there);
+    // raw pages for no compression; next_packet_size bytes of the channel's stream otherwise.
+    let payloadLength = 0;
+    if (normalPages === 0) {
+      if (layout === '10.0' && nextPacketSize !== 0) this.fail(ErrorCode.NextPacketSize, 'next_packet_size set on a packet with no normal pages', offset + 20, '0', String(nextPacketSize));
+    } else if (compression === 'none') {
+      payloadLength = normalPages * this.pageSize;
+      if (nextPacketSize !== payloadLength) this.fail(ErrorCode.NextPacketSize, 'next_packet_size does not match the normal pages', offset + 20, String(payloadLength), String(nextPacketSize));
+    } else {
+      const max = 2 * MULTIFD_PACKET_SIZE;
+      if (nextPacketSize > max) this.fail(ErrorCode.LimitExceeded, 'compressed payload larger than QEMU accepts', offset + 20, `<= ${max}`, String(nextPacketSize));
+      if (nextPacketSize === 0) this.fail(ErrorCode.NextPacketSize, 'no compressed payload for the normal pages', offset + 20, '> 0', '0');
+      payloadLength = nextPacketSize;
+    }
+    const hdr = q.peek(0, head);
+    const ramblock = hdr.subarray(64, 320);
+    const nul = ramblock.indexOf(0);
+    const block = bytesToLatin1(ramblock.subarray(0, nul < 0 ? 256 : nul));
+    const normalOffsets: number[] = new Array(normalPages);
+    const zeroOffsets: number[] = new Array(zeroPages);
+    const used = this.blocks?.get(block);
+    if (this.blocks && normalPages + zeroPages > 0 && used === undefined) {
+      this.fail(ErrorCode.UnknownRamBlock, 'multifd packet names an unknown RAM block', offset + 64, `one of ${[...this.blocks.keys()].join(', ')}`, JSON.stringify(block));
+    }
+    for (let i = 0; i < normalPages + zeroPages; i++) {
+      const at = 320 + 8 * i;
+      const hi = readU32(hdr, at);
+      const off = hi * 0x1_0000_0000 + readU32(hdr, at + 4);
+      if (hi > 0x1fffff || (used !== undefined && off > used - this.pageSize)) {
+        this.fail(ErrorCode.RamOffsetBeyondBlock, `multifd page offset beyond block ${block}`, offset + at, used !== undefined ? `<= ${hex(used - this.pageSize)}` : '< 2^53', hex(off));
+      }
+      if (i < normalPages) normalOffsets[i] = off;
+      else zeroOffsets[i - normalPages] = off;
+    }
+    if (q.length < head + payloadLength) return false;
+    const headBytes = q.take(head);
+    const payload = q.take(payloadLength);
+    sink({
+      kind: 'multifd-packet',
+      offset,
+      length: head + payloadLength,
+      layout,
+      magic,
+      version,
+      flags,
+      sync: (flags & MULTIFD_FLAG_SYNC) !== 0,
+      compression,
+      pagesAlloc,
+      normalPages,
+      zeroPages,
+      nextPacketSize,
+      packetNum,
+      block,
+      normalOffsets,
+      zeroOffsets,
+      raw: { reserved: headBytes.subarray(32, 64), ramblock: headBytes.subarray(64, 320), offsets: headBytes.subarray(320, head) },
+      payload,
+    });
+    return true;
+  }
+
+  private stepDeviceState(sink: MultifdSink, offset: number, magic: number, version: number, flags: number): boolean {
+    const q = this.q;
+    const head = MULTIFD_DEVICE_STATE_HEADER_SIZE;
+    if (q.length < head) return false;
+    if (flags !== MULTIFD_FLAG_DEVICE_STATE) this.fail(ErrorCode.UnknownRamFlags, 'device-state packet with other flags set', offset + 8, hex(MULTIFD_FLAG_DEVICE_STATE), hex(flags));
+    const nextPacketSize = q.u32(272);
+    if (nextPacketSize > this.maxDevice) this.fail(ErrorCode.LimitExceeded, 'device-state payload beyond maxDeviceStateBytes', offset + 272, `<= ${this.maxDevice}`, String(nextPacketSize));
+    if (q.length < head + nextPacketSize) return false;
+    const h = q.take(head);
+    const idRaw = h.subarray(12, 268);
+    const nul = idRaw.indexOf(0);
+    const payload = q.take(nextPacketSize);
+    sink({
+      kind: 'multifd-device-state',
+      offset,
+      length: head + nextPacketSize,
+      magic,
+      version,
+      flags,
+      idstr: bytesToLatin1(idRaw.subarray(0, nul < 0 ? 256 : nul)),
+      instanceId: readU32(h, 268),
+      nextPacketSize,
+      raw: { idstr: idRaw },
+      payload,
+    });
+    return true;
+  }
+}
+
+/** Decode a whole in-memory multifd channel. */
+export function decodeMultifdChannel(bytes: Uint8Array, options: MultifdDecoderOptions = {}): { records: MultifdRecord[]; error?: CodecError } {
+  const records: MultifdRecord[] = [];
+  const dec = new MultifdDecoder(options);
+  const sink = (r: MultifdRecord): void => {
+    records.push(r);
+  };
+  try {
+    dec.write(bytes, sink);
+    dec.end(sink);
+  } catch (e) {
+    if (e instanceof CodecError) return { records, error: e };
+    throw e;
+  }
+  return { records };
+}
