@@ -16,8 +16,9 @@
  * Streams are real and therefore not byte-reproducible (counters, round counts differ per run).
  */
 
+import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync, mkdtempSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync, mkdtempSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,9 +64,9 @@ export const FIXTURES: FixtureConfig[] = [
   {
     name: '10.0-precopy-file',
     description:
-      'QEMU 10.0 precopy to a `file:` URI, default capabilities and parameters (zero-page-detection ' +
-      'multifd, so without multifd zero pages are not detected on main: every page travels as a PAGE record). ' +
-      'Several RAM rounds (held until dirty-sync-count 2).',
+      'QEMU 10.0 precopy to a `file:` URI with default capabilities and parameters. Without multifd, QEMU ' +
+      'always detects zero pages on the main thread (zero-page-detection only matters with multifd), so ' +
+      'zero pages are ZERO records and the rest PAGE records. Several RAM rounds (held until dirty-sync-count 2).',
     version: '10.0', kind: 'file', caps: {}, params: {}, hold: HOLD(2), pollMs: 20, ...SMALL, commit: true,
   },
   {
@@ -82,8 +83,9 @@ export const FIXTURES: FixtureConfig[] = [
   {
     name: '10.0-legacy-zero-file',
     description:
-      'QEMU 10.0 precopy to a `file:` URI with zero-page-detection `legacy`: zero pages travel on the main ' +
-      'stream as ZERO records (flag 0x02 + fill byte).',
+      'QEMU 10.0 precopy to a `file:` URI with zero-page-detection `legacy`: zero pages are ZERO records ' +
+      '(flag 0x02 + fill byte) on the main stream. Without multifd this is also what the default does, so ' +
+      'the record mix matches 10.0-precopy-file (the parameter is not written into the stream).',
     version: '10.0', kind: 'file', caps: {}, params: { 'zero-page-detection': 'legacy' }, hold: HOLD(2), pollMs: 20,
     ...SMALL, commit: true,
     check: (r) => ((ramStat(r.save, 'duplicate') ?? 0) > 0 ? [] : ['no zero pages reported (ram.duplicate = 0)']),
@@ -194,6 +196,7 @@ async function generateOne(cfg: FixtureConfig, outDir: string): Promise<{ entry:
     if (failures.length > 0 || !r.stream || !r.save || !r.load || !r.src || !r.dst) {
       return { entry: null, failures: failures.length ? failures : ['incomplete result'] };
     }
+    chmodSync(streamPath, 0o644); // QEMU creates file: targets 0600
     const st = statSync(streamPath);
     const digest = await sha256File(streamPath);
     const uriWritten = relUri(r.stream.uri_written, streamPath);
@@ -215,7 +218,14 @@ async function generateOne(cfg: FixtureConfig, outDir: string): Promise<{ entry:
       ],
       connections: [],
     };
-    const strip = (m: MigrationResult) => ({ ...m, uri: m.uri && relUri(m.uri, streamPath), incoming_uri: m.incoming_uri && relUri(m.incoming_uri, streamPath) });
+    const strip = (m: MigrationResult): MigrationResult => ({
+      ...m,
+      uri: m.uri && relUri(m.uri, streamPath),
+      incoming_uri: m.incoming_uri && relUri(m.incoming_uri, streamPath),
+      setup: m.setup.map((c) =>
+        typeof c.arguments.uri === 'string' ? { ...c, arguments: { ...c.arguments, uri: relUri(c.arguments.uri, streamPath) } } : c,
+      ),
+    });
     const save = strip(r.save);
     const load = strip(r.load);
     const timeline = [...save.timeline, ...load.timeline]
@@ -282,9 +292,13 @@ async function generateOne(cfg: FixtureConfig, outDir: string): Promise<{ entry:
     };
     writeFileSync(join(staging, 'index.json'), JSON.stringify(index, null, 2) + '\n');
     writeFileSync(join(staging, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+    if (cfg.commit) {
+      // Committed fixtures travel gzipped (mostly zero pages: ~40x smaller); migwire reads .gz directly.
+      writeFileSync(join(staging, 'stream.bin.gz'), gzipSync(readFileSync(streamPath), { level: 9 }));
+    }
     rmSync(finalDir, { recursive: true, force: true });
     renameSync(staging, finalDir);
-    const dirBytes = ['stream.bin', 'index.json', 'meta.json', 'qmp-src.jsonl', 'qmp-dst.jsonl']
+    const dirBytes = ['stream.bin.gz', 'index.json', 'meta.json', 'qmp-src.jsonl', 'qmp-dst.jsonl']
       .map((f) => join(finalDir, f))
       .filter((p) => existsSync(p))
       .reduce((n, p) => n + statSync(p).size, 0);
@@ -367,6 +381,12 @@ Every fixture was verified when generated: the source ended \`completed\`; a fre
 page's first byte equal, or equal except one drop by exactly one where the loop was; the rest of
 each page zero); after \`cont\` the destination printed new markers and the pattern verified again.
 
+Observed in these streams (QEMU 10.0.2 / 7.2.22, no multifd): zero pages are \`ZERO\` records on
+the main stream in every configuration (without multifd, zero-page-detection is not consulted);
+QEMU 10.0 writes a \`COMMAND\` record \`SWITCHOVER_START\` (command 11, length 0) before the final RAM
+section even without switchover-ack, 7.2 does not; device state follows as \`SECTION_FULL\`
+records (first: \`timer\`), then \`EOF\` and the \`VMDESCRIPTION\` JSON.
+
 Streams are real recordings and **not byte-reproducible**: counters, round counts and sizes
 change from run to run. Each fixture is self-consistent (hashes and sizes in its own files).
 
@@ -400,7 +420,7 @@ function writeIndexFiles(outDir: string, m: Manifest): void {
   m.fixtures.sort((a, b) => (order.get(a.name) ?? 99) - (order.get(b.name) ?? 99));
   writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(m, null, 2) + '\n');
   writeFileSync(join(outDir, 'README.md'), renderReadme(m));
-  const ignored = m.fixtures.filter((f) => !f.commit).map((f) => `/${f.dir}/`);
+  const ignored = [...m.fixtures.filter((f) => !f.commit).map((f) => `/${f.dir}/`), '# committed fixtures are kept as stream.bin.gz', '/*/stream.bin'];
   writeFileSync(
     join(outDir, '.gitignore'),
     `# Generated by test/harness/generate-fixtures.ts: fixtures with commit: false in manifest.json\n${ignored.join('\n')}\n/.*.staging/\n`,
@@ -445,7 +465,7 @@ async function main(): Promise<number> {
   mkdirSync(args.out, { recursive: true });
   const manifest = readManifest(args.out);
   // Drop manifest entries whose directory is gone.
-  manifest.fixtures = manifest.fixtures.filter((e) => existsSync(join(args.out, e.dir, 'stream.bin')));
+  manifest.fixtures = manifest.fixtures.filter((e) => existsSync(join(args.out, e.dir, 'stream.bin')) || existsSync(join(args.out, e.dir, 'stream.bin.gz')));
   let failed = 0;
   for (const cfg of selected) {
     const t0 = performance.now();

@@ -122,6 +122,8 @@ export function requireQemu(t: TestContextLike, version: QemuVersion): QemuBinar
 // Process bookkeeping: kill anything still alive when this process exits.
 
 const live = new Map<number, ChildProcess>();
+/** Temp folders created by launchVm and not yet removed by stop(). */
+const ownedDirs = new Set<string>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
@@ -132,6 +134,13 @@ function installExitHook(): void {
         process.kill(pid, 'SIGKILL');
       } catch {
         /* already gone */
+      }
+    }
+    for (const d of ownedDirs) {
+      try {
+        rmSync(d, { recursive: true, force: true });
+      } catch {
+        /* best effort */
       }
     }
   });
@@ -230,9 +239,12 @@ export class Vm {
     const incoming = opts.incoming === undefined ? (isDst ? 'defer' : null) : opts.incoming;
     const paused = opts.paused ?? isDst;
     const machine = opts.machine ?? binary.defaultMachine;
+    installExitHook();
     const ownDir = opts.dir === undefined;
     // Short prefix: unix socket paths are limited to 107 bytes.
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'mwq-'));
+    const keepDir = opts.keepDir ?? !ownDir;
+    if (!keepDir) ownedDirs.add(dir);
     const tag = isDst ? 'dst' : 'src';
     const disk = join(dir, `boot-${tag}.img`);
     let marker = DEFAULT_MARKER;
@@ -274,7 +286,6 @@ export class Vm {
     const [cmd, cmdArgs] = setpriv
       ? [setpriv, ['--pdeathsig', 'KILL', '--', binary.bin, ...args]]
       : [binary.bin, args];
-    installExitHook();
     const child = spawn(cmd, cmdArgs, {
       env: { ...process.env, ...binary.env, ...(opts.env ?? {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -297,7 +308,7 @@ export class Vm {
 
     const vm = new Vm(
       binary, opts.role, opts.memMiB, machine, [binary.bin, ...args], dir, serialPath, marker,
-      opts.keepDir ?? !ownDir, child, null, exitPromise,
+      keepDir, child, null, exitPromise,
     );
     // Forward output collection to the instance.
     child.stdout?.on('data', (d: Buffer) => vm.appendOutput(d));
@@ -416,7 +427,10 @@ export class Vm {
     } finally {
       this.qmp?.close();
       if (this.child.pid !== undefined && this.exited) live.delete(this.child.pid);
-      if (!this.keepDir) rmSync(this.dir, { recursive: true, force: true });
+      if (!this.keepDir) {
+        rmSync(this.dir, { recursive: true, force: true });
+        ownedDirs.delete(this.dir);
+      }
     }
   }
 

@@ -1,1 +1,171 @@
-export async function main(_argv: string[]): Promise<number> { return 0; }
+/** The `migwire` command line: argument parsing, help, and dispatch to the commands. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isCodecError } from '@migwire/stream-codec';
+import { StdOutput, type Output } from './cli-io.js';
+import { dump } from './commands/dump.js';
+import { checkRoundTrip } from './commands/check.js';
+import { extract } from './commands/extract.js';
+import { InputError } from './input/capture.js';
+
+interface CommandSpec {
+  summary: string;
+  usage: string;
+  help: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(positionals: string[], values: Record<string, string | boolean | string[] | undefined>, out: Output): Promise<number>;
+}
+
+const INPUT_HELP = `PATH is a capture directory (connNN.src2dst.bin / connNN.dst2src.bin + index.json, or stream.bin),
+a single stream file (a .gz file is unpacked on the fly), or - for standard input.`;
+
+const COMMANDS: Record<string, CommandSpec> = {
+  dump: {
+    summary: 'print every record of every channel (main, return path, multifd, postcopy-preempt)',
+    usage: 'migwire dump PATH [--json] [--channel NAME]... [--section ID|IDSTR]... [--no-pages | --pages] [--fields] [--no-summary]',
+    help: `${INPUT_HELP}
+
+Output is one line per record: channel, byte offset, length, and what the record is. Runs of RAM
+page records are folded into one line per RAM block unless --pages is given. A summary (records
+and bytes per kind, pages per block, commands and return-path messages) ends the output.
+Decoding streams each file: memory stays flat whatever the stream's size.
+
+Options:
+  --json             one JSON object per record (JSON lines); byte fields as {length, hex}
+  --channel NAME     only this channel: main, return-path, multifd, multifd2, postcopy-preempt,
+                     connNN or connNN.src2dst (repeatable)
+  --section ID       only records of this section id or idstr, e.g. 2 or ram (repeatable)
+  --no-pages         leave out RAM page records
+  --pages            list every page record instead of one line per run
+  --fields           show the VMState fields of device sections (uses the stream's own
+                     VMDESCRIPTION trailer when the input is a seekable file)
+  --no-summary       no summary at the end
+Exit status: 0 when every channel decoded to the end, 1 when one stopped at an error (shown with
+its code, channel and byte offset), 2 for a usage error.`,
+    options: {
+      json: { type: 'boolean' },
+      channel: { type: 'string', multiple: true },
+      section: { type: 'string', multiple: true },
+      'no-pages': { type: 'boolean' },
+      pages: { type: 'boolean' },
+      fields: { type: 'boolean' },
+      'no-summary': { type: 'boolean' },
+    },
+    run: (pos, v, out) =>
+      dump(
+        pos[0]!,
+        {
+          json: v['json'] === true,
+          channels: (v['channel'] as string[] | undefined) ?? [],
+          sections: (v['section'] as string[] | undefined) ?? [],
+          noPages: v['no-pages'] === true,
+          pages: v['pages'] === true,
+          fields: v['fields'] === true,
+          summary: v['no-summary'] !== true,
+        },
+        out,
+      ),
+  },
+  check: {
+    summary: 'verify a recording: --roundtrip decodes and re-encodes every channel byte for byte',
+    usage: 'migwire check --roundtrip PATH [--json]',
+    help: `${INPUT_HELP}
+
+  --roundtrip   decode every channel of PATH to the end, re-encode every record, and compare
+                with the input. Exit 0 only if every byte matches; otherwise exit 1 and report,
+                per channel, the first differing byte offset or the decode error.
+  --json        one JSON object with a report per channel`,
+    options: { roundtrip: { type: 'boolean' }, json: { type: 'boolean' } },
+    run: async (pos, v, out) => {
+      if (v['roundtrip'] !== true) throw new UsageError('check needs --roundtrip (the protocol rules checker comes with the sync package)');
+      return checkRoundTrip(pos[0]!, v['json'] === true, out);
+    },
+  },
+  extract: {
+    summary: "rebuild the guest's RAM as the destination had it at completion, one image per RAM block",
+    usage: 'migwire extract PATH --out DIR [--block NAME]... [--quiet]',
+    help: `${INPUT_HELP}
+
+Writes DIR/<block>.img for each RAM block (block names are made safe: nothing is written outside
+DIR), holding each page's last content in the order the destination applies them: pages from the
+main channel (PAGE, ZERO, XBZRLE applied to the previous copy), multifd packets (normal pages,
+decompressed; zero pages), and the postcopy-preempt channel. Multifd pages are applied round by
+round (a page of a later SYNC round wins over an earlier one). Zero pages are holes: the images are
+sparse files. Also writes DIR/blocks.json (name, file, length, pages written).
+
+Options:
+  --out DIR       output folder (created)
+  --block NAME    only this RAM block (repeatable)
+  --quiet         no progress on stderr`,
+    options: { out: { type: 'string' }, block: { type: 'string', multiple: true }, quiet: { type: 'boolean' } },
+    run: async (pos, v, out) => {
+      if (typeof v['out'] !== 'string') throw new UsageError('extract needs --out DIR');
+      return extract(pos[0]!, { outDir: v['out'], blocks: (v['block'] as string[] | undefined) ?? [], quiet: v['quiet'] === true }, out);
+    },
+  },
+};
+
+class UsageError extends Error {}
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return [
+    'migwire: read, check and rebuild QEMU live-migration traffic',
+    '',
+    'Usage: migwire <command> [options]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`),
+    '',
+    "Run 'migwire <command> --help' for a command's options.",
+  ].join('\n');
+}
+
+export async function main(argv: string[], out: Output = new StdOutput()): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      const sub = name === 'help' ? rest[0] : undefined;
+      out.line(sub && COMMANDS[sub] ? commandHelp(sub) : mainHelp());
+      return 0;
+    }
+    if (name === '--version') {
+      out.line('migwire 0.1.0');
+      return 0;
+    }
+    const cmd = COMMANDS[name];
+    if (!cmd) throw new UsageError(`unknown command '${name}'\n\n${mainHelp()}`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      out.line(commandHelp(name));
+      return 0;
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}\nusage: ${cmd.usage}`);
+    }
+    if (parsed.positionals.length !== 1) throw new UsageError(`expected one PATH\nusage: ${cmd.usage}`);
+    return await cmd.run(parsed.positionals, parsed.values as Record<string, string | boolean | string[] | undefined>, out);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      out.err(`migwire: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof InputError) {
+      out.err(`migwire: ${e.message}`);
+      return 2;
+    }
+    if (isCodecError(e)) {
+      out.err(`migwire: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    out.flush();
+  }
+}
+
+function commandHelp(name: string): string {
+  const c = COMMANDS[name]!;
+  return `migwire ${name}: ${c.summary}\n\nUsage: ${c.usage}\n\n${c.help}`;
+}

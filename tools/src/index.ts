@@ -1,1 +1,5 @@
-export {};
+export { main } from './cli.js';
+export { openInput, InputError, type ChannelInput, type MigrationInput } from './input/capture.js';
+export { guessSourceRole, type ChannelRole } from './input/roles.js';
+export { decodeInput, type AnyRecord, type ChannelResult, type DecodeOptions } from './decode/channels.js';
+export { MemoryOutput, StdOutput, type Output } from './cli-io.js';

@@ -27,7 +27,6 @@ export const ErrorCode = {
   BadVfio: 'BAD_VFIO',
   BadCompressedPayload: 'BAD_COMPRESSED_PAYLOAD',
   NextPacketSize: 'NEXT_PACKET_SIZE',
-  DecoderFailed: 'DECODER_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,106 @@
+/**
+ * Decode every channel of an input with the decoder its role calls for,
+ * streaming each file (constant memory), main first so the others can be
+ * checked against its RAM block list.
+ */
+import {
+  CodecError,
+  MainStreamDecoder,
+  MultifdDecoder,
+  ReturnPathDecoder,
+  type MainRecord,
+  type MultifdRecord,
+  type RamBlockInfo,
+  type ReturnPathRecord,
+  type Vmdesc,
+} from '@migwire/stream-codec';
+import type { ChannelInput, MigrationInput } from '../input/capture.js';
+import { findTrailingVmdesc } from '../input/trailer.js';
+
+export type AnyRecord = MainRecord | ReturnPathRecord | MultifdRecord;
+
+export interface ChannelResult {
+  channel: ChannelInput;
+  bytes: number;
+  records: number;
+  /** Set when the channel's role has no decoder (TLS, unknown, empty). */
+  skipped?: string;
+  error?: CodecError;
+}
+
+export interface DecodeOptions {
+  /** Description for VMState fields (default: the file's own trailer, when seekable). */
+  vmdesc?: Vmdesc;
+  /** Called with every chunk before it is decoded (round-trip checks, progress). */
+  onChunk?: (channel: ChannelInput, chunk: Uint8Array) => void;
+  /** Called after every record, in order. */
+  onRecord: (channel: ChannelInput, record: AnyRecord) => void;
+  /** Called once a channel is done. */
+  onChannelEnd?: (result: ChannelResult) => void;
+  /** Only these channels (by name, role or connNN.dir). */
+  only?: (channel: ChannelInput) => boolean;
+}
+
+const ORDER: Record<string, number> = { main: 0, 'return-path': 1, multifd: 2, 'postcopy-preempt': 3 };
+
+export function channelOrder(channels: ChannelInput[]): ChannelInput[] {
+  return [...channels].sort((a, b) => (ORDER[a.role] ?? 9) - (ORDER[b.role] ?? 9) || (a.multifdId ?? 0) - (b.multifdId ?? 0) || a.conn - b.conn);
+}
+
+interface Decoder {
+  write(chunk: Uint8Array, sink: (r: never) => void): void;
+  end(sink: (r: never) => void): void;
+}
+
+export async function decodeInput(input: MigrationInput, opts: DecodeOptions): Promise<ChannelResult[]> {
+  const results: ChannelResult[] = [];
+  let ramBlocks: RamBlockInfo[] | undefined;
+  for (const ch of channelOrder(input.channels)) {
+    if (opts.only && !opts.only(ch)) continue;
+    let dec: Decoder | undefined;
+    let main: MainStreamDecoder | undefined;
+    switch (ch.role) {
+      case 'main': {
+        const vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
+        main = new MainStreamDecoder(vmdesc ? { channel: ch.name, vmdesc } : { channel: ch.name });
+        dec = main as unknown as Decoder;
+        break;
+      }
+      case 'return-path':
+        dec = new ReturnPathDecoder({ channel: ch.name }) as unknown as Decoder;
+        break;
+      case 'multifd':
+        dec = new MultifdDecoder(ramBlocks ? { channel: ch.name, ramBlocks } : { channel: ch.name }) as unknown as Decoder;
+        break;
+      case 'postcopy-preempt':
+        dec = new MainStreamDecoder(ramBlocks ? { channel: ch.name, start: 'ram', ramBlocks } : { channel: ch.name, start: 'ram' }) as unknown as Decoder;
+        break;
+    }
+    const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
+    if (!dec) {
+      result.skipped = ch.role === 'tls' ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
+      results.push(result);
+      opts.onChannelEnd?.(result);
+      continue;
+    }
+    const sink = (r: AnyRecord): void => {
+      result.records++;
+      opts.onRecord(ch, r);
+    };
+    try {
+      for await (const chunk of ch.open()) {
+        result.bytes += chunk.length;
+        opts.onChunk?.(ch, chunk);
+        dec.write(chunk, sink as (r: never) => void);
+      }
+      dec.end(sink as (r: never) => void);
+    } catch (e) {
+      if (e instanceof CodecError) result.error = e;
+      else throw e;
+    }
+    if (main && main.ramBlocks.length) ramBlocks = main.ramBlocks;
+    results.push(result);
+    opts.onChannelEnd?.(result);
+  }
+  return results;
+}

@@ -1,0 +1,58 @@
+/**
+ * Pull-based reading of one channel: `next()` yields the channel's records
+ * one by one, reading the file a chunk at a time. Lets a consumer interleave
+ * channels (e.g. multifd rounds between main-channel barriers) in flat memory.
+ */
+import { CodecError } from '@migwire/stream-codec';
+import type { ChannelInput } from '../input/capture.js';
+
+export interface RecordDecoder<R> {
+  write(chunk: Uint8Array, sink: (r: R) => void): void;
+  end(sink: (r: R) => void): void;
+}
+
+export class ChannelCursor<R> {
+  private readonly queue: R[] = [];
+  private head = 0;
+  private iter: AsyncIterator<Uint8Array> | undefined;
+  private done = false;
+  bytes = 0;
+  error: CodecError | undefined;
+
+  constructor(
+    readonly channel: ChannelInput,
+    private readonly decoder: RecordDecoder<R>,
+  ) {}
+
+  /** The next record, or undefined at the end of the channel (or at its first error, kept in `error`). */
+  async next(): Promise<R | undefined> {
+    while (this.head >= this.queue.length) {
+      if (this.done) return undefined;
+      this.queue.length = 0;
+      this.head = 0;
+      await this.fill();
+    }
+    return this.queue[this.head++];
+  }
+
+  private async fill(): Promise<void> {
+    this.iter ??= this.channel.open()[Symbol.asyncIterator]();
+    const sink = (r: R): void => {
+      this.queue.push(r);
+    };
+    try {
+      const n = await this.iter.next();
+      if (n.done) {
+        this.done = true;
+        this.decoder.end(sink);
+      } else {
+        this.bytes += n.value.length;
+        this.decoder.write(n.value, sink);
+      }
+    } catch (e) {
+      if (!(e instanceof CodecError)) throw e;
+      this.error = e;
+      this.done = true;
+    }
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The destination's RAM, block by block, as sparse image files. Pages are
+ * written where they belong; a page never written stays a hole (zero).
+ */
+import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { applyXbzrle, type RamBlockInfo } from '@migwire/stream-codec';
+import { insideDir, safeFileName } from './safe-name.js';
+
+interface BlockImage {
+  info: RamBlockInfo;
+  file: string;
+  fd: number;
+  /** One bit per page: has any content been written there? */
+  written: Uint8Array;
+  pagesWritten: number;
+}
+
+const ZERO_PAGE = new Uint8Array(65536);
+
+export class RamImages {
+  private readonly images = new Map<string, BlockImage>();
+  private readonly taken = new Set<string>();
+  private scratch: Uint8Array;
+
+  constructor(
+    private readonly dir: string,
+    private readonly pageSize = 4096,
+    private readonly only: ReadonlySet<string> | undefined = undefined,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    this.scratch = new Uint8Array(pageSize);
+  }
+
+  /** Called for every MEM_SIZE entry; a block listed again (a new stream) keeps its image. */
+  addBlock(info: RamBlockInfo): void {
+    if (this.images.has(info.name) || (this.only && !this.only.has(info.name))) return;
+    const file = safeFileName(info.name, this.taken);
+    const fd = openSync(insideDir(this.dir, file), 'w+');
+    ftruncateSync(fd, info.usedLength);
+    this.images.set(info.name, { info, file, fd, written: new Uint8Array(Math.ceil(info.usedLength / this.pageSize / 8)), pagesWritten: 0 });
+  }
+
+  has(block: string): boolean {
+    return this.images.has(block);
+  }
+
+  private image(block: string, offset: number): BlockImage | undefined {
+    const img = this.images.get(block);
+    if (!img || offset + this.pageSize > img.info.usedLength) return undefined;
+    return img;
+  }
+
+  writePage(block: string, offset: number, data: Uint8Array): void {
+    const img = this.image(block, offset);
+    if (!img) return;
+    writeSync(img.fd, data, 0, data.length, offset);
+    const p = offset / this.pageSize;
+    if (!(img.written[p >> 3]! & (1 << (p & 7)))) {
+      img.written[p >> 3]! |= 1 << (p & 7);
+      img.pagesWritten++;
+    }
+  }
+
+  /** A zero page: only pages that held data need zeroing; the rest stay holes. */
+  zeroPage(block: string, offset: number, fill = 0): void {
+    const img = this.image(block, offset);
+    if (!img) return;
+    const p = offset / this.pageSize;
+    if (fill !== 0) {
+      this.writePage(block, offset, new Uint8Array(this.pageSize).fill(fill));
+      return;
+    }
+    if (img.written[p >> 3]! & (1 << (p & 7))) writeSync(img.fd, ZERO_PAGE, 0, this.pageSize, offset);
+  }
+
+  /** Apply an XBZRLE delta to the page's current content. */
+  xbzrle(block: string, offset: number, delta: Uint8Array): void {
+    const img = this.image(block, offset);
+    if (!img) return;
+    const page = this.scratch;
+    readSync(img.fd, page, 0, this.pageSize, offset);
+    applyXbzrle(page, delta);
+    this.writePage(block, offset, page);
+  }
+
+  /** POSTCOPY_RAM_DISCARD: the destination drops these pages (they read as zero until re-sent). */
+  discard(block: string, start: number, length: number): void {
+    for (let o = start; o < start + length; o += this.pageSize) this.zeroPage(block, o);
+  }
+
+  /** Close the files and write blocks.json; returns the per-block summary. */
+  finish(): Array<{ name: string; file: string; length: number; pagesWritten: number }> {
+    const summary = [...this.images.values()].map((i) => ({ name: i.info.name, file: i.file, length: i.info.usedLength, pagesWritten: i.pagesWritten }));
+    for (const i of this.images.values()) closeSync(i.fd);
+    writeFileSync(insideDir(this.dir, 'blocks.json'), JSON.stringify(summary, null, 2) + '\n');
+    return summary;
+  }
+}
+
+/**
+ * A mapped-ram block's region as it streams past: first the bitmap (one bit
+ * per page, little-endian 64-bit words), then padding, then every page slot.
+ * Pages whose bit is set are copied out as their bytes go by.
+ */
+export class MappedRamRegion {
+  private pos: number;
+  private readonly bitmap: Uint8Array;
+  private pageBuf: Uint8Array;
+  private pageFill = 0;
+
+  constructor(
+    private readonly info: RamBlockInfo & { mappedRam: NonNullable<RamBlockInfo['mappedRam']> },
+    /** Absolute file offset where the region starts (just after the header). */
+    start: number,
+    private readonly images: RamImages,
+  ) {
+    this.pos = start;
+    this.bitmap = new Uint8Array(Math.ceil(info.usedLength / info.mappedRam.pageSize / 64) * 8);
+    this.pageBuf = new Uint8Array(info.mappedRam.pageSize);
+  }
+
+  feed(data: Uint8Array): void {
+    const h = this.info.mappedRam;
+    let i = 0;
+    while (i < data.length) {
+      const abs = this.pos;
+      if (abs < h.bitmapOffset + this.bitmap.length) {
+        if (abs >= h.bitmapOffset) this.bitmap[abs - h.bitmapOffset] = data[i]!;
+        i++;
+        this.pos++;
+        continue;
+      }
+      if (abs < h.pagesOffset) {
+        const skip = Math.min(h.pagesOffset - abs, data.length - i);
+        i += skip;
+        this.pos += skip;
+        continue;
+      }
+      const page = Math.floor((abs - h.pagesOffset) / h.pageSize);
+      const within = (abs - h.pagesOffset) % h.pageSize;
+      const take = Math.min(h.pageSize - within, data.length - i);
+      const set = (this.bitmap[page >> 3]! >> (page & 7)) & 1;
+      if (set) {
+        if (within === 0 && take === h.pageSize) {
+          this.images.writePage(this.info.name, page * h.pageSize, data.subarray(i, i + take));
+        } else {
+          this.pageBuf.set(data.subarray(i, i + take), within);
+          this.pageFill = within + take;
+          if (this.pageFill === h.pageSize) this.images.writePage(this.info.name, page * h.pageSize, this.pageBuf);
+        }
+      }
+      i += take;
+      this.pos += take;
+    }
+  }
+}

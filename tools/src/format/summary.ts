@@ -1,0 +1,103 @@
+/** Totals `migwire dump` prints at the end: records, bytes per kind, pages per block, messages by name. */
+import type { AnyRecord, ChannelResult } from '../decode/channels.js';
+import { bytesHuman } from './human.js';
+
+interface BlockPages {
+  pages: number;
+  zero: number;
+  xbzrle: number;
+  compressed: number;
+  multifdPages: number;
+  multifdZero: number;
+}
+
+export class Summary {
+  private kinds = new Map<string, { count: number; bytes: number }>();
+  private blocks = new Map<string, BlockPages>();
+  private names = new Map<string, number>();
+  private channels: Array<{ name: string; role: string; bytes: number; records: number; error?: string; skipped?: string }> = [];
+
+  add(_channel: string, r: AnyRecord): void {
+    const k = this.kinds.get(r.kind) ?? { count: 0, bytes: 0 };
+    k.count++;
+    k.bytes += r.length;
+    this.kinds.set(r.kind, k);
+    switch (r.kind) {
+      case 'ram-page':
+        this.block(r.block).pages++;
+        break;
+      case 'ram-zero':
+        this.block(r.block).zero++;
+        break;
+      case 'ram-xbzrle':
+        this.block(r.block).xbzrle++;
+        break;
+      case 'ram-compressed':
+        this.block(r.block).compressed++;
+        break;
+      case 'multifd-packet':
+        if (r.normalPages + r.zeroPages) {
+          const b = this.block(r.block);
+          b.multifdPages += r.normalPages;
+          b.multifdZero += r.zeroPages;
+        }
+        if (r.sync) this.count('multifd SYNC');
+        break;
+      case 'command':
+        this.count(`command ${r.name}`);
+        break;
+      case 'rp-message':
+        this.count(`return path ${r.name}`);
+        break;
+      case 'ram-multifd-flush':
+        this.count('RAM MULTIFD_FLUSH');
+        break;
+    }
+  }
+
+  channel(r: ChannelResult): void {
+    const c: (typeof this.channels)[number] = { name: r.channel.name, role: r.channel.role, bytes: r.bytes, records: r.records };
+    if (r.error) c.error = r.error.message;
+    if (r.skipped) c.skipped = r.skipped;
+    this.channels.push(c);
+  }
+
+  private count(name: string): void {
+    this.names.set(name, (this.names.get(name) ?? 0) + 1);
+  }
+
+  private block(name: string): BlockPages {
+    let b = this.blocks.get(name);
+    if (!b) this.blocks.set(name, (b = { pages: 0, zero: 0, xbzrle: 0, compressed: 0, multifdPages: 0, multifdZero: 0 }));
+    return b;
+  }
+
+  lines(): string[] {
+    const out = ['', '# summary'];
+    for (const c of this.channels) {
+      out.push(`channel ${c.name} (${c.role}): ${bytesHuman(c.bytes)}, ${c.records} records` + (c.error ? `, ERROR: ${c.error}` : c.skipped ? `, not decoded (${c.skipped})` : ', decoded to the end'));
+    }
+    out.push('records by kind:');
+    for (const [k, v] of [...this.kinds].sort((a, b) => b[1].bytes - a[1].bytes)) out.push(`  ${k.padEnd(22)} ${String(v.count).padStart(9)}  ${bytesHuman(v.bytes)}`);
+    if (this.blocks.size) {
+      out.push('pages by RAM block (main+preempt: page/zero/xbzrle; multifd: page/zero):');
+      for (const [name, b] of this.blocks) {
+        out.push(`  ${name.padEnd(24)} main ${b.pages}/${b.zero}/${b.xbzrle}${b.compressed ? ` compressed ${b.compressed}` : ''}  multifd ${b.multifdPages}/${b.multifdZero}`);
+      }
+    }
+    if (this.names.size) {
+      out.push('commands and messages:');
+      for (const [k, v] of [...this.names].sort()) out.push(`  ${k.padEnd(32)} ${v}`);
+    }
+    return out;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      channels: this.channels,
+      kinds: Object.fromEntries(this.kinds),
+      blocks: Object.fromEntries(this.blocks),
+      counts: Object.fromEntries(this.names),
+    };
+  }
+}
