@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /** Feeding helpers: the same bytes in different chunkings must decode to the same records. */
 import { CodecError, MainStreamDecoder, MultifdDecoder, ReturnPathDecoder, type MainDecoderOptions } from '../src/index.js';
 
@@ -47,7 +48,26 @@ export function mainDecoder(o: MainDecoderOptions = {}): MainStreamDecoder {
   return new MainStreamDecoder(o);
 }
 
-/** Records without their page-data views, for comparing decodes of differently chunked input. */
-export function fingerprint(records: unknown[]): string {
-  return JSON.stringify(records, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+/** A record as plain JSON, byte arrays replaced by a short digest (views and copies compare equal). */
+export function fingerprintOne(record: unknown): string {
+  const norm = (v: unknown): unknown => {
+    if (v instanceof Uint8Array) return `bytes:${v.length}:${createHash('sha1').update(v).digest('hex')}`;
+    if (Array.isArray(v)) return v.map(norm);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
+    return v;
+  };
+  return JSON.stringify(norm(record));
+}
+
+export function fingerprint(records: unknown[]): string[] {
+  return records.map(fingerprintOne);
+}
+
+/** undefined when both lists hold the same records; otherwise where they first differ (short, for test output). */
+export function firstDifference(a: string[], b: string[]): string | undefined {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return `record ${i}: ${(a[i] ?? 'none').slice(0, 300)} vs ${(b[i] ?? 'none').slice(0, 300)}`;
+  }
+  return undefined;
 }

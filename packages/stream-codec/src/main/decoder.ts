@@ -627,7 +627,7 @@ export class MainStreamDecoder {
     for (;;) {
       const i = q.indexOf(RecordType.SectionFooter, pos);
       if (i < 0 || i > limit) {
-        if (q.length > limit || (i > limit && i >= 0)) {
+        if (q.length >= frameLeft || q.length > limit || (i > limit && i >= 0)) {
           if (frameLeft <= this.limits.maxDeviceSectionBytes) this.fail(ErrorCode.UnframedSection, `no footer for section ${id} (${this.sectionIdstr}) before its PACKAGED stream ends`, q.offset, `0x7e + ${id}`, 'none');
           this.fail(ErrorCode.LimitExceeded, `section ${id} (${this.sectionIdstr}) longer than maxDeviceSectionBytes without a footer`, q.offset, `<= ${this.limits.maxDeviceSectionBytes} bytes`, 'more');
         }
