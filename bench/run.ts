@@ -1,1 +1,352 @@
-export {};
+/**
+ * `pnpm bench`: throughput and memory of the codec and the tools, each as a
+ * figure and as a ratio to a baseline measured in the same run on the same
+ * bytes (a plain read), so noisy machines still give comparable numbers.
+ *
+ *   node bench/dist/run.js [--size-mib N] [--only NAME,...] [--json]
+ */
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { constants as zc, createDeflate } from 'node:zlib';
+import {
+  MainStreamDecoder,
+  MultifdDecoder,
+  MultifdPageDecoder,
+  encodeMainRecordParts,
+  encodeMultifdRecordParts,
+  decodeMultifdChannel,
+  type MainRecordInput,
+  type MultifdRamPacketRecord,
+} from '@migwire/stream-codec';
+import { runExtract } from 'migwire';
+
+const ROOT = (() => {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'pnpm-workspace.yaml'))) d = dirname(d);
+  return d;
+})();
+const WORK = join(ROOT, '.cache', 'bench');
+const PAGE = 4096;
+const MiB = 1024 * 1024;
+/** Read size for both the baseline and the decoders: 256 KiB keeps a chunk in cache while it is decoded. */
+const CHUNK = 256 * 1024;
+
+const args = process.argv.slice(2);
+const sizeMiB = Number(args[args.indexOf('--size-mib') + 1] ?? 0) || 1024;
+const only = args.includes('--only') ? new Set(args[args.indexOf('--only') + 1]!.split(',')) : undefined;
+const asJson = args.includes('--json');
+
+interface Figure {
+  name: string;
+  bytes: number;
+  seconds: number;
+  mbPerSec: number;
+  baselineMbPerSec?: number;
+  ratio?: number;
+  peakRssMiB: number;
+  note?: string;
+}
+const figures: Figure[] = [];
+
+/** Peak RSS while `fn` runs, sampled every 20 ms. */
+async function measure(fn: () => Promise<number>): Promise<{ bytes: number; seconds: number; peakRss: number }> {
+  global.gc?.();
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  const t0 = process.hrtime.bigint();
+  const bytes = await fn();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  return { bytes, seconds, peakRss: peak };
+}
+
+async function plainRead(path: string): Promise<number> {
+  let n = 0;
+  for await (const c of createReadStream(path, { highWaterMark: CHUNK })) n += (c as Buffer).length;
+  return n;
+}
+
+function record(name: string, r: { bytes: number; seconds: number; peakRss: number }, baseline?: { bytes: number; seconds: number }, note?: string): void {
+  const mbPerSec = r.bytes / 1e6 / r.seconds;
+  const f: Figure = { name, bytes: r.bytes, seconds: r.seconds, mbPerSec, peakRssMiB: r.peakRss / MiB };
+  if (baseline) {
+    f.baselineMbPerSec = baseline.bytes / 1e6 / baseline.seconds;
+    f.ratio = mbPerSec / f.baselineMbPerSec;
+  }
+  if (note) f.note = note;
+  figures.push(f);
+  if (!asJson) {
+    const ratio = f.ratio !== undefined ? `  ${(f.ratio * 100).toFixed(0)}% of plain read (${f.baselineMbPerSec!.toFixed(0)} MB/s)` : '';
+    console.log(`${name.padEnd(44)} ${(r.bytes / MiB).toFixed(0).padStart(6)} MiB ${mbPerSec.toFixed(0).padStart(7)} MB/s${ratio}  peak RSS ${f.peakRssMiB.toFixed(0)} MiB${note ? `  (${note})` : ''}`);
+  }
+}
+
+/** Write parts to a file through a stream, respecting backpressure. */
+async function writeFileFrom(path: string, gen: () => Generator<Uint8Array>): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true });
+  const ws = createWriteStream(path, { highWaterMark: 4 * MiB });
+  let buf: Uint8Array[] = [];
+  let size = 0;
+  for (const p of gen()) {
+    buf.push(p);
+    size += p.length;
+    if (size >= 4 * MiB) {
+      if (!ws.write(Buffer.concat(buf))) await once(ws, 'drain');
+      buf = [];
+      size = 0;
+    }
+  }
+  ws.end(Buffer.concat(buf));
+  await once(ws, 'finish');
+}
+
+function pageContent(i: number, out: Uint8Array): Uint8Array {
+  // Non-zero, varying data: what a busy guest's RAM looks like to the decoder.
+  out.fill(i & 0xff);
+  out[0] = i >>> 24;
+  out[1] = i >>> 16;
+  out[2] = i >>> 8;
+  out[3] = i;
+  return out;
+}
+
+const BLOCK = 'pc.ram';
+
+function* mainHead(totalBytes: number): Generator<Uint8Array> {
+  const recs: MainRecordInput[] = [
+    { kind: 'header', magic: 0x5145564d, version: 3 },
+    { kind: 'configuration', machine: 'pc-q35-10.0', subsections: [] },
+    { kind: 'section', sectionType: 'start', sectionId: 2, idstr: 'ram', instanceId: 0, versionId: 4 },
+    { kind: 'ram-mem-size', sectionId: 2, flags: 4, totalBytes },
+    { kind: 'ram-block', sectionId: 2, block: { name: BLOCK, usedLength: totalBytes } },
+  ];
+  for (const r of recs) yield* encodeMainRecordParts(r);
+}
+
+function* mainTail(): Generator<Uint8Array> {
+  for (const r of [
+    { kind: 'ram-eos', sectionId: 2, flags: 0x10 },
+    { kind: 'footer', sectionId: 2 },
+    { kind: 'eof' },
+  ] as MainRecordInput[])
+    yield* encodeMainRecordParts(r);
+}
+
+/** A precopy main stream carrying every page of a `sizeMiB` guest as PAGE records. */
+async function makeMainStream(path: string): Promise<void> {
+  const pages = (sizeMiB * MiB) / PAGE;
+  await writeFileFrom(path, function* () {
+    yield* mainHead(pages * PAGE);
+    const page = new Uint8Array(PAGE);
+    for (let i = 0; i < pages; i++) {
+      yield* encodeMainRecordParts({ kind: 'ram-page', sectionId: 2, flags: i === 0 ? 0x08 : 0x28, block: BLOCK, pageOffset: i * PAGE, data: Uint8Array.from(pageContent(i, page)) });
+    }
+    yield* mainTail();
+  });
+}
+
+const CHANNELS = 4;
+const PAGES_PER_PACKET = 128;
+const PACKETS_PER_ROUND = 64;
+
+function syncPacket(num: number): MultifdRamPacketRecord {
+  return { kind: 'multifd-packet', offset: 0, length: 0, layout: '10.0', magic: 0x11223344, version: 1, flags: 1, sync: true, compression: 'none', pagesAlloc: 0, normalPages: 0, zeroPages: 0, nextPacketSize: 0, packetNum: num, block: '', normalOffsets: [], zeroOffsets: [], raw: undefined as never, payload: new Uint8Array(0) };
+}
+
+/**
+ * A multifd migration as a capture directory: main (MEM_SIZE, FLUSH per
+ * round, EOS) and four channels whose packets carry every page once, split
+ * in rounds of PACKETS_PER_ROUND packets per channel, each round ended by
+ * a SYNC on every channel and a FLUSH on main.
+ */
+async function makeMultifdCapture(dir: string, compression: 'none' | 'zlib'): Promise<{ pageBytes: number }> {
+  const pages = (sizeMiB * MiB) / PAGE;
+  const packets = pages / PAGES_PER_PACKET;
+  const perChannel = Math.ceil(packets / CHANNELS);
+  const rounds = Math.ceil(perChannel / PACKETS_PER_ROUND);
+  mkdirSync(dir, { recursive: true });
+  await writeFileFrom(join(dir, 'conn00.src2dst.bin'), function* () {
+    yield* mainHead(pages * PAGE);
+    for (let r = 0; r <= rounds; r++) {
+      yield* encodeMainRecordParts({ kind: 'ram-multifd-flush', sectionId: 2, flags: 0x200 });
+      yield* encodeMainRecordParts({ kind: 'ram-eos', sectionId: 2, flags: 0x10 });
+      yield* encodeMainRecordParts({ kind: 'footer', sectionId: 2 });
+      yield* encodeMainRecordParts({ kind: 'section', sectionType: r === rounds ? 'end' : 'part', sectionId: 2, idstr: 'ram' });
+    }
+    yield* mainTail();
+  });
+  let packetNum = 0;
+  for (let c = 0; c < CHANNELS; c++) {
+    const deflate = compression === 'zlib' ? createDeflate({ level: 1 }) : undefined;
+    const path = join(dir, `conn${String(c + 1).padStart(2, '0')}.src2dst.bin`);
+    const ws = createWriteStream(path, { highWaterMark: 4 * MiB });
+    const write = async (parts: Uint8Array[]): Promise<void> => {
+      for (const p of parts) if (!ws.write(p)) await once(ws, 'drain');
+    };
+    const init = new Uint8Array(64);
+    init.set([0x11, 0x22, 0x33, 0x44, 0, 0, 0, 1]);
+    init[24] = c;
+    await write([init]);
+    await write(encodeMultifdRecordParts(syncPacket(packetNum++)));
+    const page = new Uint8Array(PAGE);
+    for (let k = 0; k < perChannel; k++) {
+      const pkt = k * CHANNELS + c;
+      if (pkt < packets) {
+        const data = new Uint8Array(PAGES_PER_PACKET * PAGE);
+        const offsets: number[] = [];
+        for (let i = 0; i < PAGES_PER_PACKET; i++) {
+          const p = pkt * PAGES_PER_PACKET + i;
+          data.set(pageContent(p, page), i * PAGE);
+          offsets.push(p * PAGE);
+        }
+        let payload: Uint8Array = data;
+        if (deflate) {
+          // One deflate stream per channel, flushed at every packet, as QEMU does.
+          const chunks: Buffer[] = [];
+          const onData = (b: Buffer): void => {
+            chunks.push(b);
+          };
+          deflate.on('data', onData);
+          deflate.write(data);
+          await new Promise<void>((res) => deflate.flush(zc.Z_SYNC_FLUSH, () => res()));
+          deflate.off('data', onData);
+          payload = Buffer.concat(chunks);
+        }
+        const rec: MultifdRamPacketRecord = { ...syncPacket(packetNum++), block: BLOCK, flags: compression === 'zlib' ? 2 : 0, sync: false, compression, pagesAlloc: 128, normalPages: PAGES_PER_PACKET, normalOffsets: offsets, nextPacketSize: payload.length, payload };
+        await write(encodeMultifdRecordParts(rec));
+      }
+      if ((k + 1) % PACKETS_PER_ROUND === 0 || k === perChannel - 1) await write(encodeMultifdRecordParts(syncPacket(packetNum++)));
+    }
+    ws.end();
+    await once(ws, 'finish');
+  }
+  return { pageBytes: pages * PAGE };
+}
+
+async function decodeMainFile(path: string): Promise<number> {
+  const dec = new MainStreamDecoder();
+  let n = 0;
+  let pages = 0;
+  const sink = (r: { kind: string }): void => {
+    if (r.kind === 'ram-page') pages++;
+  };
+  for await (const c of createReadStream(path, { highWaterMark: CHUNK })) {
+    n += (c as Buffer).length;
+    dec.write(c as Buffer, sink);
+  }
+  dec.end(sink);
+  if (pages !== (sizeMiB * MiB) / PAGE) throw new Error(`decoded ${pages} pages`);
+  return n;
+}
+
+async function decodeMultifdFile(path: string): Promise<number> {
+  const dec = new MultifdDecoder();
+  const pages = new MultifdPageDecoder();
+  let n = 0;
+  const sink = (r: { kind: string }): void => {
+    if (r.kind === 'multifd-packet') pages.pages(r as MultifdRamPacketRecord);
+  };
+  for await (const c of createReadStream(path, { highWaterMark: CHUNK })) {
+    n += (c as Buffer).length;
+    dec.write(c as Buffer, sink);
+  }
+  dec.end(sink);
+  return n;
+}
+
+function want(name: string): boolean {
+  return !only || only.has(name);
+}
+
+async function main(): Promise<void> {
+  mkdirSync(WORK, { recursive: true });
+  if (!asJson) console.log(`migwire bench: ${sizeMiB} MiB guest streams in ${WORK} (Node ${process.version})`);
+
+  if (want('main')) {
+    const path = join(WORK, `main-${sizeMiB}.bin`);
+    if (!existsSync(path)) await makeMainStream(path);
+    await plainRead(path); // warm the page cache
+    const base = await measure(() => plainRead(path));
+    record('plain read (main stream file)', base);
+    const r = await measure(() => decodeMainFile(path));
+    record('main-stream decode (PAGE records)', r, base);
+  }
+
+  for (const compression of ['none', 'zlib'] as const) {
+    const name = `multifd-${compression}`;
+    if (!want(name)) continue;
+    const dir = join(WORK, `${name}-${sizeMiB}`);
+    if (!existsSync(join(dir, 'conn04.src2dst.bin'))) await makeMultifdCapture(dir, compression);
+    const files = [1, 2, 3, 4].map((c) => join(dir, `conn0${c}.src2dst.bin`));
+    for (const f of files) await plainRead(f);
+    const base = await measure(async () => {
+      let n = 0;
+      for (const f of files) n += await plainRead(f);
+      return n;
+    });
+    record(`plain read (4 multifd channels, ${compression})`, base);
+    const r = await measure(async () => {
+      let n = 0;
+      for (const f of files) n += await decodeMultifdFile(f);
+      return compression === 'none' ? n : sizeMiB * MiB;
+    });
+    // Compressed channels are tiny for synthetic pages: the figure that matters is page data out.
+    if (compression === 'none') record('multifd decode + pages (none)', r, base);
+    else record('multifd decode + pages (zlib), page data out', r, undefined, `${(base.bytes / MiB).toFixed(1)} MiB of zlib stream in`);
+    if (compression === 'none' && want('extract')) {
+      const out = join(WORK, 'extract-out');
+      rmSync(out, { recursive: true, force: true });
+      const e = await measure(async () => {
+        const rep = await runExtract(dir, { outDir: out, blocks: [], quiet: true });
+        if (rep.errors.length) throw new Error(rep.errors.join('; '));
+        return files.reduce((n, f) => n + statSync(f).size, statSync(join(dir, 'conn00.src2dst.bin')).size);
+      });
+      record('extract (main + 4 multifd, none) to image', e, base, 'writes a 1:1 image file');
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+
+  if (want('multifd-zstd')) {
+    // Real QEMU zstd payloads: the shared capture's four channels, decoded over and over.
+    const capDir = join(ROOT, '..', 'shared', 'captures', '10.0-c-multifd4-zstd');
+    if (existsSync(capDir)) {
+      const chans = [1, 2, 3, 4].map((c) => readFileSync(join(capDir, `conn0${c}.src2dst.bin`)));
+      const passBytes = chans.reduce((n, b) => n + b.length, 0);
+      const passPages = chans.reduce((n, b) => n + decodeMultifdChannel(b).records.reduce((k, r) => k + (r.kind === 'multifd-packet' ? r.normalPages : 0), 0), 0) * PAGE;
+      const passes = Math.max(1, Math.ceil((sizeMiB * MiB) / passPages));
+      const base = await measure(async () => {
+        let n = 0;
+        for (let p = 0; p < passes; p++) for (const b of chans) n += Buffer.from(b).length;
+        return n;
+      });
+      const r = await measure(async () => {
+        let n = 0;
+        for (let p = 0; p < passes; p++) {
+          for (const b of chans) {
+            const dec = new MultifdDecoder();
+            const pages = new MultifdPageDecoder();
+            dec.write(b, (x) => {
+              if (x.kind === 'multifd-packet') pages.pages(x);
+            });
+            dec.end(() => {});
+            n += b.length;
+          }
+        }
+        return n;
+      });
+      record('multifd decode + pages (zstd, real QEMU data), page data out', { ...r, bytes: passes * passPages }, undefined, `real QEMU 10.0 zstd channels replayed ${passes} times, ${(passBytes / MiB).toFixed(1)} MiB of zstd stream per pass`);
+      void base;
+    }
+  }
+  if (asJson) console.log(JSON.stringify({ sizeMiB, node: process.version, figures }, null, 2));
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -3,3 +3,4 @@ export { openInput, InputError, type ChannelInput, type MigrationInput } from '.
 export { guessSourceRole, type ChannelRole } from './input/roles.js';
 export { decodeInput, type AnyRecord, type ChannelResult, type DecodeOptions } from './decode/channels.js';
 export { MemoryOutput, StdOutput, type Output } from './cli-io.js';
+export { runExtract, type ExtractOptions, type ExtractReport } from './commands/extract.js';
