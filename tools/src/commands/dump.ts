@@ -95,6 +95,7 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
   };
   const results = await decodeInput(input, {
     only: (ch) => channelMatches(ch, o.channels),
+    vmdescPrepass: o.fields,
     onRecord: (ch: ChannelInput, r: AnyRecord) => {
       summary.add(ch.name, r);
       if (r.kind === 'section') sectionNames.set(`${ch.name}/${r.sectionId}`, r.idstr);

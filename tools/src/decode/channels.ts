@@ -37,6 +37,11 @@ export interface DecodeOptions {
   onRecord: (channel: ChannelInput, record: AnyRecord) => void;
   /** Called once a channel is done. */
   onChannelEnd?: (result: ChannelResult) => void;
+  /**
+   * Find the stream's own VMDESCRIPTION by decoding the main channel once more before the real
+   * pass, when it cannot be read off the end of the file (compressed files, stdin excluded).
+   */
+  vmdescPrepass?: boolean;
   /** Only these channels (by name, role or connNN.dir). */
   only?: (channel: ChannelInput) => boolean;
 }
@@ -61,7 +66,8 @@ export async function decodeInput(input: MigrationInput, opts: DecodeOptions): P
     let main: MainStreamDecoder | undefined;
     switch (ch.role) {
       case 'main': {
-        const vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
+        let vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
+        if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
         main = new MainStreamDecoder(vmdesc ? { channel: ch.name, vmdesc } : { channel: ch.name });
         dec = main as unknown as Decoder;
         break;
@@ -103,4 +109,15 @@ export async function decodeInput(input: MigrationInput, opts: DecodeOptions): P
     opts.onChannelEnd?.(result);
   }
   return results;
+}
+
+async function prepassVmdesc(ch: ChannelInput): Promise<Vmdesc | undefined> {
+  const dec = new MainStreamDecoder({ channel: ch.name });
+  try {
+    for await (const chunk of ch.open()) dec.write(chunk, () => {});
+    dec.end(() => {});
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+  }
+  return dec.streamVmdesc;
 }
