@@ -459,6 +459,8 @@ export interface HoldControl {
   params: Record<string, unknown>;
   /** Parameters set once the sync count is reached (lets it converge). */
   release: Record<string, unknown>;
+  /** Also switch to postcopy (`migrate-start-postcopy`) at release. */
+  startPostcopy?: boolean;
 }
 
 /** The non-convergence control from QEMU-HARNESS.md. */
@@ -498,6 +500,11 @@ export interface MigrationOptions {
   uri?: string;
   /** Destination URI (`migrate-incoming`). Default: the source URI (or tcp:127.0.0.1:0). */
   incomingUri?: string;
+  /**
+   * Put something between the two (a proxy): given the URI the destination listens on, return
+   * the URI the source should connect to.
+   */
+  interpose?: (destinationUri: string) => Promise<string>;
   /** Non-convergence control; null to migrate as fast as QEMU likes. Default DEFAULT_HOLD. */
   hold?: HoldControl | null;
   /** Serial markers to wait for on the source before `migrate`. Default 200. */
@@ -599,6 +606,7 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationResult
       if (port === undefined) throw new Error(`destination reported no listening port: ${JSON.stringify(q)}`);
       srcUri = `tcp:127.0.0.1:${String(port)}`;
     }
+    if (o.interpose && srcUri) srcUri = await o.interpose(srcUri);
   }
   let t0 = performance.now();
   if (src) {
@@ -650,6 +658,10 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationResult
             try {
               await src.qmp.execute('migrate-set-parameters', hold.release);
               ev('release', { dirty_sync_count: sync, params: hold.release });
+              if (hold.startPostcopy) {
+                await src.qmp.execute('migrate-start-postcopy', {});
+                ev('migrate-start-postcopy', { dirty_sync_count: sync });
+              }
             } catch (e) {
               ev('release-failed', { dirty_sync_count: sync, error: String(e) });
             }

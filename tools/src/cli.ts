@@ -5,6 +5,7 @@ import { StdOutput, type Output } from './cli-io.js';
 import { dump } from './commands/dump.js';
 import { checkRoundTrip } from './commands/check.js';
 import { extract } from './commands/extract.js';
+import { parseHostPort, record } from './commands/record.js';
 import { InputError } from './input/capture.js';
 
 interface CommandSpec {
@@ -80,6 +81,59 @@ its code, channel and byte offset), 2 for a usage error.`,
       return checkRoundTrip(pos[0]!, v['json'] === true, out);
     },
   },
+  record: {
+    summary: 'a recording proxy: forward a live migration between two QEMUs and record every channel',
+    usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--multifd N] [--exit-when-idle MS] [--quiet]',
+    help: `Point the source QEMU's \`migrate\` at --listen; migwire opens one connection to --target (the
+destination's \`migrate-incoming\` address) per connection the source opens, in the same order,
+forwards both directions (half-close passed on, backpressure respected), and records every byte:
+DIR/connNN.src2dst.bin and connNN.dst2src.bin, chunks.csv (per-recv timing) and index.json, the
+shared capture format that dump, check and extract read. Channels are named from their first bytes
+(main, multifd N from the init message, postcopy-preempt by position).
+
+Progress (per channel: role, bytes, rate) goes to stderr every second. At the end it reports, per
+connection and direction, bytes received = forwarded = written; exit 1 if any differ, a connection
+to the target failed, or the disk refused a write. A source killed mid-migration or a destination
+that resets ends that connection; what was received is on disk.
+
+Options:
+  --listen HOST:PORT     where the source connects (port 0: pick one, printed on stderr)
+  --target HOST:PORT     the destination QEMU
+  --out DIR              capture directory (created)
+  --multifd N            expected multifd channels (for channel checks)
+  --exit-when-idle MS    stop once every connection has closed and no new one came for MS ms
+                         (default: run until SIGINT/SIGTERM)
+  --quiet                no progress lines`,
+    options: {
+      listen: { type: 'string' },
+      target: { type: 'string' },
+      out: { type: 'string' },
+      multifd: { type: 'string' },
+      'exit-when-idle': { type: 'string' },
+      quiet: { type: 'boolean' },
+    },
+    run: async (_pos, v, out) => {
+      if (typeof v['listen'] !== 'string' || typeof v['target'] !== 'string' || typeof v['out'] !== 'string') throw new UsageError('record needs --listen, --target and --out');
+      let listen, target;
+      try {
+        listen = parseHostPort(v['listen'], '--listen');
+        target = parseHostPort(v['target'], '--target');
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      return record(
+        {
+          listen,
+          target,
+          outDir: v['out'],
+          ...(typeof v['multifd'] === 'string' ? { multifdChannels: Number(v['multifd']) } : {}),
+          idleExitMs: typeof v['exit-when-idle'] === 'string' ? Number(v['exit-when-idle']) : 0,
+          quiet: v['quiet'] === true,
+        },
+        out,
+      );
+    },
+  },
   extract: {
     summary: "rebuild the guest's RAM as the destination had it at completion, one image per RAM block",
     usage: 'migwire extract PATH --out DIR [--block NAME]... [--quiet]',
@@ -144,7 +198,7 @@ export async function main(argv: string[], out: Output = new StdOutput()): Promi
     } catch (e) {
       throw new UsageError(`${(e as Error).message}\nusage: ${cmd.usage}`);
     }
-    if (parsed.positionals.length !== 1) throw new UsageError(`expected one PATH\nusage: ${cmd.usage}`);
+    if (parsed.positionals.length !== (name === 'record' ? 0 : 1)) throw new UsageError(`${name === 'record' ? 'record takes no PATH' : 'expected one PATH'}\nusage: ${cmd.usage}`);
     return await cmd.run(parsed.positionals, parsed.values as Record<string, string | boolean | string[] | undefined>, out);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -1,1 +1,14 @@
-export {};
+export { ChannelError, ChannelErrorCode } from './errors.js';
+export { identifyFirstBytes, IDENTIFY_BYTES, type FirstBytes, type FirstBytesKind } from './accept/identify.js';
+export { ChannelRegistry, type AssignedChannel, type ChannelLayout, type ChannelRole } from './accept/registry.js';
+export { OrderedDialer, type DialTarget } from './dial/ordered-dialer.js';
+export { DirectionRecorder, type DirectionName, type DirectionStats, type EndReason } from './proxy/direction.js';
+export {
+  RecordingProxy,
+  type CaptureIndex,
+  type ConnectionInfo,
+  type ProxyProgress,
+  type RecordingProxyOptions,
+  type TerminatingTls,
+} from './proxy/recording-proxy.js';
+export * from './tls/certificates.js';

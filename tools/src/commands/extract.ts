@@ -7,6 +7,8 @@
  * after main (each page is sent once after postcopy starts).
  */
 import {
+  CodecError,
+  PayloadProblem,
   MainStreamDecoder,
   MultifdDecoder,
   MultifdPageDecoder,
@@ -49,7 +51,16 @@ class MultifdFeed {
       const r = await this.cursor.next();
       if (!r) return;
       if (r.kind !== 'multifd-packet') continue;
-      if (r.normalPages && images.has(r.block)) for (const p of this.pages.pages(r)) images.writePage(r.block, p.offset, p.data);
+      // Every payload goes through the channel's decompressor, extracted block or not: a zlib or
+      // zstd stream runs across all the packets of its channel.
+      let pages;
+      try {
+        pages = this.pages.pages(r);
+      } catch (e) {
+        if (e instanceof PayloadProblem) throw new CodecError({ code: e.code, channel: this.cursor.channel.name, offset: r.offset + 1344 + e.at, message: e.message, ...(e.expected !== undefined ? { expected: e.expected } : {}), ...(e.found !== undefined ? { found: e.found } : {}) });
+        throw e;
+      }
+      if (images.has(r.block)) for (const p of pages) images.writePage(r.block, p.offset, p.data);
       for (const o of r.zeroOffsets) images.zeroPage(r.block, o);
       if (r.sync) this.syncs++;
     }
@@ -82,6 +93,7 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
     feeds ??= multifdChans.map((c) => new MultifdFeed(c, mainDec.ramBlocks));
     for (const f of feeds) await f.until(round, images);
   };
+  try {
 
   for (let r = await main.next(); r; r = await main.next()) {
     tick();
@@ -121,6 +133,10 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   for (const f of feeds) {
     await f.until(Infinity, images);
     if (f.cursor.error) errors.push(f.cursor.error.message);
+  }
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    errors.push(e.message);
   }
   const preempt = chans.find((c) => c.role === 'postcopy-preempt');
   if (preempt) {

@@ -1,0 +1,118 @@
+/**
+ * One direction of one proxied connection: every byte received is written to
+ * its file and forwarded, and the three counts are kept so the recording can
+ * prove it lost nothing (received = written = forwarded).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+export type DirectionName = 'src2dst' | 'dst2src';
+export type EndReason = 'eof' | 'recv-error' | 'send-error' | 'write-error' | 'forced' | null;
+
+export interface DirectionStats {
+  file: string;
+  bytes_received: number;
+  bytes_written: number;
+  bytes_sent: number;
+  file_size: number;
+  recorded_equals_forwarded: boolean;
+  chunks: number;
+  first_data_at: number | null;
+  ended_at: number | null;
+  end_reason: EndReason;
+  recv_error: string | null;
+  send_error: string | null;
+  write_error: string | null;
+  sha256: string;
+  head_hex: string;
+}
+
+export class DirectionRecorder {
+  private readonly out: WriteStream;
+  private readonly hash: Hash = createHash('sha256');
+  private head = Buffer.alloc(0);
+  received = 0;
+  written = 0;
+  sent = 0;
+  chunks = 0;
+  firstDataAt: number | null = null;
+  endedAt: number | null = null;
+  endReason: EndReason = null;
+  recvError: string | null = null;
+  sendError: string | null = null;
+  writeError: string | null = null;
+  private closed: Promise<void>;
+
+  constructor(
+    readonly name: DirectionName,
+    readonly file: string,
+    path: string,
+  ) {
+    this.out = createWriteStream(path, { highWaterMark: 1024 * 1024 });
+    this.out.on('error', (e) => {
+      this.writeError ??= e.message;
+    });
+    this.closed = new Promise((resolve) => this.out.once('close', () => resolve()));
+  }
+
+  /** Record a received chunk; false when the file is behind (the caller pauses the reader). */
+  record(chunk: Buffer, now: number): boolean {
+    if (this.firstDataAt === null) this.firstDataAt = now;
+    this.received += chunk.length;
+    this.chunks++;
+    this.hash.update(chunk);
+    if (this.head.length < 64) this.head = Buffer.concat([this.head, chunk.subarray(0, 64 - this.head.length)]);
+    if (this.writeError) return true;
+    const n = chunk.length;
+    return this.out.write(chunk, (err) => {
+      if (err) this.writeError ??= err.message;
+      else this.written += n;
+    });
+  }
+
+  /** Wait until the file has caught up. */
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.out.writableNeedDrain || this.writeError) resolve();
+      else {
+        this.out.once('drain', resolve);
+        this.out.once('error', () => resolve());
+      }
+    });
+  }
+
+  firstBytes(): Buffer {
+    return this.head;
+  }
+
+  end(reason: EndReason, now: number): void {
+    if (this.endReason !== null) return;
+    this.endReason = reason;
+    this.endedAt = now;
+  }
+
+  async close(): Promise<void> {
+    this.out.end();
+    await this.closed;
+  }
+
+  stats(): DirectionStats {
+    return {
+      file: this.file,
+      bytes_received: this.received,
+      bytes_written: this.written,
+      bytes_sent: this.sent,
+      file_size: this.written,
+      recorded_equals_forwarded: this.received === this.written && this.received === this.sent,
+      chunks: this.chunks,
+      first_data_at: this.firstDataAt,
+      ended_at: this.endedAt,
+      end_reason: this.endReason,
+      recv_error: this.recvError,
+      send_error: this.sendError,
+      write_error: this.writeError,
+      sha256: this.hash.copy().digest('hex'),
+      head_hex: this.head.toString('hex'),
+    };
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * A proxy between a migration source and destination that records every
+ * byte in both directions and loses none: one outbound connection per
+ * inbound one, opened in the inbound order; half-close passed on; a reader
+ * is paused while its peer or its file is behind (no unbounded buffering).
+ * It writes the shared capture format (connNN.src2dst.bin / .dst2src.bin,
+ * chunks.csv, index.json).
+ */
+import { EventEmitter } from 'node:events';
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { TLSSocket, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import { identifyFirstBytes } from '../accept/identify.js';
+import { ChannelRegistry, type ChannelLayout, type ChannelRole } from '../accept/registry.js';
+import { ChannelError } from '../errors.js';
+import { OrderedDialer, type DialTarget } from '../dial/ordered-dialer.js';
+import { DirectionRecorder, type DirectionStats } from './direction.js';
+
+export interface TerminatingTls {
+  /** Decrypt what the source sends (the proxy is the TLS server QEMU's source talks to). */
+  server: TlsOptions;
+  /** Encrypt toward the destination (the proxy is the TLS client). */
+  client: ConnectionOptions;
+}
+
+export interface RecordingProxyOptions {
+  listen: { host: string; port: number };
+  target: DialTarget;
+  /** Capture directory; omit to proxy without recording (a blind pipe, for comparison). */
+  outDir?: string;
+  layout?: ChannelLayout;
+  /** Terminate TLS on both sides and record the plaintext; roles then come from the decrypted bytes. */
+  tls?: TerminatingTls;
+}
+
+export interface ConnectionInfo {
+  id: number;
+  role: ChannelRole;
+  multifdId?: number;
+  accepted_at: number;
+  target_connected_at: number | null;
+  closed_at: number | null;
+  forced_close: boolean;
+  source_peer: string;
+  target_local: string | null;
+  connect_error: string | null;
+  role_error: string | null;
+  directions: { src2dst: DirectionStats; dst2src: DirectionStats };
+}
+
+export interface ProxyProgress {
+  t: number;
+  connections: Array<{ id: number; role: ChannelRole; multifdId?: number; src2dst: number; dst2src: number; open: boolean }>;
+}
+
+interface Conn {
+  id: number;
+  role: ChannelRole;
+  multifdId?: number;
+  roleError: string | null;
+  acceptedAt: number;
+  connectedAt: number | null;
+  closedAt: number | null;
+  forced: boolean;
+  sourcePeer: string;
+  targetLocal: string | null;
+  connectError: string | null;
+  src: Socket;
+  dst: Socket | null;
+  up: DirectionRecorder;
+  down: DirectionRecorder;
+  done: Promise<void>;
+}
+
+export class RecordingProxy extends EventEmitter {
+  private server: Server | undefined;
+  private readonly conns: Conn[] = [];
+  private readonly dialer: OrderedDialer;
+  private readonly registry: ChannelRegistry;
+  private readonly t0 = performance.now();
+  private readonly startUnix = Date.now() / 1000;
+  private chunks: WriteStream | undefined;
+  private seq = 0;
+  private readonly acceptErrors: string[] = [];
+  private listenAddress = '';
+
+  constructor(private readonly o: RecordingProxyOptions) {
+    super();
+    this.dialer = new OrderedDialer(o.target, o.tls?.client);
+    this.registry = new ChannelRegistry(o.layout ?? {});
+    if (o.outDir) {
+      mkdirSync(o.outDir, { recursive: true });
+      this.chunks = createWriteStream(join(o.outDir, 'chunks.csv'));
+      this.chunks.write('seq,t,conn,dir,offset,len\n');
+    }
+  }
+
+  /** Seconds since the proxy started (the capture's clock). */
+  now(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  async start(): Promise<{ host: string; port: number }> {
+    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (s) => this.accept(s));
+    this.server = server;
+    server.on('error', (e) => this.acceptErrors.push(e.message));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.listen.port, this.o.listen.host, () => resolve());
+    });
+    const a = server.address() as AddressInfo;
+    this.listenAddress = `${a.address}:${a.port}`;
+    return { host: a.address, port: a.port };
+  }
+
+  /** Connections so far, with their byte counts. */
+  progress(): ProxyProgress {
+    return {
+      t: this.now(),
+      connections: this.conns.map((c) => ({
+        id: c.id,
+        role: c.role,
+        ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}),
+        src2dst: c.up.received,
+        dst2src: c.down.received,
+        open: c.closedAt === null,
+      })),
+    };
+  }
+
+  /** Resolves once every connection accepted so far has closed in both directions. */
+  async allClosed(): Promise<void> {
+    for (;;) {
+      const n = this.conns.length;
+      await Promise.all(this.conns.map((c) => c.done));
+      if (this.conns.length === n) return;
+    }
+  }
+
+  private accept(raw: Socket): void {
+    const id = this.conns.length;
+    const now = this.now();
+    const name = (d: string): string => `conn${String(id).padStart(2, '0')}.${d}.bin`;
+    const dir = this.o.outDir;
+    const src: Socket = this.o.tls ? new TLSSocket(raw, { isServer: true, ...this.o.tls.server }) : raw;
+    const conn: Conn = {
+      id,
+      role: 'empty',
+      roleError: null,
+      acceptedAt: now,
+      connectedAt: null,
+      closedAt: null,
+      forced: false,
+      sourcePeer: `${raw.remoteAddress}:${raw.remotePort}`,
+      targetLocal: null,
+      connectError: null,
+      src,
+      dst: null,
+      up: new DirectionRecorder('src2dst', name('src2dst'), dir ? join(dir, name('src2dst')) : '/dev/null'),
+      down: new DirectionRecorder('dst2src', name('dst2src'), dir ? join(dir, name('dst2src')) : '/dev/null'),
+      done: Promise.resolve(),
+    };
+    this.conns.push(conn);
+    this.emit('connection', id);
+    if (this.o.tls) {
+      src.on('error', (e) => {
+        if (conn.connectedAt === null) conn.connectError ??= `TLS handshake with the source failed: ${e.message}`;
+      });
+    }
+    conn.done = new Promise<void>((resolve) => {
+      let open = 2;
+      const finished = (): void => {
+        if (--open === 0) {
+          conn.closedAt = this.now();
+          src.destroy();
+          conn.dst?.destroy();
+          resolve();
+          this.emit('connection-closed', id);
+        }
+      };
+      this.dialer.dial().then(
+        (dst) => {
+          conn.dst = dst;
+          conn.connectedAt = this.now();
+          conn.targetLocal = `${dst.localAddress}:${dst.localPort}`;
+          this.pump(conn, src, dst, conn.up, finished);
+          this.pump(conn, dst, src, conn.down, finished);
+          raw.resume();
+        },
+        (e: Error) => {
+          conn.connectError = e.message;
+          conn.up.end('send-error', this.now());
+          conn.down.end('recv-error', this.now());
+          conn.up.sendError = e.message;
+          src.destroy();
+          open = 1;
+          finished();
+        },
+      );
+    });
+  }
+
+  private identify(conn: Conn, ended: boolean): void {
+    if (conn.role !== 'empty' || conn.roleError) return;
+    const head = conn.up.firstBytes();
+    if (head.length === 0) return;
+    const first = identifyFirstBytes(head, ended);
+    if (!first) return;
+    try {
+      const a = this.registry.assign(conn.id, first);
+      conn.role = a.role;
+      if (a.multifdId !== undefined) conn.multifdId = a.multifdId;
+    } catch (e) {
+      // A connection QEMU would reject is still forwarded (the destination decides); it is reported.
+      conn.role = 'other';
+      conn.roleError = e instanceof ChannelError ? e.message : String(e);
+      this.emit('channel-error', e);
+    }
+    this.emit('role', conn.id, conn.role, conn.multifdId);
+  }
+
+  private pump(conn: Conn, from: Socket, to: Socket, rec: DirectionRecorder, finished: () => void): void {
+    let waits = 0;
+    const upstream = rec.name === 'src2dst';
+    from.on('data', (chunk: Buffer) => {
+      const t = this.now();
+      this.chunks?.write(`${this.seq++},${t.toFixed(6)},${conn.id},${rec.name},${rec.received},${chunk.length}\n`);
+      const fileOk = rec.record(chunk, t);
+      if (upstream) this.identify(conn, false);
+      const n = chunk.length;
+      const netOk = to.write(chunk, (err) => {
+        if (!err) rec.sent += n;
+      });
+      if (!fileOk || !netOk) {
+        // Hold this reader until both the peer and the file have taken what they were given.
+        waits++;
+        from.pause();
+        const pending: Array<Promise<unknown>> = [];
+        if (!fileOk) pending.push(rec.drained());
+        if (!netOk) pending.push(new Promise((r) => to.once('drain', r).once('close', r)));
+        void Promise.all(pending).then(() => {
+          if (--waits === 0) from.resume();
+        });
+      }
+    });
+    let ended = false;
+    const end = (reason: 'eof' | 'recv-error' | 'send-error', err?: Error): void => {
+      if (ended) return;
+      ended = true;
+      if (reason === 'recv-error') rec.recvError = err?.message ?? null;
+      if (reason === 'send-error') rec.sendError = err?.message ?? null;
+      rec.end(reason, this.now());
+      if (upstream) {
+        this.identify(conn, true);
+        if (conn.role === 'main') this.registry.mainClosed();
+      }
+      // Pass the half-close on once everything given to the peer is out.
+      if (reason === 'eof') to.end();
+      else to.destroy();
+      finished();
+    };
+    from.on('end', () => end('eof'));
+    from.on('error', (e) => end('recv-error', e));
+    to.on('error', (e) => end('send-error', e));
+    from.on('close', () => end(from.readableEnded ? 'eof' : 'recv-error'));
+  }
+
+  /**
+   * Stop accepting, wait up to `graceMs` for open connections to finish (then
+   * close them, marked forced), flush every file and write index.json.
+   */
+  async close(graceMs = 0): Promise<CaptureIndex> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const all = this.allClosed();
+    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+    if (timedOut) {
+      for (const c of this.conns) {
+        if (c.closedAt === null) {
+          c.forced = true;
+          c.up.end('forced', this.now());
+          c.down.end('forced', this.now());
+          c.src.destroy();
+          c.dst?.destroy();
+        }
+      }
+      await all;
+    }
+    await Promise.all(this.conns.flatMap((c) => [c.up.close(), c.down.close()]));
+    if (this.chunks) await new Promise<void>((r) => this.chunks!.end(() => r()));
+    const index = this.index();
+    if (this.o.outDir) writeFileSync(join(this.o.outDir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
+    return index;
+  }
+
+  index(): CaptureIndex {
+    const connections: ConnectionInfo[] = this.conns.map((c) => ({
+      id: c.id,
+      role: c.role,
+      ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}),
+      accepted_at: c.acceptedAt,
+      target_connected_at: c.connectedAt,
+      closed_at: c.closedAt,
+      forced_close: c.forced,
+      source_peer: c.sourcePeer,
+      target_local: c.targetLocal,
+      connect_error: c.connectError,
+      role_error: c.roleError,
+      directions: { src2dst: c.up.stats(), dst2src: c.down.stats() },
+    }));
+    return {
+      format: 'qemu-migration-capture/tcp-proxy/1',
+      transport: this.o.tls ? 'tls-terminated' : 'tcp',
+      listen: this.listenAddress,
+      target: `${this.o.target.host}:${this.o.target.port}`,
+      clock: 'seconds since proxy start (performance.now)',
+      proxy_start_unix: this.startUnix,
+      recorder: 'migwire record',
+      connection_count: connections.length,
+      connections,
+      chunks_file: 'chunks.csv',
+      chunk_count: this.seq,
+      all_recorded_equals_forwarded: connections.every((c) => c.directions.src2dst.recorded_equals_forwarded && c.directions.dst2src.recorded_equals_forwarded),
+      accept_errors: this.acceptErrors,
+      roles: connections.map((c) => ({
+        id: c.id,
+        role: c.role,
+        src2dst_bytes: c.directions.src2dst.bytes_received,
+        dst2src_bytes: c.directions.dst2src.bytes_received,
+        src2dst_first4: c.directions.src2dst.head_hex.slice(0, 8),
+        dst2src_first4: c.directions.dst2src.head_hex.slice(0, 8),
+        ...(c.multifdId !== undefined ? { multifd_channel_id: c.multifdId } : {}),
+      })),
+    };
+  }
+}
+
+export interface CaptureIndex {
+  format: 'qemu-migration-capture/tcp-proxy/1';
+  transport: 'tcp' | 'tls-terminated';
+  listen: string;
+  target: string;
+  clock: string;
+  proxy_start_unix: number;
+  recorder: string;
+  connection_count: number;
+  connections: ConnectionInfo[];
+  chunks_file: string;
+  chunk_count: number;
+  all_recorded_equals_forwarded: boolean;
+  accept_errors: string[];
+  roles: Array<{ id: number; role: ChannelRole; src2dst_bytes: number; dst2src_bytes: number; src2dst_first4: string; dst2src_first4: string; multifd_channel_id?: number }>;
+}

@@ -1,0 +1,89 @@
+/**
+ * `migwire record`: sit between a migration source and destination, forward
+ * every byte, record every byte, and say per channel what went through.
+ */
+import { RecordingProxy, type CaptureIndex } from '@migwire/channel-manager';
+import { bytesHuman } from '../format/human.js';
+import type { Output } from '../cli-io.js';
+
+export interface RecordOptions {
+  listen: { host: string; port: number };
+  target: { host: string; port: number };
+  outDir: string;
+  multifdChannels?: number;
+  /** Exit once every connection closed and none came for this long (ms); 0 = run until a signal. */
+  idleExitMs: number;
+  quiet: boolean;
+}
+
+export function parseHostPort(s: string, what: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(s);
+  if (!m) throw new Error(`${what} must be HOST:PORT, got ${JSON.stringify(s)}`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(m[2]) };
+}
+
+function roleName(c: { role: string; multifdId?: number }): string {
+  return c.role === 'multifd' && c.multifdId !== undefined ? `multifd ${c.multifdId}` : c.role;
+}
+
+export async function record(o: RecordOptions, out: Output): Promise<number> {
+  const proxy = new RecordingProxy({
+    listen: o.listen,
+    target: o.target,
+    outDir: o.outDir,
+    ...(o.multifdChannels !== undefined ? { layout: { multifdChannels: o.multifdChannels } } : {}),
+  });
+  const addr = await proxy.start();
+  out.err(`migwire record: listening on ${addr.host}:${addr.port}, forwarding to ${o.target.host}:${o.target.port}, recording into ${o.outDir}`);
+  proxy.on('channel-error', (e: Error) => out.err(`migwire record: ${e.message}`));
+  let last = new Map<number, number>();
+  const timer = setInterval(() => {
+    if (o.quiet) return;
+    const p = proxy.progress();
+    if (p.connections.length === 0) return;
+    const parts = p.connections.map((c) => {
+      const rate = (c.src2dst - (last.get(c.id) ?? 0)) / 1;
+      return `${roleName(c)} ${bytesHuman(c.src2dst)} (${bytesHuman(rate)}/s)${c.dst2src ? ` back ${bytesHuman(c.dst2src)}` : ''}${c.open ? '' : ' closed'}`;
+    });
+    last = new Map(p.connections.map((c) => [c.id, c.src2dst]));
+    out.err(`[${p.t.toFixed(1)}s] ${parts.join(' | ')}`);
+  }, 1000);
+  timer.unref();
+
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (o.idleExitMs > 0) {
+      let idle: NodeJS.Timeout | undefined;
+      const check = (): void => {
+        if (idle) clearTimeout(idle);
+        const open = proxy.progress().connections.some((c) => c.open);
+        if (!open && proxy.progress().connections.length > 0) idle = setTimeout(resolve, o.idleExitMs);
+      };
+      proxy.on('connection-closed', check);
+      proxy.on('connection', () => idle && clearTimeout(idle));
+    }
+  });
+  await stop;
+  clearInterval(timer);
+  const index = await proxy.close(2000);
+  return report(index, out);
+}
+
+export function report(index: CaptureIndex, out: Output): number {
+  let ok = true;
+  for (const c of index.connections) {
+    const u = c.directions.src2dst;
+    const d = c.directions.dst2src;
+    const fine = u.recorded_equals_forwarded && d.recorded_equals_forwarded;
+    ok &&= fine && !c.connect_error;
+    out.line(
+      `conn${String(c.id).padStart(2, '0')} ${roleName(c).padEnd(18)} src->dst ${String(u.bytes_received).padStart(12)} B (${u.end_reason ?? 'open'})  dst->src ${String(d.bytes_received).padStart(10)} B (${d.end_reason ?? 'open'})  ${fine ? 'received = forwarded = written' : 'MISMATCH: ' + JSON.stringify({ u: [u.bytes_received, u.bytes_sent, u.bytes_written], d: [d.bytes_received, d.bytes_sent, d.bytes_written] })}` +
+        (c.connect_error ? `  connect error: ${c.connect_error}` : '') +
+        (c.role_error ? `  ${c.role_error}` : '') +
+        (u.write_error ? `  write error: ${u.write_error}` : ''),
+    );
+  }
+  out.line(ok ? `recorded ${index.connection_count} connections, every byte accounted for` : 'recording INCOMPLETE: see above');
+  return ok ? 0 : 1;
+}
