@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RecordingProxy, type CaptureIndex } from '@migwire/channel-manager';
+import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, RecordingProxy, serverTlsOptions, writeQemuTlsDir, type CaptureIndex } from '@migwire/channel-manager';
 import { main, MemoryOutput, runExtract } from 'migwire';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { compareMemory, pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
@@ -28,6 +28,8 @@ interface Case {
   roles: string[];
   /** Postcopy: the destination runs during the migration (its faults drive the preempt channel). */
   postcopy?: boolean;
+  /** x509 TLS between QEMU and the proxy: terminated (plaintext recorded) or passed through. */
+  tls?: 'terminate' | 'passthrough';
 }
 
 const MULTIFD4 = { 'multifd-channels': 4 };
@@ -41,6 +43,7 @@ const cases: Case[] = [
   { name: '10.0 multifd 4 zstd', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'multifd-compression': 'zstd' }, hold: SLOW_COMPRESSED, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
   { name: '10.0 postcopy-preempt', src: '10.0', dst: '10.0', caps: { 'postcopy-ram': true, 'postcopy-preempt': true }, srcParams: { 'max-postcopy-bandwidth': 16 * MiB }, hold: POSTCOPY, roles: ['main', 'postcopy-preempt'], postcopy: true },
   { name: '10.0 return-path + switchover-ack', src: '10.0', dst: '10.0', caps: { 'return-path': true, 'switchover-ack': true }, roles: ['main'] },
+  { name: '10.0 TLS + multifd 4, passed through (roles by order)', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'tls-creds': 'tls0' }, tls: 'passthrough', roles: ['main(tls)', 'multifd(tls)', 'multifd(tls)', 'multifd(tls)', 'multifd(tls)'] },
   { name: '7.2 precopy', src: '7.2', dst: '7.2', machine: 'pc-q35-7.2', roles: ['main'] },
   { name: '7.2 multifd 4 zstd', src: '7.2', dst: '7.2', machine: 'pc-q35-7.2', caps: { multifd: true }, params: { ...MULTIFD4, 'multifd-compression': 'zstd' }, hold: SLOW_COMPRESSED, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
   { name: '7.2 -> 10.0 precopy', src: '7.2', dst: '10.0', machine: 'pc-q35-7.2', roles: ['main'] },
@@ -60,8 +63,12 @@ for (const c of cases) {
     let dst: Vm | undefined;
     let proxy: RecordingProxy | undefined;
     try {
-      src = await launchVm({ version: c.src, role: 'source', memMiB: MEM, bootDisk: disk, ...(c.machine ? { machine: c.machine } : {}) });
-      dst = await launchVm({ version: c.dst, role: 'destination', memMiB: MEM, bootDisk: disk, ...(c.postcopy ? { paused: false } : {}), ...(c.machine ? { machine: c.machine } : {}) });
+      const creds = c.tls ? generateTlsCredentials() : undefined;
+      const tlsDir = join(dir, 'tls');
+      if (creds) writeQemuTlsDir(tlsDir, creds);
+      const tlsArgs = (endpoint: 'client' | 'server'): { extraArgs?: string[] } => (creds ? { extraArgs: qemuTlsObjectArgs({ dir: tlsDir, endpoint }) } : {});
+      src = await launchVm({ version: c.src, role: 'source', memMiB: MEM, bootDisk: disk, ...tlsArgs('client'), ...(c.machine ? { machine: c.machine } : {}) });
+      dst = await launchVm({ version: c.dst, role: 'destination', memMiB: MEM, bootDisk: disk, ...tlsArgs('server'), ...(c.postcopy ? { paused: false } : {}), ...(c.machine ? { machine: c.machine } : {}) });
       const r = await runMigration({
         source: src,
         destination: dst,
@@ -72,7 +79,12 @@ for (const c of cases) {
         pollMs: 50,
         interpose: async (uri) => {
           const m = /:(\d+)$/.exec(uri)!;
-          proxy = new RecordingProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: Number(m[1]) }, outDir: capture });
+          proxy = new RecordingProxy({
+            listen: { host: '127.0.0.1', port: 0 },
+            target: { host: '127.0.0.1', port: Number(m[1]) },
+            outDir: capture,
+            ...(creds && c.tls === 'terminate' ? { tls: { server: serverTlsOptions(creds), client: clientTlsOptions(creds, '127.0.0.1') } } : {}),
+          });
           const a = await proxy.start();
           return `tcp:127.0.0.1:${a.port}`;
         },
@@ -104,8 +116,11 @@ for (const c of cases) {
       const index: CaptureIndex = await proxy!.close(3000);
       t.true(index.all_recorded_equals_forwarded, 'received = forwarded = written on every connection');
       t.deepEqual(index.roles.filter((x) => x.src2dst_bytes > 0).map((x) => x.role).sort(), [...c.roles].sort());
+      if (c.tls === 'terminate') t.is(index.transport, 'tls-terminated');
       if (c.roles.includes('multifd')) t.deepEqual(index.roles.filter((x) => x.role === 'multifd').map((x) => x.multifd_channel_id).sort(), [0, 1, 2, 3]);
       if (c.caps?.['switchover-ack']) t.true(index.connections[0]!.directions.dst2src.head_hex.startsWith('00070000'), 'SWITCHOVER_ACK first on the return path');
+
+      if (c.tls === 'passthrough') return; // encrypted bytes: nothing more to decode
 
       // The recording decodes, round-trips and rebuilds the destination's RAM.
       const rt = new MemoryOutput();

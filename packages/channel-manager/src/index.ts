@@ -2,6 +2,8 @@ export { ChannelError, ChannelErrorCode } from './errors.js';
 export { identifyFirstBytes, IDENTIFY_BYTES, type FirstBytes, type FirstBytesKind } from './accept/identify.js';
 export { ChannelRegistry, type AssignedChannel, type ChannelLayout, type ChannelRole } from './accept/registry.js';
 export { OrderedDialer, type DialTarget } from './dial/ordered-dialer.js';
+export { MigrationDialer } from './dial/migration-dialer.js';
+export { MigrationAcceptor, type AcceptedChannel, type MigrationAcceptorEvents, type MigrationAcceptorOptions } from './accept/acceptor.js';
 export { DirectionRecorder, type DirectionName, type DirectionStats, type EndReason } from './proxy/direction.js';
 export {
   RecordingProxy,

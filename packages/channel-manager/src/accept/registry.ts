@@ -8,7 +8,8 @@
 import { ChannelError, ChannelErrorCode } from '../errors.js';
 import type { FirstBytes } from './identify.js';
 
-export type ChannelRole = 'main' | 'multifd' | 'postcopy-preempt' | 'main-recovery' | 'tls' | 'empty' | 'other';
+/** Roles; "main(tls)" and "multifd(tls)" are TLS channels named by arrival order, as QEMU does. */
+export type ChannelRole = 'main' | 'multifd' | 'postcopy-preempt' | 'main-recovery' | 'main(tls)' | 'multifd(tls)' | 'empty' | 'other';
 
 export interface ChannelLayout {
   /** Multifd channels the migration uses (0 without multifd); undefined when unknown. */
@@ -55,7 +56,13 @@ export class ChannelRegistry {
     if (!first) return { connection, role: 'empty' };
     switch (first.kind) {
       case 'tls':
-        return { connection, role: 'tls' };
+        // Encrypted: only the order tells (the first is main; QEMU relies on the same).
+        if (this.main < 0) {
+          this.main = connection;
+          this.mainOpen = true;
+          return { connection, role: 'main(tls)' };
+        }
+        return { connection, role: 'multifd(tls)' };
       case 'main':
         if (this.main >= 0 && this.mainOpen) throw new ChannelError(ChannelErrorCode.DuplicateMain, connection, 'a second main channel while the first is open');
         this.main = connection;

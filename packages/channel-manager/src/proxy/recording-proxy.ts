@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { TLSSocket, type ConnectionOptions, type TlsOptions } from 'node:tls';
+import { createSecureContext, TLSSocket, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { identifyFirstBytes } from '../accept/identify.js';
 import { ChannelRegistry, type ChannelLayout, type ChannelRole } from '../accept/registry.js';
 import { ChannelError } from '../errors.js';
@@ -84,6 +84,7 @@ export class RecordingProxy extends EventEmitter {
   private seq = 0;
   private readonly acceptErrors: string[] = [];
   private listenAddress = '';
+  private secureContext: ReturnType<typeof createSecureContext> | undefined;
 
   constructor(private readonly o: RecordingProxyOptions) {
     super();
@@ -143,7 +144,15 @@ export class RecordingProxy extends EventEmitter {
     const now = this.now();
     const name = (d: string): string => `conn${String(id).padStart(2, '0')}.${d}.bin`;
     const dir = this.o.outDir;
-    const src: Socket = this.o.tls ? new TLSSocket(raw, { isServer: true, ...this.o.tls.server }) : raw;
+    const tls = this.o.tls;
+    const src: Socket = tls
+      ? new TLSSocket(raw, {
+          isServer: true,
+          secureContext: this.secureContext ??= createSecureContext(tls.server),
+          requestCert: tls.server.requestCert ?? true,
+          rejectUnauthorized: tls.server.rejectUnauthorized ?? true,
+        })
+      : raw;
     const conn: Conn = {
       id,
       role: 'empty',
@@ -186,7 +195,8 @@ export class RecordingProxy extends EventEmitter {
           conn.targetLocal = `${dst.localAddress}:${dst.localPort}`;
           this.pump(conn, src, dst, conn.up, finished);
           this.pump(conn, dst, src, conn.down, finished);
-          raw.resume();
+          if (src === raw) raw.resume();
+          else src.resume();
         },
         (e: Error) => {
           conn.connectError = e.message;
@@ -238,7 +248,19 @@ export class RecordingProxy extends EventEmitter {
         from.pause();
         const pending: Array<Promise<unknown>> = [];
         if (!fileOk) pending.push(rec.drained());
-        if (!netOk) pending.push(new Promise((r) => to.once('drain', r).once('close', r)));
+        if (!netOk) {
+          pending.push(
+            new Promise<void>((r) => {
+              const done = (): void => {
+                to.off('drain', done);
+                to.off('close', done);
+                r();
+              };
+              to.on('drain', done);
+              to.on('close', done);
+            }),
+          );
+        }
         void Promise.all(pending).then(() => {
           if (--waits === 0) from.resume();
         });
