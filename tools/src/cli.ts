@@ -3,7 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isCodecError } from '@migwire/stream-codec';
 import { StdOutput, type Output } from './cli-io.js';
 import { dump } from './commands/dump.js';
-import { checkRoundTrip } from './commands/check.js';
+import { checkProtocol, checkRoundTrip } from './commands/check.js';
 import { extract } from './commands/extract.js';
 import { parseHostPort, record } from './commands/record.js';
 import { InputError } from './input/capture.js';
@@ -67,19 +67,33 @@ its code, channel and byte offset), 2 for a usage error.`,
       ),
   },
   check: {
-    summary: 'verify a recording: --roundtrip decodes and re-encodes every channel byte for byte',
-    usage: 'migwire check --roundtrip PATH [--json]',
+    summary: 'prove (or disprove) the multi-channel rules on a recording; --roundtrip: byte-exact re-encode',
+    usage: 'migwire check PATH [--json] | migwire check --roundtrip PATH [--json]',
     help: `${INPUT_HELP}
 
-  --roundtrip   decode every channel of PATH to the end, re-encode every record, and compare
-                with the input. Exit 0 only if every byte matches; otherwise exit 1 and report,
-                per channel, the first differing byte offset or the decode error.
-  --json        one JSON object with a report per channel`,
+Without --roundtrip, decodes every channel and checks, with the arrival times in chunks.csv:
+  decodes                    every channel decodes to the end
+  multifd-channel-ids        init-message ids unique and exactly 0..N-1
+  packet-numbers             increase per channel, unique across channels
+  sync-per-flush             each MULTIFD_FLUSH on main (each RAM EOS before 8.0) matched by one
+                             SYNC on every channel
+  round-order                no page has two different copies in one round on different channels
+                             (either could land last); rounds are counted per channel by SYNC
+  no-multifd-after-postcopy  no multifd page arrives after POSTCOPY_LISTEN
+  preempt-pages-only         the postcopy-preempt channel carries page records only
+  ping-pong                  every PING answered by a PONG with its value
+  page-requests-served       every REQ_PAGES(_ID) answered by the page (main or preempt)
+  switchover-ack             with switchover-ack on (meta.json caps), SWITCHOVER_ACK arrives before
+                             completion
+Prints PASS/FAIL/N/A per rule (with the channel and byte offset of the first violation), then the
+rounds with pages per channel and the number of re-sent pages. Exit 0 only when no rule fails.
+
+  --roundtrip   instead: decode every channel of PATH to the end, re-encode every record, and
+                compare with the input. Exit 0 only if every byte matches; otherwise exit 1 and
+                report, per channel, the first differing byte offset or the decode error.
+  --json        one JSON object with the report`,
     options: { roundtrip: { type: 'boolean' }, json: { type: 'boolean' } },
-    run: async (pos, v, out) => {
-      if (v['roundtrip'] !== true) throw new UsageError('check needs --roundtrip (the protocol rules checker comes with the sync package)');
-      return checkRoundTrip(pos[0]!, v['json'] === true, out);
-    },
+    run: async (pos, v, out) => (v['roundtrip'] === true ? checkRoundTrip(pos[0]!, v['json'] === true, out) : checkProtocol(pos[0]!, v['json'] === true, out)),
   },
   record: {
     summary: 'a recording proxy: forward a live migration between two QEMUs and record every channel',

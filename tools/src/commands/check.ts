@@ -93,3 +93,26 @@ export async function checkRoundTrip(path: string, json: boolean, out: Output): 
   }
   return ok ? 0 : 1;
 }
+
+/** `migwire check PATH`: every protocol rule, a line each; exit 0 only when none fails. */
+export async function checkProtocol(path: string, json: boolean, out: Output): Promise<number> {
+  const { checkRules } = await import('../check/rules.js');
+  const rep = await checkRules(path);
+  if (json) {
+    out.line(JSON.stringify({ kind: 'check', ...rep }));
+    return rep.ok ? 0 : 1;
+  }
+  for (const r of rep.rules) {
+    const where = r.channel ? ` [${r.channel}${r.offset !== undefined ? ` @ byte ${r.offset}` : ''}]` : '';
+    out.line(`${r.status.toUpperCase().padEnd(4)} ${r.rule.padEnd(26)} ${r.detail}${where}`);
+  }
+  if (rep.rounds.length > 1) {
+    const chans = [...new Set(rep.rounds.flatMap((r) => Object.keys(r.pages)))].sort();
+    out.line('');
+    out.line(`rounds (pages per channel):  ${chans.join(' | ')}`);
+    for (const r of rep.rounds) out.line(`  round ${String(r.round).padStart(3)}: ${chans.map((c) => String(r.pages[c] ?? 0).padStart(6)).join(' | ')}`);
+    out.line(`${rep.resentPages} pages were sent in more than one round`);
+  }
+  out.line(rep.ok ? 'check: every rule holds' : 'check: FAILED');
+  return rep.ok ? 0 : 1;
+}
