@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MultifdPageDecoder, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
+import { MultifdPageDecoder, PayloadProblem, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
 import { MultifdPostcopyAssertion, isSyncError } from '@migwire/sync';
 import { openInput, type ChannelInput } from '../input/capture.js';
 import { decodeInput, type AnyRecord } from '../decode/channels.js';
@@ -111,6 +111,7 @@ export async function checkRules(path: string): Promise<CheckReport> {
   const multifdTimed: Array<{ ch: ChannelInput; rec: MultifdRecord; time: number | undefined }> = [];
   const mainCommands: Array<{ rec: MainRecord; time: number | undefined }> = [];
   let hasReturnPath = false;
+  const payloadErrors: Array<{ channel: string; message: string }> = [];
 
   const timed = (ch: ChannelInput, c: PageCopy, length: number): PageCopy => {
     const start = arrival(ch, c.offset);
@@ -184,7 +185,14 @@ export async function checkRules(path: string): Promise<CheckReport> {
         let pd = pageDecoders.get(ch.name);
         if (!pd) pageDecoders.set(ch.name, (pd = new MultifdPageDecoder()));
         const base = timed(ch, { round, channel: ch.name, digest: '', offset: m.offset, packetNum: m.packetNum }, m.length);
-        for (const p of pd.pages(m)) addCopy(m.block, p.offset, { ...base, digest: digest(p.data) });
+        let pages: ReturnType<MultifdPageDecoder['pages']> = [];
+        try {
+          pages = pd.pages(m);
+        } catch (e) {
+          if (!(e instanceof PayloadProblem)) throw e;
+          payloadErrors.push({ channel: ch.name, message: `${e.message} (${e.code}) on ${ch.name} at byte ${m.offset}` });
+        }
+        for (const p of pages) addCopy(m.block, p.offset, { ...base, digest: digest(p.data) });
         for (const o of m.zeroOffsets) addCopy(m.block, o, { ...base, digest: ZERO });
         if (m.sync) {
           multifdRound.set(ch.name, round + 1);
@@ -351,7 +359,7 @@ export async function checkRules(path: string): Promise<CheckReport> {
   else if (ack.time !== undefined && mainEnd !== undefined && ack.time > mainEnd) rules.push({ rule: 'switchover-ack', status: 'fail', detail: 'SWITCHOVER_ACK arrived after the migration completed', channel: 'return-path', offset: ack.offset });
   else rules.push({ rule: 'switchover-ack', status: 'pass', detail: 'SWITCHOVER_ACK before completion' });
 
-  const decodeErrors = results.filter((r) => r.error).map((r) => ({ channel: r.channel.name, message: r.error!.message }));
+  const decodeErrors = [...results.filter((r) => r.error).map((r) => ({ channel: r.channel.name, message: r.error!.message })), ...payloadErrors];
   if (decodeErrors.length) rules.unshift({ rule: 'decodes', status: 'fail', detail: decodeErrors.map((e) => e.message).join('; ') });
   const roundList = [...rounds.entries()].sort((a, b) => a[0] - b[0]).map(([round, pages]) => ({ round, pages }));
   return { ok: rules.every((r) => r.status !== 'fail'), rules, rounds: roundList, resentPages: resent, decodeErrors };

@@ -134,6 +134,10 @@ export function openInput(path: string): MigrationInput {
     }
   }
   if (channels.length === 0) throw new InputError(`${path} holds no stream.bin and no connNN.*.bin files`);
+  // Two channels claiming one multifd id (a broken or doctored recording) keep apart by connection.
+  const names = new Map<string, number>();
+  for (const c of channels) names.set(c.name, (names.get(c.name) ?? 0) + 1);
+  for (const c of channels) if ((names.get(c.name) ?? 0) > 1) c.name = `${c.name} (conn${String(c.conn).padStart(2, '0')})`;
   const out: MigrationInput = { kind: 'capture', path, channels };
   if (index) out.index = index;
   return out;
