@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, RecordingProxy, serverTlsOptions, writeQemuTlsDir, type CaptureIndex } from '@migwire/channel-manager';
-import { main, MemoryOutput, runExtract } from 'migwire';
+import { checkRules, LiveChecker, main, MemoryOutput, runExtract } from 'migwire';
+import { writeFileSync } from 'node:fs';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { compareMemory, pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
 import { DEFAULT_HOLD, launchVm, qemuBinary, requireQemu, runMigration, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
@@ -62,6 +63,7 @@ for (const c of cases) {
     let src: Vm | undefined;
     let dst: Vm | undefined;
     let proxy: RecordingProxy | undefined;
+    const live = new LiveChecker();
     try {
       const creds = c.tls ? generateTlsCredentials() : undefined;
       const tlsDir = join(dir, 'tls');
@@ -83,8 +85,10 @@ for (const c of cases) {
             listen: { host: '127.0.0.1', port: 0 },
             target: { host: '127.0.0.1', port: Number(m[1]) },
             outDir: capture,
+            onChunk: (conn, dirn, chunk, tt) => live.onChunk(conn, dirn, chunk, tt),
             ...(creds && c.tls === 'terminate' ? { tls: { server: serverTlsOptions(creds), client: clientTlsOptions(creds, '127.0.0.1') } } : {}),
           });
+          proxy.on('role', (id: number, role: string, multifdId?: number) => live.onRole(id, role, multifdId));
           const a = await proxy.start();
           return `tcp:127.0.0.1:${a.port}`;
         },
@@ -127,6 +131,14 @@ for (const c of cases) {
       t.is(await main(['check', '--roundtrip', capture], rt), 0, rt.lines.join('\n'));
       const rep = await runExtract(capture, { outDir: join(dir, 'ram'), blocks: ['pc.ram'], quiet: true });
       t.deepEqual(rep.errors, []);
+      // The protocol rules hold, live while proxying and on the finished recording.
+      t.deepEqual(live.violations, []);
+      writeFileSync(join(capture, 'meta.json'), JSON.stringify({ caps: c.caps ?? {} }));
+      const checked = await checkRules(capture);
+      t.true(checked.ok, JSON.stringify(checked.rules.filter((x) => x.status === 'fail')));
+      if (c.caps?.['switchover-ack']) t.is(checked.rules.find((x) => x.rule === 'switchover-ack')?.status, 'pass');
+      if (c.roles.includes('multifd')) t.is(checked.rules.find((x) => x.rule === 'sync-per-flush')?.status, 'pass');
+
       // What the recording carries is the source's RAM at switchover: for precopy also the destination's.
       t.is(sha(readFileSync(join(dir, 'ram', 'pc.ram.img'))), sha(srcRam), 'extracted pc.ram equals the RAM the source stopped with');
     } finally {

@@ -97,7 +97,7 @@ rounds with pages per channel and the number of re-sent pages. Exit 0 only when 
   },
   record: {
     summary: 'a recording proxy: forward a live migration between two QEMUs and record every channel',
-    usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--multifd N] [--exit-when-idle MS] [--quiet]',
+    usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--multifd N] [--check] [--exit-when-idle MS] [--quiet]',
     help: `Point the source QEMU's \`migrate\` at --listen; migwire opens one connection to --target (the
 destination's \`migrate-incoming\` address) per connection the source opens, in the same order,
 forwards both directions (half-close passed on, backpressure respected), and records every byte:
@@ -115,6 +115,10 @@ Options:
   --target HOST:PORT     the destination QEMU
   --out DIR              capture directory (created)
   --multifd N            expected multifd channels (for channel checks)
+  --check                run the protocol rules of \`migwire check\` while proxying (violations on
+                         stderr as they happen: decode errors, multifd ids, packet numbers, multifd
+                         pages after postcopy starts, non-page records on the preempt channel), then
+                         the full check on the finished recording; exit 1 if any rule fails
   --exit-when-idle MS    stop once every connection has closed and no new one came for MS ms
                          (default: run until SIGINT/SIGTERM)
   --quiet                no progress lines`,
@@ -124,6 +128,7 @@ Options:
       out: { type: 'string' },
       multifd: { type: 'string' },
       'exit-when-idle': { type: 'string' },
+      check: { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
     run: async (_pos, v, out) => {
@@ -142,6 +147,7 @@ Options:
           outDir: v['out'],
           ...(typeof v['multifd'] === 'string' ? { multifdChannels: Number(v['multifd']) } : {}),
           idleExitMs: typeof v['exit-when-idle'] === 'string' ? Number(v['exit-when-idle']) : 0,
+          check: v['check'] === true,
           quiet: v['quiet'] === true,
         },
         out,

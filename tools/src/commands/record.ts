@@ -5,12 +5,16 @@
 import { RecordingProxy, type CaptureIndex } from '@migwire/channel-manager';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
+import { LiveChecker } from '../check/live.js';
+import { checkProtocol } from './check.js';
 
 export interface RecordOptions {
   listen: { host: string; port: number };
   target: { host: string; port: number };
   outDir: string;
   multifdChannels?: number;
+  /** Run the protocol rules live while proxying, then on the finished recording. */
+  check?: boolean;
   /** Exit once every connection closed and none came for this long (ms); 0 = run until a signal. */
   idleExitMs: number;
   quiet: boolean;
@@ -27,15 +31,23 @@ function roleName(c: { role: string; multifdId?: number }): string {
 }
 
 export async function record(o: RecordOptions, out: Output): Promise<number> {
+  const live = o.check ? new LiveChecker((v) => out.err(`migwire record: VIOLATION ${v.rule} on ${v.channel} at byte ${v.offset} (t=${v.t.toFixed(3)}s): ${v.detail}`)) : undefined;
   const proxy = new RecordingProxy({
     listen: o.listen,
     target: o.target,
     outDir: o.outDir,
+    ...(live ? { onChunk: (c: number, d: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => live.onChunk(c, d, chunk, t) } : {}),
     ...(o.multifdChannels !== undefined ? { layout: { multifdChannels: o.multifdChannels } } : {}),
   });
   const addr = await proxy.start();
   out.err(`migwire record: listening on ${addr.host}:${addr.port}, forwarding to ${o.target.host}:${o.target.port}, recording into ${o.outDir}`);
   proxy.on('channel-error', (e: Error) => out.err(`migwire record: ${e.message}`));
+  if (live) proxy.on('role', (id: number, role: string, multifdId?: number) => live.onRole(id, role, multifdId));
+  let failedEarly: () => void = () => {};
+  proxy.on('record-error', (e: Error) => {
+    out.err(`migwire record: recording failed, stopping: ${e.message}`);
+    failedEarly();
+  });
   let last = new Map<number, number>();
   const timer = setInterval(() => {
     if (o.quiet) return;
@@ -51,6 +63,7 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
   timer.unref();
 
   const stop = new Promise<void>((resolve) => {
+    failedEarly = resolve;
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
     if (o.idleExitMs > 0) {
@@ -67,7 +80,13 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
   await stop;
   clearInterval(timer);
   const index = await proxy.close(2000);
-  return report(index, out);
+  let code = report(index, out);
+  if (o.check) {
+    out.line('');
+    out.line(`live checks: ${live!.violations.length} violation(s) while proxying; full check of the recording:`);
+    if ((await checkProtocol(o.outDir, false, out)) !== 0 || live!.violations.length) code = 1;
+  }
+  return code;
 }
 
 export function report(index: CaptureIndex, out: Output): number {
@@ -84,6 +103,10 @@ export function report(index: CaptureIndex, out: Output): number {
         (u.write_error ? `  write error: ${u.write_error}` : ''),
     );
   }
-  out.line(ok ? `recorded ${index.connection_count} connections, every byte accounted for` : 'recording INCOMPLETE: see above');
+  if (index.failure) {
+    ok = false;
+    out.line(`recording FAILED: ${index.failure}; every byte received before it is on disk`);
+  }
+  out.line(ok ? `recorded ${index.connection_count} connections, every byte accounted for` : `recording INCOMPLETE (${index.status}): see above`);
   return ok ? 0 : 1;
 }

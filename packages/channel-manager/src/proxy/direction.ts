@@ -47,11 +47,11 @@ export class DirectionRecorder {
     readonly name: DirectionName,
     readonly file: string,
     path: string,
+    /** Told once when the file refuses a write (disk full, I/O error). */
+    private readonly onWriteError: (message: string) => void = () => {},
   ) {
     this.out = createWriteStream(path, { highWaterMark: 1024 * 1024 });
-    this.out.on('error', (e) => {
-      this.writeError ??= e.message;
-    });
+    this.out.on('error', (e) => this.failWrite(e.message));
     this.closed = new Promise((resolve) => this.out.once('close', () => resolve()));
   }
 
@@ -65,9 +65,15 @@ export class DirectionRecorder {
     if (this.writeError) return true;
     const n = chunk.length;
     return this.out.write(chunk, (err) => {
-      if (err) this.writeError ??= err.message;
+      if (err) this.failWrite(err.message);
       else this.written += n;
     });
+  }
+
+  private failWrite(message: string): void {
+    if (this.writeError !== null) return;
+    this.writeError = message;
+    this.onWriteError(message);
   }
 
   /** Wait until the file has caught up. */

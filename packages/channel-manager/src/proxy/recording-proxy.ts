@@ -32,6 +32,8 @@ export interface RecordingProxyOptions {
   layout?: ChannelLayout;
   /** Terminate TLS on both sides and record the plaintext; roles then come from the decrypted bytes. */
   tls?: TerminatingTls;
+  /** Sees every chunk as it is forwarded (live checks); must not keep or change it. */
+  onChunk?: (connection: number, direction: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => void;
 }
 
 export interface ConnectionInfo {
@@ -166,8 +168,8 @@ export class RecordingProxy extends EventEmitter {
       connectError: null,
       src,
       dst: null,
-      up: new DirectionRecorder('src2dst', name('src2dst'), dir ? join(dir, name('src2dst')) : '/dev/null'),
-      down: new DirectionRecorder('dst2src', name('dst2src'), dir ? join(dir, name('dst2src')) : '/dev/null'),
+      up: new DirectionRecorder('src2dst', name('src2dst'), dir ? join(dir, name('src2dst')) : '/dev/null', (m) => this.recordingFailed(id, m)),
+      down: new DirectionRecorder('dst2src', name('dst2src'), dir ? join(dir, name('dst2src')) : '/dev/null', (m) => this.recordingFailed(id, m)),
       done: Promise.resolve(),
     };
     this.conns.push(conn);
@@ -211,6 +213,27 @@ export class RecordingProxy extends EventEmitter {
     });
   }
 
+  /** Why the recording stopped early (a file refused a write), if it did. */
+  failure: string | undefined;
+
+  /**
+   * A file refused a write (disk full): the recording can no longer be complete, so it ends
+   * here. Every connection is closed (QEMU sees the migration fail rather than a proxy that
+   * silently stopped recording); what was received up to now is on disk.
+   */
+  private recordingFailed(connection: number, message: string): void {
+    if (this.failure) return;
+    this.failure = `writing connection ${connection} failed: ${message}`;
+    this.emit('record-error', new Error(this.failure));
+    for (const c of this.conns) {
+      if (c.closedAt === null) {
+        c.src.destroy();
+        c.dst?.destroy();
+      }
+    }
+    this.server?.close();
+  }
+
   private identify(conn: Conn, ended: boolean): void {
     if (conn.role !== 'empty' || conn.roleError) return;
     const head = conn.up.firstBytes();
@@ -238,6 +261,7 @@ export class RecordingProxy extends EventEmitter {
       this.chunks?.write(`${this.seq++},${t.toFixed(6)},${conn.id},${rec.name},${rec.received},${chunk.length}\n`);
       const fileOk = rec.record(chunk, t);
       if (upstream) this.identify(conn, false);
+      this.o.onChunk?.(conn.id, rec.name, chunk, t);
       const n = chunk.length;
       const netOk = to.write(chunk, (err) => {
         if (!err) rec.sent += n;
@@ -344,6 +368,8 @@ export class RecordingProxy extends EventEmitter {
       chunk_count: this.seq,
       all_recorded_equals_forwarded: connections.every((c) => c.directions.src2dst.recorded_equals_forwarded && c.directions.dst2src.recorded_equals_forwarded),
       accept_errors: this.acceptErrors,
+      status: this.failure ? 'recording-failed' : connections.some((c) => c.connect_error) ? 'target-refused' : connections.some((c) => c.forced_close) ? 'forced' : 'complete',
+      ...(this.failure ? { failure: this.failure } : {}),
       roles: connections.map((c) => ({
         id: c.id,
         role: c.role,
@@ -371,5 +397,8 @@ export interface CaptureIndex {
   chunk_count: number;
   all_recorded_equals_forwarded: boolean;
   accept_errors: string[];
+  /** complete | recording-failed (disk) | target-refused | forced (closed at stop) */
+  status: 'complete' | 'recording-failed' | 'target-refused' | 'forced';
+  failure?: string;
   roles: Array<{ id: number; role: ChannelRole; src2dst_bytes: number; dst2src_bytes: number; src2dst_first4: string; dst2src_first4: string; multifd_channel_id?: number }>;
 }
