@@ -149,3 +149,62 @@ for (const c of cases) {
     }
   });
 }
+
+// The CLI itself between two QEMUs: `migwire record --check --exit-when-idle`, as a person runs it.
+const haveCli = qemuBinary('10.0') || process.env['CI'] === 'true';
+(haveCli ? test.serial : test.serial.skip)('the migwire record CLI with --check records a multifd migration, reports every byte and every rule', async (t) => {
+  if (!requireQemu(t, '10.0')) return;
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const bin = fileURLToPath(new URL('../../tools/bin/migwire.js', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'mw-record-cli-'));
+  const capture = join(dir, 'capture');
+  const disk = makeBootDisk({ startMiB: 1, endMiB: 9 });
+  let src: Vm | undefined;
+  let dst: Vm | undefined;
+  let child: import('node:child_process').ChildProcess | undefined;
+  try {
+    src = await launchVm({ version: '10.0', role: 'source', memMiB: MEM, bootDisk: disk });
+    dst = await launchVm({ version: '10.0', role: 'destination', memMiB: MEM, bootDisk: disk });
+    let stderr = '';
+    let stdout = '';
+    let exitCode: Promise<number> = Promise.resolve(-1);
+    const r = await runMigration({
+      source: src,
+      destination: dst,
+      caps: { multifd: true },
+      params: { ...MULTIFD4, 'multifd-compression': 'zstd' },
+      hold: SLOW_COMPRESSED,
+      pollMs: 50,
+      interpose: async (uri) => {
+        const target = uri.replace(/^tcp:/, '');
+        child = spawn(process.execPath, [bin, 'record', '--listen', '127.0.0.1:0', '--target', target, '--out', capture, '--multifd', '4', '--check', '--exit-when-idle', '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+        exitCode = new Promise<number>((resolve) => child!.once('exit', (code) => resolve(code ?? -1)));
+        const port = await new Promise<number>((resolve, reject) => {
+          child!.stderr!.on('data', (b: Buffer) => {
+            stderr += b.toString();
+            const m = /listening on [^ ]+:(\d+)/.exec(stderr);
+            if (m) resolve(Number(m[1]));
+          });
+          child!.once('exit', () => reject(new Error(`record exited: ${stderr}`)));
+        });
+        return `tcp:127.0.0.1:${port}`;
+      },
+    });
+    t.is(r.status, 'completed', r.reason ?? '');
+    await src.stop();
+    await dst.stop();
+    t.is(await exitCode, 0, `${stdout}\n${stderr}`);
+    t.regex(stdout, /recorded 5 connections, every byte accounted for/);
+    t.regex(stdout, /live checks: 0 violation\(s\)/);
+    t.regex(stdout, /PASS sync-per-flush/);
+    t.regex(stdout, /check: every rule holds/);
+    t.regex(stderr, /multifd \d .*\/s/);
+  } finally {
+    child?.kill('SIGTERM');
+    await src?.stop();
+    await dst?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
