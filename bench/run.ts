@@ -8,7 +8,8 @@
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { constants as zc, createDeflate } from 'node:zlib';
 import {
   MainStreamDecoder,
@@ -21,6 +22,8 @@ import {
   type MultifdRamPacketRecord,
 } from '@migwire/stream-codec';
 import { runExtract } from 'migwire';
+import * as channelManager from '@migwire/channel-manager';
+import { LiveChecker } from 'migwire';
 
 const ROOT = (() => {
   let d = dirname(fileURLToPath(import.meta.url));
@@ -71,7 +74,7 @@ async function plainRead(path: string): Promise<number> {
   return n;
 }
 
-function record(name: string, r: { bytes: number; seconds: number; peakRss: number }, baseline?: { bytes: number; seconds: number }, note?: string): void {
+function record(name: string, r: { bytes: number; seconds: number; peakRss: number }, baseline?: { bytes: number; seconds: number }, note?: string, baselineName = 'plain read'): void {
   const mbPerSec = r.bytes / 1e6 / r.seconds;
   const f: Figure = { name, bytes: r.bytes, seconds: r.seconds, mbPerSec, peakRssMiB: r.peakRss / MiB };
   if (baseline) {
@@ -81,7 +84,7 @@ function record(name: string, r: { bytes: number; seconds: number; peakRss: numb
   if (note) f.note = note;
   figures.push(f);
   if (!asJson) {
-    const ratio = f.ratio !== undefined ? `  ${(f.ratio * 100).toFixed(0)}% of plain read (${f.baselineMbPerSec!.toFixed(0)} MB/s)` : '';
+    const ratio = f.ratio !== undefined ? `  ${(f.ratio * 100).toFixed(0)}% of ${baselineName} (${f.baselineMbPerSec!.toFixed(0)} MB/s)` : '';
     console.log(`${name.padEnd(44)} ${(r.bytes / MiB).toFixed(0).padStart(6)} MiB ${mbPerSec.toFixed(0).padStart(7)} MB/s${ratio}  peak RSS ${f.peakRssMiB.toFixed(0)} MiB${note ? `  (${note})` : ''}`);
   }
 }
@@ -263,6 +266,192 @@ function want(name: string): boolean {
   return !only || only.has(name);
 }
 
+// ---------------------------------------------------------------------------------------------
+// record: loopback throughput through a proxy, as `migwire record` sits between QEMU endpoints.
+
+type ChannelManager = typeof channelManager;
+const loadChannelManager = async (): Promise<ChannelManager> => channelManager;
+
+const LOOPBACK = '127.0.0.1';
+const PROXY_CHANNELS = 4;
+
+async function listenOn(server: Server): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, LOOPBACK, () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+const closeServer = (server: Server): Promise<void> => new Promise((r) => server.close(() => r()));
+
+/** The destination: discards every byte, counts them, and ends its side when the source does. */
+async function startSink(): Promise<{ server: Server; port: number; received: () => number }> {
+  let received = 0;
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    s.on('data', (b: Buffer) => {
+      received += b.length;
+    });
+    s.on('end', () => s.end());
+    s.on('error', () => {});
+  });
+  return { server, port: await listenOn(server), received: () => received };
+}
+
+/** The baseline: a minimal blind proxy, socket.pipe both ways. */
+async function startPipeProxy(targetPort: number): Promise<{ server: Server; port: number }> {
+  const server = createServer({ allowHalfOpen: true }, (src) => {
+    const dst = connect({ host: LOOPBACK, port: targetPort, allowHalfOpen: true });
+    src.pipe(dst);
+    dst.pipe(src);
+    src.on('error', () => dst.destroy());
+    dst.on('error', () => src.destroy());
+    src.on('close', () => dst.destroy());
+    dst.on('close', () => src.destroy());
+  });
+  return { server, port: await listenOn(server) };
+}
+
+/**
+ * Four concurrent connections through `port`, each a multifd-like channel (64-byte init message
+ * with its id, then data) sending `perChannel` bytes in 256 KiB writes, then ending and waiting
+ * for the far end to end too. Returns the bytes sent.
+ */
+async function multifdLikeTransfer(port: number, perChannel: number): Promise<number> {
+  const block = Buffer.alloc(CHUNK);
+  for (let i = 0; i < CHUNK; i += PAGE) pageContent(i / PAGE, block.subarray(i, i + PAGE));
+  const one = async (id: number): Promise<number> => {
+    const s: Socket = connect({ host: LOOPBACK, port, allowHalfOpen: true });
+    s.setNoDelay(true);
+    await once(s, 'connect');
+    const ended = new Promise<void>((resolve, reject) => {
+      s.on('error', reject);
+      s.on('end', () => resolve());
+      s.resume();
+    });
+    const first = Buffer.from(block);
+    first.fill(0, 0, 64);
+    first.set([0x11, 0x22, 0x33, 0x44, 0, 0, 0, 1]);
+    first[24] = id;
+    let sent = 0;
+    while (sent < perChannel) {
+      const n = Math.min(CHUNK, perChannel - sent);
+      const part = (sent === 0 ? first : block).subarray(0, n);
+      sent += n;
+      if (!s.write(part)) await once(s, 'drain');
+    }
+    s.end();
+    await ended;
+    s.destroy();
+    return sent;
+  };
+  const sent = await Promise.all(Array.from({ length: PROXY_CHANNELS }, (_, id) => one(id)));
+  return sent.reduce((a, b) => a + b, 0);
+}
+
+async function benchRecord(): Promise<void> {
+  const { RecordingProxy } = await loadChannelManager();
+  const perChannel = Math.floor((sizeMiB * MiB) / PROXY_CHANNELS);
+  const total = perChannel * PROXY_CHANNELS;
+  const sink = await startSink();
+  const expect = (before: number, r: { bytes: number }): void => {
+    if (sink.received() - before !== r.bytes || r.bytes !== total) throw new Error(`sink got ${sink.received() - before} bytes of ${total}`);
+  };
+
+  const pipe = await startPipeProxy(sink.port);
+  await multifdLikeTransfer(pipe.port, 16 * MiB); // warm up
+  let before = sink.received();
+  const base = await measure(() => multifdLikeTransfer(pipe.port, perChannel));
+  expect(before, base);
+  await closeServer(pipe.server);
+  record('proxy (4 ch): blind socket.pipe', base, undefined, `${PROXY_CHANNELS} concurrent loopback connections, ${CHUNK / 1024} KiB writes`);
+
+  const blind = new RecordingProxy({ listen: { host: LOOPBACK, port: 0 }, target: { host: LOOPBACK, port: sink.port } });
+  const blindPort = (await blind.start()).port;
+  before = sink.received();
+  const b = await measure(async () => {
+    const n = await multifdLikeTransfer(blindPort, perChannel);
+    await blind.close(1000);
+    return n;
+  });
+  expect(before, b);
+  record('proxy (4 ch): RecordingProxy, no outDir', b, base, undefined, 'blind pipe');
+
+  const outDir = join(WORK, 'record-capture');
+  rmSync(outDir, { recursive: true, force: true });
+  try {
+    const rec = new RecordingProxy({ listen: { host: LOOPBACK, port: 0 }, target: { host: LOOPBACK, port: sink.port }, outDir });
+    const recPort = (await rec.start()).port;
+    before = sink.received();
+    let status = '';
+    const c = await measure(async () => {
+      const n = await multifdLikeTransfer(recPort, perChannel);
+      const index = await rec.close(1000); // files flushed, index.json written
+      status = index.status;
+      if (!index.all_recorded_equals_forwarded) throw new Error('recording is not equal to what was forwarded');
+      return n;
+    });
+    expect(before, c);
+    record('proxy (4 ch): RecordingProxy to disk', c, base, `status ${status}, files under .cache/bench deleted after`, 'blind pipe');
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+  // record --check: the live rules decode every channel while proxying. Real multifd channel
+  // bytes are needed for that (the synthetic capture of the multifd measurement), and the figure
+  // is its ratio to recording the same bytes without --check.
+  const mfDir = join(WORK, `multifd-none-${sizeMiB}`);
+  if (!existsSync(join(mfDir, 'conn04.src2dst.bin'))) await makeMultifdCapture(mfDir, 'none');
+  const files = [1, 2, 3, 4].map((c) => join(mfDir, `conn0${c}.src2dst.bin`));
+  const runRecorded = async (check: boolean): Promise<{ bytes: number; seconds: number; peakRss: number; violations: number }> => {
+    const dir = join(WORK, check ? 'record-check-capture' : 'record-nocheck-capture');
+    rmSync(dir, { recursive: true, force: true });
+    const live = check ? new LiveChecker() : undefined;
+    const p = new RecordingProxy({
+      listen: { host: LOOPBACK, port: 0 },
+      target: { host: LOOPBACK, port: sink.port },
+      outDir: dir,
+      ...(live ? { onChunk: (c: number, d: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => live.onChunk(c, d, chunk, t) } : {}),
+    });
+    if (live) p.on('role', (id: number, role: string, mf?: number) => live.onRole(id, role, mf));
+    const port = (await p.start()).port;
+    try {
+      const r = await measure(async () => {
+        const sent = await Promise.all(files.map((f) => sendFile(port, f)));
+        await p.close(1000);
+        return sent.reduce((a, b) => a + b, 0);
+      });
+      return { ...r, violations: live?.violations.length ?? 0 };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const noCheck = await runRecorded(false);
+  record('proxy (4 multifd files): record to disk', noCheck, base, undefined, 'blind pipe');
+  const withCheck = await runRecorded(true);
+  if (withCheck.violations) throw new Error(`${withCheck.violations} live violations on a valid stream`);
+  record('proxy (4 multifd files): record --check', withCheck, noCheck, 'live rules decode every channel', 'record without --check');
+  await closeServer(sink.server);
+}
+
+async function sendFile(port: number, path: string): Promise<number> {
+  const s: Socket = connect({ host: LOOPBACK, port, allowHalfOpen: true });
+  await once(s, 'connect');
+  const ended = new Promise<void>((resolve, reject) => {
+    s.on('error', reject);
+    s.on('end', () => resolve());
+    s.resume();
+  });
+  let sent = 0;
+  for await (const c of createReadStream(path, { highWaterMark: CHUNK })) {
+    sent += (c as Buffer).length;
+    if (!s.write(c as Buffer)) await once(s, 'drain');
+  }
+  s.end();
+  await ended;
+  s.destroy();
+  return sent;
+}
+
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
   if (!asJson) console.log(`migwire bench: ${sizeMiB} MiB guest streams in ${WORK} (Node ${process.version})`);
@@ -343,6 +532,7 @@ async function main(): Promise<void> {
       void base;
     }
   }
+  if (want('record')) await benchRecord();
   if (asJson) console.log(JSON.stringify({ sizeMiB, node: process.version, figures }, null, 2));
 }
 

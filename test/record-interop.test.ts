@@ -44,6 +44,7 @@ const cases: Case[] = [
   { name: '10.0 multifd 4 zstd', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'multifd-compression': 'zstd' }, hold: SLOW_COMPRESSED, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
   { name: '10.0 postcopy-preempt', src: '10.0', dst: '10.0', caps: { 'postcopy-ram': true, 'postcopy-preempt': true }, srcParams: { 'max-postcopy-bandwidth': 16 * MiB }, hold: POSTCOPY, roles: ['main', 'postcopy-preempt'], postcopy: true },
   { name: '10.0 return-path + switchover-ack', src: '10.0', dst: '10.0', caps: { 'return-path': true, 'switchover-ack': true }, roles: ['main'] },
+  { name: '10.0 TLS + multifd 4, terminated by the proxy', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'tls-creds': 'tls0' }, tls: 'terminate', roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
   { name: '10.0 TLS + multifd 4, passed through (roles by order)', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'tls-creds': 'tls0' }, tls: 'passthrough', roles: ['main(tls)', 'multifd(tls)', 'multifd(tls)', 'multifd(tls)', 'multifd(tls)'] },
   { name: '7.2 precopy', src: '7.2', dst: '7.2', machine: 'pc-q35-7.2', roles: ['main'] },
   { name: '7.2 multifd 4 zstd', src: '7.2', dst: '7.2', machine: 'pc-q35-7.2', caps: { multifd: true }, params: { ...MULTIFD4, 'multifd-compression': 'zstd' }, hold: SLOW_COMPRESSED, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },

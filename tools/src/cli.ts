@@ -97,7 +97,7 @@ rounds with pages per channel and the number of re-sent pages. Exit 0 only when 
   },
   record: {
     summary: 'a recording proxy: forward a live migration between two QEMUs and record every channel',
-    usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--multifd N] [--check] [--exit-when-idle MS] [--quiet]',
+    usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--tls DIR] [--multifd N] [--check] [--exit-when-idle MS] [--quiet]',
     help: `Point the source QEMU's \`migrate\` at --listen; migwire opens one connection to --target (the
 destination's \`migrate-incoming\` address) per connection the source opens, in the same order,
 forwards both directions (half-close passed on, backpressure respected), and records every byte:
@@ -115,6 +115,12 @@ Options:
   --target HOST:PORT     the destination QEMU
   --out DIR              capture directory (created)
   --multifd N            expected multifd channels (for channel checks)
+  --tls DIR              terminate x509 TLS on both sides with the QEMU tls-creds-x509 folder DIR
+                         (ca-cert.pem, server-cert.pem/-key.pem toward the source, client-cert.pem/
+                         -key.pem toward the destination) and record the plaintext; channels are then
+                         named from their decrypted first bytes. Without it TLS passes through
+                         encrypted and channels are named by order (main(tls), multifd(tls)).
+                         \`migwire tls-certs --out DIR\` makes such a folder.
   --check                run the protocol rules of \`migwire check\` while proxying (violations on
                          stderr as they happen: decode errors, multifd ids, packet numbers, multifd
                          pages after postcopy starts, non-page records on the preempt channel), then
@@ -129,6 +135,7 @@ Options:
       multifd: { type: 'string' },
       'exit-when-idle': { type: 'string' },
       check: { type: 'boolean' },
+      tls: { type: 'string' },
       quiet: { type: 'boolean' },
     },
     run: async (_pos, v, out) => {
@@ -148,10 +155,35 @@ Options:
           ...(typeof v['multifd'] === 'string' ? { multifdChannels: Number(v['multifd']) } : {}),
           idleExitMs: typeof v['exit-when-idle'] === 'string' ? Number(v['exit-when-idle']) : 0,
           check: v['check'] === true,
+          ...(typeof v['tls'] === 'string' ? { tlsDir: v['tls'] } : {}),
           quiet: v['quiet'] === true,
         },
         out,
       );
+    },
+  },
+  'tls-certs': {
+    summary: 'make x509 credentials (CA, server, client) for QEMU tls-creds-x509 and migwire record --tls',
+    usage: 'migwire tls-certs --out DIR [--ip ADDR]... [--dns NAME]...',
+    help: `Writes ca-cert.pem, ca-key.pem, server-cert.pem, server-key.pem, client-cert.pem and
+client-key.pem into DIR (keys 0600): a CA and server/client certificates it signed, RSA 2048,
+valid for a year. The server certificate names every --ip and --dns given (default 127.0.0.1, ::1
+and localhost): it must name the host in the migration URI. Point both QEMUs' tls-creds-x509
+objects (endpoint=client on the source, endpoint=server on the destination) and
+\`migwire record --tls DIR\` at the same folder.`,
+    options: { out: { type: 'string' }, ip: { type: 'string', multiple: true }, dns: { type: 'string', multiple: true } },
+    run: async (_pos, v, out) => {
+      if (typeof v['out'] !== 'string') throw new UsageError('tls-certs needs --out DIR');
+      const { generateTlsCredentials, writeQemuTlsDir } = await import('@migwire/channel-manager');
+      const { writeFileSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const ips = v['ip'] as string[] | undefined;
+      const dns = v['dns'] as string[] | undefined;
+      const creds = generateTlsCredentials({ ...(ips ? { ipAddresses: ips } : {}), ...(dns ? { dnsNames: dns } : {}), cache: false });
+      writeQemuTlsDir(v['out'], creds);
+      writeFileSync(join(v['out'], 'ca-key.pem'), creds.caKey, { mode: 0o600 });
+      out.line(`wrote CA, server and client credentials to ${v['out']}`);
+      return 0;
     },
   },
   extract: {
@@ -218,7 +250,8 @@ export async function main(argv: string[], out: Output = new StdOutput()): Promi
     } catch (e) {
       throw new UsageError(`${(e as Error).message}\nusage: ${cmd.usage}`);
     }
-    if (parsed.positionals.length !== (name === 'record' ? 0 : 1)) throw new UsageError(`${name === 'record' ? 'record takes no PATH' : 'expected one PATH'}\nusage: ${cmd.usage}`);
+    const noPath = name === 'record' || name === 'tls-certs';
+    if (parsed.positionals.length !== (noPath ? 0 : 1)) throw new UsageError(`${noPath ? `${name} takes no PATH` : 'expected one PATH'}\nusage: ${cmd.usage}`);
     return await cmd.run(parsed.positionals, parsed.values as Record<string, string | boolean | string[] | undefined>, out);
   } catch (e) {
     if (e instanceof UsageError) {

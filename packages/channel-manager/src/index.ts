@@ -14,3 +14,4 @@ export {
   type TerminatingTls,
 } from './proxy/recording-proxy.js';
 export * from './tls/certificates.js';
+export { readQemuTlsDir } from './tls/read-dir.js';

@@ -2,7 +2,7 @@
  * `migwire record`: sit between a migration source and destination, forward
  * every byte, record every byte, and say per channel what went through.
  */
-import { RecordingProxy, type CaptureIndex } from '@migwire/channel-manager';
+import { clientTlsOptions, readQemuTlsDir, RecordingProxy, serverTlsOptions, type CaptureIndex } from '@migwire/channel-manager';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
 import { LiveChecker } from '../check/live.js';
@@ -13,6 +13,8 @@ export interface RecordOptions {
   target: { host: string; port: number };
   outDir: string;
   multifdChannels?: number;
+  /** A QEMU tls-creds-x509 folder: terminate TLS on both sides and record the plaintext. */
+  tlsDir?: string;
   /** Run the protocol rules live while proxying, then on the finished recording. */
   check?: boolean;
   /** Exit once every connection closed and none came for this long (ms); 0 = run until a signal. */
@@ -36,6 +38,7 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
     listen: o.listen,
     target: o.target,
     outDir: o.outDir,
+    ...(o.tlsDir ? { tls: (() => { const c = readQemuTlsDir(o.tlsDir); return { server: serverTlsOptions(c), client: clientTlsOptions(c, o.target.host) }; })() } : {}),
     ...(live ? { onChunk: (c: number, d: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => live.onChunk(c, d, chunk, t) } : {}),
     ...(o.multifdChannels !== undefined ? { layout: { multifdChannels: o.multifdChannels } } : {}),
   });
@@ -49,7 +52,7 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
     failedEarly();
   });
   let last = new Map<number, number>();
-  const timer = setInterval(() => {
+  const tick = (): void => {
     if (o.quiet) return;
     const p = proxy.progress();
     if (p.connections.length === 0) return;
@@ -59,7 +62,8 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
     });
     last = new Map(p.connections.map((c) => [c.id, c.src2dst]));
     out.err(`[${p.t.toFixed(1)}s] ${parts.join(' | ')}`);
-  }, 1000);
+  };
+  const timer = setInterval(tick, 1000);
   timer.unref();
 
   const stop = new Promise<void>((resolve) => {
@@ -79,6 +83,7 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
   });
   await stop;
   clearInterval(timer);
+  tick(); // the final tally, however short the migration
   const index = await proxy.close(2000);
   let code = report(index, out);
   if (o.check) {

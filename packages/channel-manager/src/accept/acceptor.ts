@@ -57,7 +57,7 @@ export class MigrationAcceptor extends EventEmitter<MigrationAcceptorEvents> {
     const connection = this.count++;
     let head = Buffer.alloc(0);
     let settled = false;
-    const settle = (ended: boolean): void => {
+    const settle = (ended: boolean, silent = false): void => {
       if (settled) return;
       const first = identifyFirstBytes(head, ended);
       if (!first && !ended && head.length < IDENTIFY_BYTES) return;
@@ -66,7 +66,8 @@ export class MigrationAcceptor extends EventEmitter<MigrationAcceptorEvents> {
       socket.pause();
       clearTimeout(timer);
       try {
-        const a = this.registry.assign(connection, head.length ? (first ?? { kind: 'other' }) : undefined);
+        // Silent past the timeout (but still open): a headerless channel, named by position.
+        const a = this.registry.assign(connection, head.length || silent ? (first ?? { kind: 'other' }) : undefined);
         this.emit('channel', { ...a, socket, head });
         if (!this.announced && this.registry.allEstablished) {
           this.announced = true;
@@ -83,7 +84,7 @@ export class MigrationAcceptor extends EventEmitter<MigrationAcceptorEvents> {
       settle(false);
     };
     // A silent connection after main and every multifd channel is the preempt channel.
-    const timer = setTimeout(() => settle(true), this.o.firstBytesTimeoutMs ?? 1000);
+    const timer = setTimeout(() => settle(true, true), this.o.firstBytesTimeoutMs ?? 1000);
     socket.on('data', onData);
     socket.once('end', () => settle(true));
     socket.on('error', () => settle(true));

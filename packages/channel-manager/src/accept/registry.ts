@@ -29,6 +29,7 @@ export class ChannelRegistry {
   private mainOpen = false;
   private readonly multifd = new Map<number, number>(); // id -> connection
   private preempt = -1;
+  private tlsMultifd = 0;
   readonly assigned: AssignedChannel[] = [];
 
   constructor(private readonly layout: ChannelLayout = {}) {}
@@ -37,7 +38,7 @@ export class ChannelRegistry {
   get allEstablished(): boolean {
     if (this.main < 0) return false;
     if (this.layout.multifdChannels === undefined) return true;
-    return this.multifd.size >= this.layout.multifdChannels;
+    return this.multifd.size + this.tlsMultifd >= this.layout.multifdChannels;
   }
 
   /** Assign a role from the connection's first bytes (undefined first bytes: it sent nothing). */
@@ -62,6 +63,10 @@ export class ChannelRegistry {
           this.mainOpen = true;
           return { connection, role: 'main(tls)' };
         }
+        if (this.layout.multifdChannels !== undefined && this.tlsMultifd >= this.layout.multifdChannels) {
+          throw new ChannelError(ChannelErrorCode.TooManyChannels, connection, `more than ${this.layout.multifdChannels} multifd channels`);
+        }
+        this.tlsMultifd++;
         return { connection, role: 'multifd(tls)' };
       case 'main':
         if (this.main >= 0 && this.mainOpen) throw new ChannelError(ChannelErrorCode.DuplicateMain, connection, 'a second main channel while the first is open');

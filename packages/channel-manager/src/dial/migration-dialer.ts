@@ -25,10 +25,17 @@ export class MigrationDialer {
   /** Open `n` multifd channels; the caller writes each one's init message (with its id). */
   async openMultifd(n: number): Promise<Socket[]> {
     if (!this.mainOpened) throw new Error('open the main channel before multifd channels');
-    const out: Socket[] = [];
-    for (let i = 0; i < n; i++) out.push(await this.dialer.dial());
+    // Ask for all of them now: the ordered dialer connects them one after another, and a
+    // preempt channel asked for later cannot slip in between.
+    const dials = Array.from({ length: n }, () => this.dialer.dial());
     this.multifdOpened += n;
-    return out;
+    const settled = await Promise.allSettled(dials);
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      for (const r of settled) if (r.status === 'fulfilled') r.value.destroy();
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    return settled.map((r) => (r as PromiseFulfilledResult<Socket>).value);
   }
 
   openPreempt(): Promise<Socket> {

@@ -79,11 +79,14 @@ export class DirectionRecorder {
   /** Wait until the file has caught up. */
   drained(): Promise<void> {
     return new Promise((resolve) => {
-      if (!this.out.writableNeedDrain || this.writeError) resolve();
-      else {
-        this.out.once('drain', resolve);
-        this.out.once('error', () => resolve());
-      }
+      if (!this.out.writableNeedDrain || this.writeError) return resolve();
+      const done = (): void => {
+        this.out.off('drain', done);
+        this.out.off('error', done);
+        resolve();
+      };
+      this.out.on('drain', done);
+      this.out.on('error', done);
     });
   }
 

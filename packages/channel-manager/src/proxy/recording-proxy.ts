@@ -150,7 +150,13 @@ export class RecordingProxy extends EventEmitter {
     const src: Socket = tls
       ? new TLSSocket(raw, {
           isServer: true,
-          secureContext: this.secureContext ??= createSecureContext(tls.server),
+          // At most TLS 1.2 toward the source: a TLS 1.3 server sends its NewSessionTickets after
+          // the handshake, and a QEMU source never reads its main/multifd channels, so they sit
+          // unread in its socket; when it then closes, Linux answers unread data with a reset
+          // and drops what the source still had queued (the tail of the stream never arrives).
+          // Node cannot turn TLS 1.3 tickets off (no SSL_CTX_set_num_tickets); in TLS 1.2 they
+          // are part of the handshake, which the source does read.
+          secureContext: this.secureContext ??= createSecureContext({ ...tls.server, maxVersion: 'TLSv1.2' }),
           requestCert: tls.server.requestCert ?? true,
           rejectUnauthorized: tls.server.rejectUnauthorized ?? true,
         })
@@ -301,9 +307,10 @@ export class RecordingProxy extends EventEmitter {
         this.identify(conn, true);
         if (conn.role === 'main') this.registry.mainClosed();
       }
-      // Pass the half-close on once everything given to the peer is out.
-      if (reason === 'eof') to.end();
-      else to.destroy();
+      // Pass the close on once everything given to the peer is out: a source that resets after
+      // sending its last bytes must not lose the bytes still queued toward the destination.
+      if (reason === 'send-error') from.destroy();
+      else to.end();
       finished();
     };
     from.on('end', () => end('eof'));
