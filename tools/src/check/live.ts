@@ -78,7 +78,7 @@ export class LiveChecker {
       name = 'main';
     } else if (r.role === 'multifd') {
       name = `multifd ${r.multifdId ?? '?'}`;
-      decoder = new MultifdDecoder({ channel: name });
+      decoder = new MultifdDecoder({ channel: name, omitPayloads: true });
     } else if (r.role === 'postcopy-preempt') {
       name = 'postcopy-preempt';
       decoder = new MainStreamDecoder({ channel: name, start: 'ram' });

@@ -3,8 +3,8 @@
  * its file and forwarded, and the three counts are kept so the recording can
  * prove it lost nothing (received = written = forwarded).
  */
-import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 
 export type DirectionName = 'src2dst' | 'dst2src';
 export type EndReason = 'eof' | 'recv-error' | 'send-error' | 'write-error' | 'forced' | null;
@@ -28,8 +28,9 @@ export interface DirectionStats {
 }
 
 export class DirectionRecorder {
-  private readonly out: WriteStream;
-  private readonly hash: Hash = createHash('sha256');
+  private readonly out: WriteStream | undefined;
+  /** sha256 of the recorded file, computed when it is closed (off the forwarding path). */
+  private digest = '';
   private head = Buffer.alloc(0);
   received = 0;
   written = 0;
@@ -46,13 +47,19 @@ export class DirectionRecorder {
   constructor(
     readonly name: DirectionName,
     readonly file: string,
-    path: string,
+    /** File to record into; undefined forwards without recording. */
+    private readonly path: string | undefined,
     /** Told once when the file refuses a write (disk full, I/O error). */
     private readonly onWriteError: (message: string) => void = () => {},
   ) {
-    this.out = createWriteStream(path, { highWaterMark: 1024 * 1024 });
-    this.out.on('error', (e) => this.failWrite(e.message));
-    this.closed = new Promise((resolve) => this.out.once('close', () => resolve()));
+    if (path === undefined) {
+      this.closed = Promise.resolve();
+      return;
+    }
+    const out = createWriteStream(path, { highWaterMark: 1024 * 1024 });
+    this.out = out;
+    out.on('error', (e) => this.failWrite(e.message));
+    this.closed = new Promise((resolve) => out.once('close', () => resolve()));
   }
 
   /** Record a received chunk; false when the file is behind (the caller pauses the reader). */
@@ -60,9 +67,8 @@ export class DirectionRecorder {
     if (this.firstDataAt === null) this.firstDataAt = now;
     this.received += chunk.length;
     this.chunks++;
-    this.hash.update(chunk);
     if (this.head.length < 64) this.head = Buffer.concat([this.head, chunk.subarray(0, 64 - this.head.length)]);
-    if (this.writeError) return true;
+    if (!this.out || this.writeError) return true;
     const n = chunk.length;
     return this.out.write(chunk, (err) => {
       if (err) this.failWrite(err.message);
@@ -78,15 +84,16 @@ export class DirectionRecorder {
 
   /** Wait until the file has caught up. */
   drained(): Promise<void> {
+    const out = this.out;
     return new Promise((resolve) => {
-      if (!this.out.writableNeedDrain || this.writeError) return resolve();
+      if (!out || !out.writableNeedDrain || this.writeError) return resolve();
       const done = (): void => {
-        this.out.off('drain', done);
-        this.out.off('error', done);
+        out.off('drain', done);
+        out.off('error', done);
         resolve();
       };
-      this.out.on('drain', done);
-      this.out.on('error', done);
+      out.on('drain', done);
+      out.on('error', done);
     });
   }
 
@@ -101,8 +108,14 @@ export class DirectionRecorder {
   }
 
   async close(): Promise<void> {
+    if (!this.out || !this.path) return;
     this.out.end();
     await this.closed;
+    if (this.digest === '' && !this.writeError) {
+      const h = createHash('sha256');
+      for await (const c of createReadStream(this.path, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
+      this.digest = h.digest('hex');
+    }
   }
 
   stats(): DirectionStats {
@@ -112,7 +125,8 @@ export class DirectionRecorder {
       bytes_written: this.written,
       bytes_sent: this.sent,
       file_size: this.written,
-      recorded_equals_forwarded: this.received === this.written && this.received === this.sent,
+      // Without a file (a blind proxy) only received = forwarded can be shown.
+      recorded_equals_forwarded: this.received === this.sent && (this.out === undefined || this.received === this.written),
       chunks: this.chunks,
       first_data_at: this.firstDataAt,
       ended_at: this.endedAt,
@@ -120,7 +134,7 @@ export class DirectionRecorder {
       recv_error: this.recvError,
       send_error: this.sendError,
       write_error: this.writeError,
-      sha256: this.hash.copy().digest('hex'),
+      sha256: this.digest,
       head_hex: this.head.toString('hex'),
     };
   }

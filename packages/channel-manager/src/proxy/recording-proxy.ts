@@ -174,8 +174,8 @@ export class RecordingProxy extends EventEmitter {
       connectError: null,
       src,
       dst: null,
-      up: new DirectionRecorder('src2dst', name('src2dst'), dir ? join(dir, name('src2dst')) : '/dev/null', (m) => this.recordingFailed(id, m)),
-      down: new DirectionRecorder('dst2src', name('dst2src'), dir ? join(dir, name('dst2src')) : '/dev/null', (m) => this.recordingFailed(id, m)),
+      up: new DirectionRecorder('src2dst', name('src2dst'), dir ? join(dir, name('src2dst')) : undefined, (m) => this.recordingFailed(id, m)),
+      down: new DirectionRecorder('dst2src', name('dst2src'), dir ? join(dir, name('dst2src')) : undefined, (m) => this.recordingFailed(id, m)),
       done: Promise.resolve(),
     };
     this.conns.push(conn);

@@ -22,6 +22,8 @@ import type { MultifdCompression, MultifdLayout, MultifdRecord } from './records
 
 export type MultifdSink = (r: MultifdRecord) => void;
 
+const NO_BYTES = new Uint8Array(0);
+
 export interface MultifdDecoderOptions {
   /** Channel name used in errors; by default "multifd N" once the init message names N. */
   channel?: string;
@@ -32,6 +34,11 @@ export interface MultifdDecoderOptions {
   maxDeviceStateBytes?: number;
   /** Packet layout, when it cannot be read off the channel's first (SYNC) packet. */
   layout?: MultifdLayout;
+  /**
+   * Leave payloads out of the records (they are skipped, never copied): for live checks that
+   * only need the headers. Such records carry an empty payload and `payloadOmitted: true`.
+   */
+  omitPayloads?: boolean;
   /** Start with packets (the init message was consumed elsewhere). */
   skipInit?: boolean;
 }
@@ -42,6 +49,8 @@ export class MultifdDecoder {
   private readonly pageCount: number;
   private readonly blocks: Map<string, number> | undefined;
   private readonly maxDevice: number;
+  private readonly omitPayloads: boolean;
+  private skipLeft = 0;
   private sawInit: boolean;
   private layout: MultifdLayout | undefined;
   private readonly layoutForced: boolean;
@@ -55,6 +64,7 @@ export class MultifdDecoder {
     this.pageCount = MULTIFD_PACKET_SIZE / this.pageSize;
     this.channel = options.channel ?? 'multifd';
     this.maxDevice = options.maxDeviceStateBytes ?? 256 * 1024 * 1024;
+    this.omitPayloads = options.omitPayloads === true;
     this.sawInit = options.skipInit === true;
     this.layout = options.layout;
     this.layoutForced = options.layout !== undefined;
@@ -78,7 +88,7 @@ export class MultifdDecoder {
 
   end(_sink: MultifdSink): void {
     if (this.error) throw this.error;
-    if (this.q.length > 0 || !this.sawInit) {
+    if (this.q.length > 0 || !this.sawInit || this.skipLeft > 0) {
       this.fail(ErrorCode.Truncated, this.sawInit ? 'multifd channel ends inside a packet' : 'multifd channel ends before its init message', this.q.offset, 'more bytes', `${this.q.length} bytes`);
     }
   }
@@ -93,6 +103,13 @@ export class MultifdDecoder {
 
   private step(sink: MultifdSink): boolean {
     const q = this.q;
+    if (this.skipLeft > 0) {
+      const n = Math.min(this.skipLeft, q.length);
+      if (n === 0) return false;
+      q.skip(n);
+      this.skipLeft -= n;
+      return true;
+    }
     const offset = q.offset;
     if (!this.sawInit) {
       if (q.length < MULTIFD_INIT_SIZE) return false;
@@ -176,9 +193,12 @@ export class MultifdDecoder {
       if (i < normalPages) normalOffsets[i] = off;
       else zeroOffsets[i - normalPages] = off;
     }
-    if (q.length < head + payloadLength) return false;
+    // Omitted payloads are skipped as they arrive: nothing holds the chunks that carry them.
+    if (q.length < head + (this.omitPayloads ? 0 : payloadLength)) return false;
     const headBytes = q.take(head);
-    const payload = q.take(payloadLength);
+    let payload: Uint8Array = NO_BYTES;
+    if (this.omitPayloads) this.skipLeft = payloadLength;
+    else payload = q.take(payloadLength);
     sink({
       kind: 'multifd-packet',
       offset,
@@ -199,6 +219,7 @@ export class MultifdDecoder {
       zeroOffsets,
       raw: { reserved: headBytes.subarray(32, 64), ramblock: headBytes.subarray(64, 320), offsets: headBytes.subarray(320, head) },
       payload,
+      ...(this.omitPayloads && payloadLength > 0 ? { payloadOmitted: true } : {}),
     });
     return true;
   }

@@ -41,6 +41,8 @@ export interface MultifdRamPacketRecord {
   raw: { reserved: Uint8Array; ramblock: Uint8Array; offsets: Uint8Array };
   /** Payload exactly as it came: raw pages, or the next piece of the channel's zlib/zstd stream. */
   payload: Uint8Array;
+  /** Set when the decoder was asked to skip payloads (`omitPayloads`): `payload` is then empty. */
+  payloadOmitted?: boolean;
 }
 
 export interface MultifdDeviceStatePacketRecord {
