@@ -100,3 +100,23 @@ for (const name of sharedCaptures()) {
     }
   });
 }
+
+test('omitPayloads: multifd headers decode the same, payloads are skipped as they arrive', (t) => {
+  for (const name of sharedCaptures().filter((n) => n.includes('multifd'))) {
+    const ch = captureChannels(name).find((c) => c.bytes.readUInt32BE(0) === 0x11223344)!;
+    const full = feed<{ kind: string; payload?: Uint8Array; length: number; offset: number; payloadOmitted?: boolean }>(new MultifdDecoder(), ch.bytes, [4096]);
+    const lean = feed<{ kind: string; payload?: Uint8Array; length: number; offset: number; payloadOmitted?: boolean }>(new MultifdDecoder({ omitPayloads: true }), ch.bytes, [4096]);
+    t.is(lean.error, undefined);
+    t.is(lean.records.length, full.records.length);
+    for (let i = 0; i < full.records.length; i++) {
+      const a = full.records[i]!;
+      const b = lean.records[i]!;
+      t.is(b.offset, a.offset);
+      t.is(b.length, a.length);
+      if (a.kind === 'multifd-packet' && (a.payload?.length ?? 0) > 0) {
+        t.true(b.payloadOmitted);
+        t.is(b.payload?.length, 0);
+      }
+    }
+  }
+});
