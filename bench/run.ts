@@ -354,83 +354,71 @@ async function benchRecord(): Promise<void> {
   const perChannel = Math.floor((sizeMiB * MiB) / PROXY_CHANNELS);
   const total = perChannel * PROXY_CHANNELS;
   const sink = await startSink();
-  const expect = (before: number, r: { bytes: number }): void => {
-    if (sink.received() - before !== r.bytes || r.bytes !== total) throw new Error(`sink got ${sink.received() - before} bytes of ${total}`);
-  };
-
-  const pipe = await startPipeProxy(sink.port);
-  await multifdLikeTransfer(pipe.port, 16 * MiB); // warm up
-  let before = sink.received();
-  const base = await measure(() => multifdLikeTransfer(pipe.port, perChannel));
-  expect(before, base);
-  await closeServer(pipe.server);
-  record('proxy (4 ch): blind socket.pipe', base, undefined, `${PROXY_CHANNELS} concurrent loopback connections, ${CHUNK / 1024} KiB writes`);
-
-  const blind = new RecordingProxy({ listen: { host: LOOPBACK, port: 0 }, target: { host: LOOPBACK, port: sink.port } });
-  const blindPort = (await blind.start()).port;
-  before = sink.received();
-  const b = await measure(async () => {
-    const n = await multifdLikeTransfer(blindPort, perChannel);
-    await blind.close(1000);
-    return n;
-  });
-  expect(before, b);
-  record('proxy (4 ch): RecordingProxy, no outDir', b, base, undefined, 'blind pipe');
-
-  const outDir = join(WORK, 'record-capture');
-  rmSync(outDir, { recursive: true, force: true });
-  try {
-    const rec = new RecordingProxy({ listen: { host: LOOPBACK, port: 0 }, target: { host: LOOPBACK, port: sink.port }, outDir });
-    const recPort = (await rec.start()).port;
-    before = sink.received();
-    let status = '';
-    // The transfer (what a migration waits for) is measured apart from closing the recording
-    // (flushing files, hashing them, writing index.json), which happens after the migration.
-    const c = await measure(() => multifdLikeTransfer(recPort, perChannel));
-    const t0 = performance.now();
-    const index = await rec.close(1000);
-    const finalizeMs = performance.now() - t0;
-    status = index.status;
-    if (!index.all_recorded_equals_forwarded) throw new Error('recording is not equal to what was forwarded');
-    expect(before, c);
-    record('proxy (4 ch): RecordingProxy to disk', c, base, `status ${status}; closing the recording took ${finalizeMs.toFixed(0)} ms more (flush + sha256 of the files)`, 'blind pipe');
-  } finally {
-    rmSync(outDir, { recursive: true, force: true });
-  }
-  // record --check: the live rules decode every channel while proxying. Real multifd channel
-  // bytes are needed for that (the synthetic capture of the multifd measurement), and the figure
-  // is its ratio to recording the same bytes without --check.
   const mfDir = join(WORK, `multifd-none-${sizeMiB}`);
   if (!existsSync(join(mfDir, 'conn04.src2dst.bin'))) await makeMultifdCapture(mfDir, 'none');
   const files = [1, 2, 3, 4].map((c) => join(mfDir, `conn0${c}.src2dst.bin`));
-  const runRecorded = async (check: boolean): Promise<{ bytes: number; seconds: number; peakRss: number; violations: number }> => {
-    const dir = join(WORK, check ? 'record-check-capture' : 'record-nocheck-capture');
-    rmSync(dir, { recursive: true, force: true });
+  type M = { bytes: number; seconds: number; peakRss: number };
+  const checked = (before: number, r: M, want: number): M => {
+    if (sink.received() - before !== r.bytes || r.bytes !== want) throw new Error(`sink got ${sink.received() - before} bytes of ${want}`);
+    return r;
+  };
+
+  // Each variant once per round, rounds interleaved, best of three: this machine's loopback
+  // throughput drifts by tens of percent from one second to the next.
+  const pipeVariant = async (): Promise<M> => {
+    const pipe = await startPipeProxy(sink.port);
+    const before = sink.received();
+    const r = await measure(() => multifdLikeTransfer(pipe.port, perChannel));
+    await closeServer(pipe.server);
+    return checked(before, r, total);
+  };
+  const proxyVariant = async (outDir: string | undefined, send: 'synthetic' | 'files', check: boolean): Promise<M> => {
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
     const live = check ? new LiveChecker() : undefined;
     const p = new RecordingProxy({
       listen: { host: LOOPBACK, port: 0 },
       target: { host: LOOPBACK, port: sink.port },
-      outDir: dir,
+      ...(outDir ? { outDir } : {}),
       ...(live ? { onChunk: (c: number, d: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => live.onChunk(c, d, chunk, t) } : {}),
     });
     if (live) p.on('role', (id: number, role: string, mf?: number) => live.onRole(id, role, mf));
     const port = (await p.start()).port;
-    try {
-      const r = await measure(async () => {
-        const sent = await Promise.all(files.map((f) => sendFile(port, f)));
-        return sent.reduce((a, b) => a + b, 0);
-      });
-      await p.close(1000);
-      return { ...r, violations: live?.violations.length ?? 0 };
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const before = sink.received();
+    // The transfer (what a migration waits for) is measured; closing the recording (flush,
+    // sha256 of the files, index.json) happens after the migration and is not.
+    const r = await measure(async () => {
+      if (send === 'synthetic') return multifdLikeTransfer(port, perChannel);
+      return (await Promise.all(files.map((f) => sendFile(port, f)))).reduce((a, b) => a + b, 0);
+    });
+    const index = await p.close(1000);
+    if (!index.all_recorded_equals_forwarded) throw new Error('recording is not equal to what was forwarded');
+    if (live?.violations.length) throw new Error(`${live.violations.length} live violations on a valid stream`);
+    if (outDir) rmSync(outDir, { recursive: true, force: true });
+    return checked(before, r, send === 'synthetic' ? total : files.reduce((n, f) => n + statSync(f).size, 0));
   };
-  const noCheck = await runRecorded(false);
-  record('proxy (4 multifd files): record to disk', noCheck, base, undefined, 'blind pipe');
-  const withCheck = await runRecorded(true);
-  if (withCheck.violations) throw new Error(`${withCheck.violations} live violations on a valid stream`);
-  record('proxy (4 multifd files): record --check', withCheck, noCheck, 'live rules decode every channel', 'record without --check');
+  const capture = join(WORK, 'record-capture');
+  const variants: Array<[string, () => Promise<M>]> = [
+    ['pipe', pipeVariant],
+    ['blind', () => proxyVariant(undefined, 'synthetic', false)],
+    ['disk', () => proxyVariant(capture, 'synthetic', false)],
+    ['files', () => proxyVariant(capture, 'files', false)],
+    ['check', () => proxyVariant(capture, 'files', true)],
+  ];
+  await multifdLikeTransfer((await startPipeProxy(sink.port)).port, 16 * MiB).catch(() => 0); // warm up
+  const best = new Map<string, M>();
+  for (let round = 0; round < 3; round++) {
+    for (const [name, run] of variants) {
+      const r = await run();
+      const b = best.get(name);
+      if (!b || r.seconds / r.bytes < b.seconds / b.bytes) best.set(name, r);
+    }
+  }
+  const base = best.get('pipe')!;
+  record('proxy (4 ch): blind socket.pipe', base, undefined, `best of 3; ${PROXY_CHANNELS} concurrent loopback connections, ${CHUNK / 1024} KiB writes`);
+  record('proxy (4 ch): RecordingProxy, no outDir', best.get('blind')!, base, 'best of 3', 'blind pipe');
+  record('proxy (4 ch): RecordingProxy to disk', best.get('disk')!, base, 'best of 3', 'blind pipe');
+  record('proxy (4 multifd files): record to disk', best.get('files')!, base, 'best of 3', 'blind pipe');
+  record('proxy (4 multifd files): record --check', best.get('check')!, best.get('files')!, 'best of 3; live rules decode every channel', 'record without --check');
   await closeServer(sink.server);
 }
 
