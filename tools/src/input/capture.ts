@@ -5,7 +5,7 @@
  */
 import { createReadStream, existsSync, readFileSync, readdirSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import { join, basename } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
 import { guessSourceRole, type ChannelRole } from './roles.js';
 
 export type Direction = 'src2dst' | 'dst2src';
@@ -47,15 +47,48 @@ function fileStream(path: string): AsyncIterable<Uint8Array> {
   return path.endsWith('.gz') ? s.pipe(createGunzip()) : s;
 }
 
-function readHead(path: string, n = 64): Uint8Array {
-  if (path.endsWith('.gz')) {
-    return new Uint8Array(0); // role of a compressed file is decided after opening
-  }
+function readPrefix(path: string, n: number): Buffer {
   const fd = openSync(path, 'r');
   try {
     const b = Buffer.alloc(n);
     const got = readSync(fd, b, 0, n, 0);
     return b.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * First `n` bytes of a channel file; a `.gz` file is unpacked from a bounded prefix (deflate
+ * expands at most ~1032:1, so a 4 KiB prefix can never allocate more than ~4 MiB).
+ */
+function readHead(path: string, n = 64): Uint8Array {
+  if (!path.endsWith('.gz')) return readPrefix(path, n);
+  for (const prefix of [4096, 65536]) {
+    const packed = readPrefix(path, prefix);
+    if (packed.length === 0) return packed;
+    try {
+      const head = gunzipSync(packed, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      if (head.length >= n || packed.length < prefix) return head.subarray(0, n);
+    } catch {
+      return packed.subarray(0, n); // not gzip after all: its own bytes decide (usually 'unknown')
+    }
+  }
+  return new Uint8Array(0);
+}
+
+/**
+ * Bytes a channel file holds: for `.gz` the uncompressed length from the gzip trailer (ISIZE,
+ * modulo 4 GiB), so an empty channel stays empty when compressed.
+ */
+function channelSize(path: string): number {
+  const st = statSync(path);
+  if (!path.endsWith('.gz') || st.size < 18) return st.size;
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    readSync(fd, b, 0, 4, st.size - 4);
+    return b.readUInt32LE(0);
   } finally {
     closeSync(fd);
   }
@@ -90,7 +123,7 @@ export function openInput(path: string): MigrationInput {
   const st = statSync(path);
   if (!st.isDirectory()) {
     const head = readHead(path);
-    const g = path.endsWith('.gz') ? { role: 'main' as const } : guessSourceRole(head);
+    const g = path.endsWith('.gz') && head.length === 0 ? { role: 'main' as const } : guessSourceRole(head);
     const ch: ChannelInput = { name: basename(path), role: g.role, conn: 0, direction: 'src2dst', path, size: st.size, open: () => fileStream(path) };
     if (g.role === 'main') ch.name = 'main';
     if (g.multifdId !== undefined) ch.multifdId = g.multifdId;
@@ -117,7 +150,7 @@ export function openInput(path: string): MigrationInput {
       const base = join(path, `conn${String(conn).padStart(2, '0')}.${direction}.bin`);
       const file = [base, base + '.gz'].find((f) => existsSync(f));
       if (!file) continue;
-      const size = statSync(file).size;
+      const size = channelSize(file);
       let role: ChannelRole;
       let multifdId: number | undefined;
       if (direction === 'src2dst') {
