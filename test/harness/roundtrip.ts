@@ -86,7 +86,7 @@ export interface RoundTripResult {
   error: string | null;
 }
 
-function vmInfo(vm: Vm): VmInfo {
+export function vmInfo(vm: Vm): VmInfo {
   const g = vm.qmp.greeting.QMP.version;
   return {
     build: vm.binary.version,
