@@ -13,8 +13,9 @@ import { createGunzip } from 'node:zlib';
 import { checkRules, main, MemoryOutput, runExtract } from 'migwire';
 import type { MigrationResult } from 'migwire/qemu';
 import { takeCensus } from './harness/fixtures/census.js';
-import { ensureFixture, FIXTURES_DIR } from './harness/fixtures/generate.js';
+import { ensureFixture, FIXTURES_DIR, REPO_ROOT } from './harness/fixtures/generate.js';
 import { FIXTURES, fixtureConfig, type FixtureConfig } from './harness/fixtures/matrix.js';
+import { readManifest, resultsTable } from './harness/fixtures/report.js';
 import { qemuBinary, requireQemu } from './harness/qemu.js';
 
 interface Meta {
@@ -111,6 +112,15 @@ test('the committed fixtures are a few MB and include tcp, multifd, postcopy and
   const manifest = JSON.parse(readFileSync(join(FIXTURES_DIR, 'manifest.json'), 'utf8')) as { fixtures: Array<{ name: string; commit: boolean; dir_bytes: number }> };
   const bytes = manifest.fixtures.filter((f) => f.commit).reduce((n, f) => n + f.dir_bytes, 0);
   t.true(bytes < 6 * 1024 * 1024, `${bytes} bytes committed`);
+});
+
+test('the results table in README.md and fixtures/README.md is the one of manifest.json, a row per configuration', (t) => {
+  const m = readManifest(FIXTURES_DIR);
+  t.deepEqual(m.fixtures.map((f) => f.name), FIXTURES.map((f) => f.name), 'the whole matrix was generated');
+  t.true(m.fixtures.every((f) => f.verification === 'pass'));
+  const table = resultsTable(m);
+  t.true(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').includes(table), 'README.md');
+  t.true(readFileSync(join(FIXTURES_DIR, 'README.md'), 'utf8').includes(table), 'fixtures/README.md');
 });
 
 for (const cfg of committed) {
