@@ -1,0 +1,72 @@
+/**
+ * Which channel a page takes, and when a new round must start first. Within one round the
+ * destination applies main-channel pages and multifd pages in no set order (the multifd pages of
+ * a round land at any time before main passes the round's barrier), so a page touched once in a
+ * round, on any channel, may not be touched again until a barrier has passed.
+ */
+export type PageRoute = 'main' | 'multifd';
+
+export interface RoutedPage {
+  block: string;
+  offset: number;
+  /** A zero page (ZERO record, or a multifd zero-page offset). */
+  zero: boolean;
+  /** XBZRLE or legacy compressed pages exist only as main-channel records. */
+  mainOnly?: boolean;
+}
+
+export interface RouteDecision {
+  route: PageRoute;
+  /** Issue a barrier before sending this page: an earlier copy is still in the current round. */
+  newRoundFirst: boolean;
+}
+
+export interface PageRouterOptions {
+  /** Multifd channels on the output (0: everything on main). */
+  channels: number;
+  /** 'legacy': zero pages as ZERO records on main, as QEMU's zero-page-detection=legacy does. */
+  zeroPages: 'multifd' | 'legacy';
+  /**
+   * Test only: never start a new round for a re-sent page; a copy that multifd would refuse goes
+   * on main in the same round. Breaks the ordering on purpose so `migwire check` can catch it.
+   */
+  unsafeSkipResendBarrier?: boolean;
+}
+
+export class PageRouter {
+  readonly #o: PageRouterOptions;
+  readonly #touched = new Set<string>();
+  #postcopy = false;
+
+  constructor(o: PageRouterOptions) {
+    this.#o = o;
+  }
+
+  route(p: RoutedPage): RouteDecision {
+    let route: PageRoute = this.#o.channels > 0 && !this.#postcopy && !p.mainOnly && (!p.zero || this.#o.zeroPages === 'multifd') ? 'multifd' : 'main';
+    // One channel in order, or postcopy (pages on main only): the stream order is the order.
+    if (this.#o.channels === 0 || this.#postcopy) return { route, newRoundFirst: false };
+    const key = `${p.block}\u0000${p.offset}`;
+    let newRoundFirst = false;
+    if (this.#touched.has(key)) {
+      if (this.#o.unsafeSkipResendBarrier) route = 'main';
+      else {
+        newRoundFirst = true;
+        this.#touched.clear();
+      }
+    }
+    this.#touched.add(key);
+    return { route, newRoundFirst };
+  }
+
+  /** A barrier was issued (for any reason): earlier copies are now ordered. */
+  barrierPassed(): void {
+    this.#touched.clear();
+  }
+
+  /** Multifd is closed for pages from here on. */
+  postcopyStarted(): void {
+    this.#postcopy = true;
+    this.#touched.clear();
+  }
+}
