@@ -5,7 +5,7 @@
  * - zstd: one complete frame per packet; the destination's zstd stream decoder reads
  *   consecutive frames as one stream.
  */
-import { Zlib } from 'fflate';
+import { Deflate, Z_NO_FLUSH, Z_SYNC_FLUSH } from 'pako';
 import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm';
 
 export type PayloadCompression = 'none' | 'zlib' | 'zstd';
@@ -31,16 +31,15 @@ class NoCompression implements PageCompressor {
 }
 
 class ZlibChannel implements PageCompressor {
-  readonly #out: Uint8Array[] = [];
-  readonly #zlib = new Zlib({ level: 1 }, (chunk) => {
-    this.#out.push(chunk);
-  });
+  readonly #deflate = new Deflate({ level: 1 });
 
   compress(pages: readonly Uint8Array[]): Uint8Array {
-    this.#out.length = 0;
-    for (const p of pages) this.#zlib.push(p);
-    this.#zlib.flush();
-    return concat(this.#out);
+    const d = this.#deflate;
+    d.chunks = [];
+    // A full sync flush after the last page: every byte of the packet's pages is in its payload.
+    pages.forEach((p, i) => d.push(p, i === pages.length - 1 ? Z_SYNC_FLUSH : Z_NO_FLUSH));
+    if (d.err) throw new Error(`zlib: ${d.msg}`);
+    return concat(d.chunks);
   }
 }
 

@@ -2,9 +2,10 @@
  * Multifd wire bytes for one channel: the init message, page packets (normal pages first, then
  * zero pages, at most one packet's worth) and SYNC packets, in the layout of the destination's
  * QEMU version:
- * - '10.0' (9.0 and later): zero pages travel as offsets in the packet; pages_alloc is 0; every
+ * - '10.0' (9.0 and later): zero pages travel as offsets in the packet; pages_alloc is the page
+ *   count per packet, but 0 in a SYNC packet (readers tell the layout by that); every
  *   packet that carries pages (normal or zero) has the compression flag, a SYNC packet has none.
- * - '7.2': no zero pages in packets; pages_alloc is the page count per packet; only packets with
+ * - '7.2': no zero pages in packets; pages_alloc always the page count; only packets with
  *   normal pages carry the compression flag (the destination only decompresses those).
  */
 import {
@@ -97,7 +98,8 @@ export class MultifdPacketBuilder {
         flags: f.flags,
         sync: (f.flags & MULTIFD_FLAG_SYNC) !== 0,
         compression: 'none',
-        pagesAlloc: this.#layout === '7.2' ? this.#pagesPerPacket : 0,
+        // Page packets give the page count per packet; a 10.0 SYNC packet leaves it 0 (7.2 fills it in).
+        pagesAlloc: this.#layout === '7.2' || f.normalOffsets.length + f.zeroOffsets.length > 0 ? this.#pagesPerPacket : 0,
         normalPages: f.normalOffsets.length,
         zeroPages: f.zeroOffsets.length,
         nextPacketSize: f.payload.length,

@@ -17,7 +17,7 @@ export interface RoutedPage {
 
 export interface RouteDecision {
   route: PageRoute;
-  /** Issue a barrier before sending this page: an earlier copy is still in the current round. */
+  /** Issue a barrier before sending this page (then call sent()): an earlier copy is still in the current round. */
   newRoundFirst: boolean;
 }
 
@@ -33,6 +33,8 @@ export interface PageRouterOptions {
   unsafeSkipResendBarrier?: boolean;
 }
 
+const keyOf = (p: { block: string; offset: number }): string => `${p.block}\u0000${p.offset}`;
+
 export class PageRouter {
   readonly #o: PageRouterOptions;
   readonly #touched = new Set<string>();
@@ -46,17 +48,17 @@ export class PageRouter {
     let route: PageRoute = this.#o.channels > 0 && !this.#postcopy && !p.mainOnly && (!p.zero || this.#o.zeroPages === 'multifd') ? 'multifd' : 'main';
     // One channel in order, or postcopy (pages on main only): the stream order is the order.
     if (this.#o.channels === 0 || this.#postcopy) return { route, newRoundFirst: false };
-    const key = `${p.block}\u0000${p.offset}`;
     let newRoundFirst = false;
-    if (this.#touched.has(key)) {
+    if (this.#touched.has(keyOf(p))) {
       if (this.#o.unsafeSkipResendBarrier) route = 'main';
-      else {
-        newRoundFirst = true;
-        this.#touched.clear();
-      }
+      else newRoundFirst = true;
     }
-    this.#touched.add(key);
     return { route, newRoundFirst };
+  }
+
+  /** The page is being sent now (after the barrier its decision asked for). */
+  sent(p: RoutedPage): void {
+    if (this.#o.channels > 0 && !this.#postcopy) this.#touched.add(keyOf(p));
   }
 
   /** A barrier was issued (for any reason): earlier copies are now ordered. */

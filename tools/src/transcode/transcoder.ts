@@ -231,8 +231,10 @@ export class Transcoder {
   #page(p: RecordedPage, fill = 0): void {
     const zero = p.data === undefined;
     // A zero record with a non-zero fill byte is not a zero page for multifd.
-    const decision = this.#router.route({ block: p.block, offset: p.offset, zero, ...(zero && fill !== 0 ? { mainOnly: true } : {}) });
+    const routed = { block: p.block, offset: p.offset, zero, ...(zero && fill !== 0 ? { mainOnly: true } : {}) };
+    const decision = this.#router.route(routed);
     if (decision.newRoundFirst) this.#newRound();
+    this.#router.sent(routed);
     if (decision.route === 'main') {
       if (p.data) this.#writeMainPage({ kind: 'ram-page', block: p.block, pageOffset: p.offset, data: p.data }, RamFlag.Page);
       else this.#writeMainPage({ kind: 'ram-zero', block: p.block, pageOffset: p.offset, fill }, RamFlag.Zero);
@@ -244,8 +246,10 @@ export class Transcoder {
   }
 
   #mainOnlyPage(r: MainRecord & { kind: 'ram-xbzrle' | 'ram-compressed' }): void {
-    const decision = this.#router.route({ block: r.block, offset: r.pageOffset, zero: false, mainOnly: true });
+    const routed = { block: r.block, offset: r.pageOffset, zero: false, mainOnly: true };
+    const decision = this.#router.route(routed);
     if (decision.newRoundFirst) this.#newRound();
+    this.#router.sent(routed);
     if (r.kind === 'ram-xbzrle') this.#writeMainPage({ kind: 'ram-xbzrle', block: r.block, pageOffset: r.pageOffset, encoding: r.encoding, delta: r.delta }, RamFlag.Xbzrle);
     else this.#writeMainPage({ kind: 'ram-compressed', block: r.block, pageOffset: r.pageOffset, data: r.data }, RamFlag.CompressPage);
   }
