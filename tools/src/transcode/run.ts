@@ -30,6 +30,8 @@ export interface TranscodeOptions {
   closeTimeoutMs?: number;
   /** Test only: a wrong barrier placement (see TranscodePlan). */
   unsafeFlushPlacement?: 'skip-resend-barrier';
+  /** Without a target: where the bytes go (default: discarded). One multifd sink per channel. */
+  output?: { main: ByteSink; multifd: ByteSink[] };
 }
 
 export interface ReturnPathReport {
@@ -146,8 +148,8 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
     // Multifd channels carry nothing back; reading keeps a peer's close visible.
     for (const s of multifdSockets) s.resume();
   } else {
-    main = new DiscardSink('main');
-    multifd = Array.from({ length: o.channels }, (_, i) => new DiscardSink(`multifd ${i}`));
+    main = o.output?.main ?? new DiscardSink('main');
+    multifd = o.output?.multifd ?? Array.from({ length: o.channels }, (_, i) => new DiscardSink(`multifd ${i}`));
   }
 
   const transcoder = new Transcoder(plan, main, multifd);
