@@ -11,8 +11,8 @@ import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm';
 export type PayloadCompression = 'none' | 'zlib' | 'zstd';
 
 export interface PageCompressor {
-  /** The payload for these pages (in order), ready to follow the packet header. */
-  compress(pages: readonly Uint8Array[]): Uint8Array;
+  /** The payload for these pages (in order) as parts, ready to follow the packet header. */
+  compress(pages: readonly Uint8Array[]): Uint8Array[];
 }
 
 let zstdReady: Promise<void> | undefined;
@@ -25,27 +25,28 @@ export function prepareCompression(method: PayloadCompression): Promise<void> {
 }
 
 class NoCompression implements PageCompressor {
-  compress(pages: readonly Uint8Array[]): Uint8Array {
-    return pages.length === 1 ? pages[0]! : concat(pages);
+  // The pages themselves: the sink gathers them, so nothing is copied here.
+  compress(pages: readonly Uint8Array[]): Uint8Array[] {
+    return [...pages];
   }
 }
 
 class ZlibChannel implements PageCompressor {
   readonly #deflate = new Deflate({ level: 1 });
 
-  compress(pages: readonly Uint8Array[]): Uint8Array {
+  compress(pages: readonly Uint8Array[]): Uint8Array[] {
     const d = this.#deflate;
     d.chunks = [];
     // A full sync flush after the last page: every byte of the packet's pages is in its payload.
     pages.forEach((p, i) => d.push(p, i === pages.length - 1 ? Z_SYNC_FLUSH : Z_NO_FLUSH));
     if (d.err) throw new Error(`zlib: ${d.msg}`);
-    return concat(d.chunks);
+    return d.chunks;
   }
 }
 
 class ZstdFrames implements PageCompressor {
-  compress(pages: readonly Uint8Array[]): Uint8Array {
-    return zstdCompress(concat(pages), 1);
+  compress(pages: readonly Uint8Array[]): Uint8Array[] {
+    return [zstdCompress(concat(pages), 1)];
   }
 }
 

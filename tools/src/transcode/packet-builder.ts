@@ -19,6 +19,7 @@ import {
 import { pageCompressor, type PageCompressor, type PayloadCompression } from './compressors.js';
 
 const ZERO_RESERVED = new Uint8Array(32);
+const EMPTY = new Uint8Array(0);
 const COMPRESSION_FLAG: Record<PayloadCompression, number> = { none: 0x00, zlib: 0x02, zstd: 0x04 };
 
 export interface PacketPages {
@@ -72,7 +73,7 @@ export class MultifdPacketBuilder {
     const count = p.normal.length + p.zero.length;
     if (count === 0 || count > this.#pagesPerPacket) throw new RangeError(`a multifd packet holds 1..${this.#pagesPerPacket} pages, not ${count}`);
     if (this.#layout === '7.2' && p.zero.length) throw new RangeError('7.2 multifd packets carry no zero pages');
-    const payload = p.normal.length ? this.#compressor.compress(p.normal.map((x) => x.data)) : new Uint8Array(0);
+    const payload = p.normal.length ? this.#compressor.compress(p.normal.map((x) => x.data)) : [];
     const flagged = this.#layout === '10.0' || p.normal.length > 0;
     return this.#packet({
       flags: flagged ? COMPRESSION_FLAG[this.#compression] : 0,
@@ -85,11 +86,14 @@ export class MultifdPacketBuilder {
   }
 
   sync(packetNum: number): Uint8Array[] {
-    return this.#packet({ flags: MULTIFD_FLAG_SYNC, packetNum, block: '', normalOffsets: [], zeroOffsets: [], payload: new Uint8Array(0) });
+    return this.#packet({ flags: MULTIFD_FLAG_SYNC, packetNum, block: '', normalOffsets: [], zeroOffsets: [], payload: [] });
   }
 
-  #packet(f: { flags: number; packetNum: number; block: string; normalOffsets: number[]; zeroOffsets: number[]; payload: Uint8Array }): Uint8Array[] {
-    return encodeMultifdRecordParts(
+  #packet(f: { flags: number; packetNum: number; block: string; normalOffsets: number[]; zeroOffsets: number[]; payload: Uint8Array[] }): Uint8Array[] {
+    let size = 0;
+    for (const part of f.payload) size += part.length;
+    // The header alone (empty payload), then the payload's parts as they are.
+    const [header] = encodeMultifdRecordParts(
       {
         kind: 'multifd-packet',
         layout: this.#layout,
@@ -102,16 +106,17 @@ export class MultifdPacketBuilder {
         pagesAlloc: this.#layout === '7.2' || f.normalOffsets.length + f.zeroOffsets.length > 0 ? this.#pagesPerPacket : 0,
         normalPages: f.normalOffsets.length,
         zeroPages: f.zeroOffsets.length,
-        nextPacketSize: f.payload.length,
+        nextPacketSize: size,
         packetNum: f.packetNum,
         block: f.block,
         normalOffsets: f.normalOffsets,
         zeroOffsets: f.zeroOffsets,
         // Fresh fixed areas: zeros, and the block name NUL-padded (the field values win over them).
         raw: { reserved: ZERO_RESERVED, ramblock: this.#blockField(f.block), offsets: this.#zeroOffsets },
-        payload: f.payload,
+        payload: EMPTY,
       },
       this.#pageSize,
     );
+    return [header!, ...f.payload];
   }
 }

@@ -33,11 +33,10 @@ export interface PageRouterOptions {
   unsafeSkipResendBarrier?: boolean;
 }
 
-const keyOf = (p: { block: string; offset: number }): string => `${p.block}\u0000${p.offset}`;
-
 export class PageRouter {
   readonly #o: PageRouterOptions;
-  readonly #touched = new Set<string>();
+  /** Offsets touched in the current round, per block (numbers: no key strings per page). */
+  readonly #touched = new Map<string, Set<number>>();
   #postcopy = false;
 
   constructor(o: PageRouterOptions) {
@@ -49,7 +48,7 @@ export class PageRouter {
     // One channel in order, or postcopy (pages on main only): the stream order is the order.
     if (this.#o.channels === 0 || this.#postcopy) return { route, newRoundFirst: false };
     let newRoundFirst = false;
-    if (this.#touched.has(keyOf(p))) {
+    if (this.#touched.get(p.block)?.has(p.offset)) {
       if (this.#o.unsafeSkipResendBarrier) route = 'main';
       else newRoundFirst = true;
     }
@@ -58,7 +57,10 @@ export class PageRouter {
 
   /** The page is being sent now (after the barrier its decision asked for). */
   sent(p: RoutedPage): void {
-    if (this.#o.channels > 0 && !this.#postcopy) this.#touched.add(keyOf(p));
+    if (this.#o.channels === 0 || this.#postcopy) return;
+    let set = this.#touched.get(p.block);
+    if (!set) this.#touched.set(p.block, (set = new Set()));
+    set.add(p.offset);
   }
 
   /** A barrier was issued (for any reason): earlier copies are now ordered. */

@@ -67,7 +67,11 @@ interface OpenSection {
   type: 'start' | 'part' | 'end' | 'full';
 }
 
-const keyOf = (block: string, offset: number): string => `${block}\u0000${offset}`;
+type MainPageRecord =
+  | { kind: 'ram-page'; block: string; pageOffset: number; data: Uint8Array }
+  | { kind: 'ram-zero'; block: string; pageOffset: number; fill: number }
+  | { kind: 'ram-xbzrle'; block: string; pageOffset: number; encoding: number; delta: Uint8Array }
+  | { kind: 'ram-compressed'; block: string; pageOffset: number; data: Uint8Array };
 
 export class Transcoder {
   readonly counts: TranscodeCounts;
@@ -78,7 +82,7 @@ export class Transcoder {
   readonly #coordinator: MultifdFlushCoordinator | undefined;
   readonly #router: PageRouter;
   /** Data of pages queued on multifd and not yet in a packet (undefined: a zero page). */
-  readonly #pending = new Map<string, Uint8Array | undefined>();
+  readonly #pending = new Map<string, Map<number, Uint8Array | undefined>>();
   #section: OpenSection | undefined;
   #lastMainBlock: string | undefined;
   #postcopy = false;
@@ -240,7 +244,9 @@ export class Transcoder {
       else this.#writeMainPage({ kind: 'ram-zero', block: p.block, pageOffset: p.offset, fill }, RamFlag.Zero);
       return;
     }
-    this.#pending.set(keyOf(p.block, p.offset), p.data);
+    let pending = this.#pending.get(p.block);
+    if (!pending) this.#pending.set(p.block, (pending = new Map()));
+    pending.set(p.offset, p.data);
     const outcome = this.#coordinator!.queuePage({ block: p.block, offset: p.offset });
     if (outcome.status !== 'queued') throw new Error(`internal: page ${p.block}+0x${p.offset.toString(16)} refused in round ${outcome.round}`);
   }
@@ -255,21 +261,31 @@ export class Transcoder {
   }
 
   /** A page record on main, naming its block unless the previous page record in this section had the same one. */
-  #writeMainPage(
-    rec:
-      | { kind: 'ram-page'; block: string; pageOffset: number; data: Uint8Array }
-      | { kind: 'ram-zero'; block: string; pageOffset: number; fill: number }
-      | { kind: 'ram-xbzrle'; block: string; pageOffset: number; encoding: number; delta: Uint8Array }
-      | { kind: 'ram-compressed'; block: string; pageOffset: number; data: Uint8Array },
-    flag: number,
-  ): void {
-    const s = this.#ramSection();
+  #writeMainPage(rec: MainPageRecord, flag: number): void {
+    const sectionId = this.#ramSection().id;
     const flags = flag | (this.#lastMainBlock === rec.block ? RamFlag.Continue : 0);
     this.#lastMainBlock = rec.block;
-    this.#main.write(encodeMainRecordParts({ ...rec, sectionId: s.id, flags } as MainRecordInput));
-    if (rec.kind === 'ram-page') this.counts.main.pages++;
-    else if (rec.kind === 'ram-zero') this.counts.main.zeroPages++;
-    else this.counts.main.otherPages++;
+    // One object shape per kind keeps this hot path monomorphic.
+    let full: MainRecordInput;
+    switch (rec.kind) {
+      case 'ram-page':
+        full = { kind: 'ram-page', sectionId, flags, block: rec.block, pageOffset: rec.pageOffset, data: rec.data };
+        this.counts.main.pages++;
+        break;
+      case 'ram-zero':
+        full = { kind: 'ram-zero', sectionId, flags, block: rec.block, pageOffset: rec.pageOffset, fill: rec.fill };
+        this.counts.main.zeroPages++;
+        break;
+      case 'ram-xbzrle':
+        full = { kind: 'ram-xbzrle', sectionId, flags, block: rec.block, pageOffset: rec.pageOffset, encoding: rec.encoding, delta: rec.delta };
+        this.counts.main.otherPages++;
+        break;
+      case 'ram-compressed':
+        full = { kind: 'ram-compressed', sectionId, flags, block: rec.block, pageOffset: rec.pageOffset, data: rec.data };
+        this.counts.main.otherPages++;
+        break;
+    }
+    this.#main.write(encodeMainRecordParts(full));
   }
 
   #writeFlush(): void {
@@ -281,10 +297,10 @@ export class Transcoder {
   #sendPages(channel: number, p: OutgoingPagesPacket): void {
     const normal: Array<{ offset: number; data: Uint8Array }> = [];
     const zero: number[] = [];
+    const pending = this.#pending.get(p.block);
     for (const o of p.offsets) {
-      const k = keyOf(p.block, o);
-      const data = this.#pending.get(k);
-      this.#pending.delete(k);
+      const data = pending?.get(o);
+      pending?.delete(o);
       if (data) normal.push({ offset: o, data });
       else zero.push(o);
     }
