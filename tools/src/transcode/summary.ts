@@ -22,7 +22,8 @@ export function summaryLines(r: TranscodeReport): string[] {
   }
   const b = c.barriers;
   if (p.channels > 0) {
-    lines.push(`${c.rounds} rounds: barriers ${b.setup} setup, ${b['section-end']} section end, ${b['new-round']} for re-sent pages (${c.sectionsSplit} RAM sections split), ${c.main.flushes} MULTIFD_FLUSH on main`);
+    const split = c.sectionsSplit ? ` (${c.sectionsSplit} RAM sections ended early for them)` : '';
+    lines.push(`${c.rounds} rounds: barriers ${b.setup} at setup, ${b['section-end']} at RAM section ends, ${b['new-round']} for re-sent pages${split}, ${c.finalBarriers} before the last RAM section ends; ${c.main.flushes} MULTIFD_FLUSH on main`);
   }
   if (r.recorded.channels > 0) lines.push(`recording: ${r.recorded.barriers} barriers, ${c.recordedFlushesDropped} MULTIFD_FLUSH records replaced by the new placement`);
   lines.push(`${c.passedThrough} records passed through (sections, device state, commands)`);

@@ -51,7 +51,10 @@ export interface TranscodeCounts {
   multifd: ChannelCounts[];
   /** Rounds the output has: barriers issued (each closes one). */
   rounds: number;
+  /** Barriers by why they were issued ('new-round': a page re-sent within its round). */
   barriers: Record<FlushReason, number>;
+  /** Barriers before the last RAM section's EOS (per-round mode), so every page lands before device state. */
+  finalBarriers: number;
   /** RAM sections ended early to close a round (per-section mode). */
   sectionsSplit: number;
   /** Recorded MULTIFD_FLUSH records left out (the output places its own). */
@@ -100,6 +103,7 @@ export class Transcoder {
       multifd: multifd.map((s) => ({ channel: s.name, normalPages: 0, zeroPages: 0, packets: 0, syncs: 0, bytes: 0 })),
       rounds: 0,
       barriers: { setup: 0, 'scan-wrap': 0, 'section-end': 0, 'new-round': 0, postcopy: 0 },
+      finalBarriers: 0,
       sectionsSplit: 0,
       recordedFlushesDropped: 0,
       passedThrough: 0,
@@ -201,7 +205,13 @@ export class Transcoder {
     if (s.type === 'start') report = c.setup();
     else if (c.mode === 'per-section') report = c.beforeSectionEnd();
     // Per-round: the last RAM section closes its round, so every multifd page lands before device state.
-    else if (s.type === 'end') report = c.newRound();
+    else if (s.type === 'end') {
+      this.counts.finalBarriers++;
+      this.counts.rounds++;
+      c.newRound();
+      this.#router.barrierPassed();
+      return;
+    }
     if (report) this.#barrierDone(report);
   }
 
