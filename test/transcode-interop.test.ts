@@ -107,3 +107,65 @@ for (const c of cases) {
     }
   });
 }
+
+// Our own recording with the return path on: transcode reads the destination's PONG and SHUT, and
+// the destination ends with the RAM the source stopped with.
+const have10 = qemuBinary('10.0') || process.env['CI'] === 'true';
+(have10 ? test.serial : test.serial.skip)('transcode: a 10.0 precopy recording with the return path -> 4 multifd channels: PONG and SHUT read, RAM of the stopped source', async (t) => {
+  if (!requireQemu(t, '10.0')) return;
+  const { DEFAULT_HOLD } = await import('./harness/qemu.js');
+  const dir = mkdtempSync(join(tmpdir(), 'mw-transcode-rp-'));
+  const capture = join(dir, 'capture');
+  const disk = makeBootDisk({ startMiB: 1, endMiB: 9 });
+  const MEM = 64;
+  let src: Vm | undefined;
+  let dst: Vm | undefined;
+  let proxy: RecordingProxy | undefined;
+  try {
+    src = await launchVm({ version: '10.0', role: 'source', memMiB: MEM, bootDisk: disk });
+    dst = await launchVm({ version: '10.0', role: 'destination', memMiB: MEM, bootDisk: disk });
+    const rec = await runMigration({
+      source: src,
+      destination: dst,
+      caps: { 'return-path': true },
+      hold: DEFAULT_HOLD,
+      pollMs: 50,
+      interpose: async (uri) => {
+        proxy = new RecordingProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: Number(/:(\d+)$/.exec(uri)![1]) }, outDir: capture });
+        return `tcp:127.0.0.1:${(await proxy.start()).port}`;
+      },
+    });
+    t.is(rec.status, 'completed', rec.reason ?? '');
+    const srcRam = await pmemsaveAll(src.qmp, MEM, join(dir, 'src.bin'));
+    await src.stop();
+    await dst.stop();
+    await proxy!.close(3000);
+
+    dst = await launchVm({ version: '10.0', role: 'destination', memMiB: MEM, bootDisk: disk });
+    let sending: Promise<TranscodeReport> | undefined;
+    const r = await runMigration({
+      destination: dst,
+      caps: { 'return-path': true, multifd: true },
+      params: { 'multifd-channels': 4 },
+      hold: null,
+      waitMarkers: 0,
+      pollMs: 50,
+      interpose: async (uri) => {
+        sending = runTranscode(capture, { target: { host: '127.0.0.1', port: Number(/:(\d+)$/.exec(uri)![1]) }, channels: 4, closeTimeoutMs: 30_000 });
+        sending.catch(() => undefined);
+        return uri;
+      },
+    });
+    const report = await sending!;
+    t.is(r.status, 'completed', `${r.reason ?? ''}\n${dst.output}`);
+    t.true(report.counts.usedReturnPath);
+    t.deepEqual(report.returnPath?.shut, { status: 0 }, 'SHUT with status 0');
+    t.true((report.returnPath?.pongs.length ?? 0) >= 1, 'the PING in the stream was answered');
+    t.is(sha(await pmemsaveAll(dst.qmp, MEM, join(dir, 'dst.bin'))), sha(srcRam), "the destination's RAM is the stopped source's");
+  } finally {
+    await src?.stop();
+    await dst?.stop();
+    await proxy?.close(0);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
