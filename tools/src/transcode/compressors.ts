@@ -46,7 +46,7 @@ class ZlibChannel implements PageCompressor {
 
 class ZstdFrames implements PageCompressor {
   compress(pages: readonly Uint8Array[]): Uint8Array[] {
-    return [zstdCompress(concat(pages), 1)];
+    return [zstdCompress(pages.length === 1 ? pages[0]! : Buffer.concat(pages), 1)];
   }
 }
 
@@ -60,16 +60,4 @@ export function pageCompressor(method: PayloadCompression): PageCompressor {
     case 'zstd':
       return new ZstdFrames();
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
