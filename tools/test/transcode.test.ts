@@ -144,3 +144,17 @@ test('options the destination cannot take are refused with a typed error', async
   t.is(await main(['transcode', PRECOPY, '--target', '127.0.0.1:1', '--channels', '2', '--quiet'], c), 1);
   t.regex(c.errors.join('\n'), /CONNECT_FAILED/);
 });
+
+test('XBZRLE pages stay on main, ordered against multifd copies by new rounds; a 7.2 precopy file takes the 7.2 rules', async (t) => {
+  for (const name of ['10.0-xbzrle-exec', '7.2-precopy-exec']) {
+    const source = join(FIXTURES, name);
+    const { dir, report } = await transcodeToCapture(source, { channels: 4 });
+    try {
+      await verify(t, source, dir);
+      if (name.startsWith('10.0')) t.true(report.counts.main.otherPages > 0, 'XBZRLE records passed through on main');
+      else t.is(report.plan.flushMode, 'per-section');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
