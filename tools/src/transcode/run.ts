@@ -10,7 +10,7 @@ import { ReturnPathDecoder, type MultifdLayout, type ReturnPathRecord } from '@m
 import { flushModeFor, type FlushMode } from '@migwire/sync';
 import { openInput } from '../input/capture.js';
 import { prepareCompression, type PayloadCompression } from './compressors.js';
-import { DestinationOrderReader } from './destination-order.js';
+import { DestinationOrderReader } from '../decode/destination-order.js';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
 import { DiscardSink, SocketSink, type ByteSink } from './sinks.js';
@@ -126,6 +126,10 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   const probe = await probeRecording(input);
   const { qemu, plan } = planFor(o, probe);
   await prepareCompression(plan.compression);
+  const mainCh = input.channels.find((c) => c.role === 'main');
+  if (!mainCh) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
+  const unreadable = input.channels.find((c) => c.role === 'tls' || c.role === 'postcopy-preempt' || (c.role === 'unknown' && c.direction === 'src2dst'));
+  if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
   const reader = new DestinationOrderReader(input);
 
   let mainSocket: Socket | undefined;

@@ -7,7 +7,7 @@
  */
 import { RamFlag, encodeMainRecordParts, type MainRecord, type MainRecordInput, type MultifdLayout } from '@migwire/stream-codec';
 import { MultifdFlushCoordinator, type FlushMode, type FlushReason, type FlushReport, type OutgoingPagesPacket } from '@migwire/sync';
-import type { OrderedEvent, RecordedPage } from './destination-order.js';
+import type { OrderedEvent, RecordedPage } from '../decode/destination-order.js';
 import { TranscodeError } from './errors.js';
 import { MultifdPacketBuilder } from './packet-builder.js';
 import { PageRouter } from './page-router.js';

@@ -2,7 +2,8 @@
  * A recording's records in the order its destination applied them: the main channel's records
  * one by one, and before each main barrier (MULTIFD_FLUSH since 8.0, each RAM EOS before) the
  * multifd pages of the round that barrier closed, channel by channel. Reads every channel
- * incrementally (flat memory), like `migwire extract`.
+ * incrementally (flat memory). `migwire extract` applies these events to RAM images;
+ * `migwire transcode` sends them again. The postcopy-preempt channel is left to the caller.
  */
 import {
   CodecError,
@@ -16,10 +17,9 @@ import {
   type MultifdRecord,
   type RamBlockInfo,
 } from '@migwire/stream-codec';
-import { ChannelCursor } from '../decode/cursor.js';
-import { channelOrder } from '../decode/channels.js';
+import { ChannelCursor } from './cursor.js';
+import { channelOrder } from './channels.js';
 import type { ChannelInput, MigrationInput } from '../input/capture.js';
-import { TranscodeError } from './errors.js';
 
 /** One page as it reached the destination: data, or a zero page. */
 export interface RecordedPage {
@@ -51,7 +51,12 @@ class MultifdFeed {
   compression: MultifdCompression | undefined;
   uuid: Uint8Array | undefined;
 
-  constructor(ch: ChannelInput, blocks: RamBlockInfo[]) {
+  constructor(
+    ch: ChannelInput,
+    blocks: RamBlockInfo[],
+    private readonly stablePages: boolean,
+    private readonly errors: CodecError[] | undefined,
+  ) {
     this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks }));
   }
 
@@ -65,13 +70,22 @@ class MultifdFeed {
       this.layout ??= r.layout;
       if (r.normalPages + r.zeroPages > 0) this.compression ??= r.compression;
       const pages: RecordedPage[] = [];
-      for (const p of this.#decode(r)) pages.push({ block: r.block, offset: p.offset, data: r.compression === 'none' ? p.data : p.data.slice() });
+      // Decompressed pages are views into the decompressor's output: copied when they must outlive the event.
+      const copy = this.stablePages && r.compression !== 'none';
+      for (const p of this.#decode(r)) pages.push({ block: r.block, offset: p.offset, data: copy ? p.data.slice() : p.data });
       for (const o of r.zeroOffsets) pages.push({ block: r.block, offset: o, data: undefined });
       if (r.sync) this.syncs++;
       if (pages.length) yield { kind: 'multifd-pages', channel: this.cursor.channel.name, pages };
     }
-    if (this.cursor.error) throw this.cursor.error;
+    const e = this.cursor.error;
+    if (e && !this.#reported) {
+      this.#reported = true;
+      if (!this.errors) throw e;
+      this.errors.push(e);
+    }
   }
+
+  #reported = false;
 
   #decode(r: MultifdRecord & { kind: 'multifd-packet' }): ReturnType<MultifdPageDecoder['pages']> {
     try {
@@ -90,24 +104,47 @@ class MultifdFeed {
   }
 }
 
-/** Reads a recording in destination order; `multifd` fills in as the channels are read. */
+export interface DestinationOrderOptions {
+  /**
+   * Page data must stay valid after the event is handled (it is queued, not written at once):
+   * decompressed multifd pages are then copied. Default true.
+   */
+  stablePages?: boolean;
+  /**
+   * Keep going past a channel's decode error: the error is collected in `errors`, that channel
+   * stops, the others go on (extract). Default: the first error is thrown (transcode).
+   */
+  collectErrors?: boolean;
+}
+
+/** Reads a recording in destination order; `recordedMultifd()` fills in as the channels are read. */
 export class DestinationOrderReader {
   readonly main: ChannelCursor<MainRecord>;
+  /** Decode errors met so far (with collectErrors). */
+  readonly errors: CodecError[] = [];
+  readonly #stablePages: boolean;
+  readonly #collect: boolean;
   readonly #mainDecoder: MainStreamDecoder;
   readonly #multifdChannels: ChannelInput[];
   #feeds: MultifdFeed[] | undefined;
   #barrier: 'flush' | 'eos' | undefined;
   #round = 0;
 
-  constructor(input: MigrationInput) {
+  /** `input` must have a main channel (see `channelOrder`). */
+  constructor(input: MigrationInput, o: DestinationOrderOptions = {}) {
     const chans = channelOrder(input.channels);
     const mainCh = chans.find((c) => c.role === 'main');
-    if (!mainCh) throw new TranscodeError('NO_MAIN_CHANNEL', `${input.path} has no main channel`);
-    const unreadable = chans.find((c) => c.role === 'tls' || c.role === 'postcopy-preempt' || (c.role === 'unknown' && c.direction === 'src2dst'));
-    if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
+    if (!mainCh) throw new Error(`${input.path} has no main channel`);
+    this.#stablePages = o.stablePages ?? true;
+    this.#collect = o.collectErrors === true;
     this.#mainDecoder = new MainStreamDecoder({ channel: mainCh.name });
     this.main = new ChannelCursor<MainRecord>(mainCh, this.#mainDecoder);
     this.#multifdChannels = chans.filter((c) => c.role === 'multifd');
+  }
+
+  /** RAM blocks the main channel listed (MEM_SIZE). */
+  get ramBlocks(): RamBlockInfo[] {
+    return this.#mainDecoder.ramBlocks;
   }
 
   /** Multifd barriers seen on main so far. */
@@ -132,13 +169,16 @@ export class DestinationOrderReader {
 
   async *events(): AsyncGenerator<OrderedEvent> {
     for (let r = await this.main.next(); r; r = await this.main.next()) {
-      if (this.#multifdChannels.length && r.depth === 0 && this.#isBarrier(r)) {
+      if (this.#multifdChannels.length && this.#isBarrier(r)) {
         this.#round++;
         yield* this.#drain(this.#round);
       }
       yield { kind: 'main', record: r };
     }
-    if (this.main.error) throw this.main.error;
+    if (this.main.error) {
+      if (!this.#collect) throw this.main.error;
+      this.errors.push(this.main.error);
+    }
     // Whatever multifd sent after the last barrier (nothing, in a completed migration).
     if (this.#multifdChannels.length) yield* this.#drain(Infinity);
   }
@@ -151,7 +191,7 @@ export class DestinationOrderReader {
   }
 
   async *#drain(round: number): AsyncGenerator<OrderedEvent> {
-    this.#feeds ??= this.#multifdChannels.map((c) => new MultifdFeed(c, this.#mainDecoder.ramBlocks));
+    this.#feeds ??= this.#multifdChannels.map((c) => new MultifdFeed(c, this.#mainDecoder.ramBlocks, this.#stablePages, this.#collect ? this.errors : undefined));
     for (const f of this.#feeds) yield* f.until(round);
   }
 }
