@@ -158,3 +158,32 @@ test('XBZRLE pages stay on main, ordered against multifd copies by new rounds; a
     }
   }
 });
+
+test('the CLI sends to a TCP peer main first then each multifd channel, prints the summary, exits 0 once the peer closes', async (t) => {
+  const { createServer } = await import('node:net');
+  const received: Buffer[][] = [];
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    const mine: Buffer[] = [];
+    received.push(mine);
+    s.on('data', (b: Buffer) => mine.push(b));
+    // Like QEMU's destination: close once the sender has ended its side.
+    s.on('end', () => s.end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  try {
+    const o = new MemoryOutput();
+    const code = await main(['transcode', PRECOPY, '--target', `127.0.0.1:${port}`, '--channels', '2', '--compression', 'zstd', '--quiet'], o);
+    t.is(code, 0, o.errors.join('\n'));
+    const text = o.lines.join('\n');
+    t.regex(text, /main only -> main \+ 2 multifd \(zstd/);
+    t.regex(text, /^multifd 1 +\d+ +\d+/m);
+    t.regex(text, /rounds: barriers 1 at setup/);
+    t.regex(text, /destination closed the stream/);
+    t.is(received.length, 3);
+    t.is(Buffer.concat(received[0]!).subarray(0, 4).toString('latin1'), 'QEVM', 'main first');
+    t.deepEqual([1, 2].map((i) => Buffer.concat(received[i]!)[24]), [0, 1], 'then multifd 0 and 1, in order');
+  } finally {
+    server.close();
+  }
+});
