@@ -8,7 +8,7 @@ export { checkRules, type CheckReport, type RuleResult, type RuleStatus } from '
 export { LiveChecker, type LiveViolation } from './check/live.js';
 export { record, report as recordReport, type RecordOptions } from './commands/record.js';
 export { runTranscode, planFor, type TranscodeOptions, type TranscodeReport, type ReturnPathReport, type QemuRelease } from './transcode/run.js';
-export { Transcoder, type TranscodePlan, type TranscodeCounts } from './transcode/transcoder.js';
+export { Transcoder, type TranscodePlan, type TranscodeCounts, type UnsafeFlushPlacement } from './transcode/transcoder.js';
 export { DestinationOrderReader, type DestinationOrderOptions, type OrderedEvent, type RecordedPage } from './decode/destination-order.js';
 export { MultifdPacketBuilder } from './transcode/packet-builder.js';
 export { PageRouter, type PageRoute, type RouteDecision } from './transcode/page-router.js';

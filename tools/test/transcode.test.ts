@@ -66,6 +66,8 @@ for (const compression of ['none', 'zlib', 'zstd'] as const) {
     try {
       await verify(t, PRECOPY, dir);
       const c = report.counts;
+      const sent = c.multifd.reduce((n, m) => n + m.normalPages + m.zeroPages, 0);
+      t.is(sent, c.recordedPages.main, 'every recorded page sent once, in multifd packets');
       t.is(c.main.pages, 0, 'every page left main');
       t.true(c.multifd.every((m) => m.normalPages > 0 && m.zeroPages > 0), 'normal and zero pages on every channel');
       t.true(c.barriers['new-round'] > 0, 're-sent pages started new rounds');
@@ -127,6 +129,16 @@ test('a wrong barrier placement (re-sent pages without a new round) fails round-
     const checked = await checkRules(dir);
     t.false(checked.ok);
     t.is(checked.rules.find((r) => r.rule === 'round-order')?.status, 'fail');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a FLUSH without its SYNCs fails sync-per-flush', async (t) => {
+  const { dir } = await transcodeToCapture(PRECOPY, { channels: 4, unsafeFlushPlacement: 'flush-without-sync' });
+  try {
+    const checked = await checkRules(dir);
+    t.is(checked.rules.find((r) => r.rule === 'sync-per-flush')?.status, 'fail');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,7 +14,7 @@ import { DestinationOrderReader } from '../decode/destination-order.js';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
 import { DiscardSink, SocketSink, type ByteSink } from './sinks.js';
-import { Transcoder, type TranscodeCounts, type TranscodePlan } from './transcoder.js';
+import { Transcoder, type TranscodeCounts, type TranscodePlan, type UnsafeFlushPlacement } from './transcoder.js';
 
 export type QemuRelease = '7.2' | '10.0';
 
@@ -29,7 +29,7 @@ export interface TranscodeOptions {
   /** How long to wait for the destination to close the main channel after the end (ms). */
   closeTimeoutMs?: number;
   /** Test only: a wrong barrier placement (see TranscodePlan). */
-  unsafeFlushPlacement?: 'skip-resend-barrier';
+  unsafeFlushPlacement?: UnsafeFlushPlacement;
   /** Without a target: where the bytes go (default: discarded). One multifd sink per channel. */
   output?: { main: ByteSink; multifd: ByteSink[] };
 }

@@ -14,6 +14,15 @@ import { PageRouter } from './page-router.js';
 import type { PayloadCompression } from './compressors.js';
 import type { ByteSink } from './sinks.js';
 
+/**
+ * Deliberately wrong placements, for tests only:
+ * - 'skip-resend-barrier': a page re-sent within its round gets no new round; the copy goes on
+ *   main, unordered against the earlier multifd copy (round-order must fail).
+ * - 'flush-without-sync': every re-send barrier writes one MULTIFD_FLUSH more than it has SYNCs
+ *   for (sync-per-flush must fail; a real destination would wait for ever).
+ */
+export type UnsafeFlushPlacement = 'skip-resend-barrier' | 'flush-without-sync';
+
 export interface TranscodePlan {
   /** Multifd channels to send on (0: a single main stream). */
   channels: number;
@@ -24,8 +33,8 @@ export interface TranscodePlan {
   flushMode: FlushMode;
   /** uuid in the multifd init messages (the destination compares it with its own). */
   uuid: Uint8Array;
-  /** Test only: a wrong barrier placement, to show `migwire check` catches it. */
-  unsafeFlushPlacement?: 'skip-resend-barrier';
+  /** Test only: a wrong barrier placement, to show `migwire check` catches it (see UnsafeFlushPlacement). */
+  unsafeFlushPlacement?: UnsafeFlushPlacement;
 }
 
 export interface ChannelCounts {
@@ -59,6 +68,8 @@ export interface TranscodeCounts {
   sectionsSplit: number;
   /** Recorded MULTIFD_FLUSH records left out (the output places its own). */
   recordedFlushesDropped: number;
+  /** Pages as the recording carried them: on main (PAGE/ZERO/XBZRLE...) or in multifd packets. */
+  recordedPages: { main: number; multifd: number };
   /** Main-channel records passed through (headers, sections, device state, commands...). */
   passedThrough: number;
   usedReturnPath: boolean;
@@ -97,7 +108,7 @@ export class Transcoder {
     this.#main = main;
     this.#multifd = multifd;
     this.#builders = multifd.map(() => new MultifdPacketBuilder({ layout: plan.layout, compression: plan.compression }));
-    this.#router = new PageRouter({ channels: plan.channels, zeroPages: plan.zeroPages, ...(plan.unsafeFlushPlacement ? { unsafeSkipResendBarrier: true } : {}) });
+    this.#router = new PageRouter({ channels: plan.channels, zeroPages: plan.zeroPages, ...(plan.unsafeFlushPlacement === 'skip-resend-barrier' ? { unsafeSkipResendBarrier: true } : {}) });
     this.counts = {
       main: { pages: 0, zeroPages: 0, otherPages: 0, flushes: 0, bytes: 0 },
       multifd: multifd.map((s) => ({ channel: s.name, normalPages: 0, zeroPages: 0, packets: 0, syncs: 0, bytes: 0 })),
@@ -106,6 +117,7 @@ export class Transcoder {
       finalBarriers: 0,
       sectionsSplit: 0,
       recordedFlushesDropped: 0,
+      recordedPages: { main: 0, multifd: 0 },
       passedThrough: 0,
       usedReturnPath: false,
     };
@@ -130,7 +142,10 @@ export class Transcoder {
   async run(events: AsyncIterable<OrderedEvent>, tick?: () => void): Promise<void> {
     for await (const e of events) {
       if (e.kind === 'main') this.#mainRecord(e.record);
-      else for (const p of e.pages) this.#page(p);
+      else {
+        this.counts.recordedPages.multifd += e.pages.length;
+        for (const p of e.pages) this.#page(p);
+      }
       await this.#ready();
       tick?.();
     }
@@ -163,11 +178,14 @@ export class Transcoder {
         this.#lastMainBlock = undefined;
         return this.#pass(r);
       case 'ram-page':
+        this.counts.recordedPages.main++;
         return this.#page({ block: r.block, offset: r.pageOffset, data: r.data });
       case 'ram-zero':
+        this.counts.recordedPages.main++;
         return this.#page({ block: r.block, offset: r.pageOffset, data: undefined }, r.fill);
       case 'ram-xbzrle':
       case 'ram-compressed':
+        this.counts.recordedPages.main++;
         return this.#mainOnlyPage(r);
       case 'ram-multifd-flush':
         this.counts.recordedFlushesDropped++;
@@ -225,6 +243,7 @@ export class Transcoder {
   #newRound(): void {
     const report = this.#coordinator!.newRound();
     this.#barrierDone(report);
+    if (this.#plan.unsafeFlushPlacement === 'flush-without-sync') this.#writeFlush();
     if (report.marker === 'eos') {
       const s = this.#ramSection();
       this.#main.write(encodeMainRecordParts({ kind: 'ram-eos', sectionId: s.id, flags: RamFlag.Eos }));
