@@ -25,7 +25,7 @@ export function summaryLines(r: TranscodeReport): string[] {
     const split = c.sectionsSplit ? ` (${c.sectionsSplit} RAM sections ended early for them)` : '';
     lines.push(`${c.rounds} rounds: barriers ${b.setup} at setup, ${b['section-end']} at RAM section ends, ${b['new-round']} for re-sent pages${split}, ${c.finalBarriers} before the last RAM section ends; ${c.main.flushes} MULTIFD_FLUSH on main`);
   }
-  if (r.recorded.channels > 0) lines.push(`recording: ${r.recorded.barriers} barriers, ${c.recordedFlushesDropped} MULTIFD_FLUSH records replaced by the new placement`);
+  if (r.recorded.channels > 0) lines.push(`recording: ${r.recorded.barriers} barriers, ${c.recordedFlushesDropped} MULTIFD_FLUSH records ${p.channels ? 'replaced by the new placement' : 'dropped (no multifd on the output)'}`);
   const sentMain = c.main.pages + c.main.zeroPages + c.main.otherPages;
   const sentMultifd = c.multifd.reduce((n, m) => n + m.normalPages + m.zeroPages, 0);
   lines.push(`pages: recorded ${c.recordedPages.main} on main, ${c.recordedPages.multifd} in multifd packets; sent ${sentMain} on main, ${sentMultifd} in multifd packets`);
