@@ -76,7 +76,7 @@ for (const c of cases) {
             proxy = new RecordingProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port }, outDir: recording });
             port = (await proxy.start()).port;
           }
-          const o: TranscodeOptions = { target: { host: '127.0.0.1', port }, channels: c.channels, compression: c.compression, closeTimeoutMs: 30_000, ...(c.qemu ? { qemu: c.qemu } : {}) };
+          const o: TranscodeOptions = { target: { host: '127.0.0.1', port }, channels: c.channels, compression: c.compression, timeoutMs: 30_000, ...(c.qemu ? { qemu: c.qemu } : {}) };
           sending = runTranscode(c.capture, o);
           sending.catch(() => undefined); // awaited below; keep an early failure from being unhandled
           return uri;
@@ -160,7 +160,7 @@ const have10 = qemuBinary('10.0') || process.env['CI'] === 'true';
       waitMarkers: 0,
       pollMs: 50,
       interpose: async (uri) => {
-        sending = runTranscode(capture, { target: { host: '127.0.0.1', port: Number(/:(\d+)$/.exec(uri)![1]) }, channels: 4, closeTimeoutMs: 30_000 });
+        sending = runTranscode(capture, { target: { host: '127.0.0.1', port: Number(/:(\d+)$/.exec(uri)![1]) }, channels: 4, timeoutMs: 30_000 });
         sending.catch(() => undefined);
         return uri;
       },

@@ -165,7 +165,7 @@ Options:
   },
   transcode: {
     summary: 'send a recorded migration again to a real destination, over another channel layout',
-    usage: 'migwire transcode CAPTURE --target HOST:PORT --channels N [--compression none|zlib|zstd] [--zero-pages multifd|legacy] [--qemu 7.2|10.0] [--json] [--quiet]',
+    usage: 'migwire transcode PATH --target HOST:PORT --channels N [--compression none|zlib|zstd] [--zero-pages multifd|legacy] [--qemu 7.2|10.0] [--timeout MS] [--json] [--quiet]',
     help: `${INPUT_HELP}
 
 Decodes every channel of the recording (a plain precopy stream, or main + multifd) in the order its
@@ -190,6 +190,8 @@ Options:
                          records on main, QEMU's zero-page-detection=legacy; always on 7.2)
   --qemu 7.2|10.0        the destination's QEMU: packet layout and flush rule (default: the
                          recording's multifd layout, else its machine type's version)
+  --timeout MS           how long the destination may read nothing while a channel is full, and
+                         how long it may take to close the stream at the end (default 60000)
   --json                 the report as one JSON object
   --quiet                no progress on stderr
 With the return path in the recording (OPEN_RETURN_PATH), PONG and SHUT messages are read and
@@ -202,6 +204,7 @@ closed the stream (SHUT status 0 when it sent one), 1 otherwise or on a decode e
       compression: { type: 'string' },
       'zero-pages': { type: 'string' },
       qemu: { type: 'string' },
+      timeout: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
@@ -221,9 +224,11 @@ closed the stream (SHUT status 0 when it sent one), 1 otherwise or on a decode e
       if (zero !== undefined && zero !== 'multifd' && zero !== 'legacy') throw new UsageError(`--zero-pages must be multifd or legacy, got ${String(zero)}`);
       const qemu = v['qemu'];
       if (qemu !== undefined && qemu !== '7.2' && qemu !== '10.0') throw new UsageError(`--qemu must be 7.2 or 10.0, got ${String(qemu)}`);
+      const timeoutMs = v['timeout'] === undefined ? undefined : Number(v['timeout']);
+      if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new UsageError(`--timeout must be a positive number of ms, got ${String(v['timeout'])}`);
       return transcode(
         pos[0]!,
-        { target, channels, compression, ...(zero ? { zeroPages: zero } : {}), ...(qemu ? { qemu } : {}), json: v['json'] === true, quiet: v['quiet'] === true },
+        { target, channels, compression, ...(zero ? { zeroPages: zero } : {}), ...(qemu ? { qemu } : {}), ...(timeoutMs ? { timeoutMs } : {}), json: v['json'] === true, quiet: v['quiet'] === true },
         out,
       );
     },

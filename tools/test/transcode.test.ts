@@ -199,3 +199,61 @@ test('the CLI sends to a TCP peer main first then each multifd channel, prints t
     server.close();
   }
 });
+
+/** A TCP peer for the CLI: `mode` says what it does with what it receives. */
+async function peer(mode: 'close-early' | 'never-read'): Promise<{ port: number; close: () => void }> {
+  const { createServer } = await import('node:net');
+  const sockets: import('node:net').Socket[] = [];
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    sockets.push(s);
+    if (mode === 'never-read') s.pause();
+    else s.once('data', () => s.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as import('node:net').AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test('a destination that drops the connection mid-stream: exit 1, DESTINATION_CLOSED naming the channel', async (t) => {
+  const p = await peer('close-early');
+  try {
+    const o = new MemoryOutput();
+    t.is(await main(['transcode', PRECOPY, '--target', `127.0.0.1:${p.port}`, '--channels', '0', '--quiet'], o), 1);
+    t.regex(o.errors.join('\n'), /DESTINATION_CLOSED\) on main/);
+  } finally {
+    p.close();
+  }
+});
+
+(have('10.0-c-multifd4-zstd') ? test : test.skip)('a destination that stops reading: exit 1 after --timeout, DESTINATION_STALLED, no hang', async (t) => {
+  const p = await peer('never-read');
+  try {
+    const o = new MemoryOutput();
+    t.is(await main(['transcode', MF10, '--target', `127.0.0.1:${p.port}`, '--channels', '0', '--timeout', '300', '--quiet'], o), 1);
+    t.regex(o.errors.join('\n'), /DESTINATION_STALLED\) on main at byte \d+/);
+  } finally {
+    p.close();
+  }
+});
+
+test('a truncated recording: exit 1 with the decode error (code, channel, byte offset)', async (t) => {
+  const { gunzipSync } = await import('node:zlib');
+  const dir = mkdtempSync(join(tmpdir(), 'mw-trunc-'));
+  const p = await peer('never-read');
+  try {
+    const whole = gunzipSync(readFileSync(join(PRECOPY, 'stream.bin.gz')));
+    const cut = join(dir, 'cut.bin');
+    writeFileSync(cut, whole.subarray(0, 200_000));
+    const o = new MemoryOutput();
+    t.is(await main(['transcode', cut, '--target', `127.0.0.1:${p.port}`, '--channels', '2', '--quiet'], o), 1);
+    t.regex(o.errors.join('\n'), /TRUNCATED\) on main at byte \d+/);
+  } finally {
+    p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

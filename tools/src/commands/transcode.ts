@@ -14,10 +14,6 @@ export async function transcode(path: string, o: TranscodeOptions & { quiet: boo
       out.err(`migwire: ${e.message}`);
       return 1;
     }
-    if (e instanceof Error && /EPIPE|ECONNRESET|socket/i.test(e.message)) {
-      out.err(`migwire: the destination closed a channel: ${e.message}`);
-      return 1;
-    }
     throw e;
   }
   if (o.json) out.line(JSON.stringify(report));

@@ -5,6 +5,7 @@ export type TranscodeErrorCode =
   | 'UNSUPPORTED_RECORD'
   | 'BAD_OPTION'
   | 'DESTINATION_CLOSED'
+  | 'DESTINATION_STALLED'
   | 'CONNECT_FAILED';
 
 export class TranscodeError extends Error {

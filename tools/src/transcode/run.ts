@@ -26,8 +26,11 @@ export interface TranscodeOptions {
   zeroPages?: 'multifd' | 'legacy';
   /** The destination's QEMU; default: the recording's (multifd layout, else machine type). */
   qemu?: QemuRelease;
-  /** How long to wait for the destination to close the main channel after the end (ms). */
-  closeTimeoutMs?: number;
+  /**
+   * How long the destination may go without reading while a channel is full, and how long it may
+   * take to close the main channel after the end (ms, default 60000).
+   */
+  timeoutMs?: number;
   /** Test only: a wrong barrier placement (see TranscodePlan). */
   unsafeFlushPlacement?: UnsafeFlushPlacement;
   /** Without a target: where the bytes go (default: discarded). One multifd sink per channel. */
@@ -146,8 +149,9 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
       mainSocket?.destroy();
       throw new TranscodeError('CONNECT_FAILED', `cannot connect to ${o.target.host}:${o.target.port}: ${(e as Error).message}`);
     }
-    main = new SocketSink('main', mainSocket);
-    multifd = multifdSockets.map((s, i) => new SocketSink(`multifd ${i}`, s));
+    const stallMs = o.timeoutMs ?? 60_000;
+    main = new SocketSink('main', mainSocket, stallMs);
+    multifd = multifdSockets.map((s, i) => new SocketSink(`multifd ${i}`, s, stallMs));
     rp = new ReturnPathReader(mainSocket, (r) => note?.(`return path: ${r.kind === 'rp-message' ? r.name : r.kind}${r.kind === 'rp-message' && 'value' in r.args ? ` ${r.args.value}` : ''}${r.kind === 'rp-message' && r.args.message === 'SHUT' ? ` status ${r.args.status}` : ''}`));
     // Multifd channels carry nothing back; reading keeps a peer's close visible.
     for (const s of multifdSockets) s.resume();
@@ -172,7 +176,7 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
     await transcoder.run(reader.events(), tick);
     main.end();
     if (mainSocket) {
-      destinationClosed = await closed(mainSocket, o.closeTimeoutMs ?? 60_000);
+      destinationClosed = await closed(mainSocket, o.timeoutMs ?? 60_000);
       for (const s of multifd) s.end();
       await Promise.all(multifdSockets.map((s) => closed(s, 5000)));
     }

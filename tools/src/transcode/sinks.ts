@@ -4,6 +4,7 @@
  * without bound.
  */
 import type { Socket } from 'node:net';
+import { TranscodeError } from './errors.js';
 
 export interface ByteSink {
   readonly name: string;
@@ -18,9 +19,11 @@ export interface ByteSink {
 
 const GATHER_BYTES = 256 * 1024;
 
-/** A socket: gathered writes, backpressure from the socket's own buffer. */
+/** A socket: gathered writes, backpressure from the socket's own buffer, typed errors. */
 export class SocketSink implements ByteSink {
   bytes = 0;
+  /** Bytes handed to the socket (the rest is still gathered here). */
+  #flushed = 0;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #error: Error | undefined;
@@ -29,6 +32,8 @@ export class SocketSink implements ByteSink {
   constructor(
     readonly name: string,
     readonly socket: Socket,
+    /** How long a full socket may stay full before the destination counts as stalled (ms). */
+    private readonly stallMs = 60_000,
   ) {
     socket.on('error', (e) => {
       this.#error ??= e;
@@ -38,12 +43,16 @@ export class SocketSink implements ByteSink {
     });
   }
 
-  get error(): Error | undefined {
-    return this.#error;
+  /** Why this channel cannot take more, if it cannot. */
+  failure(): TranscodeError | undefined {
+    if (!this.#error && !this.#closed) return undefined;
+    const why = this.#error ? `: ${this.#error.message}` : '';
+    return new TranscodeError('DESTINATION_CLOSED', `the destination closed the channel after ${this.#flushed} bytes${why}`, { channel: this.name, offset: this.#flushed });
   }
 
   write(parts: readonly Uint8Array[]): void {
-    if (this.#error) throw new Error(`${this.name}: ${this.#error.message}`);
+    const f = this.failure();
+    if (f) throw f;
     for (const p of parts) {
       if (p.length === 0) continue;
       this.#pending.push(p);
@@ -54,8 +63,9 @@ export class SocketSink implements ByteSink {
   }
 
   flush(): void {
-    if (this.#pendingBytes === 0 || this.#closed) return;
+    if (this.#pendingBytes === 0 || this.failure()) return;
     const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#flushed += this.#pendingBytes;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.socket.write(buf);
@@ -63,15 +73,23 @@ export class SocketSink implements ByteSink {
 
   ready(): Promise<void> | undefined {
     this.flush();
-    if (this.#error) return Promise.reject(new Error(`${this.name}: ${this.#error.message}`));
-    if (!this.socket.writableNeedDrain || this.#closed) return undefined;
+    const f = this.failure();
+    if (f) return Promise.reject(f);
+    if (!this.socket.writableNeedDrain) return undefined;
     return new Promise((resolve, reject) => {
       const done = (): void => {
+        clearTimeout(timer);
         this.socket.off('drain', done);
         this.socket.off('close', done);
-        if (this.#error) reject(new Error(`${this.name}: ${this.#error.message}`));
+        const failed = this.failure();
+        if (failed) reject(failed);
         else resolve();
       };
+      const timer = setTimeout(() => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        reject(new TranscodeError('DESTINATION_STALLED', `the destination read nothing more for ${this.stallMs} ms`, { channel: this.name, offset: this.#flushed - this.socket.writableLength }));
+      }, this.stallMs);
       this.socket.once('drain', done);
       this.socket.once('close', done);
     });
@@ -79,7 +97,7 @@ export class SocketSink implements ByteSink {
 
   end(): void {
     this.flush();
-    if (!this.#closed) this.socket.end();
+    if (!this.failure()) this.socket.end();
   }
 }
 
