@@ -465,14 +465,20 @@ async function main(): Promise<void> {
     await decodeMainFile(path); // warm the decoder's code paths, as transcode's run will be
     const decode = await measure(() => decodeMainFile(path));
     record('main-stream decode (transcode baseline)', decode);
-    for (const channels of [4, 0]) {
+    const runs = [
+      { channels: 4, compression: 'none' as const, name: 'transcode main -> main + 4 multifd (none), discarded' },
+      { channels: 0, compression: 'none' as const, name: 'transcode main -> main (re-encoded), discarded' },
+      { channels: 4, compression: 'zstd' as const, name: 'transcode main -> main + 4 multifd (zstd), discarded' },
+      { channels: 4, compression: 'zlib' as const, name: 'transcode main -> main + 4 multifd (zlib), discarded' },
+    ];
+    for (const { channels, compression, name } of runs) {
       const r = await measure(async () => {
-        const rep = await runTranscode(path, { target: undefined, channels });
+        const rep = await runTranscode(path, { target: undefined, channels, compression });
         const moved = channels ? rep.counts.multifd.reduce((n, m) => n + m.normalPages, 0) : rep.counts.main.pages;
         if (moved !== (sizeMiB * MiB) / PAGE) throw new Error(`transcode moved ${moved} pages`);
         return size;
       });
-      record(channels ? 'transcode main -> main + 4 multifd (none), discarded' : 'transcode main -> main (re-encoded), discarded', r, decode, undefined, 'decode only');
+      record(name, r, decode, undefined, 'decode only');
     }
   }
 
