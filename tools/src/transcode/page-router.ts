@@ -37,16 +37,15 @@ export class PageRouter {
   readonly #o: PageRouterOptions;
   /** Offsets touched in the current round, per block (numbers: no key strings per page). */
   readonly #touched = new Map<string, Set<number>>();
-  #postcopy = false;
 
   constructor(o: PageRouterOptions) {
     this.#o = o;
   }
 
   route(p: RoutedPage): RouteDecision {
-    let route: PageRoute = this.#o.channels > 0 && !this.#postcopy && !p.mainOnly && (!p.zero || this.#o.zeroPages === 'multifd') ? 'multifd' : 'main';
-    // One channel in order, or postcopy (pages on main only): the stream order is the order.
-    if (this.#o.channels === 0 || this.#postcopy) return { route, newRoundFirst: false };
+    let route: PageRoute = this.#o.channels > 0 && !p.mainOnly && (!p.zero || this.#o.zeroPages === 'multifd') ? 'multifd' : 'main';
+    // One channel: the stream order is the order.
+    if (this.#o.channels === 0) return { route, newRoundFirst: false };
     let newRoundFirst = false;
     if (this.#touched.get(p.block)?.has(p.offset)) {
       if (this.#o.unsafeSkipResendBarrier) route = 'main';
@@ -57,7 +56,7 @@ export class PageRouter {
 
   /** The page is being sent now (after the barrier its decision asked for). */
   sent(p: RoutedPage): void {
-    if (this.#o.channels === 0 || this.#postcopy) return;
+    if (this.#o.channels === 0) return;
     let set = this.#touched.get(p.block);
     if (!set) this.#touched.set(p.block, (set = new Set()));
     set.add(p.offset);
@@ -65,12 +64,6 @@ export class PageRouter {
 
   /** A barrier was issued (for any reason): earlier copies are now ordered. */
   barrierPassed(): void {
-    this.#touched.clear();
-  }
-
-  /** Multifd is closed for pages from here on. */
-  postcopyStarted(): void {
-    this.#postcopy = true;
     this.#touched.clear();
   }
 }

@@ -126,19 +126,19 @@ function closed(socket: Socket, timeoutMs: number): Promise<boolean> {
 export async function runTranscode(path: string, o: TranscodeOptions, progress?: (p: Progress) => void, note?: (s: string) => void): Promise<TranscodeReport> {
   const t0 = performance.now();
   const input = openInput(path);
+  if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
+  const unreadable = input.channels.find((c) => c.role === 'tls' || c.role === 'postcopy-preempt' || (c.role === 'unknown' && c.direction === 'src2dst'));
+  if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
   const probe = await probeRecording(input);
   const { qemu, plan } = planFor(o, probe);
   await prepareCompression(plan.compression);
-  const mainCh = input.channels.find((c) => c.role === 'main');
-  if (!mainCh) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
-  const unreadable = input.channels.find((c) => c.role === 'tls' || c.role === 'postcopy-preempt' || (c.role === 'unknown' && c.direction === 'src2dst'));
-  if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
   const reader = new DestinationOrderReader(input);
 
   let mainSocket: Socket | undefined;
   let multifdSockets: Socket[] = [];
   let main: ByteSink;
   let multifd: ByteSink[];
+  let mainSink: SocketSink | undefined;
   let rp: ReturnPathReader | undefined;
   if (o.target) {
     const dialer = new MigrationDialer(o.target);
@@ -150,7 +150,7 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
       throw new TranscodeError('CONNECT_FAILED', `cannot connect to ${o.target.host}:${o.target.port}: ${(e as Error).message}`);
     }
     const stallMs = o.timeoutMs ?? 60_000;
-    main = new SocketSink('main', mainSocket, stallMs);
+    main = mainSink = new SocketSink('main', mainSocket, stallMs);
     multifd = multifdSockets.map((s, i) => new SocketSink(`multifd ${i}`, s, stallMs));
     rp = new ReturnPathReader(mainSocket, (r) => note?.(`return path: ${r.kind === 'rp-message' ? r.name : r.kind}${r.kind === 'rp-message' && 'value' in r.args ? ` ${r.args.value}` : ''}${r.kind === 'rp-message' && r.args.message === 'SHUT' ? ` status ${r.args.status}` : ''}`));
     // Multifd channels carry nothing back; reading keeps a peer's close visible.
@@ -160,23 +160,26 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
     multifd = o.output?.multifd ?? Array.from({ length: o.channels }, (_, i) => new DiscardSink(`multifd ${i}`));
   }
 
-  const transcoder = new Transcoder(plan, main, multifd);
-  let last = performance.now();
-  const tick = progress
-    ? (): void => {
-        const now = performance.now();
-        if (now - last < 1000) return;
-        last = now;
-        progress({ read: reader.progress(), written: [main, ...multifd].map((s) => ({ channel: s.name, bytes: s.bytes })), rounds: transcoder.counts.rounds });
-      }
-    : undefined;
   let destinationClosed = false;
+  let transcoder: Transcoder;
   try {
+    transcoder = new Transcoder(plan, main, multifd);
+    let last = performance.now();
+    const t = transcoder;
+    const tick = progress
+      ? (): void => {
+          const now = performance.now();
+          if (now - last < 1000) return;
+          last = now;
+          progress({ read: reader.progress(), written: [main, ...multifd].map((s) => ({ channel: s.name, bytes: s.bytes })), rounds: t.counts.rounds });
+        }
+      : undefined;
     transcoder.start();
     await transcoder.run(reader.events(), tick);
     main.end();
     if (mainSocket) {
-      destinationClosed = await closed(mainSocket, o.timeoutMs ?? 60_000);
+      // A reset is not a close: the destination failed (QEMU resets when it gives up).
+      destinationClosed = (await closed(mainSocket, o.timeoutMs ?? 60_000)) && mainSink?.error === undefined;
       for (const s of multifd) s.end();
       await Promise.all(multifdSockets.map((s) => closed(s, 5000)));
     }

@@ -43,6 +43,11 @@ export class SocketSink implements ByteSink {
     });
   }
 
+  /** The socket's error, if it had one (a reset, a refused write). */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
   /** Why this channel cannot take more, if it cannot. */
   failure(): TranscodeError | undefined {
     if (!this.#error && !this.#closed) return undefined;

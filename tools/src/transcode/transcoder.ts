@@ -99,7 +99,6 @@ export class Transcoder {
   readonly #pending = new Map<string, Map<number, Uint8Array | undefined>>();
   #section: OpenSection | undefined;
   #lastMainBlock: string | undefined;
-  #postcopy = false;
 
   constructor(plan: TranscodePlan, main: ByteSink, multifd: readonly ByteSink[]) {
     if (multifd.length !== plan.channels) throw new TranscodeError('BAD_OPTION', `${plan.channels} multifd channels planned, ${multifd.length} sinks given`);
@@ -218,7 +217,7 @@ export class Transcoder {
   #beforeRamEos(): void {
     const c = this.#coordinator;
     const s = this.#section;
-    if (!c || this.#postcopy || !s) return;
+    if (!c || !s) return;
     let report: FlushReport | undefined;
     if (s.type === 'start') report = c.setup();
     else if (c.mode === 'per-section') report = c.beforeSectionEnd();
