@@ -21,7 +21,7 @@ import {
   type MainRecordInput,
   type MultifdRamPacketRecord,
 } from '@migwire/stream-codec';
-import { runExtract } from 'migwire';
+import { runExtract, runTranscode } from 'migwire';
 import * as channelManager from '@migwire/channel-manager';
 import { LiveChecker } from 'migwire';
 
@@ -455,6 +455,33 @@ async function main(): Promise<void> {
     record('plain read (main stream file)', base);
     const r = await measure(() => decodeMainFile(path));
     record('main-stream decode (PAGE records)', r, base);
+  }
+
+  if (want('transcode')) {
+    // The same stream re-emitted by `migwire transcode` into sinks that discard: decode, route,
+    // batch, encode (and for multifd, build packets) against decode alone, in the same run.
+    const path = join(WORK, `main-${sizeMiB}.bin`);
+    if (!existsSync(path)) await makeMainStream(path);
+    await plainRead(path);
+    const size = statSync(path).size;
+    await decodeMainFile(path); // warm the decoder's code paths, as transcode's run will be
+    const decode = await measure(() => decodeMainFile(path));
+    record('main-stream decode (transcode baseline)', decode);
+    const runs = [
+      { channels: 4, compression: 'none' as const, name: 'transcode main -> main + 4 multifd (none), discarded' },
+      { channels: 0, compression: 'none' as const, name: 'transcode main -> main (re-encoded), discarded' },
+      { channels: 4, compression: 'zstd' as const, name: 'transcode main -> main + 4 multifd (zstd), discarded' },
+      { channels: 4, compression: 'zlib' as const, name: 'transcode main -> main + 4 multifd (zlib), discarded' },
+    ];
+    for (const { channels, compression, name } of runs) {
+      const r = await measure(async () => {
+        const rep = await runTranscode(path, { target: undefined, channels, compression });
+        const moved = channels ? rep.counts.multifd.reduce((n, m) => n + m.normalPages, 0) : rep.counts.main.pages;
+        if (moved !== (sizeMiB * MiB) / PAGE) throw new Error(`transcode moved ${moved} pages`);
+        return size;
+      });
+      record(name, r, decode, undefined, 'decode only');
+    }
   }
 
   for (const compression of ['none', 'zlib'] as const) {

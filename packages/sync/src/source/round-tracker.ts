@@ -7,7 +7,9 @@ import type { PageRef } from './sinks.js';
  */
 export class RoundTracker {
   #round = 0;
-  #queued = new Set<string>();
+  // Offsets per block: no key string per page on this hot path.
+  #queued = new Map<string, Set<number>>();
+  #count = 0;
 
   /** Number of the current round: 0 before the first SYNC, +1 after each. */
   get round(): number {
@@ -15,25 +17,26 @@ export class RoundTracker {
   }
 
   get queuedCount(): number {
-    return this.#queued.size;
+    return this.#count;
   }
 
   has(page: PageRef): boolean {
-    return this.#queued.has(keyOf(page));
+    return this.#queued.get(page.block)?.has(page.offset) === true;
   }
 
   add(page: PageRef): void {
-    this.#queued.add(keyOf(page));
+    let set = this.#queued.get(page.block);
+    if (!set) this.#queued.set(page.block, (set = new Set()));
+    if (!set.has(page.offset)) {
+      set.add(page.offset);
+      this.#count++;
+    }
   }
 
   /** Called when every channel has been given its SYNC: earlier copies are now ordered. */
   nextRound(): void {
     this.#round += 1;
     this.#queued.clear();
+    this.#count = 0;
   }
-}
-
-// NUL cannot occur in a RAM block idstr, so the key is unambiguous.
-function keyOf(page: PageRef): string {
-  return `${page.block}\u0000${page.offset}`;
 }

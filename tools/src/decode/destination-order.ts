@@ -1,0 +1,197 @@
+/**
+ * A recording's records in the order its destination applied them: the main channel's records
+ * one by one, and before each main barrier (MULTIFD_FLUSH since 8.0, each RAM EOS before) the
+ * multifd pages of the round that barrier closed, channel by channel. Reads every channel
+ * incrementally (flat memory). `migwire extract` applies these events to RAM images;
+ * `migwire transcode` sends them again. The postcopy-preempt channel is left to the caller.
+ */
+import {
+  CodecError,
+  MainStreamDecoder,
+  MultifdDecoder,
+  MultifdPageDecoder,
+  PayloadProblem,
+  type MainRecord,
+  type MultifdCompression,
+  type MultifdLayout,
+  type MultifdRecord,
+  type RamBlockInfo,
+} from '@migwire/stream-codec';
+import { ChannelCursor } from './cursor.js';
+import { channelOrder } from './channels.js';
+import type { ChannelInput, MigrationInput } from '../input/capture.js';
+
+/** One page as it reached the destination: data, or a zero page. */
+export interface RecordedPage {
+  block: string;
+  offset: number;
+  /** undefined for a zero page. */
+  data: Uint8Array | undefined;
+}
+
+export type OrderedEvent =
+  | { kind: 'main'; record: MainRecord }
+  /** Pages of one recorded multifd packet, delivered before the main barrier of its round. */
+  | { kind: 'multifd-pages'; channel: string; pages: RecordedPage[] };
+
+/** What the recording's multifd channels said about themselves (from their first records). */
+export interface RecordedMultifd {
+  channels: number;
+  layout: MultifdLayout | undefined;
+  compression: MultifdCompression | undefined;
+  /** uuid of the first init message: the destination compares it with its own. */
+  uuid: Uint8Array | undefined;
+}
+
+class MultifdFeed {
+  readonly cursor: ChannelCursor<MultifdRecord>;
+  readonly #pages = new MultifdPageDecoder();
+  syncs = 0;
+  layout: MultifdLayout | undefined;
+  compression: MultifdCompression | undefined;
+  uuid: Uint8Array | undefined;
+
+  constructor(
+    ch: ChannelInput,
+    blocks: RamBlockInfo[],
+    private readonly stablePages: boolean,
+    private readonly errors: CodecError[] | undefined,
+  ) {
+    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks }));
+  }
+
+  /** The page events of this channel until it has delivered `round` SYNCs (or ends). */
+  async *until(round: number): AsyncGenerator<OrderedEvent> {
+    while (this.syncs < round) {
+      const r = await this.cursor.next();
+      if (!r) return;
+      if (r.kind === 'multifd-init') this.uuid ??= r.uuid;
+      if (r.kind !== 'multifd-packet') continue;
+      this.layout ??= r.layout;
+      if (r.normalPages + r.zeroPages > 0) this.compression ??= r.compression;
+      const pages: RecordedPage[] = [];
+      // Decompressed pages are views into the decompressor's output: copied when they must outlive the event.
+      const copy = this.stablePages && r.compression !== 'none';
+      for (const p of this.#decode(r)) pages.push({ block: r.block, offset: p.offset, data: copy ? p.data.slice() : p.data });
+      for (const o of r.zeroOffsets) pages.push({ block: r.block, offset: o, data: undefined });
+      if (r.sync) this.syncs++;
+      if (pages.length) yield { kind: 'multifd-pages', channel: this.cursor.channel.name, pages };
+    }
+    const e = this.cursor.error;
+    if (e && !this.#reported) {
+      this.#reported = true;
+      if (!this.errors) throw e;
+      this.errors.push(e);
+    }
+  }
+
+  #reported = false;
+
+  #decode(r: MultifdRecord & { kind: 'multifd-packet' }): ReturnType<MultifdPageDecoder['pages']> {
+    try {
+      return this.#pages.pages(r);
+    } catch (e) {
+      if (!(e instanceof PayloadProblem)) throw e;
+      throw new CodecError({
+        code: e.code,
+        channel: this.cursor.channel.name,
+        offset: r.offset + (r.length - r.payload.length) + e.at,
+        message: e.message,
+        ...(e.expected !== undefined ? { expected: e.expected } : {}),
+        ...(e.found !== undefined ? { found: e.found } : {}),
+      });
+    }
+  }
+}
+
+export interface DestinationOrderOptions {
+  /**
+   * Page data must stay valid after the event is handled (it is queued, not written at once):
+   * decompressed multifd pages are then copied. Default true.
+   */
+  stablePages?: boolean;
+  /**
+   * Keep going past a channel's decode error: the error is collected in `errors`, that channel
+   * stops, the others go on (extract). Default: the first error is thrown (transcode).
+   */
+  collectErrors?: boolean;
+}
+
+/** Reads a recording in destination order; `recordedMultifd()` fills in as the channels are read. */
+export class DestinationOrderReader {
+  readonly main: ChannelCursor<MainRecord>;
+  /** Decode errors met so far (with collectErrors). */
+  readonly errors: CodecError[] = [];
+  readonly #stablePages: boolean;
+  readonly #collect: boolean;
+  readonly #mainDecoder: MainStreamDecoder;
+  readonly #multifdChannels: ChannelInput[];
+  #feeds: MultifdFeed[] | undefined;
+  #barrier: 'flush' | 'eos' | undefined;
+  #round = 0;
+
+  /** `input` must have a main channel (see `channelOrder`). */
+  constructor(input: MigrationInput, o: DestinationOrderOptions = {}) {
+    const chans = channelOrder(input.channels);
+    const mainCh = chans.find((c) => c.role === 'main');
+    if (!mainCh) throw new Error(`${input.path} has no main channel`);
+    this.#stablePages = o.stablePages ?? true;
+    this.#collect = o.collectErrors === true;
+    this.#mainDecoder = new MainStreamDecoder({ channel: mainCh.name });
+    this.main = new ChannelCursor<MainRecord>(mainCh, this.#mainDecoder);
+    this.#multifdChannels = chans.filter((c) => c.role === 'multifd');
+  }
+
+  /** RAM blocks the main channel listed (MEM_SIZE). */
+  get ramBlocks(): RamBlockInfo[] {
+    return this.#mainDecoder.ramBlocks;
+  }
+
+  /** Multifd barriers seen on main so far. */
+  get rounds(): number {
+    return this.#round;
+  }
+
+  recordedMultifd(): RecordedMultifd {
+    const f = this.#feeds ?? [];
+    return {
+      channels: this.#multifdChannels.length,
+      layout: f.find((x) => x.layout)?.layout,
+      compression: f.find((x) => x.compression)?.compression,
+      uuid: f.find((x) => x.uuid)?.uuid,
+    };
+  }
+
+  /** Bytes read so far per channel (progress). */
+  progress(): Array<{ channel: string; bytes: number }> {
+    return [{ channel: this.main.channel.name, bytes: this.main.bytes }, ...(this.#feeds ?? []).map((f) => ({ channel: f.cursor.channel.name, bytes: f.cursor.bytes }))];
+  }
+
+  async *events(): AsyncGenerator<OrderedEvent> {
+    for (let r = await this.main.next(); r; r = await this.main.next()) {
+      if (this.#multifdChannels.length && this.#isBarrier(r)) {
+        this.#round++;
+        yield* this.#drain(this.#round);
+      }
+      yield { kind: 'main', record: r };
+    }
+    if (this.main.error) {
+      if (!this.#collect) throw this.main.error;
+      this.errors.push(this.main.error);
+    }
+    // Whatever multifd sent after the last barrier (nothing, in a completed migration).
+    if (this.#multifdChannels.length) yield* this.#drain(Infinity);
+  }
+
+  #isBarrier(r: MainRecord): boolean {
+    if (r.kind === 'ram-multifd-flush') this.#barrier ??= 'flush';
+    else if (r.kind === 'ram-eos') this.#barrier ??= 'eos';
+    else return false;
+    return (r.kind === 'ram-multifd-flush') === (this.#barrier === 'flush');
+  }
+
+  async *#drain(round: number): AsyncGenerator<OrderedEvent> {
+    this.#feeds ??= this.#multifdChannels.map((c) => new MultifdFeed(c, this.#mainDecoder.ramBlocks, this.#stablePages, this.#collect ? this.errors : undefined));
+    for (const f of this.#feeds) yield* f.until(round);
+  }
+}

@@ -1,0 +1,23 @@
+/** Problems transcode reports itself (the recording's own decode errors stay CodecErrors). */
+export type TranscodeErrorCode =
+  | 'NO_MAIN_CHANNEL'
+  | 'UNSUPPORTED_CHANNEL'
+  | 'UNSUPPORTED_RECORD'
+  | 'BAD_OPTION'
+  | 'DESTINATION_CLOSED'
+  | 'DESTINATION_STALLED'
+  | 'CONNECT_FAILED';
+
+export class TranscodeError extends Error {
+  override name = 'TranscodeError';
+  readonly code: TranscodeErrorCode;
+  readonly channel: string | undefined;
+  readonly offset: number | undefined;
+
+  constructor(code: TranscodeErrorCode, message: string, where: { channel?: string; offset?: number } = {}) {
+    super(where.channel !== undefined ? `${message} (${code}) on ${where.channel}${where.offset !== undefined ? ` at byte ${where.offset}` : ''}` : `${message} (${code})`);
+    this.code = code;
+    this.channel = where.channel;
+    this.offset = where.offset;
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * The re-emitter: takes a recording's records in destination order and writes the same migration
+ * over another channel layout. Device sections and commands pass through; RAM pages are routed
+ * (PageRouter) to main PAGE/ZERO records or to multifd packets; the flush coordinator of
+ * @migwire/sync batches multifd pages and places every SYNC and MULTIFD_FLUSH; recorded barriers
+ * are dropped, since the new layout needs its own.
+ */
+import { RamFlag, encodeMainRecordParts, type MainRecord, type MainRecordInput, type MultifdLayout } from '@migwire/stream-codec';
+import { MultifdFlushCoordinator, type FlushMode, type FlushReason, type FlushReport, type OutgoingPagesPacket } from '@migwire/sync';
+import type { OrderedEvent, RecordedPage } from '../decode/destination-order.js';
+import { TranscodeError } from './errors.js';
+import { MultifdPacketBuilder } from './packet-builder.js';
+import { PageRouter } from './page-router.js';
+import type { PayloadCompression } from './compressors.js';
+import type { ByteSink } from './sinks.js';
+
+/**
+ * Deliberately wrong placements, for tests only:
+ * - 'skip-resend-barrier': a page re-sent within its round gets no new round; the copy goes on
+ *   main, unordered against the earlier multifd copy (round-order must fail).
+ * - 'flush-without-sync': every re-send barrier writes one MULTIFD_FLUSH more than it has SYNCs
+ *   for (sync-per-flush must fail; a real destination would wait for ever).
+ */
+export type UnsafeFlushPlacement = 'skip-resend-barrier' | 'flush-without-sync';
+
+export interface TranscodePlan {
+  /** Multifd channels to send on (0: a single main stream). */
+  channels: number;
+  compression: PayloadCompression;
+  zeroPages: 'multifd' | 'legacy';
+  /** Multifd packet layout of the destination's QEMU. */
+  layout: MultifdLayout;
+  flushMode: FlushMode;
+  /** uuid in the multifd init messages (the destination compares it with its own). */
+  uuid: Uint8Array;
+  /** Test only: a wrong barrier placement, to show `migwire check` catches it (see UnsafeFlushPlacement). */
+  unsafeFlushPlacement?: UnsafeFlushPlacement;
+}
+
+export interface ChannelCounts {
+  channel: string;
+  normalPages: number;
+  zeroPages: number;
+  packets: number;
+  syncs: number;
+  bytes: number;
+}
+
+export interface MainCounts {
+  pages: number;
+  zeroPages: number;
+  /** XBZRLE and legacy-compressed pages (passed through as they came). */
+  otherPages: number;
+  flushes: number;
+  bytes: number;
+}
+
+export interface TranscodeCounts {
+  main: MainCounts;
+  multifd: ChannelCounts[];
+  /** Rounds the output has: barriers issued (each closes one). */
+  rounds: number;
+  /** Barriers by why they were issued ('new-round': a page re-sent within its round). */
+  barriers: Record<FlushReason, number>;
+  /** Barriers before the last RAM section's EOS (per-round mode), so every page lands before device state. */
+  finalBarriers: number;
+  /** RAM sections ended early to close a round (per-section mode). */
+  sectionsSplit: number;
+  /** Recorded MULTIFD_FLUSH records left out (the output places its own). */
+  recordedFlushesDropped: number;
+  /** Pages as the recording carried them: on main (PAGE/ZERO/XBZRLE...) or in multifd packets. */
+  recordedPages: { main: number; multifd: number };
+  /** Main-channel records passed through (headers, sections, device state, commands...). */
+  passedThrough: number;
+  usedReturnPath: boolean;
+}
+
+interface OpenSection {
+  id: number;
+  idstr: string;
+  type: 'start' | 'part' | 'end' | 'full';
+}
+
+type MainPageRecord =
+  | { kind: 'ram-page'; block: string; pageOffset: number; data: Uint8Array }
+  | { kind: 'ram-zero'; block: string; pageOffset: number; fill: number }
+  | { kind: 'ram-xbzrle'; block: string; pageOffset: number; encoding: number; delta: Uint8Array }
+  | { kind: 'ram-compressed'; block: string; pageOffset: number; data: Uint8Array };
+
+export class Transcoder {
+  readonly counts: TranscodeCounts;
+  readonly #plan: TranscodePlan;
+  readonly #main: ByteSink;
+  readonly #multifd: readonly ByteSink[];
+  readonly #builders: MultifdPacketBuilder[];
+  readonly #coordinator: MultifdFlushCoordinator | undefined;
+  readonly #router: PageRouter;
+  /** Data of pages queued on multifd and not yet in a packet (undefined: a zero page). */
+  readonly #pending = new Map<string, Map<number, Uint8Array | undefined>>();
+  #section: OpenSection | undefined;
+  #lastMainBlock: string | undefined;
+
+  constructor(plan: TranscodePlan, main: ByteSink, multifd: readonly ByteSink[]) {
+    if (multifd.length !== plan.channels) throw new TranscodeError('BAD_OPTION', `${plan.channels} multifd channels planned, ${multifd.length} sinks given`);
+    if (plan.layout === '7.2' && plan.zeroPages === 'multifd' && plan.channels > 0) throw new TranscodeError('BAD_OPTION', 'QEMU 7.2 multifd packets carry no zero pages: use --zero-pages legacy');
+    this.#plan = plan;
+    this.#main = main;
+    this.#multifd = multifd;
+    this.#builders = multifd.map(() => new MultifdPacketBuilder({ layout: plan.layout, compression: plan.compression }));
+    this.#router = new PageRouter({ channels: plan.channels, zeroPages: plan.zeroPages, ...(plan.unsafeFlushPlacement === 'skip-resend-barrier' ? { unsafeSkipResendBarrier: true } : {}) });
+    this.counts = {
+      main: { pages: 0, zeroPages: 0, otherPages: 0, flushes: 0, bytes: 0 },
+      multifd: multifd.map((s) => ({ channel: s.name, normalPages: 0, zeroPages: 0, packets: 0, syncs: 0, bytes: 0 })),
+      rounds: 0,
+      barriers: { setup: 0, 'scan-wrap': 0, 'section-end': 0, 'new-round': 0, postcopy: 0 },
+      finalBarriers: 0,
+      sectionsSplit: 0,
+      recordedFlushesDropped: 0,
+      recordedPages: { main: 0, multifd: 0 },
+      passedThrough: 0,
+      usedReturnPath: false,
+    };
+    if (plan.channels > 0) {
+      this.#coordinator = new MultifdFlushCoordinator({
+        mode: plan.flushMode,
+        main: { writeMultifdFlush: () => this.#writeFlush() },
+        channels: multifd.map((_, i) => ({
+          sendPages: (p) => this.#sendPages(i, p),
+          sendSync: (p) => this.#sendSync(i, p.packetNum),
+        })),
+      });
+    }
+  }
+
+  /** Write the multifd init messages; call once the channels are open, before any event. */
+  start(): void {
+    this.#multifd.forEach((sink, i) => sink.write(this.#builders[i]!.init(i, this.#plan.uuid)));
+  }
+
+  /** Feed every event, waiting for slow sinks between events. */
+  async run(events: AsyncIterable<OrderedEvent>, tick?: () => void): Promise<void> {
+    for await (const e of events) {
+      if (e.kind === 'main') this.#mainRecord(e.record);
+      else {
+        this.counts.recordedPages.multifd += e.pages.length;
+        for (const p of e.pages) this.#page(p);
+      }
+      await this.#ready();
+      tick?.();
+    }
+    this.syncByteCounts();
+  }
+
+  /** Copies the sinks' byte counts into `counts`. */
+  syncByteCounts(): void {
+    this.counts.main.bytes = this.#main.bytes;
+    this.#multifd.forEach((s, i) => (this.counts.multifd[i]!.bytes = s.bytes));
+  }
+
+  async #ready(): Promise<void> {
+    const waits: Promise<void>[] = [];
+    const m = this.#main.ready();
+    if (m) waits.push(m);
+    for (const s of this.#multifd) {
+      const w = s.ready();
+      if (w) waits.push(w);
+    }
+    if (waits.length) await Promise.all(waits);
+  }
+
+  #mainRecord(r: MainRecord): void {
+    // Records inside a PACKAGED command travel in its payload.
+    if (r.depth > 0) return;
+    switch (r.kind) {
+      case 'section':
+        this.#section = { id: r.sectionId, idstr: r.idstr, type: r.sectionType };
+        this.#lastMainBlock = undefined;
+        return this.#pass(r);
+      case 'ram-page':
+        this.counts.recordedPages.main++;
+        return this.#page({ block: r.block, offset: r.pageOffset, data: r.data });
+      case 'ram-zero':
+        this.counts.recordedPages.main++;
+        return this.#page({ block: r.block, offset: r.pageOffset, data: undefined }, r.fill);
+      case 'ram-xbzrle':
+      case 'ram-compressed':
+        this.counts.recordedPages.main++;
+        return this.#mainOnlyPage(r);
+      case 'ram-multifd-flush':
+        this.counts.recordedFlushesDropped++;
+        return;
+      case 'ram-eos':
+        this.#beforeRamEos();
+        return this.#pass(r);
+      case 'ram-block':
+        if (r.block.mappedRam) throw new TranscodeError('UNSUPPORTED_RECORD', 'mapped-ram streams cannot be transcoded', { channel: 'main', offset: r.offset });
+        return this.#pass(r);
+      case 'mapped-ram-data':
+        throw new TranscodeError('UNSUPPORTED_RECORD', 'mapped-ram streams cannot be transcoded', { channel: 'main', offset: r.offset });
+      case 'command':
+        if (r.args.command === 'OPEN_RETURN_PATH') this.counts.usedReturnPath = true;
+        if (r.args.command === 'POSTCOPY_ADVISE' && this.#coordinator) {
+          throw new TranscodeError('UNSUPPORTED_RECORD', 'postcopy recordings can only be transcoded to a single channel (--channels 0)', { channel: 'main', offset: r.offset });
+        }
+        return this.#pass(r);
+      default:
+        return this.#pass(r);
+    }
+  }
+
+  #pass(r: MainRecordInput): void {
+    this.counts.passedThrough++;
+    this.#main.write(encodeMainRecordParts(r));
+  }
+
+  /** The barrier QEMU puts before a RAM section's EOS, in the destination's flush mode. */
+  #beforeRamEos(): void {
+    const c = this.#coordinator;
+    const s = this.#section;
+    if (!c || !s) return;
+    let report: FlushReport | undefined;
+    if (s.type === 'start') report = c.setup();
+    else if (c.mode === 'per-section') report = c.beforeSectionEnd();
+    // Per-round: the last RAM section closes its round, so every multifd page lands before device state.
+    else if (s.type === 'end') {
+      this.counts.finalBarriers++;
+      this.counts.rounds++;
+      c.newRound();
+      this.#router.barrierPassed();
+      return;
+    }
+    if (report) this.#barrierDone(report);
+  }
+
+  #barrierDone(report: FlushReport): void {
+    this.counts.barriers[report.reason]++;
+    this.counts.rounds++;
+    this.#router.barrierPassed();
+  }
+
+  /** A barrier for a page re-sent within the round; per-section mode ends the RAM section for it. */
+  #newRound(): void {
+    const report = this.#coordinator!.newRound();
+    this.#barrierDone(report);
+    if (this.#plan.unsafeFlushPlacement === 'flush-without-sync') this.#writeFlush();
+    if (report.marker === 'eos') {
+      const s = this.#ramSection();
+      this.#main.write(encodeMainRecordParts({ kind: 'ram-eos', sectionId: s.id, flags: RamFlag.Eos }));
+      this.#main.write(encodeMainRecordParts({ kind: 'footer', sectionId: s.id }));
+      this.#main.write(encodeMainRecordParts({ kind: 'section', sectionType: 'part', sectionId: s.id, idstr: s.idstr }));
+      this.#section = { ...s, type: 'part' };
+      this.#lastMainBlock = undefined;
+      this.counts.sectionsSplit++;
+    }
+  }
+
+  #ramSection(): OpenSection {
+    const s = this.#section;
+    if (!s || s.idstr !== 'ram') throw new TranscodeError('UNSUPPORTED_RECORD', 'a RAM page outside a RAM section', { channel: 'main' });
+    return s;
+  }
+
+  #page(p: RecordedPage, fill = 0): void {
+    const zero = p.data === undefined;
+    // A zero record with a non-zero fill byte is not a zero page for multifd.
+    const routed = { block: p.block, offset: p.offset, zero, ...(zero && fill !== 0 ? { mainOnly: true } : {}) };
+    const decision = this.#router.route(routed);
+    if (decision.newRoundFirst) this.#newRound();
+    this.#router.sent(routed);
+    if (decision.route === 'main') {
+      if (p.data) this.#writeMainPage({ kind: 'ram-page', block: p.block, pageOffset: p.offset, data: p.data }, RamFlag.Page);
+      else this.#writeMainPage({ kind: 'ram-zero', block: p.block, pageOffset: p.offset, fill }, RamFlag.Zero);
+      return;
+    }
+    let pending = this.#pending.get(p.block);
+    if (!pending) this.#pending.set(p.block, (pending = new Map()));
+    pending.set(p.offset, p.data);
+    const outcome = this.#coordinator!.queuePage({ block: p.block, offset: p.offset });
+    if (outcome.status !== 'queued') throw new Error(`internal: page ${p.block}+0x${p.offset.toString(16)} refused in round ${outcome.round}`);
+  }
+
+  #mainOnlyPage(r: MainRecord & { kind: 'ram-xbzrle' | 'ram-compressed' }): void {
+    const routed = { block: r.block, offset: r.pageOffset, zero: false, mainOnly: true };
+    const decision = this.#router.route(routed);
+    if (decision.newRoundFirst) this.#newRound();
+    this.#router.sent(routed);
+    if (r.kind === 'ram-xbzrle') this.#writeMainPage({ kind: 'ram-xbzrle', block: r.block, pageOffset: r.pageOffset, encoding: r.encoding, delta: r.delta }, RamFlag.Xbzrle);
+    else this.#writeMainPage({ kind: 'ram-compressed', block: r.block, pageOffset: r.pageOffset, data: r.data }, RamFlag.CompressPage);
+  }
+
+  /** A page record on main, naming its block unless the previous page record in this section had the same one. */
+  #writeMainPage(rec: MainPageRecord, flag: number): void {
+    const sectionId = this.#ramSection().id;
+    const flags = flag | (this.#lastMainBlock === rec.block ? RamFlag.Continue : 0);
+    this.#lastMainBlock = rec.block;
+    // One object shape per kind keeps this hot path monomorphic.
+    let full: MainRecordInput;
+    switch (rec.kind) {
+      case 'ram-page':
+        full = { kind: 'ram-page', sectionId, flags, block: rec.block, pageOffset: rec.pageOffset, data: rec.data };
+        this.counts.main.pages++;
+        break;
+      case 'ram-zero':
+        full = { kind: 'ram-zero', sectionId, flags, block: rec.block, pageOffset: rec.pageOffset, fill: rec.fill };
+        this.counts.main.zeroPages++;
+        break;
+      case 'ram-xbzrle':
+        full = { kind: 'ram-xbzrle', sectionId, flags, block: rec.block, pageOffset: rec.pageOffset, encoding: rec.encoding, delta: rec.delta };
+        this.counts.main.otherPages++;
+        break;
+      case 'ram-compressed':
+        full = { kind: 'ram-compressed', sectionId, flags, block: rec.block, pageOffset: rec.pageOffset, data: rec.data };
+        this.counts.main.otherPages++;
+        break;
+    }
+    this.#main.write(encodeMainRecordParts(full));
+  }
+
+  #writeFlush(): void {
+    const s = this.#ramSection();
+    this.#main.write(encodeMainRecordParts({ kind: 'ram-multifd-flush', sectionId: s.id, flags: RamFlag.MultifdFlush }));
+    this.counts.main.flushes++;
+  }
+
+  #sendPages(channel: number, p: OutgoingPagesPacket): void {
+    const normal: Array<{ offset: number; data: Uint8Array }> = [];
+    const zero: number[] = [];
+    const pending = this.#pending.get(p.block);
+    for (const o of p.offsets) {
+      const data = pending?.get(o);
+      pending?.delete(o);
+      if (data) normal.push({ offset: o, data });
+      else zero.push(o);
+    }
+    this.#multifd[channel]!.write(this.#builders[channel]!.pages({ packetNum: p.packetNum, block: p.block, normal, zero }));
+    const c = this.counts.multifd[channel]!;
+    c.packets++;
+    c.normalPages += normal.length;
+    c.zeroPages += zero.length;
+  }
+
+  #sendSync(channel: number, packetNum: number): void {
+    this.#multifd[channel]!.write(this.#builders[channel]!.sync(packetNum));
+    this.counts.multifd[channel]!.syncs++;
+  }
+}
