@@ -6,6 +6,7 @@ import { dump } from './commands/dump.js';
 import { checkProtocol, checkRoundTrip } from './commands/check.js';
 import { extract } from './commands/extract.js';
 import { parseHostPort, record } from './commands/record.js';
+import { replay } from './commands/replay.js';
 import { InputError } from './input/capture.js';
 
 interface CommandSpec {
@@ -156,6 +157,91 @@ Options:
           idleExitMs: typeof v['exit-when-idle'] === 'string' ? Number(v['exit-when-idle']) : 0,
           check: v['check'] === true,
           ...(typeof v['tls'] === 'string' ? { tlsDir: v['tls'] } : {}),
+          quiet: v['quiet'] === true,
+        },
+        out,
+      );
+    },
+  },
+  replay: {
+    summary: 'send a recorded migration into a listening destination QEMU and report how it took it',
+    usage: 'migwire replay PATH --target HOST:PORT [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
+    help: `${INPUT_HELP}
+
+The destination must already listen: start it with \`-incoming defer\`, set the capabilities and
+parameters the recording used (meta.json lists them), then \`migrate-incoming tcp:HOST:PORT\`.
+migwire opens the recorded connections toward --target in the recorded accept order, each
+connected before the next (QEMU names TLS channels by arrival and the postcopy-preempt channel by
+position), sends each connection's source->destination bytes (streamed from disk, at the pace the
+destination reads them), half-closes when the recording's source did, and reads what the
+destination sends back. A file row (stream.bin / stream.bin.gz) or a single stream file is sent on
+one main connection. TLS recorded encrypted cannot be replayed (a new TLS session cannot reuse it).
+
+Progress (bytes sent per connection) goes to stderr every second. The report gives, per
+connection, bytes sent and received back, and for the main connection the return path decoded and
+compared with the recorded one (same messages, or the first that differs). When the destination
+fails (QMP status failed, a reset, a connection closed early) it prints QEMU's error next to the
+byte offset sent on each connection at that moment.
+
+Options:
+  --target HOST:PORT   the destination's migrate-incoming address
+  --timing MODE        fast: as fast as the destination takes it (default, except postcopy);
+                       recorded: every chunk at its recorded time from chunks.csv (default for
+                       postcopy captures: the order between main and the preempt channel matters)
+  --speed X            recorded time divided by X (2 = twice as fast); with --timing recorded
+  --qmp SOCKET         the destination's QMP unix socket: poll query-migrate until completed or
+                       failed, report its status, error-desc and events
+  --out DIR            write what was sent and what came back as a capture directory
+  --idle-timeout MS    without --qmp: stop when everything is sent and nothing moved for MS ms
+                       (default 5000)
+  --timeout MS         give up after MS ms (default 300000)
+  --json               one JSON object with the report
+  --quiet              no progress lines
+Exit status: 0 when the destination reports completed (--qmp), or without --qmp when every byte was
+sent and taken (no reset, no early close, the destination's SHUT status 0 when it sends one);
+1 when the replay failed; 2 for a usage error.`,
+    options: {
+      target: { type: 'string' },
+      timing: { type: 'string' },
+      speed: { type: 'string' },
+      qmp: { type: 'string' },
+      out: { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+    },
+    run: async (pos, v, out) => {
+      if (typeof v['target'] !== 'string') throw new UsageError('replay needs --target HOST:PORT');
+      let target;
+      try {
+        target = parseHostPort(v['target'], '--target');
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const timing = v['timing'];
+      if (timing !== undefined && timing !== 'fast' && timing !== 'recorded') throw new UsageError(`--timing must be fast or recorded, got ${String(timing)}`);
+      const num = (name: string): number | undefined => {
+        const x = v[name];
+        if (typeof x !== 'string') return undefined;
+        const n = Number(x);
+        if (!(n > 0)) throw new UsageError(`--${name} must be a positive number, got ${x}`);
+        return n;
+      };
+      const speed = num('speed');
+      const idle = num('idle-timeout');
+      const timeout = num('timeout');
+      return replay(
+        pos[0]!,
+        {
+          target,
+          ...(timing ? { timing } : {}),
+          ...(speed !== undefined ? { speed } : {}),
+          ...(typeof v['qmp'] === 'string' ? { qmpSocket: v['qmp'] } : {}),
+          ...(typeof v['out'] === 'string' ? { outDir: v['out'] } : {}),
+          ...(idle !== undefined ? { idleTimeoutMs: idle } : {}),
+          ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+          json: v['json'] === true,
           quiet: v['quiet'] === true,
         },
         out,

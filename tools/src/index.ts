@@ -7,3 +7,16 @@ export { runExtract, type ExtractOptions, type ExtractReport } from './commands/
 export { checkRules, type CheckReport, type RuleResult, type RuleStatus } from './check/rules.js';
 export { LiveChecker, type LiveViolation } from './check/live.js';
 export { record, report as recordReport, type RecordOptions } from './commands/record.js';
+export { replayCapture } from './replay/replay.js';
+export { planReplay, destinationSettings, type ReplayPlan, type PlannedConnection } from './replay/plan.js';
+export type {
+  ReplayOptions,
+  ReplayReport,
+  ReplayTiming,
+  ReplayProgress,
+  ReplayOutcome,
+  ReplayFailure,
+  ReplayConnectionReport,
+  ReturnPathComparison,
+  DestinationStatus,
+} from './replay/types.js';
