@@ -62,6 +62,11 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
     plan: p, socket: null, sender: null, received: 0, connectedAt: null, peerClosedAt: null, closed: false, reset: null, sendDone: false,
     returnLog: p.role === 'main' ? new ReturnPathLog('return-path') : null,
   }));
+  // With a return path that ends in SHUT, the source closes only after the destination is done
+  // (QEMU waits for the return path at completion); an early EOF would pause postcopy.
+  const closeAfterDestination = [...recordedLogs.values()].some((log) => log.shutStatus !== null);
+  let destinationDone!: () => void;
+  const destinationDonePromise = new Promise<void>((resolve) => (destinationDone = resolve));
   let failure: ReplayFailure | null = null;
   let lastActivity = performance.now();
   const fail = (reason: string): void => {
@@ -69,9 +74,11 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
     failure = { t: now(), reason, sentAt: lives.map((l) => ({ id: l.plan.id, name: l.plan.name, sent: l.sender?.sent ?? 0, total: totalOf(l) })) };
     for (const l of lives) l.sender?.stop();
     abort.abort();
+    destinationDone();
   };
 
   const watch = o.qmpSocket ? await DestinationWatch.open(o.qmpSocket, qclock, o.pollMs ?? 50, (desc) => fail(`destination QEMU: ${desc}`)) : null;
+  void watch?.done.then(() => destinationDone(), () => destinationDone());
   const out = o.outDir ? new CaptureOut(o.outDir, target, now) : null;
 
   const progress = (): ReplayProgress => ({
@@ -97,7 +104,10 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
     s.on('data', (chunk: Buffer) => {
       lastActivity = performance.now();
       l.received += chunk.length;
-      l.returnLog?.write(chunk);
+      if (l.returnLog) {
+        l.returnLog.write(chunk);
+        if (l.returnLog.shutStatus !== null) destinationDone();
+      }
       if (out && !out.received(id, chunk)) {
         s.pause();
         void out.drained(id).then(() => s.resume());
@@ -106,7 +116,8 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
     s.on('end', () => {
       l.peerClosedAt = now();
       l.returnLog?.end();
-      if (!l.sendDone && !failure) fail(`the destination closed connection ${id} (${l.plan.name}) after ${l.sender?.sent ?? 0} of ${totalOf(l)} bytes`);
+      destinationDone();
+      if (!l.sendDone && !(l.plan.size !== undefined && (l.sender?.sent ?? 0) >= l.plan.size) && !failure) fail(`the destination closed connection ${id} (${l.plan.name}) after ${l.sender?.sent ?? 0} of ${totalOf(l)} bytes`);
     });
     s.on('error', (e) => {
       l.reset ??= e.message;
@@ -128,6 +139,7 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
         // Close our side when the recording's source did (recorded timing), else right away.
         if (l.plan.sendEnd === 'eof') {
           if (timing === 'recorded' && l.plan.sendEndedAt !== null) await clock.until(l.plan.sendEndedAt, abort.signal).catch(() => undefined);
+          if (closeAfterDestination) await destinationDonePromise;
           if (!failure) sender.finish(now());
         }
       })(),
