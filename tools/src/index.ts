@@ -8,6 +8,8 @@ export { checkRules, type CheckReport, type RuleResult, type RuleStatus } from '
 export { LiveChecker, type LiveViolation } from './check/live.js';
 export { record, report as recordReport, type RecordOptions } from './commands/record.js';
 export { replayCapture } from './replay/replay.js';
+export { prepareDestination, type PrepareOptions } from './replay/destination.js';
+export { formatReplayReport } from './commands/replay.js';
 export { planReplay, destinationSettings, type ReplayPlan, type PlannedConnection } from './replay/plan.js';
 export type {
   ReplayOptions,

@@ -77,3 +77,27 @@ export class DestinationWatch {
     return this.state;
   }
 }
+
+export interface PrepareOptions {
+  caps?: Record<string, boolean>;
+  params?: Record<string, unknown>;
+  /** Listen address; default tcp:127.0.0.1:0 (a free port, read back). */
+  uri?: string;
+  /** QEMU >= 9.1: keep the destination alive after a failed load so query-migrate shows the error. */
+  exitOnError?: boolean;
+}
+
+/**
+ * Make a destination started with `-incoming defer` ready for a replay: the recording's
+ * capabilities and parameters, then `migrate-incoming`. Returns the address it listens on.
+ */
+export async function prepareDestination(qmp: QmpClient, o: PrepareOptions = {}): Promise<{ host: string; port: number }> {
+  const caps = Object.entries(o.caps ?? {}).map(([capability, state]) => ({ capability, state }));
+  if (caps.length) await qmp.execute('migrate-set-capabilities', { capabilities: caps });
+  if (o.params && Object.keys(o.params).length) await qmp.execute('migrate-set-parameters', o.params);
+  await qmp.execute('migrate-incoming', { uri: o.uri ?? 'tcp:127.0.0.1:0', ...(o.exitOnError === false ? { 'exit-on-error': false } : {}) });
+  const q = await qmp.execute<MigrateStatus>('query-migrate');
+  const a = q['socket-address']?.[0];
+  if (!a || a.port === undefined) throw new Error(`the destination reports no listening address: ${JSON.stringify(q)}`);
+  return { host: a.host ?? '127.0.0.1', port: Number(a.port) };
+}
