@@ -186,7 +186,10 @@ test('the return path that comes back is decoded and compared with the recorded 
   }
   // A SHUT with status 1 (the destination failed to load) fails a replay without QMP.
   const dir = makeCapture([{ src: bytes(1000, 1, QEVM), dst: recorded }]);
-  const dst = new FakeDestination((s, seen) => s.on('end', () => void (seen.ended && s.end(shut(1)))));
+  const dst = new FakeDestination((s) => {
+    let got = 0;
+    s.on('data', (b: Buffer) => void ((got += b.length) === 1000 && s.write(shut(1))));
+  });
   const target = await dst.start();
   try {
     const r = await replayCapture(dir, { target, idleTimeoutMs: 300 });

@@ -89,6 +89,7 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
 
   const dialer = new OrderedDialer(o.target);
   const sending: Promise<void>[] = [];
+  const closing: Promise<void>[] = [];
   const start = async (l: Live): Promise<void> => {
     const id = l.plan.id;
     let s: Socket;
@@ -136,11 +137,16 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
         lastActivity = performance.now();
         if (!sender.active) return;
         l.sendDone = true;
-        // Close our side when the recording's source did (recorded timing), else right away.
+        // Close our side when the recording's source did (recorded timing), else right away;
+        // not awaited: waiting for the half-close is not waiting for bytes.
         if (l.plan.sendEnd === 'eof') {
-          if (timing === 'recorded' && l.plan.sendEndedAt !== null) await clock.until(l.plan.sendEndedAt, abort.signal).catch(() => undefined);
-          if (closeAfterDestination) await destinationDonePromise;
-          if (!failure) sender.finish(now());
+          closing.push(
+            (async () => {
+              if (timing === 'recorded' && l.plan.sendEndedAt !== null) await clock.until(l.plan.sendEndedAt, abort.signal).catch(() => undefined);
+              if (closeAfterDestination) await destinationDonePromise;
+              if (!failure) sender.finish(now());
+            })(),
+          );
         }
       })(),
     );
@@ -183,8 +189,9 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
     while (!failure && performance.now() < closeBy && !lives.every((l) => l.socket === null || l.closed || l.peerClosedAt !== null)) await delay(20);
   } finally {
     abort.abort();
+    destinationDone();
     for (const l of lives) l.sender?.stop();
-    await Promise.allSettled(sending);
+    await Promise.allSettled([...sending, ...closing]);
     if (ticker) clearInterval(ticker);
   }
   const destination = watch ? await watch.close() : null;
