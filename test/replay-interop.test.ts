@@ -269,7 +269,7 @@ function copyCapture(from: string, to: string): void {
       for (const s of a.report.failure!.sentAt) t.true(s.sent <= s.total);
       t.true(a.report.failure!.sentAt[0]!.sent > cpuAt, 'main had been sent past the flipped byte');
       t.regex(a.text, /destination error: load of migration failed/);
-      t.regex(a.text, /FAILED at [\d.]+ s:[\s\S]*conn00 main\s+byte offset \d+ of \d+[\s\S]*conn04 multifd 3\s+byte offset \d+/);
+      t.regex(a.text, /FAILED: destination QEMU: load of migration failed[\s\S]*first sign at [\d.]+ s:[\s\S]*conn00 main\s+byte offset \d+ of \d+[\s\S]*conn04 multifd 3\s+byte offset \d+/);
       t.regex(a.dst.output, /Unknown savevm section or instance 'xpu'/);
     } finally {
       await a.dst.stop();

@@ -136,7 +136,10 @@ test('recorded timing: chunks go out in the cross-connection order of chunks.csv
 test('recorded timing needs chunks.csv; --speed must be positive', async (t) => {
   const dir = makeCapture([{ src: bytes(100, 1, QEVM) }]);
   await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, timing: 'recorded' }), { message: /chunks\.csv/ });
-  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, speed: 0 }), { message: /speed/ });
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, speed: 0, timing: 'fast' }), { message: /speed/ });
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, speed: 2, timing: 'fast' }), { message: /goes with --timing recorded/ });
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, speed: 2 }), { message: /chunks\.csv/ }, '--speed implies recorded timing');
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, qmpSocket: join(dir, 'no.sock') }), { message: /--qmp .*cannot talk QMP/ });
 });
 
 test('chunks.csv: rows that do not follow each other are rejected with their line', async (t) => {
@@ -228,7 +231,7 @@ test('a destination that closes early: failed, with the offset sent on each conn
     const o = new MemoryOutput();
     const code = await main_(['replay', dir, '--target', `127.0.0.1:${target.port}`, '--quiet', '--idle-timeout', '300'], o);
     t.is(code, 1);
-    t.regex(o.lines.join('\n'), /FAILED at [\d.]+ s: .*connection 0 \(main\)[\s\S]*conn00 main\s+byte offset \d+ of 20000000/);
+    t.regex(o.lines.join('\n'), /FAILED: .*connection 0 \(main\)[\s\S]*first sign at [\d.]+ s[\s\S]*conn00 main\s+byte offset \d+ of 20000000/);
   } finally {
     await dst.close();
   }

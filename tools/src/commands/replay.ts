@@ -44,8 +44,10 @@ export function formatReplayReport(r: ReplayReport): string[] {
     if (d.errorDesc) lines.push(`destination error: ${d.errorDesc}`);
     for (const e of d.events) if (e.event.startsWith('MIGRATION')) lines.push(`  event ${e.event} ${e.data ? JSON.stringify(e.data) : ''}`);
   }
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
   if (r.failure) {
-    lines.push(`FAILED at ${r.failure.t.toFixed(3)} s: ${r.failure.reason}`);
+    lines.push(`FAILED: ${r.reason ?? r.failure.reason}`);
+    lines.push(`  first sign at ${r.failure.t.toFixed(3)} s: ${r.failure.reason}`);
     lines.push('  sent when it failed:');
     for (const s of r.failure.sentAt) lines.push(`    conn${String(s.id).padStart(2, '0')} ${s.name.padEnd(18)} byte offset ${s.sent} of ${s.total}`);
   }

@@ -39,9 +39,15 @@ const totalOf = (l: Live): number => l.plan.size ?? l.sender?.queued ?? 0;
 export async function replayCapture(input: string | MigrationInput, o: ReplayOptions): Promise<ReplayReport> {
   const mi = typeof input === 'string' ? openInput(input) : input;
   const plan = planReplay(mi);
-  const timing = o.timing ?? (plan.postcopy ? 'recorded' : 'fast');
+  const timing = o.timing ?? (plan.postcopy || o.speed !== undefined ? 'recorded' : 'fast');
   const speed = o.speed ?? 1;
   if (!(speed > 0)) throw new InputError(`--speed must be a positive number, got ${speed}`);
+  if (timing === 'fast' && o.speed !== undefined && o.speed !== 1) throw new InputError('--speed scales recorded time: it goes with --timing recorded, not fast');
+  const warnings: string[] = [];
+  if (timing === 'fast' && plan.connections.some((c) => c.role === 'postcopy-preempt')) {
+    warnings.push('fast timing on a postcopy-preempt capture: main and the preempt channel race, pages can land before the DISCARD that should precede them; use --timing recorded');
+  }
+  for (const c of plan.connections) if (c.sendEnd === 'abort') warnings.push(`connection ${c.id} (${c.name}) did not end with a half-close in the recording; it stays open until the end`);
   let schedules = new Map<number, ChunkSchedule>();
   if (timing === 'recorded') {
     if (!plan.chunksFile) throw new InputError(`${plan.path}: --timing recorded needs chunks.csv (recorded times); this input has none`);
@@ -77,7 +83,7 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
     destinationDone();
   };
 
-  const watch = o.qmpSocket ? await DestinationWatch.open(o.qmpSocket, qclock, o.pollMs ?? 50, (desc) => fail(`destination QEMU: ${desc}`)) : null;
+  const watch = o.qmpSocket ? await openWatch(o.qmpSocket, qclock, o.pollMs ?? 50, (desc) => fail(`destination QEMU: ${desc}`)) : null;
   void watch?.done.then(() => destinationDone(), () => destinationDone());
   const out = o.outDir ? new CaptureOut(o.outDir, target, now) : null;
 
@@ -248,5 +254,14 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
     destination,
     failure: outcome === 'failed' ? f : null,
     outDir: o.outDir ?? null,
+    warnings,
   };
+}
+
+async function openWatch(socket: string, clock: Clock, pollMs: number, onFailed: (desc: string) => void): Promise<DestinationWatch> {
+  try {
+    return await DestinationWatch.open(socket, clock, pollMs, onFailed);
+  } catch (e) {
+    throw new InputError(`--qmp ${socket}: cannot talk QMP: ${(e as Error).message}`);
+  }
 }

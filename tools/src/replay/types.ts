@@ -13,7 +13,7 @@ export interface ReplayOptions {
   target: { host: string; port: number };
   /** `fast`: as fast as the destination takes it; `recorded`: every chunk at its recorded time (chunks.csv). Default: recorded for postcopy captures, fast otherwise. */
   timing?: ReplayTiming;
-  /** Recorded time is divided by this (2 = twice as fast). Default 1. */
+  /** Recorded time is divided by this (2 = twice as fast); implies timing `recorded`. Default 1. */
   speed?: number;
   /** The destination's QMP unix socket: watch `query-migrate` until completed/failed and report QEMU's error. */
   qmpSocket?: string;
@@ -121,4 +121,6 @@ export interface ReplayReport {
   destination: DestinationStatus | null;
   failure: ReplayFailure | null;
   outDir: string | null;
+  /** Things that make this replay less faithful than the recording (fast timing on postcopy-preempt, ...). */
+  warnings: string[];
 }
