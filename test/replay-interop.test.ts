@@ -3,7 +3,8 @@
  * `-incoming defer` (paused, except for postcopy) and set up as the recording's destination was:
  * the shared captures (10.0 multifd zstd/zlib, 7.2 multifd zstd into 7.2, 10.0 postcopy-preempt at
  * recorded timing) and recordings made here through RecordingProxy (precopy, multifd 4 none,
- * xbzrle, switchover-ack with the return path). Each must reach `completed` with the replayed
+ * xbzrle, switchover-ack with the return path, TLS + multifd 4 terminated by the proxy and replayed
+ * over new TLS sessions, postcopy). Each must reach `completed` with the replayed
  * destination's RAM identical (sha256 of pmemsave) to the original destination's at switchover;
  * for postcopy the guest pattern must verify after the guest runs. Doctored captures (a byte flipped
  * in a device section, a truncated main) must give a report with QEMU's error and the offsets sent
@@ -15,11 +16,11 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSyn
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RecordingProxy } from '@migwire/channel-manager';
+import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, RecordingProxy, serverTlsOptions, writeQemuTlsDir, type TlsCredentials } from '@migwire/channel-manager';
 import { decodeInput, destinationSettings, main, MemoryOutput, openInput, prepareDestination, replayCapture, runExtract, type ReplayReport, type ReplayTiming } from 'migwire';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
-import { DEFAULT_HOLD, launchVm, qemuBinary, requireQemu, runMigration, type QemuVersion, type Vm } from './harness/qemu.js';
+import { DEFAULT_HOLD, launchVm, qemuBinary, requireQemu, runMigration, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
 
 const MEM = 128;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -41,6 +42,8 @@ interface ReplayInto {
   exitOnError?: boolean;
   /** Run through the CLI instead of the library (report from --json). */
   cli?: boolean;
+  /** x509 TLS toward the destination: the folder (QEMU's tls-creds-x509 object) and the credentials. */
+  tls?: { dir: string; creds: TlsCredentials };
 }
 
 /**
@@ -52,7 +55,7 @@ async function replayInto(capture: string, o: ReplayInto): Promise<{ report: Rep
   const qmpSock = join(qmpDir, 'qmp.sock');
   const dst = await launchVm({
     version: o.version, role: 'destination', memMiB: MEM, bootDisk: makeBootDisk({ startMiB: 1, endMiB: 9 }),
-    extraArgs: ['-qmp', `unix:${qmpSock},server=on,wait=off`],
+    extraArgs: ['-qmp', `unix:${qmpSock},server=on,wait=off`, ...(o.tls ? qemuTlsObjectArgs({ dir: o.tls.dir, endpoint: 'server' }) : [])],
     ...(o.machine ? { machine: o.machine } : {}), ...(o.running ? { paused: false } : {}),
   });
   try {
@@ -69,7 +72,7 @@ async function replayInto(capture: string, o: ReplayInto): Promise<{ report: Rep
       if ((code === 0) !== report.ok) throw new Error(`exit ${code} but ok=${report.ok}`);
       return { report, dst, text: human.lines.join('\n') };
     }
-    const report = await replayCapture(capture, { target, qmpSocket: qmpSock, ...(o.timing ? { timing: o.timing } : {}) });
+    const report = await replayCapture(capture, { target, qmpSocket: qmpSock, ...(o.timing ? { timing: o.timing } : {}), ...(o.tls ? { tls: clientTlsOptions(o.tls.creds, '127.0.0.1') } : {}) });
     return { report, dst, text: '' };
   } catch (e) {
     await dst.stop();
@@ -163,6 +166,12 @@ interface OwnCase {
   name: string;
   caps?: Record<string, boolean>;
   params?: Record<string, unknown>;
+  srcParams?: Record<string, unknown>;
+  hold?: HoldControl;
+  /** Postcopy: both destinations run; the guest pattern is checked after the replayed one runs. */
+  postcopy?: boolean;
+  /** x509 TLS between the QEMUs and the proxy (terminated there, plaintext recorded) and for the replay. */
+  tls?: boolean;
   /** Check on the report beyond completion and RAM. */
   extra?: (t: import('ava').ExecutionContext, r: ReplayReport) => void;
 }
@@ -181,11 +190,30 @@ const own: OwnCase[] = [
       t.is(rp.shutStatus, 0);
     },
   },
+  {
+    name: 'TLS + multifd 4 (terminated by the proxy, replayed over new TLS sessions)',
+    caps: { multifd: true },
+    params: { 'multifd-channels': 4, 'tls-creds': 'tls0' },
+    tls: true,
+    extra: (t, r) => t.deepEqual(r.warnings, []),
+  },
+  {
+    name: 'postcopy (no preempt, recorded timing by default)',
+    caps: { 'postcopy-ram': true },
+    srcParams: { 'max-postcopy-bandwidth': 16 * MiB },
+    hold: { ...DEFAULT_HOLD, syncs: 2, release: { 'downtime-limit': 1, 'max-bandwidth': 32 * MiB }, startPostcopy: true },
+    postcopy: true,
+    extra: (t, r) => {
+      t.is(r.timing, 'recorded', 'postcopy captures default to recorded timing');
+      t.true(r.destination!.statuses.some((s) => s.status === 'postcopy-active'));
+      t.is(r.connections[0]!.returnPath!.shutStatus, 0);
+    },
+  },
 ];
 
 for (const c of own) {
   const have = qemuBinary('10.0') || process.env['CI'] === 'true';
-  (have ? test.serial : test.serial.skip)(`10.0 ${c.name} recorded through RecordingProxy, replayed into a fresh destination: completed, RAM identical`, async (t) => {
+  (have ? test.serial : test.serial.skip)(`10.0 ${c.name} recorded through RecordingProxy, replayed into a fresh destination: completed, ${c.postcopy ? 'the guest pattern verifies after it runs' : 'RAM identical'}`, async (t) => {
     if (!requireQemu(t, '10.0')) return;
     const dir = mkdtempSync(join(tmpdir(), 'mw-replay-own-'));
     const capture = join(dir, 'capture');
@@ -195,30 +223,49 @@ for (const c of own) {
     let replayed: Vm | undefined;
     let proxy: RecordingProxy | undefined;
     try {
-      src = await launchVm({ version: '10.0', role: 'source', memMiB: MEM, bootDisk: disk });
-      dst = await launchVm({ version: '10.0', role: 'destination', memMiB: MEM, bootDisk: disk });
+      const creds = c.tls ? generateTlsCredentials() : undefined;
+      const tlsDir = join(dir, 'tls');
+      if (creds) writeQemuTlsDir(tlsDir, creds);
+      const tlsArgs = (endpoint: 'client' | 'server'): string[] => (creds ? qemuTlsObjectArgs({ dir: tlsDir, endpoint }) : []);
+      src = await launchVm({ version: '10.0', role: 'source', memMiB: MEM, bootDisk: disk, extraArgs: tlsArgs('client') });
+      dst = await launchVm({ version: '10.0', role: 'destination', memMiB: MEM, bootDisk: disk, extraArgs: tlsArgs('server'), ...(c.postcopy ? { paused: false } : {}) });
       const r = await runMigration({
-        source: src, destination: dst, ...(c.caps ? { caps: c.caps } : {}), ...(c.params ? { params: c.params } : {}), hold: DEFAULT_HOLD, pollMs: 50,
+        source: src, destination: dst, ...(c.caps ? { caps: c.caps } : {}), ...(c.params ? { params: c.params } : {}), ...(c.srcParams ? { srcParams: c.srcParams } : {}),
+        hold: c.hold ?? DEFAULT_HOLD, pollMs: 50,
         interpose: async (uri) => {
-          proxy = new RecordingProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: Number(/:(\d+)$/.exec(uri)![1]) }, outDir: capture });
+          proxy = new RecordingProxy({
+            listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: Number(/:(\d+)$/.exec(uri)![1]) }, outDir: capture,
+            ...(creds ? { tls: { server: serverTlsOptions(creds), client: clientTlsOptions(creds, '127.0.0.1') } } : {}),
+          });
           const a = await proxy.start();
           return `tcp:127.0.0.1:${a.port}`;
         },
       });
       t.is(r.status, 'completed', r.reason ?? '');
-      // The original destination is paused at switchover: its RAM is the reference.
-      const original = sha(await pmemsaveAll(dst.qmp, MEM, join(dir, 'dst.bin')));
+      // The original destination is paused at switchover: its RAM is the reference (postcopy: it runs on).
+      const original = c.postcopy ? '' : sha(await pmemsaveAll(dst.qmp, MEM, join(dir, 'dst.bin')));
       await src.stop();
       await dst.stop();
       await proxy!.close(3000);
       writeFileSync(join(capture, 'meta.json'), JSON.stringify({ caps: c.caps ?? {}, params: c.params ?? {} }));
 
       const settings = destinationSettings(capture)!;
-      const res = await replayInto(capture, { version: '10.0', caps: settings.caps, params: settings.params });
+      const res = await replayInto(capture, {
+        version: '10.0', caps: settings.caps, params: settings.params,
+        ...(creds ? { tls: { dir: tlsDir, creds } } : {}), ...(c.postcopy ? { running: true } : {}),
+      });
       replayed = res.dst;
       t.is(res.report.outcome, 'completed', res.report.reason ?? '');
       assertAllSent(t, res.report);
-      t.is(sha(await pmemsaveAll(replayed.qmp, MEM, join(dir, 'replayed.bin'))), original, 'replayed RAM = original destination RAM at switchover');
+      if (c.postcopy) {
+        if ((await replayed.runState()) !== 'running') await replayed.qmp.execute('cont');
+        const before = replayed.countMarkers();
+        await replayed.waitForMarkers(before + 100, 20_000);
+        await replayed.qmp.execute('stop');
+        t.true(verifyPattern(await pmemsaveRegion(replayed.qmp, 1, 9, join(dir, 'region.bin')), 1, 9).ok, 'guest pattern after running on the replayed destination');
+      } else {
+        t.is(sha(await pmemsaveAll(replayed.qmp, MEM, join(dir, 'replayed.bin'))), original, 'replayed RAM = original destination RAM at switchover');
+      }
       c.extra?.(t, res.report);
     } finally {
       await src?.stop();

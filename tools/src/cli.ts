@@ -165,7 +165,7 @@ Options:
   },
   replay: {
     summary: 'send a recorded migration into a listening destination QEMU and report how it took it',
-    usage: 'migwire replay PATH --target HOST:PORT [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
+    usage: 'migwire replay PATH --target HOST:PORT [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--tls DIR] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
     help: `${INPUT_HELP}
 
 The destination must already listen: start it with \`-incoming defer\`, set the capabilities and
@@ -175,7 +175,9 @@ connected before the next (QEMU names TLS channels by arrival and the postcopy-p
 position), sends each connection's source->destination bytes (streamed from disk, at the pace the
 destination reads them), half-closes when the recording's source did, and reads what the
 destination sends back. A file row (stream.bin / stream.bin.gz) or a single stream file is sent on
-one main connection. TLS recorded encrypted cannot be replayed (a new TLS session cannot reuse it).
+one main connection. TLS recorded encrypted cannot be replayed (a new TLS session cannot reuse it);
+a recording whose TLS \`migwire record --tls\` terminated (plaintext) is replayed over new TLS
+sessions with --tls.
 
 Progress (bytes sent per connection) goes to stderr every second. The report gives, per
 connection, bytes sent and received back, and for the main connection the return path decoded and
@@ -191,6 +193,8 @@ Options:
   --speed X            recorded time divided by X (2 = twice as fast); with --timing recorded
   --qmp SOCKET         the destination's QMP unix socket: poll query-migrate until completed or
                        failed, report its status, error-desc and events
+  --tls DIR            speak x509 TLS toward the destination with the tls-creds-x509 folder DIR
+                       (ca-cert.pem, client-cert.pem, client-key.pem)
   --out DIR            write what was sent and what came back as a capture directory
   --idle-timeout MS    without --qmp: stop when everything is sent and nothing moved for MS ms
                        (default 5000)
@@ -205,6 +209,7 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
       timing: { type: 'string' },
       speed: { type: 'string' },
       qmp: { type: 'string' },
+      tls: { type: 'string' },
       out: { type: 'string' },
       'idle-timeout': { type: 'string' },
       timeout: { type: 'string' },
@@ -228,6 +233,15 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
         if (!(n > 0)) throw new UsageError(`--${name} must be a positive number, got ${x}`);
         return n;
       };
+      let tls;
+      if (typeof v['tls'] === 'string') {
+        const { clientTlsOptions, readQemuTlsDir } = await import('@migwire/channel-manager');
+        try {
+          tls = clientTlsOptions(readQemuTlsDir(v['tls']), target.host);
+        } catch (e) {
+          throw new UsageError(`--tls: ${(e as Error).message}`);
+        }
+      }
       const speed = num('speed');
       const idle = num('idle-timeout');
       const timeout = num('timeout');
@@ -238,6 +252,7 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
           ...(timing ? { timing } : {}),
           ...(speed !== undefined ? { speed } : {}),
           ...(typeof v['qmp'] === 'string' ? { qmpSocket: v['qmp'] } : {}),
+          ...(tls ? { tls } : {}),
           ...(typeof v['out'] === 'string' ? { outDir: v['out'] } : {}),
           ...(idle !== undefined ? { idleTimeoutMs: idle } : {}),
           ...(timeout !== undefined ? { timeoutMs: timeout } : {}),

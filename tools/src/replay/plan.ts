@@ -33,6 +33,8 @@ export interface ReplayPlan {
   caps: Record<string, boolean>;
   params: Record<string, unknown>;
   postcopy: boolean;
+  /** Recorded by `migwire record --tls`: plaintext of channels that were TLS on the wire. */
+  tlsTerminated: boolean;
 }
 
 interface IndexConnection {
@@ -119,5 +121,6 @@ export function planReplay(input: MigrationInput): ReplayPlan {
     caps,
     params: settings?.params ?? {},
     postcopy: caps['postcopy-ram'] === true || connections.some((c) => c.role === 'postcopy-preempt'),
+    tlsTerminated: input.index?.transport === 'tls-terminated',
   };
 }

@@ -47,6 +47,7 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
   if (timing === 'fast' && plan.connections.some((c) => c.role === 'postcopy-preempt')) {
     warnings.push('fast timing on a postcopy-preempt capture: main and the preempt channel race, pages can land before the DISCARD that should precede them; use --timing recorded');
   }
+  if (plan.tlsTerminated && !o.tls) warnings.push('the recording terminated TLS (its files are plaintext): a destination with tls-creds expects TLS, give --tls DIR');
   for (const c of plan.connections) if (c.sendEnd === 'abort') warnings.push(`connection ${c.id} (${c.name}) did not end with a half-close in the recording; it stays open until the end`);
   let schedules = new Map<number, ChunkSchedule>();
   if (timing === 'recorded') {
@@ -93,7 +94,7 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
   });
   const ticker = o.onProgress ? setInterval(() => o.onProgress!(progress()), o.progressMs ?? 1000) : null;
 
-  const dialer = new OrderedDialer(o.target);
+  const dialer = new OrderedDialer(o.target, o.tls);
   const sending: Promise<void>[] = [];
   const closing: Promise<void>[] = [];
   const start = async (l: Live): Promise<void> => {

@@ -1,4 +1,5 @@
 /** The public shape of a replay: its options and the report it returns. */
+import type { ConnectionOptions } from 'node:tls';
 
 export type ReplayTiming = 'fast' | 'recorded';
 
@@ -17,6 +18,8 @@ export interface ReplayOptions {
   speed?: number;
   /** The destination's QMP unix socket: watch `query-migrate` until completed/failed and report QEMU's error. */
   qmpSocket?: string;
+  /** Speak TLS toward the destination (a recording whose TLS `migwire record --tls` terminated). */
+  tls?: ConnectionOptions;
   /** Write what was sent and what came back as a capture directory here. */
   outDir?: string;
   /** Without QMP: stop once everything is sent and nothing moved for this long (ms). Default 5000. */
