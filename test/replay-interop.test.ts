@@ -172,6 +172,8 @@ interface OwnCase {
   postcopy?: boolean;
   /** x509 TLS between the QEMUs and the proxy (terminated there, plaintext recorded) and for the replay. */
   tls?: boolean;
+  /** A record kind the recorded main channel must hold (proves the feature was exercised). */
+  expectRecord?: string;
   /** Check on the report beyond completion and RAM. */
   extra?: (t: import('ava').ExecutionContext, r: ReplayReport) => void;
 }
@@ -179,7 +181,7 @@ interface OwnCase {
 const own: OwnCase[] = [
   { name: 'precopy' },
   { name: 'multifd 4 none', caps: { multifd: true }, params: { 'multifd-channels': 4 }, extra: (t, r) => t.is(r.connections.filter((c) => c.role === 'multifd').length, 4) },
-  { name: 'xbzrle', caps: { xbzrle: true } },
+  { name: 'xbzrle', caps: { xbzrle: true }, expectRecord: 'ram-xbzrle' },
   {
     name: 'switchover-ack with the return path',
     caps: { 'return-path': true, 'switchover-ack': true },
@@ -248,6 +250,11 @@ for (const c of own) {
       await dst.stop();
       await proxy!.close(3000);
       writeFileSync(join(capture, 'meta.json'), JSON.stringify({ caps: c.caps ?? {}, params: c.params ?? {} }));
+      if (c.expectRecord) {
+        let n = 0;
+        await decodeInput(openInput(capture), { only: (ch) => ch.name === 'main', onRecord: (_ch, rec) => void (rec.kind === c.expectRecord && n++) });
+        t.true(n > 0, `the recording holds ${c.expectRecord} records`);
+      }
 
       const settings = destinationSettings(capture)!;
       const res = await replayInto(capture, {
