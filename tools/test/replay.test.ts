@@ -140,7 +140,7 @@ test('recorded timing needs chunks.csv; --speed must be positive', async (t) => 
   await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, speed: 2, timing: 'fast' }), { message: /goes with --timing recorded/ });
   await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, speed: 2 }), { message: /chunks\.csv/ }, '--speed implies recorded timing');
   await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, qmpSocket: join(dir, 'no.sock') }), { message: /--qmp .*no such socket/ });
-  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, qmpSocket: join(dir, 'index.json') }), { message: /--qmp .*cannot talk QMP/ });
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, qmpSocket: join(dir, 'index.json') }), { message: /--qmp .*not a unix socket/ });
 });
 
 test('chunks.csv: rows that do not follow each other are rejected with their line', async (t) => {

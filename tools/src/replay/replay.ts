@@ -6,7 +6,7 @@
  * compared with the recording. Ends when the destination reports completed/failed (QMP), or
  * without QMP when it closed every connection or nothing moved for the idle timeout.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { OrderedDialer } from '@migwire/channel-manager';
@@ -263,6 +263,7 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
 async function openWatch(socket: string, clock: Clock, pollMs: number, onFailed: (desc: string) => void): Promise<DestinationWatch> {
   // QEMU makes the socket when it starts: a missing one is a wrong path, not one to wait for.
   if (!existsSync(socket)) throw new InputError(`--qmp ${socket}: no such socket`);
+  if (!statSync(socket).isSocket()) throw new InputError(`--qmp ${socket}: not a unix socket`);
   try {
     return await DestinationWatch.open(socket, clock, pollMs, onFailed);
   } catch (e) {
