@@ -173,6 +173,7 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
     // Wait for the end: QEMU's verdict, or (no QMP) the destination closing / going quiet.
     const idleMs = o.idleTimeoutMs ?? 5000;
     let sentAll = false;
+    let idle = false;
     void allSent.then(() => (sentAll = true));
     for (;;) {
       if (failure) break;
@@ -186,14 +187,17 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
         if (st === 'completed') break;
       } else if (sentAll) {
         if (lives.every((l) => l.socket === null || l.closed || l.peerClosedAt !== null)) break;
-        if (performance.now() - lastActivity > idleMs) break;
+        if (performance.now() - lastActivity > idleMs) {
+          idle = true;
+          break;
+        }
       }
       await delay(20);
     }
     // A failure seen on a socket first: give QEMU a moment to report its own error.
     if (watch && failure && !['failed', 'cancelled', 'postcopy-paused'].includes(watch.state.status ?? '')) await Promise.race([watch.done, delay(5000)]);
     // Let the destination finish its side (its SHUT on the return path, its closes).
-    const closeBy = performance.now() + 2000;
+    const closeBy = performance.now() + (idle ? 0 : 2000);
     while (!failure && performance.now() < closeBy && !lives.every((l) => l.socket === null || l.closed || l.peerClosedAt !== null)) await delay(20);
   } finally {
     abort.abort();
