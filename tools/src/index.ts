@@ -10,7 +10,7 @@ export { record, report as recordReport, type RecordOptions } from './commands/r
 export { replayCapture } from './replay/replay.js';
 export { prepareDestination, type PrepareOptions } from './replay/destination.js';
 export { formatReplayReport } from './commands/replay.js';
-export { planReplay, destinationSettings, type ReplayPlan, type PlannedConnection } from './replay/plan.js';
+export { planReplay, destinationSettings, recordedDestination, type ReplayPlan, type PlannedConnection } from './replay/plan.js';
 export type {
   ReplayOptions,
   ReplayReport,
@@ -22,3 +22,4 @@ export type {
   ReturnPathComparison,
   DestinationStatus,
 } from './replay/types.js';
+export { replayIntoFreshQemu, type FreshReplayOptions, type FreshReplayResult } from './replay/fresh.js';

@@ -77,6 +77,25 @@ export function destinationSettings(captureDir: string): { caps: Record<string, 
   return { caps, params };
 }
 
+/** The recording's destination machine, RAM size and QEMU build, as far as meta.json says. */
+export function recordedDestination(captureDir: string): { machine?: string; memMiB?: number; version?: string } {
+  const p = join(captureDir, 'meta.json');
+  if (!existsSync(p)) return {};
+  let meta: { machine?: string; mem?: string; mem_mib?: number; qemu?: { dst?: { build?: string } } };
+  try {
+    meta = JSON.parse(readFileSync(p, 'utf8')) as typeof meta;
+  } catch {
+    return {};
+  }
+  const out: { machine?: string; memMiB?: number; version?: string } = {};
+  if (typeof meta.machine === 'string') out.machine = meta.machine;
+  const m = typeof meta.mem === 'string' ? /^(\d+)M$/i.exec(meta.mem) : null;
+  if (typeof meta.mem_mib === 'number') out.memMiB = meta.mem_mib;
+  else if (m) out.memMiB = Number(m[1]);
+  if (typeof meta.qemu?.dst?.build === 'string') out.version = meta.qemu.dst.build;
+  return out;
+}
+
 /** Build the plan of a capture directory or a file row (one main connection). */
 export function planReplay(input: MigrationInput): ReplayPlan {
   if (input.kind === 'stdin') throw new InputError('replay needs a capture directory or a stream file, not standard input');
