@@ -14,28 +14,12 @@ import { InputError, openInput, type MigrationInput } from '../input/capture.js'
 import { Clock } from '../qemu/qmp.js';
 import { CaptureOut } from './capture-out.js';
 import { DestinationWatch } from './destination.js';
-import { planReplay, type PlannedConnection } from './plan.js';
-import { compareReturnPaths, ReturnPathLog } from './return-path.js';
+import { planReplay } from './plan.js';
+import { connectionReport, judge, totalOf, type Live } from './outcome.js';
+import { ReturnPathLog } from './return-path.js';
 import { readSchedule, ReplayClock, type ChunkSchedule } from './schedule.js';
 import { ChannelSender } from './sender.js';
-import type { ConnectionEnd, ReplayConnectionReport, ReplayFailure, ReplayOptions, ReplayProgress, ReplayReport } from './types.js';
-
-/** Everything about one replayed connection while it runs. */
-interface Live {
-  plan: PlannedConnection;
-  socket: Socket | null;
-  sender: ChannelSender | null;
-  received: number;
-  connectedAt: number | null;
-  peerClosedAt: number | null;
-  closed: boolean;
-  reset: string | null;
-  sendDone: boolean;
-  returnLog: ReturnPathLog | null;
-}
-
-/** Bytes to send on a connection, when known before sending (not for .gz). */
-const totalOf = (l: Live): number => l.plan.size ?? l.sender?.queued ?? 0;
+import type { ReplayFailure, ReplayOptions, ReplayProgress, ReplayReport } from './types.js';
 
 export async function replayCapture(input: string | MigrationInput, o: ReplayOptions): Promise<ReplayReport> {
   const mi = typeof input === 'string' ? openInput(input) : input;
@@ -211,42 +195,8 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
   if (out) await out.close(new Map(lives.map((l) => [l.plan.id, l.sender?.sent ?? 0])));
   o.onProgress?.(progress());
 
-  const connections: ReplayConnectionReport[] = lives.map((l) => {
-    const end: ConnectionEnd = l.socket === null ? 'not-connected' : l.reset ? 'reset' : l.sender?.endedAt !== null && l.sender?.endedAt !== undefined ? 'half-closed' : l.closed ? 'closed' : 'open';
-    const r: ReplayConnectionReport = {
-      id: l.plan.id,
-      name: l.plan.name,
-      role: l.plan.role,
-      bytesToSend: totalOf(l),
-      bytesSent: l.sender?.sent ?? 0,
-      bytesReceived: l.received,
-      recordedBytesReceived: l.plan.recordedReturnSize,
-      connectedAt: l.connectedAt,
-      sendEndedAt: l.sender?.endedAt ?? null,
-      end,
-      peerClosedAt: l.peerClosedAt,
-      error: l.sender?.error ?? l.reset,
-    };
-    if (l.returnLog) {
-      l.returnLog.end();
-      r.returnPath = compareReturnPaths(recordedLogs.get(l.plan.id) ?? new ReturnPathLog('recorded return-path'), l.returnLog);
-    }
-    return r;
-  });
-
-  const f = failure as ReplayFailure | null;
-  const everythingSent = connections.every((c) => c.bytesSent === c.bytesToSend && c.error === null);
-  const shut = connections.find((c) => c.returnPath?.shutStatus !== null && c.returnPath?.shutStatus !== undefined)?.returnPath?.shutStatus ?? null;
-  let outcome: ReplayReport['outcome'];
-  let reason: string | null = null;
-  if (destination) {
-    outcome = destination.status === 'completed' ? 'completed' : 'failed';
-    if (outcome === 'failed') reason = destination.errorDesc ? `destination QEMU: ${destination.errorDesc}` : (f?.reason ?? `destination status ${destination.status ?? 'unknown'}`);
-  } else {
-    outcome = !f && everythingSent && (shut === null || shut === 0) ? 'accepted' : 'failed';
-    if (outcome === 'failed') reason = f?.reason ?? (shut ? `the destination sent SHUT with status ${shut} (it failed to load the stream)` : 'not every byte was sent');
-  }
-  if (timedOut) reason = f?.reason ?? 'timed out';
+  const connections = lives.map((l) => connectionReport(l, recordedLogs.get(l.plan.id)));
+  const { outcome, reason } = judge(connections, destination, failure as ReplayFailure | null, timedOut);
   return {
     capture: plan.path,
     target,
@@ -258,7 +208,7 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
     duration: now(),
     connections,
     destination,
-    failure: outcome === 'failed' ? f : null,
+    failure: outcome === 'failed' ? failure : null,
     outDir: o.outDir ?? null,
     warnings,
   };
