@@ -44,6 +44,8 @@ interface ReplayInto {
   cli?: boolean;
   /** x509 TLS toward the destination: the folder (QEMU's tls-creds-x509 object) and the credentials. */
   tls?: { dir: string; creds: TlsCredentials };
+  /** --out DIR (CLI). */
+  out?: string;
 }
 
 /**
@@ -64,6 +66,7 @@ async function replayInto(capture: string, o: ReplayInto): Promise<{ report: Rep
       const out = new MemoryOutput();
       const args = ['replay', capture, '--target', `${target.host}:${target.port}`, '--qmp', qmpSock, '--quiet'];
       if (o.timing) args.push('--timing', o.timing);
+      if (o.out) args.push('--out', o.out);
       const code = await main([...args, '--json'], out);
       const report = JSON.parse(out.lines.join('')) as ReplayReport;
       const human = new MemoryOutput();
@@ -136,7 +139,8 @@ const havePostcopy = haveShared && (qemuBinary('10.0') || process.env['CI'] === 
   const scratch = mkdtempSync(join(tmpdir(), 'mw-replay-it-'));
   const settings = destinationSettings(capture)!;
   t.deepEqual(settings.caps, { 'postcopy-ram': true, 'postcopy-preempt': true });
-  const { report, dst, text } = await replayInto(capture, { version: '10.0', caps: settings.caps, params: settings.params, timing: 'recorded', running: true, cli: true });
+  const out = join(scratch, 'replayed');
+  const { report, dst, text } = await replayInto(capture, { version: '10.0', caps: settings.caps, params: settings.params, timing: 'recorded', running: true, cli: true, out });
   try {
     t.is(report.outcome, 'completed', `${report.reason ?? ''}\n${text}`);
     t.is(report.timing, 'recorded');
@@ -147,6 +151,11 @@ const havePostcopy = haveShared && (qemuBinary('10.0') || process.env['CI'] === 
     t.is(rp.shutStatus, 0, 'the destination said SHUT 0');
     t.true((rp.receivedCounts['REQ_PAGES'] ?? 0) + (rp.receivedCounts['REQ_PAGES_ID'] ?? 0) > 0, 'the replayed destination asked for pages');
     t.regex(text, /return path: \d+ messages, recorded \d+/);
+    // --out: the replay as a capture; what came back is QEMU's own return path, and it round-trips.
+    t.is(readFileSync(join(out, 'conn00.dst2src.bin')).length, report.connections[0]!.bytesReceived);
+    t.is(sha(readFileSync(join(out, 'conn01.src2dst.bin'))), sha(readFileSync(join(capture, 'conn01.src2dst.bin'))));
+    const rt = new MemoryOutput();
+    t.is(await main(['check', '--roundtrip', out], rt), 0, rt.lines.join('\n'));
     if ((await dst.runState()) !== 'running') await dst.qmp.execute('cont');
     const before = dst.countMarkers();
     await dst.waitForMarkers(before + 100, 20_000);

@@ -30,7 +30,7 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
   if (timing === 'fast' && o.speed !== undefined && o.speed !== 1) throw new InputError('--speed scales recorded time: it goes with --timing recorded, not fast');
   const warnings: string[] = [];
   if (timing === 'fast' && plan.connections.some((c) => c.role === 'postcopy-preempt')) {
-    warnings.push('fast timing on a postcopy-preempt capture: main and the preempt channel race, pages can land before the DISCARD that should precede them; use --timing recorded');
+    warnings.push('fast timing on a postcopy-preempt capture: main and the preempt channel are not kept in their recorded order, so pages can race the commands before them; --timing recorded keeps it');
   }
   if (plan.tlsTerminated && !o.tls) warnings.push('the recording terminated TLS (its files are plaintext): a destination with tls-creds expects TLS, give --tls DIR');
   for (const c of plan.connections) if (c.sendEnd === 'abort') warnings.push(`connection ${c.id} (${c.name}) did not end with a half-close in the recording; it stays open until the end`);
