@@ -285,19 +285,6 @@ async function listenOn(server: Server): Promise<number> {
 
 const closeServer = (server: Server): Promise<void> => new Promise((r) => server.close(() => r()));
 
-/** The destination: discards every byte, counts them, and ends its side when the source does. */
-async function startSink(): Promise<{ server: Server; port: number; received: () => number }> {
-  let received = 0;
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    s.on('data', (b: Buffer) => {
-      received += b.length;
-    });
-    s.on('end', () => s.end());
-    s.on('error', () => {});
-  });
-  return { server, port: await listenOn(server), received: () => received };
-}
-
 /** The baseline: a minimal blind proxy, socket.pipe both ways. */
 async function startPipeProxy(targetPort: number): Promise<{ server: Server; port: number }> {
   const server = createServer({ allowHalfOpen: true }, (src) => {
@@ -312,63 +299,70 @@ async function startPipeProxy(targetPort: number): Promise<{ server: Server; por
   return { server, port: await listenOn(server) };
 }
 
-/**
- * Four concurrent connections through `port`, each a multifd-like channel (64-byte init message
- * with its id, then data) sending `perChannel` bytes in 256 KiB writes, then ending and waiting
- * for the far end to end too. Returns the bytes sent.
- */
-async function multifdLikeTransfer(port: number, perChannel: number): Promise<number> {
-  const block = Buffer.alloc(CHUNK);
-  for (let i = 0; i < CHUNK; i += PAGE) pageContent(i / PAGE, block.subarray(i, i + PAGE));
-  const one = async (id: number): Promise<number> => {
-    const s: Socket = connect({ host: LOOPBACK, port, allowHalfOpen: true });
-    s.setNoDelay(true);
-    await once(s, 'connect');
-    const ended = new Promise<void>((resolve, reject) => {
-      s.on('error', reject);
-      s.on('end', () => resolve());
-      s.resume();
+/** The source and destination endpoints, in a child process (bench/peers.ts). */
+interface Peers {
+  sinkPort: number;
+  synthetic(port: number, perChannel: number): Promise<number>;
+  files(port: number, files: string[]): Promise<number>;
+  received(): Promise<number>;
+  close(): void;
+}
+
+/** a's throughput as a percentage of b's. */
+const pct = (a: { bytes: number; seconds: number }, b: { bytes: number; seconds: number }): string =>
+  `${Math.round((100 * (a.bytes / a.seconds)) / (b.bytes / b.seconds))}%`;
+
+async function startPeers(): Promise<Peers> {
+  const { fork } = await import('node:child_process');
+  const child = fork(join(dirname(fileURLToPath(import.meta.url)), 'peers.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const waiting = new Map<number, { resolve: (n: number) => void; reject: (e: Error) => void }>();
+  let next = 0;
+  const sinkPort = await new Promise<number>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`bench peers exited (${code})`)));
+    child.on('message', (m: { type?: string; sinkPort?: number; id?: number; bytes?: number; error?: string }) => {
+      if (m.type === 'ready') return resolve(m.sinkPort!);
+      const w = waiting.get(m.id!);
+      waiting.delete(m.id!);
+      if (m.error) w?.reject(new Error(m.error));
+      else w?.resolve(m.bytes!);
     });
-    const first = Buffer.from(block);
-    first.fill(0, 0, 64);
-    first.set([0x11, 0x22, 0x33, 0x44, 0, 0, 0, 1]);
-    first[24] = id;
-    let sent = 0;
-    while (sent < perChannel) {
-      const n = Math.min(CHUNK, perChannel - sent);
-      const part = (sent === 0 ? first : block).subarray(0, n);
-      sent += n;
-      if (!s.write(part)) await once(s, 'drain');
-    }
-    s.end();
-    await ended;
-    s.destroy();
-    return sent;
+  });
+  const ask = (req: Record<string, unknown>): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, { resolve, reject });
+      child.send({ id, ...req });
+    });
+  return {
+    sinkPort,
+    synthetic: (port, perChannel) => ask({ op: 'synthetic', port, perChannel, channels: PROXY_CHANNELS }),
+    files: (port, files) => ask({ op: 'files', port, files }),
+    received: () => ask({ op: 'received' }),
+    close: () => child.kill(),
   };
-  const sent = await Promise.all(Array.from({ length: PROXY_CHANNELS }, (_, id) => one(id)));
-  return sent.reduce((a, b) => a + b, 0);
 }
 
 async function benchRecord(): Promise<void> {
   const { RecordingProxy } = await loadChannelManager();
   const perChannel = Math.floor((sizeMiB * MiB) / PROXY_CHANNELS);
   const total = perChannel * PROXY_CHANNELS;
-  const sink = await startSink();
+  const peers = await startPeers();
   const mfDir = join(WORK, `multifd-none-${sizeMiB}`);
   if (!existsSync(join(mfDir, 'conn04.src2dst.bin'))) await makeMultifdCapture(mfDir, 'none');
   const files = [1, 2, 3, 4].map((c) => join(mfDir, `conn0${c}.src2dst.bin`));
   type M = { bytes: number; seconds: number; peakRss: number };
-  const checked = (before: number, r: M, want: number): M => {
-    if (sink.received() - before !== r.bytes || r.bytes !== want) throw new Error(`sink got ${sink.received() - before} bytes of ${want}`);
+  const checked = async (before: number, r: M, want: number): Promise<M> => {
+    const got = (await peers.received()) - before;
+    if (got !== r.bytes || r.bytes !== want) throw new Error(`sink got ${got} bytes of ${want}`);
     return r;
   };
 
   // Each variant once per round, rounds interleaved, best of three: this machine's loopback
   // throughput drifts by tens of percent from one second to the next.
   const pipeVariant = async (): Promise<M> => {
-    const pipe = await startPipeProxy(sink.port);
-    const before = sink.received();
-    const r = await measure(() => multifdLikeTransfer(pipe.port, perChannel));
+    const pipe = await startPipeProxy(peers.sinkPort);
+    const before = await peers.received();
+    const r = await measure(() => peers.synthetic(pipe.port, perChannel));
     await closeServer(pipe.server);
     return checked(before, r, total);
   };
@@ -377,18 +371,17 @@ async function benchRecord(): Promise<void> {
     const live = check ? new LiveChecker() : undefined;
     const p = new RecordingProxy({
       listen: { host: LOOPBACK, port: 0 },
-      target: { host: LOOPBACK, port: sink.port },
+      target: { host: LOOPBACK, port: peers.sinkPort },
       ...(outDir ? { outDir } : {}),
       ...(live ? { onChunk: (c: number, d: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => live.onChunk(c, d, chunk, t) } : {}),
     });
     if (live) p.on('role', (id: number, role: string, mf?: number) => live.onRole(id, role, mf));
     const port = (await p.start()).port;
-    const before = sink.received();
+    const before = await peers.received();
     // The transfer (what a migration waits for) is measured; closing the recording (flush,
     // sha256 of the files, index.json) happens after the migration and is not.
     const r = await measure(async () => {
-      if (send === 'synthetic') return multifdLikeTransfer(port, perChannel);
-      return (await Promise.all(files.map((f) => sendFile(port, f)))).reduce((a, b) => a + b, 0);
+      return send === 'synthetic' ? peers.synthetic(port, perChannel) : peers.files(port, files);
     });
     const index = await p.close(1000);
     if (!index.all_recorded_equals_forwarded) throw new Error('recording is not equal to what was forwarded');
@@ -396,15 +389,38 @@ async function benchRecord(): Promise<void> {
     if (outDir) rmSync(outDir, { recursive: true, force: true });
     return checked(before, r, send === 'synthetic' ? total : files.reduce((n, f) => n + statSync(f).size, 0));
   };
+  // The other bound on recording: how fast this process can write the same bytes to files on
+  // the capture's file system (four files at once, 256 KiB writes, as the recorder gets them).
+  const diskVariant = async (): Promise<M> => {
+    const dir = join(WORK, 'record-disk-baseline');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const block = Buffer.alloc(CHUNK, 0x5a);
+    const r = await measure(async () => {
+      const one = async (i: number): Promise<number> => {
+        const out = createWriteStream(join(dir, `conn0${i}.bin`), { highWaterMark: MiB });
+        for (let n = 0; n < perChannel; n += CHUNK) if (!out.write(block.subarray(0, Math.min(CHUNK, perChannel - n)))) await once(out, 'drain');
+        out.end();
+        await once(out, 'close');
+        return perChannel;
+      };
+      return (await Promise.all([1, 2, 3, 4].map(one))).reduce((a, b) => a + b, 0);
+    });
+    rmSync(dir, { recursive: true, force: true });
+    return r;
+  };
   const capture = join(WORK, 'record-capture');
   const variants: Array<[string, () => Promise<M>]> = [
     ['pipe', pipeVariant],
+    ['write', diskVariant],
     ['blind', () => proxyVariant(undefined, 'synthetic', false)],
     ['disk', () => proxyVariant(capture, 'synthetic', false)],
     ['files', () => proxyVariant(capture, 'files', false)],
     ['check', () => proxyVariant(capture, 'files', true)],
   ];
-  await multifdLikeTransfer((await startPipeProxy(sink.port)).port, 16 * MiB).catch(() => 0); // warm up
+  const warm = await startPipeProxy(peers.sinkPort);
+  await peers.synthetic(warm.port, 16 * MiB);
+  await closeServer(warm.server);
   const best = new Map<string, M>();
   for (let round = 0; round < 3; round++) {
     for (const [name, run] of variants) {
@@ -414,31 +430,17 @@ async function benchRecord(): Promise<void> {
     }
   }
   const base = best.get('pipe')!;
-  record('proxy (4 ch): blind socket.pipe', base, undefined, `best of 3; ${PROXY_CHANNELS} concurrent loopback connections, ${CHUNK / 1024} KiB writes`);
+  record('proxy (4 ch): blind socket.pipe', base, undefined, `best of 3; ${PROXY_CHANNELS} concurrent loopback connections, ${CHUNK / 1024} KiB writes, endpoints in another process`);
   record('proxy (4 ch): RecordingProxy, no outDir', best.get('blind')!, base, 'best of 3', 'blind pipe');
-  record('proxy (4 ch): RecordingProxy to disk', best.get('disk')!, base, 'best of 3', 'blind pipe');
-  record('proxy (4 multifd files): record to disk', best.get('files')!, base, 'best of 3', 'blind pipe');
+  const write = best.get('write')!;
+  record('file write (4 files), no network', write, undefined, 'best of 3; the file system bound on any recording');
+  // Recording can go no faster than the slower of the pipe and the disk: that is its baseline.
+  const bound = write.seconds / write.bytes > base.seconds / base.bytes ? write : base;
+  const boundName = bound === write ? 'file write' : 'blind pipe';
+  record('proxy (4 ch): RecordingProxy to disk', best.get('disk')!, bound, `best of 3; ${pct(best.get('disk')!, base)} of the blind pipe`, boundName);
+  record('proxy (4 multifd files): record to disk', best.get('files')!, bound, `best of 3; ${pct(best.get('files')!, base)} of the blind pipe`, boundName);
   record('proxy (4 multifd files): record --check', best.get('check')!, best.get('files')!, 'best of 3; live rules decode every channel', 'record without --check');
-  await closeServer(sink.server);
-}
-
-async function sendFile(port: number, path: string): Promise<number> {
-  const s: Socket = connect({ host: LOOPBACK, port, allowHalfOpen: true });
-  await once(s, 'connect');
-  const ended = new Promise<void>((resolve, reject) => {
-    s.on('error', reject);
-    s.on('end', () => resolve());
-    s.resume();
-  });
-  let sent = 0;
-  for await (const c of createReadStream(path, { highWaterMark: CHUNK })) {
-    sent += (c as Buffer).length;
-    if (!s.write(c as Buffer)) await once(s, 'drain');
-  }
-  s.end();
-  await ended;
-  s.destroy();
-  return sent;
+  peers.close();
 }
 
 // replay: a capture (main + 4 multifd channels) sent to a local sink, against plain file-to-socket pipes.

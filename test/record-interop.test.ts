@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, RecordingProxy, serverTlsOptions, writeQemuTlsDir, type CaptureIndex } from '@migwire/channel-manager';
@@ -42,6 +42,7 @@ const cases: Case[] = [
   { name: '10.0 multifd 4 none', src: '10.0', dst: '10.0', caps: { multifd: true }, params: MULTIFD4, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
   { name: '10.0 multifd 4 zlib', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'multifd-compression': 'zlib' }, hold: SLOW_COMPRESSED, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
   { name: '10.0 multifd 4 zstd', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'multifd-compression': 'zstd' }, hold: SLOW_COMPRESSED, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
+  { name: '10.0 postcopy', src: '10.0', dst: '10.0', caps: { 'postcopy-ram': true }, srcParams: { 'max-postcopy-bandwidth': 16 * MiB }, hold: POSTCOPY, roles: ['main'], postcopy: true },
   { name: '10.0 postcopy-preempt', src: '10.0', dst: '10.0', caps: { 'postcopy-ram': true, 'postcopy-preempt': true }, srcParams: { 'max-postcopy-bandwidth': 16 * MiB }, hold: POSTCOPY, roles: ['main', 'postcopy-preempt'], postcopy: true },
   { name: '10.0 return-path + switchover-ack', src: '10.0', dst: '10.0', caps: { 'return-path': true, 'switchover-ack': true }, roles: ['main'] },
   { name: '10.0 TLS + multifd 4, terminated by the proxy', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'tls-creds': 'tls0' }, tls: 'terminate', roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
@@ -52,6 +53,12 @@ const cases: Case[] = [
 ];
 
 const MEM = 128;
+
+/** A recording that fails to round-trip is a codec bug: keep it (MIGWIRE_KEEP_FAILED=DIR) to study. */
+function keepForDiagnosis(capture: string, name: string): void {
+  const keep = process.env['MIGWIRE_KEEP_FAILED'];
+  if (keep) cpSync(capture, join(keep, name.replace(/[^A-Za-z0-9.-]+/g, '_')), { recursive: true });
+}
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 for (const c of cases) {
@@ -98,6 +105,7 @@ for (const c of cases) {
       t.is(r.src_status, 'completed');
       t.is(r.dst_status, 'completed');
       t.true((r.dirty_sync_count ?? 0) >= 2, 'several RAM rounds');
+      if (c.postcopy) t.true(r.timeline.some((e) => e.event === 'src-status' && e['status'] === 'postcopy-active'), 'the source went through postcopy-active');
 
       // Destination RAM equals the stopped source's (postcopy: the destination already runs on).
       const srcRam = await pmemsaveAll(src.qmp, MEM, join(dir, 'src.bin'));
@@ -129,7 +137,9 @@ for (const c of cases) {
 
       // The recording decodes, round-trips and rebuilds the destination's RAM.
       const rt = new MemoryOutput();
-      t.is(await main(['check', '--roundtrip', capture], rt), 0, rt.lines.join('\n'));
+      const rtCode = await main(['check', '--roundtrip', capture], rt);
+      if (rtCode !== 0) keepForDiagnosis(capture, c.name);
+      t.is(rtCode, 0, rt.lines.join('\n'));
       const rep = await runExtract(capture, { outDir: join(dir, 'ram'), blocks: ['pc.ram'], quiet: true });
       t.deepEqual(rep.errors, []);
       // The protocol rules hold, live while proxying and on the finished recording.
@@ -139,6 +149,7 @@ for (const c of cases) {
       t.true(checked.ok, JSON.stringify(checked.rules.filter((x) => x.status === 'fail')));
       if (c.caps?.['switchover-ack']) t.is(checked.rules.find((x) => x.rule === 'switchover-ack')?.status, 'pass');
       if (c.roles.includes('multifd')) t.is(checked.rules.find((x) => x.rule === 'sync-per-flush')?.status, 'pass');
+      if (c.postcopy) t.is(checked.rules.find((x) => x.rule === 'no-multifd-after-postcopy')?.detail, 'no multifd channels', 'the recording carries the postcopy commands');
 
       // What the recording carries is the source's RAM at switchover: for precopy also the destination's.
       t.is(sha(readFileSync(join(dir, 'ram', 'pc.ram.img'))), sha(srcRam), 'extracted pc.ram equals the RAM the source stopped with');

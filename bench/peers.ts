@@ -1,0 +1,106 @@
+/**
+ * The two migration endpoints of the record benchmark, in a process of their own (forked by
+ * run.ts): a source that opens four multifd-like connections and a destination sink that discards
+ * what it receives. Between two real QEMUs, `migwire record` has its process to itself; running
+ * the endpoints on the proxy's event loop would charge their work to the proxy.
+ *
+ * Protocol (process messages): the child sends {type:'ready', sinkPort}; then for each
+ * {id, op:'synthetic', port, perChannel, channels} or {id, op:'files', port, files} it sends
+ * {id, bytes} when every connection has been ended by the far side too, and for
+ * {id, op:'received'} it sends {id, bytes} with the sink's count so far.
+ */
+import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+
+const LOOPBACK = '127.0.0.1';
+const PAGE = 4096;
+const CHUNK = 256 * 1024;
+
+type Request =
+  | { id: number; op: 'synthetic'; port: number; perChannel: number; channels: number }
+  | { id: number; op: 'files'; port: number; files: string[] }
+  | { id: number; op: 'received' };
+
+let received = 0;
+const sink = createServer({ allowHalfOpen: true }, (s) => {
+  s.on('data', (b: Buffer) => {
+    received += b.length;
+  });
+  s.on('end', () => s.end());
+  s.on('error', () => {});
+});
+
+/** Connect, run `send`, end, and wait for the far end to end as well. */
+async function connection(port: number, send: (s: Socket) => Promise<number>): Promise<number> {
+  const s: Socket = connect({ host: LOOPBACK, port, allowHalfOpen: true });
+  s.setNoDelay(true);
+  await once(s, 'connect');
+  const ended = new Promise<void>((resolve, reject) => {
+    s.on('error', reject);
+    s.on('end', () => resolve());
+    s.resume();
+  });
+  const sent = await send(s);
+  s.end();
+  await ended;
+  s.destroy();
+  return sent;
+}
+
+async function write(s: Socket, b: Buffer): Promise<void> {
+  if (!s.write(b)) await once(s, 'drain');
+}
+
+/** Each channel: a 64-byte multifd init message with its id, then non-zero page data. */
+function synthetic(port: number, perChannel: number, channels: number): Promise<number[]> {
+  const block = Buffer.alloc(CHUNK);
+  for (let i = 0; i < CHUNK; i += PAGE) block.fill((i / PAGE) & 0xff, i, i + PAGE).writeUInt32BE(i / PAGE, i);
+  return Promise.all(
+    Array.from({ length: channels }, (_, id) =>
+      connection(port, async (s) => {
+        const first = Buffer.from(block);
+        first.fill(0, 0, 64);
+        first.set([0x11, 0x22, 0x33, 0x44, 0, 0, 0, 1]);
+        first[24] = id;
+        let sent = 0;
+        while (sent < perChannel) {
+          const n = Math.min(CHUNK, perChannel - sent);
+          await write(s, (sent === 0 ? first : block).subarray(0, n));
+          sent += n;
+        }
+        return sent;
+      }),
+    ),
+  );
+}
+
+function files(port: number, paths: string[]): Promise<number[]> {
+  return Promise.all(
+    paths.map((path) =>
+      connection(port, async (s) => {
+        let sent = 0;
+        for await (const c of createReadStream(path, { highWaterMark: CHUNK })) {
+          sent += (c as Buffer).length;
+          await write(s, c as Buffer);
+        }
+        return sent;
+      }),
+    ),
+  );
+}
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+process.on('message', (m: Request) => {
+  const reply = (bytes: number): void => void process.send!({ id: m.id, bytes });
+  if (m.op === 'received') return reply(received);
+  const run = m.op === 'synthetic' ? synthetic(m.port, m.perChannel, m.channels) : files(m.port, m.files);
+  run.then(
+    (sent) => reply(sum(sent)),
+    (e: unknown) => void process.send!({ id: m.id, error: String(e) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+
+sink.listen(0, LOOPBACK, () => process.send!({ type: 'ready', sinkPort: (sink.address() as AddressInfo).port }));
