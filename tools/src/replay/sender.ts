@@ -85,25 +85,20 @@ export class ChannelSender {
     await this.onChunk(chunk);
     const n = chunk.length;
     const s = this.socket;
+    const ok = s.write(chunk, (err) => {
+      if (err) this.error ??= err.message;
+      else this.sent += n;
+    });
+    if (ok) return this.active;
+    // The socket's buffer is full: wait for the kernel to take it (drain), or for the socket to die.
     return new Promise((resolve) => {
-      const ok = s.write(chunk, (err) => {
-        if (err) {
-          this.error ??= err.message;
-          return resolve(false);
-        }
-        this.sent += n;
-        if (ok) resolve(this.active);
-      });
-      if (!ok) {
-        // Wait for the kernel to take it (drain), or for the socket to die.
-        const done = (): void => {
-          s.off('drain', done);
-          s.off('close', done);
-          resolve(this.active);
-        };
-        s.on('drain', done);
-        s.on('close', done);
-      }
+      const done = (): void => {
+        s.off('drain', done);
+        s.off('close', done);
+        resolve(this.active);
+      };
+      s.on('drain', done);
+      s.on('close', done);
     });
   }
 }
