@@ -166,10 +166,13 @@ Options:
   replay: {
     summary: 'send a recorded migration into a listening destination QEMU and report how it took it',
     usage: 'migwire replay PATH --target HOST:PORT [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--tls DIR] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
-    help: `${INPUT_HELP}
+    help: `${INPUT_HELP} (Not standard input: replay needs the files.)
 
 The destination must already listen: start it with \`-incoming defer\`, set the capabilities and
-parameters the recording used (meta.json lists them), then \`migrate-incoming tcp:HOST:PORT\`.
+parameters the recording used (meta.json lists them), then \`migrate-incoming\` with
+{"uri": "tcp:HOST:PORT", "exit-on-error": false} (QEMU >= 9.1 then stays alive after a failed
+load, so --qmp can report its error). --qmp needs a QMP monitor of its own: give QEMU a second
+\`-qmp unix:PATH,server=on,wait=off\` when something else holds the first.
 migwire opens the recorded connections toward --target in the recorded accept order, each
 connected before the next (QEMU names TLS channels by arrival and the postcopy-preempt channel by
 position), sends each connection's source->destination bytes (streamed from disk, at the pace the
