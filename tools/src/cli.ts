@@ -166,7 +166,8 @@ Options:
   replay: {
     summary: 'send a recorded migration into a listening destination QEMU and report how it took it',
     usage: 'migwire replay PATH --target HOST:PORT [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--tls DIR] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
-    help: `${INPUT_HELP} (Not standard input: replay needs the files.)
+    help: `PATH is a capture directory (connNN.src2dst.bin / connNN.dst2src.bin + index.json; chunks.csv
+for --timing recorded), a directory with stream.bin or stream.bin.gz, or a single stream file.
 
 The destination must already listen: start it with \`-incoming defer\`, set the capabilities and
 parameters the recording used (meta.json lists them), then \`migrate-incoming\` with
