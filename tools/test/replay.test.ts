@@ -133,6 +133,23 @@ test('recorded timing: chunks go out in the cross-connection order of chunks.csv
   }
 });
 
+test('a recorded connection the destination never saw (connect_error) is not opened', async (t) => {
+  const dir = makeCapture([{ src: bytes(5000, 1, QEVM) }, { src: Buffer.alloc(0) }]);
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { connections: Array<Record<string, unknown>> };
+  index.connections[1]!['connect_error'] = 'connect ECONNREFUSED';
+  writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+  const dst = new FakeDestination();
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, idleTimeoutMs: 300 });
+    t.true(r.ok, r.reason ?? '');
+    t.is(dst.conns.length, 1);
+    t.is(r.connections.length, 1);
+  } finally {
+    await dst.close();
+  }
+});
+
 test('recorded timing needs chunks.csv; --speed must be positive', async (t) => {
   const dir = makeCapture([{ src: bytes(100, 1, QEVM) }]);
   await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, timing: 'recorded' }), { message: /chunks\.csv/ });

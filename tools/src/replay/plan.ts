@@ -40,6 +40,7 @@ export interface ReplayPlan {
 interface IndexConnection {
   id: number;
   accepted_at?: number;
+  connect_error?: string | null;
   forced_close?: boolean;
   directions?: Record<string, { end_reason?: string | null; ended_at?: number | null; first_data_at?: number | null }>;
 }
@@ -111,6 +112,8 @@ export function planReplay(input: MigrationInput): ReplayPlan {
     const ret = back.get(id);
     const ix = index.get(id);
     const up = ix?.directions?.['src2dst'];
+    // The proxy could not reach the destination with it: the recorded destination never saw it.
+    if (ix?.connect_error) continue;
     if (ch?.role === 'tls') {
       throw new InputError(`connection ${id} carries TLS recorded encrypted (passed through): its bytes belong to a TLS session that cannot be replayed; record with \`migwire record --tls DIR\` to keep the plaintext`);
     }
