@@ -281,7 +281,7 @@ test('--out writes what was sent and what came back as a capture the other comma
   }
 });
 
-test('a file row (stream.bin) is one main connection; TLS recorded encrypted is refused; CLI usage errors exit 2', async (t) => {
+test('a file row (stream.bin) is one main connection; mapped-ram and TLS recorded encrypted are refused; CLI usage errors exit 2', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mw-replay-file-'));
   const stream = bytes(100_000, 4, QEVM);
   writeFileSync(join(dir, 'stream.bin'), stream);
@@ -295,6 +295,10 @@ test('a file row (stream.bin) is one main connection; TLS recorded encrypted is 
   } finally {
     await dst.close();
   }
+  const mapped = mkdtempSync(join(tmpdir(), 'mw-replay-mapped-'));
+  writeFileSync(join(mapped, 'stream.bin'), stream);
+  writeFileSync(join(mapped, 'meta.json'), JSON.stringify({ caps: { 'mapped-ram': true } }));
+  await t.throwsAsync(replayCapture(mapped, { target }), { message: /mapped-ram .* only through file:/ });
   const tls = makeCapture([{ src: Buffer.from([0x16, 0x03, 0x01, 0x00, 0x10, 1, 2, 3]) }]);
   await t.throwsAsync(replayCapture(tls, { target: { host: '127.0.0.1', port: 1 } }), { message: /TLS recorded encrypted/ });
   const o = new MemoryOutput();

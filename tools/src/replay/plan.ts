@@ -136,6 +136,7 @@ export function planReplay(input: MigrationInput): ReplayPlan {
   const chunks = dir ? join(dir, 'chunks.csv') : undefined;
   const settings = dir ? destinationSettings(dir) : null;
   const caps = settings?.caps ?? {};
+  if (caps['mapped-ram']) throw new InputError(`${input.path}: a mapped-ram stream is a file with pages at fixed offsets; QEMU reads it only through file:, not from a socket`);
   return {
     path: input.path,
     connections,
