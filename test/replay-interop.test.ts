@@ -343,6 +343,8 @@ function copyCapture(from: string, to: string): void {
       t.regex(a.text, /destination error: load of migration failed/);
       t.regex(a.text, /FAILED: destination QEMU: load of migration failed[\s\S]*first sign at [\d.]+ s:[\s\S]*conn00 main\s+byte offset \d+ of \d+[\s\S]*conn04 multifd 3\s+byte offset \d+/);
       t.regex(a.dst.output, /Unknown savevm section or instance 'xpu'/);
+      t.true(a.report.destination!.events.some((e) => e.event === 'MIGRATION' && e.data?.['status'] === 'failed'), 'the MIGRATION failed event is in the report');
+      t.regex(a.text, /event MIGRATION \{"status":"failed"\}/);
     } finally {
       await a.dst.stop();
       rmSync(flipped, { recursive: true, force: true });

@@ -85,6 +85,8 @@ export interface PrepareOptions {
   uri?: string;
   /** QEMU >= 9.1: keep the destination alive after a failed load so query-migrate shows the error. */
   exitOnError?: boolean;
+  /** Turn on the `events` capability (MIGRATION events for the report; nothing on the wire changes). Default true. */
+  events?: boolean;
 }
 
 /**
@@ -92,7 +94,7 @@ export interface PrepareOptions {
  * capabilities and parameters, then `migrate-incoming`. Returns the address it listens on.
  */
 export async function prepareDestination(qmp: QmpClient, o: PrepareOptions = {}): Promise<{ host: string; port: number }> {
-  const caps = Object.entries(o.caps ?? {}).map(([capability, state]) => ({ capability, state }));
+  const caps = Object.entries({ ...(o.events === false ? {} : { events: true }), ...(o.caps ?? {}) }).map(([capability, state]) => ({ capability, state }));
   if (caps.length) await qmp.execute('migrate-set-capabilities', { capabilities: caps });
   if (o.params && Object.keys(o.params).length) await qmp.execute('migrate-set-parameters', o.params);
   await qmp.execute('migrate-incoming', { uri: o.uri ?? 'tcp:127.0.0.1:0', ...(o.exitOnError === false ? { 'exit-on-error': false } : {}) });
