@@ -42,7 +42,7 @@ export function formatReplayReport(r: ReplayReport): string[] {
   if (d) {
     lines.push(`destination: ${d.status ?? 'unknown'} (${d.statuses.map((s) => `${s.status}@${s.t.toFixed(2)}s`).join(' -> ')})`);
     if (d.errorDesc) lines.push(`destination error: ${d.errorDesc}`);
-    for (const e of d.events) if (e.event.startsWith('MIGRATION')) lines.push(`  event ${e.event} ${e.data ? JSON.stringify(e.data) : ''}`);
+    for (const e of d.events) if (e.event.startsWith('MIGRATION')) lines.push(`  event ${e.event} ${e.data ? JSON.stringify(e.data) : ''} @${e.t.toFixed(2)}s`);
   }
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   if (r.failure) {
