@@ -309,7 +309,7 @@ function copyCapture(from: string, to: string): void {
 }
 
 (haveShared && (qemuBinary('10.0') || process.env['CI'] === 'true') ? test.serial : test.serial.skip)(
-  'doctored captures (a byte flipped in a device section, a truncated main): QEMU\'s error next to the offset sent on each channel',
+  'doctored captures (a byte flipped in a device section, a truncated main, bad page flags mid-stream): QEMU\'s error next to the offset sent on each channel',
   async (t) => {
     if (!requireQemu(t, '10.0')) return;
     const base = join(SHARED, '10.0-c-multifd4-zstd');
@@ -366,6 +366,33 @@ function copyCapture(from: string, to: string): void {
     } finally {
       await b.dst.stop();
       rmSync(cut, { recursive: true, force: true });
+    }
+
+    // 3. A RAM page record 4 MB into the postcopy capture's main gets impossible flags: QEMU fails in
+    //    the middle of precopy, the preempt channel was never opened, main stopped soon after the byte.
+    const pc = join(SHARED, '10.0-g-postcopy-preempt');
+    const mid = mkdtempSync(join(tmpdir(), 'mw-replay-mid-'));
+    copyCapture(pc, mid);
+    let pageAt = -1;
+    await decodeInput(openInput(mid), { only: (ch) => ch.name === 'main', onRecord: (_ch, r) => void (pageAt < 0 && r.offset > 4_000_000 && r.kind === 'ram-page' && (pageAt = r.offset)) });
+    const midMain = join(mid, 'conn00.src2dst.bin');
+    const mb = readFileSync(midMain);
+    mb[pageAt + 6] = mb[pageAt + 6]! | 0x0f; // the be64 address+flags word: flags in its low 12 bits
+    mb[pageAt + 7] = 0xff;
+    writeFileSync(midMain, mb);
+    const pcSettings = destinationSettings(pc)!;
+    const c = await replayInto(mid, { version: '10.0', caps: pcSettings.caps, params: pcSettings.params, running: true, exitOnError: false, cli: true });
+    try {
+      t.is(c.report.outcome, 'failed', c.text);
+      t.is(c.report.timing, 'recorded');
+      const [m, p] = c.report.failure!.sentAt;
+      t.true(m!.sent > pageAt && m!.sent < m!.total, `main sent ${m!.sent} of ${m!.total}, the bad record at ${pageAt}`);
+      t.is(p!.sent, 0);
+      t.is(c.report.connections[1]!.end, 'not-connected');
+      t.regex(c.text, /conn00 main\s+byte offset \d+ of 18289788/);
+    } finally {
+      await c.dst.stop();
+      rmSync(mid, { recursive: true, force: true });
     }
   },
 );
