@@ -149,7 +149,9 @@ export async function replayCapture(input: string | MigrationInput, o: ReplayOpt
   try {
     for (const l of lives) {
       if (failure) break;
-      if (timing === 'recorded' && l.plan.acceptedAt !== null) await clock.until(l.plan.acceptedAt, abort.signal).catch(() => undefined);
+      // Connect when the recording accepted it (or, without index.json times, at its first chunk).
+      const at = l.plan.acceptedAt ?? schedules.get(l.plan.id)?.t[0];
+      if (timing === 'recorded' && at !== undefined) await clock.until(at, abort.signal).catch(() => undefined);
       if (failure) break;
       await start(l);
     }
