@@ -150,6 +150,23 @@ test('a recorded connection the destination never saw (connect_error) is not ope
   }
 });
 
+test('--speed scales recorded time: 40 s of recorded gaps at --speed 400 keep their order and finish', async (t) => {
+  const dir = makeCapture(
+    [{ src: bytes(2000, 1, QEVM), acceptedAt: 0 }, { src: bytes(1000, 2), acceptedAt: 10 }],
+    [[0, 0, 1000], [20, 1, 1000], [40, 0, 1000]],
+  );
+  const dst = new FakeDestination();
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, speed: 400, idleTimeoutMs: 200 });
+    t.is(r.timing, 'recorded', '--speed implies recorded timing');
+    t.is(r.outcome, 'accepted', r.reason ?? '');
+    t.deepEqual(dst.arrivals, [0, 1, 0]);
+  } finally {
+    await dst.close();
+  }
+});
+
 test('recorded timing needs chunks.csv; --speed must be positive', async (t) => {
   const dir = makeCapture([{ src: bytes(100, 1, QEVM) }]);
   await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, timing: 'recorded' }), { message: /chunks\.csv/ });
