@@ -132,6 +132,25 @@ for (const c of sharedPrecopy) {
   });
 }
 
+(haveShared && (qemuBinary('10.0') || process.env['CI'] === 'true') ? test.serial : test.serial.skip)('migwire replay --qmp --setup sets a bare -incoming defer destination up from meta.json, then replays: completed', async (t) => {
+  if (!requireQemu(t, '10.0')) return;
+  const capture = join(SHARED, '10.0-c2-multifd4-zlib');
+  const qmpDir = mkdtempSync(join(tmpdir(), 'mwr-'));
+  const qmpSock = join(qmpDir, 'qmp.sock');
+  const dst = await launchVm({ version: '10.0', role: 'destination', memMiB: MEM, bootDisk: makeBootDisk({ startMiB: 1, endMiB: 9 }), extraArgs: ['-qmp', `unix:${qmpSock},server=on,wait=off`] });
+  try {
+    const out = new MemoryOutput();
+    const code = await main(['replay', capture, '--qmp', qmpSock, '--setup'], out);
+    t.is(code, 0, [...out.lines, ...out.errors].join('\n'));
+    t.regex(out.errors.join('\n'), /destination set up \(caps \{"multifd":true\}, params \{"multifd-channels":4,"multifd-compression":"zlib"\}\), listening on 127\.0\.0\.1:\d+/);
+    t.regex(out.lines.join('\n'), /replay: completed/);
+    t.is(sha(await pmemsaveAll(dst.qmp, MEM, join(qmpDir, 'ram.bin'))), await expectedRamSha(capture, qmpDir));
+  } finally {
+    await dst.stop();
+    rmSync(qmpDir, { recursive: true, force: true });
+  }
+});
+
 const havePostcopy = haveShared && (qemuBinary('10.0') || process.env['CI'] === 'true');
 (havePostcopy ? test.serial : test.serial.skip)('shared capture 10.0-g-postcopy-preempt replayed at recorded timing: completed, the guest pattern verifies after it runs', async (t) => {
   if (!requireQemu(t, '10.0')) return;

@@ -165,7 +165,7 @@ Options:
   },
   replay: {
     summary: 'send a recorded migration into a listening destination QEMU and report how it took it',
-    usage: 'migwire replay PATH --target HOST:PORT [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--tls DIR] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
+    usage: 'migwire replay PATH (--target HOST:PORT | --qmp SOCKET --setup) [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--tls DIR] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
     help: `PATH is a capture directory (connNN.src2dst.bin / connNN.dst2src.bin + index.json; chunks.csv
 for --timing recorded), a directory with stream.bin or stream.bin.gz, or a single stream file.
 
@@ -173,7 +173,8 @@ The destination must already listen: start it with \`-incoming defer\`, set the 
 parameters the recording used (meta.json lists them), then \`migrate-incoming\` with
 {"uri": "tcp:HOST:PORT", "exit-on-error": false} (QEMU >= 9.1 then stays alive after a failed
 load, so --qmp can report its error). --qmp needs a QMP monitor of its own: give QEMU a second
-\`-qmp unix:PATH,server=on,wait=off\` when something else holds the first.
+\`-qmp unix:PATH,server=on,wait=off\` when something else holds the first. Or let migwire do the
+setup: --qmp SOCKET --setup (from the capture's meta.json).
 migwire opens the recorded connections toward --target in the recorded accept order, each
 connected before the next (QEMU names TLS channels by arrival and the postcopy-preempt channel by
 position), sends each connection's source->destination bytes (streamed from disk, at the pace the
@@ -197,6 +198,9 @@ Options:
   --speed X            recorded time divided by X (2 = twice as fast); with --timing recorded
   --qmp SOCKET         the destination's QMP unix socket: poll query-migrate until completed or
                        failed, report its status, error-desc and events
+  --setup              with --qmp: first set the destination up as meta.json says the recording's
+                       was (capabilities, parameters; events on; exit-on-error off on QEMU >= 9.1)
+                       and start migrate-incoming on --target (default 127.0.0.1 and a free port)
   --tls DIR            speak x509 TLS toward the destination with the tls-creds-x509 folder DIR
                        (ca-cert.pem, client-cert.pem, client-key.pem)
   --out DIR            write what was sent and what came back as a capture directory
@@ -213,6 +217,7 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
       timing: { type: 'string' },
       speed: { type: 'string' },
       qmp: { type: 'string' },
+      setup: { type: 'boolean' },
       tls: { type: 'string' },
       out: { type: 'string' },
       'idle-timeout': { type: 'string' },
@@ -221,10 +226,12 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
       quiet: { type: 'boolean' },
     },
     run: async (pos, v, out) => {
-      if (typeof v['target'] !== 'string') throw new UsageError('replay needs --target HOST:PORT');
+      const setup = v['setup'] === true;
+      if (setup && typeof v['qmp'] !== 'string') throw new UsageError('--setup needs --qmp SOCKET');
+      if (typeof v['target'] !== 'string' && !setup) throw new UsageError('replay needs --target HOST:PORT (or --qmp SOCKET --setup)');
       let target;
       try {
-        target = parseHostPort(v['target'], '--target');
+        if (typeof v['target'] === 'string') target = parseHostPort(v['target'], '--target');
       } catch (e) {
         throw new UsageError((e as Error).message);
       }
@@ -241,7 +248,7 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
       if (typeof v['tls'] === 'string') {
         const { clientTlsOptions, readQemuTlsDir } = await import('@migwire/channel-manager');
         try {
-          tls = clientTlsOptions(readQemuTlsDir(v['tls']), target.host);
+          tls = clientTlsOptions(readQemuTlsDir(v['tls']), target?.host ?? '127.0.0.1');
         } catch (e) {
           throw new UsageError(`--tls: ${(e as Error).message}`);
         }
@@ -252,7 +259,8 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
       return replay(
         pos[0]!,
         {
-          target,
+          ...(target ? { target } : {}),
+          setup,
           ...(timing ? { timing } : {}),
           ...(speed !== undefined ? { speed } : {}),
           ...(typeof v['qmp'] === 'string' ? { qmpSocket: v['qmp'] } : {}),

@@ -322,6 +322,9 @@ test('a file row (stream.bin) is one main connection; mapped-ram and TLS recorde
   t.is(await main(['replay', dir], o), 2);
   t.regex(o.errors.join('\n'), /needs --target/);
   t.is(await main(['replay', dir, '--target', '127.0.0.1:1', '--timing', 'slow'], new MemoryOutput()), 2);
+  const noQmp = new MemoryOutput();
+  t.is(await main(['replay', dir, '--setup'], noQmp), 2);
+  t.regex(noQmp.errors.join('\n'), /--setup needs --qmp/);
   t.is(await main(['replay', tls, '--target', '127.0.0.1:1'], new MemoryOutput()), 2);
   const refused = new MemoryOutput();
   t.is(await main(['replay', dir, '--target', '127.0.0.1:1', '--json', '--quiet'], refused), 1);

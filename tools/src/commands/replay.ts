@@ -5,10 +5,17 @@
  */
 import type { Output } from '../cli-io.js';
 import { bytesHuman } from '../format/human.js';
+import { InputError } from '../input/capture.js';
+import { setupDestinationFromCapture } from '../replay/destination.js';
+import { destinationSettings } from '../replay/plan.js';
 import { replayCapture } from '../replay/replay.js';
 import type { ReplayOptions, ReplayProgress, ReplayReport } from '../replay/types.js';
 
-export interface ReplayCommandOptions extends Omit<ReplayOptions, 'onProgress'> {
+export interface ReplayCommandOptions extends Omit<ReplayOptions, 'onProgress' | 'target'> {
+  /** Where the destination listens; with setup, where to make it listen (default 127.0.0.1:0). */
+  target?: { host: string; port: number };
+  /** Set the destination up over QMP from meta.json and start migrate-incoming first. */
+  setup: boolean;
   json: boolean;
   quiet: boolean;
 }
@@ -56,8 +63,19 @@ export function formatReplayReport(r: ReplayReport): string[] {
 }
 
 export async function replay(path: string, o: ReplayCommandOptions, out: Output): Promise<number> {
-  const { json, quiet, ...opts } = o;
-  const report = await replayCapture(path, { ...opts, ...(quiet ? {} : { onProgress: (p: ReplayProgress) => out.err(progressLine(p)) }) });
+  const { json, quiet, setup, target: given, ...opts } = o;
+  let target = given;
+  if (setup) {
+    if (!opts.qmpSocket) throw new InputError('--setup needs --qmp SOCKET');
+    const settings = destinationSettings(path);
+    if (!settings) throw new InputError(`--setup: ${path} has no meta.json saying how its destination was set up`);
+    target = await setupDestinationFromCapture(opts.qmpSocket, settings, given ?? { host: '127.0.0.1', port: 0 }).catch((e: Error) => {
+      throw new InputError(`--setup: ${e.message}`);
+    });
+    if (!quiet) out.err(`migwire replay: destination set up (caps ${JSON.stringify(settings.caps)}, params ${JSON.stringify(settings.params)}), listening on ${target.host}:${target.port}`);
+  }
+  if (!target) throw new InputError('replay needs --target HOST:PORT (or --setup with --qmp)');
+  const report = await replayCapture(path, { ...opts, target, ...(quiet ? {} : { onProgress: (p: ReplayProgress) => out.err(progressLine(p)) }) });
   if (json) out.line(JSON.stringify(report));
   else for (const l of formatReplayReport(report)) out.line(l);
   return report.ok ? 0 : 1;

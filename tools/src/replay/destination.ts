@@ -103,3 +103,23 @@ export async function prepareDestination(qmp: QmpClient, o: PrepareOptions = {})
   if (!a || a.port === undefined) throw new Error(`the destination reports no listening address: ${JSON.stringify(q)}`);
   return { host: a.host ?? '127.0.0.1', port: Number(a.port) };
 }
+
+/**
+ * `replay --setup`: connect to the destination's QMP socket, set it up from the recording's
+ * meta.json (caps, params, events, and exit-on-error off where QEMU has it) and start
+ * `migrate-incoming` on `listen` (port 0: any free one). Returns where it listens.
+ */
+export async function setupDestinationFromCapture(
+  socket: string,
+  settings: { caps: Record<string, boolean>; params: Record<string, unknown> },
+  listen: { host: string; port: number },
+): Promise<{ host: string; port: number }> {
+  const qmp = await QmpClient.connect(socket, { timeoutMs: 5000 });
+  try {
+    const [major = 0, minor = 0] = qmp.version.split('.').map(Number);
+    const hasExitOnError = major > 9 || (major === 9 && minor >= 1);
+    return await prepareDestination(qmp, { ...settings, uri: `tcp:${listen.host}:${listen.port}`, ...(hasExitOnError ? { exitOnError: false } : {}) });
+  } finally {
+    qmp.close();
+  }
+}
