@@ -16,7 +16,7 @@ export interface ChunkSchedule {
 }
 
 /** No recorded recv is larger than this; a bigger length is a broken chunks.csv, not a buffer to allocate. */
-export const MAX_CHUNK = 64 * 1024 * 1024;
+export const MAX_CHUNK = 16 * 1024 * 1024;
 
 /** Read the src2dst rows of chunks.csv; offsets must follow each other from 0 on every connection. */
 export async function readSchedule(path: string): Promise<Map<number, ChunkSchedule>> {
