@@ -21,7 +21,7 @@ import {
   type MainRecordInput,
   type MultifdRamPacketRecord,
 } from '@migwire/stream-codec';
-import { runExtract, runTranscode } from 'migwire';
+import { replayCapture, runExtract, runTranscode } from 'migwire';
 import * as channelManager from '@migwire/channel-manager';
 import { LiveChecker } from 'migwire';
 
@@ -443,6 +443,54 @@ async function benchRecord(): Promise<void> {
   peers.close();
 }
 
+// replay: a capture (main + 4 multifd channels) sent to the sink in the peers process, against
+// plain file-to-socket pipes from this process to the same sink.
+async function pipeFile(port: number, path: string): Promise<number> {
+  const s: Socket = connect({ host: LOOPBACK, port, allowHalfOpen: true });
+  s.setNoDelay(true);
+  await once(s, 'connect');
+  const ended = new Promise<void>((resolve, reject) => {
+    s.on('error', reject);
+    s.on('end', () => resolve());
+    s.resume();
+  });
+  let sent = 0;
+  for await (const c of createReadStream(path, { highWaterMark: CHUNK })) {
+    sent += (c as Buffer).length;
+    if (!s.write(c as Buffer)) await once(s, 'drain');
+  }
+  s.end();
+  await ended;
+  s.destroy();
+  return sent;
+}
+
+async function benchReplay(): Promise<void> {
+  const dir = join(WORK, `multifd-none-${sizeMiB}`);
+  if (!existsSync(join(dir, 'conn04.src2dst.bin'))) await makeMultifdCapture(dir, 'none');
+  const files = [0, 1, 2, 3, 4].map((c) => join(dir, `conn0${c}.src2dst.bin`));
+  for (const f of files) await plainRead(f);
+  const peers = await startPeers();
+  try {
+    let base: { bytes: number; seconds: number; peakRss: number } | undefined;
+    let fast: typeof base;
+    for (let i = 0; i < 3; i++) {
+      const b = await measure(async () => (await Promise.all(files.map((f) => pipeFile(peers.sinkPort, f)))).reduce((a, n) => a + n, 0));
+      if (!base || b.seconds < base.seconds) base = b;
+      const r = await measure(async () => {
+        const rep = await replayCapture(dir, { target: { host: LOOPBACK, port: peers.sinkPort }, timing: 'fast', idleTimeoutMs: 1000 });
+        if (!rep.ok) throw new Error(`replay failed: ${rep.reason}`);
+        return rep.connections.reduce((a, c) => a + c.bytesSent, 0);
+      });
+      if (!fast || r.seconds < fast.seconds) fast = r;
+    }
+    record('replay: 5 files piped to sockets', base!, undefined, 'best of 3; main + 4 multifd channels, concurrent; sink in its own process');
+    record('replay --timing fast (main + 4 multifd)', fast!, base, 'best of 3; includes waiting for the sink to close', 'plain pipes');
+  } finally {
+    peers.close();
+  }
+}
+
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
   if (!asJson) console.log(`migwire bench: ${sizeMiB} MiB guest streams in ${WORK} (Node ${process.version})`);
@@ -551,6 +599,7 @@ async function main(): Promise<void> {
     }
   }
   if (want('record')) await benchRecord();
+  if (want('replay')) await benchReplay();
   if (asJson) console.log(JSON.stringify({ sizeMiB, node: process.version, figures }, null, 2));
 }
 

@@ -14,3 +14,19 @@ export { MultifdPacketBuilder } from './transcode/packet-builder.js';
 export { PageRouter, type PageRoute, type RouteDecision } from './transcode/page-router.js';
 export { DiscardSink, SocketSink, type ByteSink } from './transcode/sinks.js';
 export { TranscodeError, type TranscodeErrorCode } from './transcode/errors.js';
+export { replayCapture } from './replay/replay.js';
+export { prepareDestination, type PrepareOptions } from './replay/destination.js';
+export { formatReplayReport } from './commands/replay.js';
+export { planReplay, destinationSettings, recordedDestination, type ReplayPlan, type PlannedConnection } from './replay/plan.js';
+export type {
+  ReplayOptions,
+  ReplayReport,
+  ReplayTiming,
+  ReplayProgress,
+  ReplayOutcome,
+  ReplayFailure,
+  ReplayConnectionReport,
+  ReturnPathComparison,
+  DestinationStatus,
+} from './replay/types.js';
+export { replayIntoFreshQemu, type FreshReplayOptions, type FreshReplayResult } from './replay/fresh.js';

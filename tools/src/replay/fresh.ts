@@ -1,0 +1,96 @@
+/**
+ * One replay into a destination QEMU started for it: launched with `-incoming defer` and a second
+ * QMP monitor for the replay, set up as the recording's destination was (meta.json, or what the
+ * caller says), replayed, then checked: the RAM's sha256 (pmemsave) for precopy, the guest pattern
+ * after the guest ran for postcopy. The QEMU is stopped before it returns. Used by the interop
+ * tests and the fixture generator.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clientTlsOptions, qemuTlsObjectArgs, readQemuTlsDir } from '@migwire/channel-manager';
+import { makeBootDisk } from '../qemu/guest.js';
+import { pmemsaveAll, pmemsaveRegion, sha256, verifyPattern, type PatternResult } from '../qemu/memory.js';
+import { launchVm, type QemuVersion, type Vm } from '../qemu/vm.js';
+import { destinationSettings, recordedDestination } from './plan.js';
+import { prepareDestination } from './destination.js';
+import { replayCapture } from './replay.js';
+import type { ReplayOptions, ReplayReport } from './types.js';
+
+export interface FreshReplayOptions extends Omit<ReplayOptions, 'target' | 'qmpSocket' | 'tls'> {
+  /** Default: the recording's destination build (meta.json), else 10.0. */
+  version?: QemuVersion;
+  /** Default: meta.json's machine (q35 is the 10.0 default; pc-q35-7.2 for 7.2). */
+  machine?: string;
+  /** Guest RAM (MiB). Default: meta.json's, else 128. */
+  memMiB?: number;
+  /** Destination caps/params. Default: the capture's meta.json (none when it has none). */
+  caps?: Record<string, boolean>;
+  params?: Record<string, unknown>;
+  /** A tls-creds-x509 folder: the destination gets the server object `tls0`, the replay speaks TLS. */
+  tlsDir?: string;
+  /** Keep the destination alive after a failed load so QMP reports the error (QEMU >= 9.1). Default false on 10.0. */
+  exitOnError?: boolean;
+  /** Run the destination's guest during the replay. Default: for postcopy captures. */
+  running?: boolean;
+  /** What to check after `completed`: RAM sha256, the guest pattern after it runs, or nothing. Default: pattern for postcopy, ram otherwise. */
+  verify?: 'ram' | 'pattern' | 'none';
+  /** The guest's pattern region (MiB). Default [1, 9]. */
+  region?: [number, number];
+  /** Serial markers to wait for before checking the pattern. Default 100. */
+  markers?: number;
+}
+
+export interface FreshReplayResult {
+  report: ReplayReport;
+  /** sha256 of the destination's RAM after `completed` (verify: 'ram'). */
+  ramSha256: string | null;
+  /** The guest pattern after the guest ran on the destination (verify: 'pattern'). */
+  pattern: PatternResult | null;
+  /** QEMU's stdout/stderr (its detailed load errors are only there). */
+  qemuOutput: string;
+}
+
+export async function replayIntoFreshQemu(capture: string, o: FreshReplayOptions = {}): Promise<FreshReplayResult> {
+  const rec = recordedDestination(capture);
+  const {
+    version = rec.version === '7.2' ? '7.2' : '10.0',
+    machine = rec.machine && rec.machine !== 'q35' ? rec.machine : undefined,
+    memMiB = rec.memMiB ?? 128,
+    caps, params, tlsDir, exitOnError, running, verify, region = [1, 9], markers = 100, ...replayOpts
+  } = o;
+  const settings = destinationSettings(capture) ?? { caps: {}, params: {} };
+  const useCaps = caps ?? settings.caps;
+  const postcopy = useCaps['postcopy-ram'] === true;
+  const qmpDir = mkdtempSync(join(tmpdir(), 'mwr-'));
+  const qmpSock = join(qmpDir, 'qmp.sock');
+  let dst: Vm | undefined;
+  try {
+    dst = await launchVm({
+      version, role: 'destination', memMiB, bootDisk: makeBootDisk({ startMiB: region[0], endMiB: region[1] }),
+      extraArgs: ['-qmp', `unix:${qmpSock},server=on,wait=off`, ...(tlsDir ? qemuTlsObjectArgs({ dir: tlsDir, endpoint: 'server' }) : [])],
+      ...(machine ? { machine } : {}), paused: !(running ?? postcopy),
+    });
+    const keepAlive = exitOnError ?? (version === '10.0' ? false : undefined);
+    const target = await prepareDestination(dst.qmp, { caps: useCaps, params: params ?? settings.params, ...(keepAlive === false ? { exitOnError: false } : {}) });
+    const report = await replayCapture(capture, {
+      ...replayOpts, target, qmpSocket: qmpSock,
+      ...(tlsDir ? { tls: clientTlsOptions(readQemuTlsDir(tlsDir), target.host) } : {}),
+    });
+    let ramSha256: string | null = null;
+    let pattern: PatternResult | null = null;
+    const check = verify ?? (postcopy ? 'pattern' : 'ram');
+    if (report.outcome === 'completed' && check === 'ram') {
+      ramSha256 = sha256(await pmemsaveAll(dst.qmp, memMiB, join(qmpDir, 'ram.bin')));
+    } else if (report.outcome === 'completed' && check === 'pattern') {
+      if ((await dst.runState()) !== 'running') await dst.qmp.execute('cont');
+      await dst.waitForMarkers(dst.countMarkers() + markers, 30_000);
+      await dst.qmp.execute('stop');
+      pattern = verifyPattern(await pmemsaveRegion(dst.qmp, region[0], region[1], join(qmpDir, 'region.bin')), region[0], region[1]);
+    }
+    return { report, ramSha256, pattern, qemuOutput: dst.output };
+  } finally {
+    await dst?.stop();
+    rmSync(qmpDir, { recursive: true, force: true });
+  }
+}

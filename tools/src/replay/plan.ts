@@ -1,0 +1,149 @@
+/**
+ * What a replay sends: the recorded connections in accept order, each with the file of its
+ * source-to-destination bytes, the recorded return bytes, and the recorded times (index.json).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError, type ChannelInput, type MigrationInput } from '../input/capture.js';
+
+export interface PlannedConnection {
+  id: number;
+  name: string;
+  role: string;
+  /** The src2dst file (undefined: nothing was sent on this connection). */
+  file: string | undefined;
+  /** Uncompressed size when known (plain files); undefined for .gz. */
+  size: number | undefined;
+  /** The recorded dst2src file, if any. */
+  recordedReturn: string | undefined;
+  recordedReturnSize: number;
+  /** Recorded times, seconds on the capture's clock. */
+  acceptedAt: number | null;
+  sendEndedAt: number | null;
+  /** How the source's side ended in the recording: eof = half-close; anything else = close without one. */
+  sendEnd: 'eof' | 'abort';
+}
+
+export interface ReplayPlan {
+  path: string;
+  connections: PlannedConnection[];
+  /** chunks.csv, when the capture has one. */
+  chunksFile: string | undefined;
+  /** Capabilities and parameters from meta.json (what the destination needs set). */
+  caps: Record<string, boolean>;
+  params: Record<string, unknown>;
+  postcopy: boolean;
+  /** Recorded by `migwire record --tls`: plaintext of channels that were TLS on the wire. */
+  tlsTerminated: boolean;
+}
+
+interface IndexConnection {
+  id: number;
+  accepted_at?: number;
+  connect_error?: string | null;
+  forced_close?: boolean;
+  directions?: Record<string, { end_reason?: string | null; ended_at?: number | null; first_data_at?: number | null }>;
+}
+
+interface Meta {
+  caps?: Record<string, boolean>;
+  params?: Record<string, unknown>;
+  dst_params?: Record<string, unknown>;
+  setup?: Array<{ side: string; command: string; arguments: Record<string, unknown>; ok?: boolean }>;
+}
+
+/** Capabilities and parameters the destination used in the recording (meta.json), if recorded. */
+export function destinationSettings(captureDir: string): { caps: Record<string, boolean>; params: Record<string, unknown> } | null {
+  const p = join(captureDir, 'meta.json');
+  if (!existsSync(p)) return null;
+  let meta: Meta;
+  try {
+    meta = JSON.parse(readFileSync(p, 'utf8')) as Meta;
+  } catch (e) {
+    throw new InputError(`${p}: not JSON (${(e as Error).message})`);
+  }
+  const caps: Record<string, boolean> = { ...(meta.caps ?? {}) };
+  const params: Record<string, unknown> = { ...(meta.params ?? {}), ...(meta.dst_params ?? {}) };
+  // The setup calls are what really reached the destination.
+  for (const s of meta.setup ?? []) {
+    if (s.side !== 'dst' || s.ok === false) continue;
+    if (s.command === 'migrate-set-capabilities') {
+      const list = (s.arguments as { capabilities?: Array<{ capability: string; state: boolean }> }).capabilities;
+      if (list) for (const c of list) caps[c.capability] = c.state;
+      else Object.assign(caps, s.arguments);
+    } else if (s.command === 'migrate-set-parameters') {
+      Object.assign(params, s.arguments);
+    }
+  }
+  return { caps, params };
+}
+
+/** The recording's destination machine, RAM size and QEMU build, as far as meta.json says. */
+export function recordedDestination(captureDir: string): { machine?: string; memMiB?: number; version?: string } {
+  const p = join(captureDir, 'meta.json');
+  if (!existsSync(p)) return {};
+  let meta: { machine?: string; mem?: string; mem_mib?: number; qemu?: { dst?: { build?: string } } };
+  try {
+    meta = JSON.parse(readFileSync(p, 'utf8')) as typeof meta;
+  } catch {
+    return {};
+  }
+  const out: { machine?: string; memMiB?: number; version?: string } = {};
+  if (typeof meta.machine === 'string') out.machine = meta.machine;
+  const m = typeof meta.mem === 'string' ? /^(\d+)M$/i.exec(meta.mem) : null;
+  if (typeof meta.mem_mib === 'number') out.memMiB = meta.mem_mib;
+  else if (m) out.memMiB = Number(m[1]);
+  if (typeof meta.qemu?.dst?.build === 'string') out.version = meta.qemu.dst.build;
+  return out;
+}
+
+/** Build the plan of a capture directory or a file row (one main connection). */
+export function planReplay(input: MigrationInput): ReplayPlan {
+  if (input.kind === 'stdin') throw new InputError('replay needs a capture directory or a stream file, not standard input');
+  const src = input.channels.filter((c) => c.direction === 'src2dst');
+  const back = new Map(input.channels.filter((c) => c.direction === 'dst2src').map((c) => [c.conn, c]));
+  const index = new Map<number, IndexConnection>();
+  for (const c of (input.index?.connections ?? []) as IndexConnection[]) index.set(c.id, c);
+  const ids = [...new Set([...src.map((c) => c.conn), ...back.keys(), ...index.keys()])].sort((a, b) => a - b);
+  const byConn = new Map<number, ChannelInput>(src.map((c) => [c.conn, c]));
+  const connections: PlannedConnection[] = [];
+  for (const id of ids) {
+    const ch = byConn.get(id);
+    const ret = back.get(id);
+    const ix = index.get(id);
+    const up = ix?.directions?.['src2dst'];
+    // The proxy could not reach the destination with it: the recorded destination never saw it.
+    if (ix?.connect_error) continue;
+    if (ch?.role === 'tls') {
+      throw new InputError(`connection ${id} carries TLS recorded encrypted (passed through): its bytes belong to a TLS session that cannot be replayed; record with \`migwire record --tls DIR\` to keep the plaintext`);
+    }
+    const gz = ch?.path?.endsWith('.gz') ?? false;
+    connections.push({
+      id,
+      name: ch?.name ?? `conn${String(id).padStart(2, '0')}`,
+      role: ch?.role ?? 'empty',
+      file: ch?.path,
+      size: ch && !gz ? ch.size : undefined,
+      recordedReturn: ret?.path,
+      recordedReturnSize: ret?.path?.endsWith('.gz') ? 0 : (ret?.size ?? 0),
+      acceptedAt: ix?.accepted_at ?? null,
+      sendEndedAt: up?.ended_at ?? null,
+      sendEnd: !up || up.end_reason === 'eof' || up.end_reason == null ? 'eof' : 'abort',
+    });
+  }
+  if (connections.length === 0) throw new InputError(`${input.path}: nothing to replay`);
+  const dir = input.kind === 'capture' ? input.path : undefined;
+  const chunks = dir ? join(dir, 'chunks.csv') : undefined;
+  const settings = dir ? destinationSettings(dir) : null;
+  const caps = settings?.caps ?? {};
+  if (caps['mapped-ram']) throw new InputError(`${input.path}: a mapped-ram stream is a file with pages at fixed offsets; QEMU reads it only through file:, not from a socket`);
+  return {
+    path: input.path,
+    connections,
+    chunksFile: chunks && existsSync(chunks) ? chunks : undefined,
+    caps,
+    params: settings?.params ?? {},
+    postcopy: caps['postcopy-ram'] === true || connections.some((c) => c.role === 'postcopy-preempt'),
+    tlsTerminated: input.index?.transport === 'tls-terminated',
+  };
+}

@@ -1,0 +1,228 @@
+/**
+ * `replayCapture`: feed a recorded migration into a destination QEMU that is listening
+ * (`migrate-incoming`). The recorded connections are opened in accept order, each connected
+ * before the next (QEMU names TLS channels by arrival and the preempt channel by position); each
+ * sends its recorded bytes, fast or at the recorded times; what comes back is read, recorded and
+ * compared with the recording. Ends when the destination reports completed/failed (QMP), or
+ * without QMP when it closed every connection or nothing moved for the idle timeout.
+ */
+import { existsSync, statSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { OrderedDialer } from '@migwire/channel-manager';
+import { InputError, openInput, type MigrationInput } from '../input/capture.js';
+import { Clock } from '../qemu/qmp.js';
+import { CaptureOut } from './capture-out.js';
+import { DestinationWatch } from './destination.js';
+import { planReplay } from './plan.js';
+import { connectionReport, judge, totalOf, type Live } from './outcome.js';
+import { ReturnPathLog } from './return-path.js';
+import { readSchedule, ReplayClock, type ChunkSchedule } from './schedule.js';
+import { ChannelSender } from './sender.js';
+import type { ReplayFailure, ReplayOptions, ReplayProgress, ReplayReport } from './types.js';
+
+export async function replayCapture(input: string | MigrationInput, o: ReplayOptions): Promise<ReplayReport> {
+  const mi = typeof input === 'string' ? openInput(input) : input;
+  const plan = planReplay(mi);
+  const timing = o.timing ?? (plan.postcopy || o.speed !== undefined ? 'recorded' : 'fast');
+  const speed = o.speed ?? 1;
+  if (!(speed > 0)) throw new InputError(`--speed must be a positive number, got ${speed}`);
+  if (timing === 'fast' && o.speed !== undefined && o.speed !== 1) throw new InputError('--speed scales recorded time: it goes with --timing recorded, not fast');
+  const warnings: string[] = [];
+  if (timing === 'fast' && plan.connections.some((c) => c.role === 'postcopy-preempt')) {
+    warnings.push('fast timing on a postcopy-preempt capture: main and the preempt channel are not kept in their recorded order, so pages can race the commands before them; --timing recorded keeps it');
+  }
+  if (plan.tlsTerminated && !o.tls) warnings.push('the recording terminated TLS (its files are plaintext): a destination with tls-creds expects TLS, give --tls DIR');
+  for (const c of plan.connections) if (c.sendEnd === 'abort') warnings.push(`connection ${c.id} (${c.name}) did not end with a half-close in the recording; it stays open until the end`);
+  let schedules = new Map<number, ChunkSchedule>();
+  if (timing === 'recorded') {
+    if (!plan.chunksFile) throw new InputError(`${plan.path}: --timing recorded needs chunks.csv (recorded times); this input has none`);
+    schedules = await readSchedule(plan.chunksFile);
+  }
+  const recordedLogs = new Map<number, ReturnPathLog>();
+  for (const c of plan.connections) if (c.role === 'main' && c.recordedReturn) recordedLogs.set(c.id, await ReturnPathLog.fromFile(c.recordedReturn, 'recorded return-path'));
+
+  // Recorded time zero for the replay: the first connection's accept (or first chunk).
+  const firstTimes = [...plan.connections.map((c) => c.acceptedAt), ...[...schedules.values()].map((s) => s.t[0])].filter((t): t is number => typeof t === 'number');
+  const base = firstTimes.length ? Math.min(...firstTimes) : 0;
+  const qclock = new Clock();
+  const clock = new ReplayClock(base, speed, qclock.zeroMs);
+  const now = (): number => clock.now();
+  const target = `${o.target.host}:${o.target.port}`;
+  const abort = new AbortController();
+  const lives: Live[] = plan.connections.map((p) => ({
+    plan: p, socket: null, sender: null, received: 0, connectedAt: null, peerClosedAt: null, closed: false, reset: null, sendDone: false,
+    returnLog: p.role === 'main' ? new ReturnPathLog('return-path') : null,
+  }));
+  // With a return path that ends in SHUT, the source closes only after the destination is done
+  // (QEMU waits for the return path at completion); an early EOF would pause postcopy.
+  const closeAfterDestination = [...recordedLogs.values()].some((log) => log.shutStatus !== null);
+  let destinationDone!: () => void;
+  const destinationDonePromise = new Promise<void>((resolve) => (destinationDone = resolve));
+  let failure: ReplayFailure | null = null;
+  let lastActivity = performance.now();
+  const fail = (reason: string): void => {
+    if (failure) return;
+    failure = { t: now(), reason, sentAt: lives.map((l) => ({ id: l.plan.id, name: l.plan.name, sent: l.sender?.sent ?? 0, total: totalOf(l) })) };
+    for (const l of lives) l.sender?.stop();
+    abort.abort();
+    destinationDone();
+  };
+
+  const watch = o.qmpSocket ? await openWatch(o.qmpSocket, qclock, o.pollMs ?? 50, (desc) => fail(`destination QEMU: ${desc}`)) : null;
+  void watch?.done.then(() => destinationDone(), () => destinationDone());
+  const out = o.outDir ? new CaptureOut(o.outDir, target, now) : null;
+
+  const progress = (): ReplayProgress => ({
+    t: now(),
+    connections: lives.map((l) => ({ id: l.plan.id, name: l.plan.name, sent: l.sender?.sent ?? 0, total: totalOf(l), received: l.received, open: l.socket !== null && !l.closed })),
+  });
+  const ticker = o.onProgress ? setInterval(() => o.onProgress!(progress()), o.progressMs ?? 1000) : null;
+
+  const dialer = new OrderedDialer(o.target, o.tls);
+  const sending: Promise<void>[] = [];
+  const closing: Promise<void>[] = [];
+  const start = async (l: Live): Promise<void> => {
+    const id = l.plan.id;
+    let s: Socket;
+    try {
+      s = await dialer.dial();
+    } catch (e) {
+      fail(`connection ${id} (${l.plan.name}): cannot connect to ${target}: ${(e as Error).message}`);
+      return;
+    }
+    l.socket = s;
+    l.connectedAt = now();
+    out?.add(id, l.plan.role);
+    s.on('data', (chunk: Buffer) => {
+      lastActivity = performance.now();
+      l.received += chunk.length;
+      if (l.returnLog) {
+        l.returnLog.write(chunk);
+        if (l.returnLog.shutStatus !== null) destinationDone();
+      }
+      if (out && !out.received(id, chunk)) {
+        s.pause();
+        void out.drained(id).then(() => s.resume());
+      }
+    });
+    s.on('end', () => {
+      l.peerClosedAt = now();
+      l.returnLog?.end();
+      destinationDone();
+      if (!l.sendDone && !(l.plan.size !== undefined && (l.sender?.sent ?? 0) >= l.plan.size) && !failure) fail(`the destination closed connection ${id} (${l.plan.name}) after ${l.sender?.sent ?? 0} of ${totalOf(l)} bytes`);
+    });
+    s.on('error', (e) => {
+      l.reset ??= e.message;
+      if (!failure) fail(`connection ${id} (${l.plan.name}): ${e.message}`);
+    });
+    s.on('close', () => {
+      l.closed = true;
+      l.peerClosedAt ??= now();
+    });
+    const sender = new ChannelSender(s, l.plan.file, out ? (chunk) => out.sent(id, chunk) : undefined, abort.signal);
+    l.sender = sender;
+    sending.push(
+      (async () => {
+        if (timing === 'recorded') await sender.sendScheduled(schedules.get(id), clock);
+        else await sender.sendFast();
+        lastActivity = performance.now();
+        if (!sender.active) return;
+        l.sendDone = true;
+        // Close our side when the recording's source did (recorded timing), else right away;
+        // not awaited: waiting for the half-close is not waiting for bytes.
+        if (l.plan.sendEnd === 'eof') {
+          closing.push(
+            (async () => {
+              if (timing === 'recorded' && l.plan.sendEndedAt !== null) await clock.until(l.plan.sendEndedAt, abort.signal).catch(() => undefined);
+              if (closeAfterDestination) await destinationDonePromise;
+              if (!failure) sender.finish(now());
+            })(),
+          );
+        }
+      })(),
+    );
+  };
+
+  const deadline = performance.now() + (o.timeoutMs ?? 300_000);
+  let timedOut = false;
+  try {
+    for (const l of lives) {
+      if (failure) break;
+      // Connect when the recording accepted it (or, without index.json times, at its first chunk).
+      const at = l.plan.acceptedAt ?? schedules.get(l.plan.id)?.t[0];
+      if (timing === 'recorded' && at !== undefined) await clock.until(at, abort.signal).catch(() => undefined);
+      if (failure) break;
+      await start(l);
+    }
+    const allSent = Promise.all(sending);
+    // Wait for the end: QEMU's verdict, or (no QMP) the destination closing / going quiet.
+    const idleMs = o.idleTimeoutMs ?? 5000;
+    let sentAll = false;
+    let idle = false;
+    void allSent.then(() => (sentAll = true));
+    for (;;) {
+      if (failure) break;
+      if (performance.now() > deadline) {
+        timedOut = true;
+        fail(`timed out after ${o.timeoutMs ?? 300_000} ms`);
+        break;
+      }
+      if (watch) {
+        const st = watch.state.status;
+        if (st === 'completed') break;
+      } else if (sentAll) {
+        if (lives.every((l) => l.socket === null || l.closed || l.peerClosedAt !== null)) break;
+        if (performance.now() - lastActivity > idleMs) {
+          idle = true;
+          break;
+        }
+      }
+      await delay(20);
+    }
+    // A failure seen on a socket first: give QEMU a moment to report its own error.
+    if (watch && failure && !['failed', 'cancelled', 'postcopy-paused'].includes(watch.state.status ?? '')) await Promise.race([watch.done, delay(5000)]);
+    // Let the destination finish its side (its SHUT on the return path, its closes).
+    const closeBy = performance.now() + (idle ? 0 : 2000);
+    while (!failure && performance.now() < closeBy && !lives.every((l) => l.socket === null || l.closed || l.peerClosedAt !== null)) await delay(20);
+  } finally {
+    abort.abort();
+    destinationDone();
+    for (const l of lives) l.sender?.stop();
+    await Promise.allSettled([...sending, ...closing]);
+    if (ticker) clearInterval(ticker);
+  }
+  const destination = watch ? await watch.close() : null;
+  for (const l of lives) l.socket?.destroy();
+  if (out) await out.close(new Map(lives.map((l) => [l.plan.id, l.sender?.sent ?? 0])));
+  o.onProgress?.(progress());
+
+  const connections = lives.map((l) => connectionReport(l, recordedLogs.get(l.plan.id)));
+  const { outcome, reason } = judge(connections, destination, failure as ReplayFailure | null, timedOut);
+  return {
+    capture: plan.path,
+    target,
+    timing,
+    speed,
+    outcome,
+    ok: outcome !== 'failed',
+    reason,
+    duration: now(),
+    connections,
+    destination,
+    failure: outcome === 'failed' ? failure : null,
+    outDir: o.outDir ?? null,
+    warnings,
+  };
+}
+
+async function openWatch(socket: string, clock: Clock, pollMs: number, onFailed: (desc: string) => void): Promise<DestinationWatch> {
+  // QEMU makes the socket when it starts: a missing one is a wrong path, not one to wait for.
+  if (!existsSync(socket)) throw new InputError(`--qmp ${socket}: no such socket`);
+  if (!statSync(socket).isSocket()) throw new InputError(`--qmp ${socket}: not a unix socket`);
+  try {
+    return await DestinationWatch.open(socket, clock, pollMs, onFailed);
+  } catch (e) {
+    throw new InputError(`--qmp ${socket}: cannot talk QMP: ${(e as Error).message}`);
+  }
+}

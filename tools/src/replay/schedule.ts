@@ -1,0 +1,84 @@
+/**
+ * The recorded timing of a capture: chunks.csv (`seq,t,conn,dir,offset,len`, one line per recv in
+ * the proxy) read line by line into one schedule per connection, and the clock that maps recorded
+ * seconds to replay time.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import { InputError } from '../input/capture.js';
+
+/** One connection's source-to-destination chunks, in order: parallel columns (compact for long captures). */
+export interface ChunkSchedule {
+  t: number[];
+  offset: number[];
+  len: number[];
+}
+
+/** No recorded recv is larger than this; a bigger length is a broken chunks.csv, not a buffer to allocate. */
+export const MAX_CHUNK = 16 * 1024 * 1024;
+
+/** Read the src2dst rows of chunks.csv; offsets must follow each other from 0 on every connection. */
+export async function readSchedule(path: string): Promise<Map<number, ChunkSchedule>> {
+  const out = new Map<number, ChunkSchedule>();
+  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let col: Record<string, number> | undefined;
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    const f = line.split(',');
+    if (!col) {
+      col = Object.fromEntries(f.map((name, i) => [name.trim(), i]));
+      for (const need of ['t', 'conn', 'dir', 'offset', 'len']) if (col[need] === undefined) throw new InputError(`${path}: header has no "${need}" column`);
+      continue;
+    }
+    if (f[col['dir']!] !== 'src2dst') continue;
+    const t = Number(f[col['t']!]);
+    const conn = Number(f[col['conn']!]);
+    const offset = Number(f[col['offset']!]);
+    const len = Number(f[col['len']!]);
+    if (![t, conn, offset, len].every(Number.isFinite) || !Number.isInteger(conn) || len < 0 || len > MAX_CHUNK) {
+      throw new InputError(`${path} line ${n}: bad row ${JSON.stringify(line)}`);
+    }
+    let s = out.get(conn);
+    if (!s) out.set(conn, (s = { t: [], offset: [], len: [] }));
+    const last = s.t.length - 1;
+    const expected = last < 0 ? 0 : s.offset[last]! + s.len[last]!;
+    if (offset !== expected) throw new InputError(`${path} line ${n}: connection ${conn} chunk at offset ${offset}, expected ${expected} (chunks must follow each other)`);
+    s.t.push(t);
+    s.offset.push(offset);
+    s.len.push(len);
+  }
+  if (!col) throw new InputError(`${path}: empty`);
+  return out;
+}
+
+/** Maps recorded time (seconds on the capture's clock) to replay time, scaled by speed. */
+export class ReplayClock {
+  constructor(
+    /** Recorded time that corresponds to the replay's start. */
+    readonly base: number,
+    readonly speed: number = 1,
+    /** performance.now() at the replay's start. */
+    private readonly startMs: number = performance.now(),
+  ) {
+    if (!(speed > 0)) throw new RangeError(`speed must be > 0, got ${speed}`);
+  }
+
+  /** Seconds since the replay started. */
+  now(): number {
+    return (performance.now() - this.startMs) / 1000;
+  }
+
+  /** Replay time (s since start) at which recorded time `t` falls. */
+  at(t: number): number {
+    return Math.max(0, (t - this.base) / this.speed);
+  }
+
+  /** Resolve at recorded time `t` (at once when already past). */
+  async until(t: number, signal?: AbortSignal): Promise<void> {
+    const wait = this.at(t) * 1000 - (performance.now() - this.startMs);
+    if (wait > 1) await delay(wait, undefined, signal ? { signal } : undefined);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Sends one connection's recorded source-to-destination bytes: as fast as the destination takes
+ * them, or each chunk at its recorded time. Reads from disk as it goes and waits for the socket to
+ * drain, so at most one chunk per connection is in memory.
+ */
+import type { Socket } from 'node:net';
+import { ByteReader } from './byte-reader.js';
+import type { ChunkSchedule, ReplayClock } from './schedule.js';
+
+export class ChannelSender {
+  /** Bytes the kernel has taken (write callbacks completed): what the destination can have seen. */
+  sent = 0;
+  /** Bytes handed to the socket. */
+  queued = 0;
+  error: string | null = null;
+  endedAt: number | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly file: string | undefined,
+    /** Told of every chunk handed to the socket (the --out recording); sending waits for it. */
+    private readonly onChunk: (chunk: Buffer) => Promise<void> | void = () => {},
+    /** Aborts a wait for a chunk's recorded time. */
+    private readonly signal?: AbortSignal,
+  ) {
+    socket.on('error', (e) => (this.error ??= e.message));
+  }
+
+  /** Stop sending (the destination failed); the current write finishes. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  get active(): boolean {
+    return !this.stopped && this.error === null && !this.socket.destroyed && this.signal?.aborted !== true;
+  }
+
+  /** Send the whole file as fast as the destination reads it. */
+  async sendFast(): Promise<void> {
+    if (!this.file) return;
+    const r = new ByteReader(this.file);
+    try {
+      for await (const chunk of r.rest()) if (!(await this.write(chunk))) return;
+    } finally {
+      await r.close();
+    }
+  }
+
+  /**
+   * Send each scheduled chunk at its recorded time (later when the destination is slower than the
+   * recording), then whatever the schedule does not cover.
+   */
+  async sendScheduled(schedule: ChunkSchedule | undefined, clock: ReplayClock): Promise<void> {
+    if (!this.file) return;
+    const r = new ByteReader(this.file);
+    try {
+      const n = schedule?.t.length ?? 0;
+      for (let i = 0; i < n; i++) {
+        try {
+          await clock.until(schedule!.t[i]!, this.signal);
+        } catch {
+          return; // aborted
+        }
+        if (!this.active) return;
+        const chunk = await r.take(schedule!.len[i]!);
+        if (chunk.length === 0) return;
+        if (!(await this.write(chunk))) return;
+      }
+      for await (const chunk of r.rest()) if (!(await this.write(chunk))) return;
+    } finally {
+      await r.close();
+    }
+  }
+
+  /** Half-close (the source's EOF), as the recording did. */
+  finish(now: number): void {
+    this.endedAt = now;
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  private async write(chunk: Buffer): Promise<boolean> {
+    if (!this.active) return false;
+    this.queued += chunk.length;
+    await this.onChunk(chunk);
+    const n = chunk.length;
+    const s = this.socket;
+    const ok = s.write(chunk, (err) => {
+      if (err) this.error ??= err.message;
+      else this.sent += n;
+    });
+    if (ok) return this.active;
+    // The socket's buffer is full: wait for the kernel to take it (drain), or for the socket to die.
+    return new Promise((resolve) => {
+      const done = (): void => {
+        s.off('drain', done);
+        s.off('close', done);
+        resolve(this.active);
+      };
+      s.on('drain', done);
+      s.on('close', done);
+    });
+  }
+}

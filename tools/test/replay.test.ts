@@ -1,0 +1,346 @@
+/**
+ * migwire replay against a local TCP server standing in for the destination (no QEMU): connection
+ * order, every byte sent in order and half-closed, recorded timing keeps the cross-connection
+ * order of chunks.csv, the return path compared, failures reported with per-connection offsets,
+ * --out written as a capture.
+ */
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main, MemoryOutput, openInput, replayCapture } from '../src/index.js';
+import { readSchedule, ReplayClock } from '../src/replay/schedule.js';
+import { ReturnPathLog, compareReturnPaths } from '../src/replay/return-path.js';
+
+interface Seen {
+  id: number;
+  bytes: Buffer[];
+  ended: boolean;
+}
+
+/** A fake destination: accepts connections, keeps what each sends, in arrival order of chunks. */
+class FakeDestination {
+  readonly conns: Seen[] = [];
+  /** Connection id of every chunk, in arrival order. */
+  readonly arrivals: number[] = [];
+  private server: Server;
+  constructor(private readonly onConn: (s: Socket, seen: Seen) => void = () => {}) {
+    this.server = createServer({ allowHalfOpen: true }, (s) => {
+      const seen: Seen = { id: this.conns.length, bytes: [], ended: false };
+      this.conns.push(seen);
+      s.on('data', (b: Buffer) => {
+        seen.bytes.push(b);
+        if (this.arrivals.at(-1) !== seen.id) this.arrivals.push(seen.id);
+      });
+      s.on('end', () => {
+        seen.ended = true;
+        s.end();
+      });
+      s.on('error', () => {});
+      this.onConn(s, seen);
+    });
+  }
+  async start(): Promise<{ host: string; port: number }> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
+    return { host: '127.0.0.1', port: (this.server.address() as AddressInfo).port };
+  }
+  close(): Promise<void> {
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+const QEVM = Buffer.from('QEVM\0\0\0\x03', 'latin1');
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+function bytes(n: number, seed: number, head?: Buffer): Buffer {
+  const b = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  if (head) head.copy(b);
+  return b;
+}
+
+/** A capture directory: files per connection, index.json with accept times, optional chunks.csv. */
+function makeCapture(conns: Array<{ src: Buffer; dst?: Buffer; acceptedAt?: number }>, chunks?: Array<[t: number, conn: number, len: number]>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-replay-'));
+  conns.forEach((c, i) => {
+    const nn = String(i).padStart(2, '0');
+    writeFileSync(join(dir, `conn${nn}.src2dst.bin`), c.src);
+    writeFileSync(join(dir, `conn${nn}.dst2src.bin`), c.dst ?? Buffer.alloc(0));
+  });
+  const index = {
+    format: 'qemu-migration-capture/tcp-proxy/1',
+    connections: conns.map((c, i) => ({ id: i, accepted_at: c.acceptedAt ?? 0, directions: { src2dst: { end_reason: 'eof', ended_at: null }, dst2src: {} } })),
+  };
+  writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+  if (chunks) {
+    const off = new Map<number, number>();
+    const rows = ['seq,t,conn,dir,offset,len'];
+    chunks.forEach(([t, conn, len], seq) => {
+      const o = off.get(conn) ?? 0;
+      rows.push(`${seq},${t},${conn},src2dst,${o},${len}`);
+      off.set(conn, o + len);
+    });
+    writeFileSync(join(dir, 'chunks.csv'), rows.join('\n') + '\n');
+  }
+  return dir;
+}
+
+test('fast: connections opened in recorded order, every byte sent in order, half-closed; accepted without QMP', async (t) => {
+  const src = [bytes(3_000_000, 1, QEVM), bytes(500_000, 2, Buffer.from([0x11, 0x22, 0x33, 0x44])), bytes(70_000, 3, Buffer.from([0x11, 0x22, 0x33, 0x44]))];
+  const dir = makeCapture(src.map((s) => ({ src: s })));
+  const dst = new FakeDestination();
+  const target = await dst.start();
+  try {
+    const progress: number[] = [];
+    const r = await replayCapture(dir, { target, idleTimeoutMs: 300, onProgress: (p) => progress.push(p.connections[0]!.sent) });
+    t.is(r.outcome, 'accepted', r.reason ?? '');
+    t.true(r.ok);
+    t.is(r.timing, 'fast');
+    t.is(dst.conns.length, 3);
+    for (let i = 0; i < 3; i++) {
+      t.is(sha(Buffer.concat(dst.conns[i]!.bytes)), sha(src[i]!), `connection ${i} got exactly its bytes`);
+      t.true(dst.conns[i]!.ended, `connection ${i} half-closed`);
+      t.is(r.connections[i]!.bytesSent, src[i]!.length);
+      t.is(r.connections[i]!.bytesToSend, src[i]!.length);
+      t.is(r.connections[i]!.end, 'half-closed');
+    }
+    t.deepEqual(r.connections.map((c) => c.role), ['main', 'multifd', 'multifd']);
+    t.is(progress.at(-1), src[0]!.length, 'the last progress report shows everything sent');
+  } finally {
+    await dst.close();
+  }
+});
+
+test('recorded timing: chunks go out in the cross-connection order of chunks.csv', async (t) => {
+  // main 0..2 interleaved with a "preempt" connection; gaps of 0.25 s at speed 1.
+  const main = bytes(3000, 5, QEVM);
+  const pre = bytes(2000, 6);
+  const dir = makeCapture(
+    [{ src: main, acceptedAt: 10 }, { src: pre, acceptedAt: 10.2 }],
+    [[10.0, 0, 1000], [10.25, 1, 1000], [10.5, 0, 1000], [10.75, 1, 1000], [11.0, 0, 1000]],
+  );
+  const dst = new FakeDestination();
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, timing: 'recorded', idleTimeoutMs: 300 });
+    t.is(r.outcome, 'accepted', r.reason ?? '');
+    t.deepEqual(dst.arrivals, [0, 1, 0, 1, 0]);
+    t.is(Buffer.concat(dst.conns[0]!.bytes).compare(main), 0);
+    t.is(Buffer.concat(dst.conns[1]!.bytes).compare(pre), 0);
+  } finally {
+    await dst.close();
+  }
+});
+
+test('a recorded connection the destination never saw (connect_error) is not opened', async (t) => {
+  const dir = makeCapture([{ src: bytes(5000, 1, QEVM) }, { src: Buffer.alloc(0) }]);
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { connections: Array<Record<string, unknown>> };
+  index.connections[1]!['connect_error'] = 'connect ECONNREFUSED';
+  writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+  const dst = new FakeDestination();
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, idleTimeoutMs: 300 });
+    t.true(r.ok, r.reason ?? '');
+    t.is(dst.conns.length, 1);
+    t.is(r.connections.length, 1);
+  } finally {
+    await dst.close();
+  }
+});
+
+test('--speed scales recorded time: 40 s of recorded gaps at --speed 400 keep their order and finish', async (t) => {
+  const dir = makeCapture(
+    [{ src: bytes(2000, 1, QEVM), acceptedAt: 0 }, { src: bytes(1000, 2), acceptedAt: 10 }],
+    [[0, 0, 1000], [20, 1, 1000], [40, 0, 1000]],
+  );
+  const dst = new FakeDestination();
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, speed: 400, idleTimeoutMs: 200 });
+    t.is(r.timing, 'recorded', '--speed implies recorded timing');
+    t.is(r.outcome, 'accepted', r.reason ?? '');
+    t.deepEqual(dst.arrivals, [0, 1, 0]);
+  } finally {
+    await dst.close();
+  }
+});
+
+test('recorded timing needs chunks.csv; --speed must be positive', async (t) => {
+  const dir = makeCapture([{ src: bytes(100, 1, QEVM) }]);
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, timing: 'recorded' }), { message: /chunks\.csv/ });
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, speed: 0, timing: 'fast' }), { message: /speed/ });
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, speed: 2, timing: 'fast' }), { message: /goes with --timing recorded/ });
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, speed: 2 }), { message: /chunks\.csv/ }, '--speed implies recorded timing');
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, qmpSocket: join(dir, 'no.sock') }), { message: /--qmp .*no such socket/ });
+  await t.throwsAsync(replayCapture(dir, { target: { host: '127.0.0.1', port: 1 }, qmpSocket: join(dir, 'index.json') }), { message: /--qmp .*not a unix socket/ });
+});
+
+test('chunks.csv: rows that do not follow each other are rejected with their line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-sched-'));
+  const p = join(dir, 'chunks.csv');
+  writeFileSync(p, 'seq,t,conn,dir,offset,len\n0,0.1,0,src2dst,0,10\n1,0.2,0,dst2src,0,4\n2,0.3,0,src2dst,12,5\n');
+  await t.throwsAsync(readSchedule(p), { message: /line 4: connection 0 chunk at offset 12, expected 10/ });
+  writeFileSync(p, 'seq,t,conn,dir,offset,len\n0,0.1,0,src2dst,0,99999999999\n');
+  await t.throwsAsync(readSchedule(p), { message: /line 2: bad row/ });
+  writeFileSync(p, 'seq,t,conn,dir,offset,len\n0,0.1,0,src2dst,0,10\n1,0.2,1,src2dst,0,3\n2,0.3,0,src2dst,10,5\n');
+  const s = await readSchedule(p);
+  t.deepEqual(s.get(0), { t: [0.1, 0.3], offset: [0, 10], len: [10, 5] });
+  t.deepEqual(s.get(1)?.len, [3]);
+});
+
+test('the replay clock maps recorded seconds to replay seconds, scaled by speed', (t) => {
+  const c = new ReplayClock(10, 4);
+  t.is(c.at(10), 0);
+  t.is(c.at(12), 0.5);
+  t.is(c.at(9), 0, 'times before the start are due at once');
+  t.throws(() => new ReplayClock(0, -1));
+});
+
+test('the return path that comes back is decoded and compared with the recorded one', async (t) => {
+  const pong = (v: number): Buffer => Buffer.from([0, 2, 0, 4, 0, 0, 0, v]);
+  const shut = (s: number): Buffer => Buffer.from([0, 1, 0, 4, 0, 0, 0, s]);
+  const recorded = Buffer.concat([pong(1), pong(2), shut(0)]);
+  for (const [back, same, at] of [
+    [recorded, true, null],
+    [Buffer.concat([pong(1), pong(3), shut(0)]), false, 1],
+    [Buffer.concat([pong(1), pong(2)]), false, 2],
+  ] as const) {
+    const dir = makeCapture([{ src: bytes(10_000, 1, QEVM), dst: recorded }]);
+    const dst = new FakeDestination((s) => s.write(back));
+    const target = await dst.start();
+    try {
+      const r = await replayCapture(dir, { target, idleTimeoutMs: 300 });
+      const rp = r.connections[0]!.returnPath!;
+      t.is(rp.same, same);
+      t.is(rp.recordedMessages, 3);
+      t.is(r.connections[0]!.bytesReceived, back.length);
+      t.is(rp.firstDivergence?.index ?? null, at);
+      if (at === 1) t.deepEqual([rp.firstDivergence!.recorded!.text, rp.firstDivergence!.received!.text], ['PONG 2', 'PONG 3']);
+    } finally {
+      await dst.close();
+    }
+  }
+  // A SHUT with status 1 (the destination failed to load) fails a replay without QMP.
+  const dir = makeCapture([{ src: bytes(1000, 1, QEVM), dst: recorded }]);
+  const dst = new FakeDestination((s) => {
+    let got = 0;
+    s.on('data', (b: Buffer) => void ((got += b.length) === 1000 && s.write(shut(1))));
+  });
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, idleTimeoutMs: 300 });
+    t.is(r.outcome, 'failed');
+    t.regex(r.reason ?? '', /SHUT with status 1/);
+  } finally {
+    await dst.close();
+  }
+});
+
+test('a destination that closes early: failed, with the offset sent on each connection at that moment', async (t) => {
+  const src = [bytes(20_000_000, 1, QEVM), bytes(1000, 2)];
+  const dir = makeCapture(src.map((s) => ({ src: s })));
+  const dst = new FakeDestination((s, seen) => {
+    if (seen.id % 2 !== 0) return;
+    let got = 0;
+    // Read 1 MiB of main, then reset the connection (as QEMU does when it rejects a stream).
+    s.on('data', (b: Buffer) => {
+      got += b.length;
+      if (got >= 1024 * 1024) s.resetAndDestroy();
+    });
+  });
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, idleTimeoutMs: 300 });
+    t.is(r.outcome, 'failed');
+    t.false(r.ok);
+    t.truthy(r.failure);
+    t.regex(r.failure!.reason, /connection 0 \(main\)/);
+    const main = r.failure!.sentAt[0]!;
+    t.is(main.total, 20_000_000);
+    t.true(main.sent >= 1024 * 1024 - 300_000 && main.sent < 20_000_000, `main sent ${main.sent} when it failed`);
+    t.is(r.failure!.sentAt.length, 2);
+    t.true(r.connections[0]!.bytesSent < 20_000_000, 'sending stopped after the failure');
+    // The human report puts the reason next to the offsets.
+    const o = new MemoryOutput();
+    const code = await main_(['replay', dir, '--target', `127.0.0.1:${target.port}`, '--quiet', '--idle-timeout', '300'], o);
+    t.is(code, 1);
+    t.regex(o.lines.join('\n'), /FAILED: .*connection 0 \(main\)[\s\S]*first sign at [\d.]+ s[\s\S]*conn00 main\s+byte offset \d+ of 20000000/);
+  } finally {
+    await dst.close();
+  }
+});
+const main_ = main;
+
+test('--out writes what was sent and what came back as a capture the other commands read', async (t) => {
+  const src = [bytes(400_000, 1, QEVM), bytes(30_000, 2, Buffer.from([0x11, 0x22, 0x33, 0x44]))];
+  const back = Buffer.from([0, 2, 0, 4, 0, 0, 0, 9]);
+  const dir = makeCapture(src.map((s) => ({ src: s })));
+  const out = join(mkdtempSync(join(tmpdir(), 'mw-replay-out-')), 'cap');
+  const dst = new FakeDestination((s, seen) => void (seen.id === 0 && s.write(back)));
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, idleTimeoutMs: 300, outDir: out });
+    t.true(r.ok, r.reason ?? '');
+    t.is(readFileSync(join(out, 'conn00.src2dst.bin')).compare(src[0]!), 0);
+    t.is(readFileSync(join(out, 'conn01.src2dst.bin')).compare(src[1]!), 0);
+    t.is(readFileSync(join(out, 'conn00.dst2src.bin')).compare(back), 0);
+    const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { recorder: string; connections: Array<{ directions: { src2dst: { sha256: string } } }> };
+    t.is(index.recorder, 'migwire replay');
+    t.is(index.connections[0]!.directions.src2dst.sha256, sha(src[0]!));
+    const input = openInput(out);
+    t.deepEqual(input.channels.filter((c) => c.size).map((c) => c.role), ['main', 'return-path', 'multifd']);
+    const sched = await readSchedule(join(out, 'chunks.csv'));
+    t.is(sched.get(0)!.len.reduce((a, b) => a + b, 0), src[0]!.length);
+  } finally {
+    await dst.close();
+  }
+});
+
+test('a file row (stream.bin) is one main connection; mapped-ram and TLS recorded encrypted are refused; CLI usage errors exit 2', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-replay-file-'));
+  const stream = bytes(100_000, 4, QEVM);
+  writeFileSync(join(dir, 'stream.bin'), stream);
+  const dst = new FakeDestination();
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, idleTimeoutMs: 300 });
+    t.is(r.outcome, 'accepted', r.reason ?? '');
+    t.is(dst.conns.length, 1);
+    t.is(Buffer.concat(dst.conns[0]!.bytes).compare(stream), 0);
+  } finally {
+    await dst.close();
+  }
+  const mapped = mkdtempSync(join(tmpdir(), 'mw-replay-mapped-'));
+  writeFileSync(join(mapped, 'stream.bin'), stream);
+  writeFileSync(join(mapped, 'meta.json'), JSON.stringify({ caps: { 'mapped-ram': true } }));
+  await t.throwsAsync(replayCapture(mapped, { target }), { message: /mapped-ram .* only through file:/ });
+  const tls = makeCapture([{ src: Buffer.from([0x16, 0x03, 0x01, 0x00, 0x10, 1, 2, 3]) }]);
+  await t.throwsAsync(replayCapture(tls, { target: { host: '127.0.0.1', port: 1 } }), { message: /TLS recorded encrypted/ });
+  const o = new MemoryOutput();
+  t.is(await main(['replay', dir], o), 2);
+  t.regex(o.errors.join('\n'), /needs --target/);
+  t.is(await main(['replay', dir, '--target', '127.0.0.1:1', '--timing', 'slow'], new MemoryOutput()), 2);
+  const noQmp = new MemoryOutput();
+  t.is(await main(['replay', dir, '--setup'], noQmp), 2);
+  t.regex(noQmp.errors.join('\n'), /--setup needs --qmp/);
+  t.is(await main(['replay', tls, '--target', '127.0.0.1:1'], new MemoryOutput()), 2);
+  const refused = new MemoryOutput();
+  t.is(await main(['replay', dir, '--target', '127.0.0.1:1', '--json', '--quiet'], refused), 1);
+  const rep = JSON.parse(refused.lines.join('')) as { outcome: string; reason: string; connections: Array<{ end: string }> };
+  t.is(rep.outcome, 'failed');
+  t.regex(rep.reason, /cannot connect/);
+  t.is(rep.connections[0]!.end, 'not-connected');
+});
+
+test('return-path logs: a recorded return path that does not decode is reported, not thrown', (t) => {
+  const a = new ReturnPathLog('recorded');
+  a.write(Buffer.from([0, 9, 0, 0]));
+  a.end();
+  const b = new ReturnPathLog('received');
+  b.end();
+  const c = compareReturnPaths(a, b);
+  t.false(c.same);
+  t.regex(c.recordedError ?? '', /unknown return-path message/);
+});
