@@ -146,6 +146,9 @@ const haveQemu = qemuBinary('10.0') || process.env['CI'] === 'true';
     t.deepEqual(index.roles.map((r) => r.role).sort(), ['main', 'multifd', 'multifd', 'multifd', 'multifd']);
     t.deepEqual(index.roles.filter((r) => r.role === 'multifd').map((r) => r.multifd_channel_id).sort(), [0, 1, 2, 3]);
     await assertFixture(t, dir, cfg!);
+    // Replayed into a fresh destination QEMU when generated: same RAM as the original destination.
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { replay: { status: string; detail: string } };
+    t.is(meta.replay.status, 'pass', meta.replay.detail);
     // Present now: a second call does not generate again.
     const again = await ensureFixture(ON_DEMAND, out);
     t.is(again, dir);
