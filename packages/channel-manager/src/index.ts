@@ -4,7 +4,7 @@ export { ChannelRegistry, type AssignedChannel, type ChannelLayout, type Channel
 export { OrderedDialer, type DialTarget } from './dial/ordered-dialer.js';
 export { MigrationDialer } from './dial/migration-dialer.js';
 export { MigrationAcceptor, type AcceptedChannel, type MigrationAcceptorEvents, type MigrationAcceptorOptions } from './accept/acceptor.js';
-export { DirectionRecorder, type DirectionName, type DirectionStats, type EndReason } from './proxy/direction.js';
+export { DEFAULT_FILE_BUFFER_BYTES, DirectionRecorder, type DirectionName, type DirectionStats, type EndReason } from './proxy/direction.js';
 export {
   RecordingProxy,
   type CaptureIndex,

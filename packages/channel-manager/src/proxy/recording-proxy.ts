@@ -34,6 +34,8 @@ export interface RecordingProxyOptions {
   tls?: TerminatingTls;
   /** Sees every chunk as it is forwarded (live checks); must not keep or change it. */
   onChunk?: (connection: number, direction: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => void;
+  /** Bytes a recording file may lag behind the network per direction (default 8 MiB). */
+  fileBufferBytes?: number;
 }
 
 export interface ConnectionInfo {
@@ -174,8 +176,8 @@ export class RecordingProxy extends EventEmitter {
       connectError: null,
       src,
       dst: null,
-      up: new DirectionRecorder('src2dst', name('src2dst'), dir ? join(dir, name('src2dst')) : undefined, (m) => this.recordingFailed(id, m)),
-      down: new DirectionRecorder('dst2src', name('dst2src'), dir ? join(dir, name('dst2src')) : undefined, (m) => this.recordingFailed(id, m)),
+      up: new DirectionRecorder('src2dst', name('src2dst'), dir ? join(dir, name('src2dst')) : undefined, (m) => this.recordingFailed(id, m), this.o.fileBufferBytes),
+      down: new DirectionRecorder('dst2src', name('dst2src'), dir ? join(dir, name('dst2src')) : undefined, (m) => this.recordingFailed(id, m), this.o.fileBufferBytes),
       done: Promise.resolve(),
     };
     this.conns.push(conn);
