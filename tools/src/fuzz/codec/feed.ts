@@ -1,0 +1,144 @@
+/**
+ * One input through the decoder of its channel, in random chunk sizes. The result says how it
+ * ended (records, or the CodecError's code) and how many bytes the decoder held at most; anything
+ * thrown that is not a CodecError propagates: that is a bug the campaign reports.
+ */
+import {
+  CodecError,
+  MainStreamDecoder,
+  MultifdDecoder,
+  MultifdPageDecoder,
+  PayloadProblem,
+  ReturnPathDecoder,
+  type MultifdRecord,
+} from '@migwire/stream-codec';
+import type { Prng } from '../prng.js';
+import type { CodecSeed } from './seeds.js';
+
+export interface FeedResult {
+  records: number;
+  /** Code of the CodecError that stopped the decoder; undefined when it decoded to the end. */
+  code?: string;
+  /** The error, for offset checks. */
+  error?: CodecError;
+  /** Multifd only: packets whose pages were produced, and the page decoder's error code. */
+  pagePackets?: number;
+  pageCode?: string;
+  maxHeld: number;
+  /** The decoder that failed, to check that reset() gives a working one. */
+  failed?: Resettable;
+}
+
+export interface Resettable {
+  reset(): { write(chunk: Uint8Array, sink: (r: never) => void): void; end(sink: (r: never) => void): void };
+}
+
+/** Chunk sizes: whole, large, page-ish, small, tiny: every state boundary gets split somewhere. */
+export function* chunks(bytes: Uint8Array, prng: Prng): Generator<Uint8Array> {
+  const mode = prng.int(20);
+  const max = mode < 5 ? bytes.length : mode < 10 ? 65536 : mode < 15 ? 4096 : mode < 19 ? 512 : 16;
+  let at = 0;
+  while (at < bytes.length) {
+    const n = Math.max(1, Math.min(bytes.length - at, max === bytes.length ? max : 1 + prng.int(max)));
+    yield bytes.subarray(at, at + n);
+    at += n;
+  }
+}
+
+function asCodecError(e: unknown): CodecError {
+  if (e instanceof CodecError) return e;
+  throw e;
+}
+
+export function feedInput(cs: CodecSeed, bytes: Uint8Array, prng: Prng): FeedResult {
+  switch (cs.seed.channel) {
+    case 'main': {
+      const dec = new MainStreamDecoder({ limits: cs.mainLimits });
+      let records = 0;
+      let maxHeld = 0;
+      const sink = (): void => {
+        records++;
+      };
+      try {
+        for (const c of chunks(bytes, prng)) {
+          dec.write(c, sink);
+          if (dec.pending > maxHeld) maxHeld = dec.pending;
+        }
+        dec.end(sink);
+        return { records, maxHeld };
+      } catch (e) {
+        const err = asCodecError(e);
+        return { records, maxHeld, code: err.code, error: err, failed: dec as unknown as Resettable };
+      }
+    }
+    case 'return-path': {
+      const dec = new ReturnPathDecoder({ maxRecvBitmapBytes: cs.maxPayload });
+      let records = 0;
+      let maxHeld = 0;
+      const sink = (): void => {
+        records++;
+      };
+      try {
+        for (const c of chunks(bytes, prng)) {
+          dec.write(c, sink);
+          if (dec.pending > maxHeld) maxHeld = dec.pending;
+        }
+        dec.end(sink);
+        return { records, maxHeld };
+      } catch (e) {
+        const err = asCodecError(e);
+        return { records, maxHeld, code: err.code, error: err, failed: dec as unknown as Resettable };
+      }
+    }
+    case 'multifd': {
+      const dec = new MultifdDecoder({ maxDeviceStateBytes: cs.maxPayload });
+      const pages = new MultifdPageDecoder();
+      let records = 0;
+      let maxHeld = 0;
+      let pagePackets = 0;
+      let pageCode: string | undefined;
+      const sink = (r: MultifdRecord): void => {
+        records++;
+        if (r.kind !== 'multifd-packet' || pageCode !== undefined || r.normalPages === 0) return;
+        try {
+          pages.pages(r);
+          pagePackets++;
+        } catch (e) {
+          // The page decoder's typed error: its stream state is gone, so later packets are not fed.
+          if (e instanceof PayloadProblem) pageCode = e.code;
+          else throw e;
+        }
+      };
+      const done = (code?: CodecError): FeedResult => ({
+        records,
+        maxHeld,
+        pagePackets,
+        ...(pageCode !== undefined ? { pageCode } : {}),
+        ...(code ? { code: code.code, error: code, failed: dec as unknown as Resettable } : {}),
+      });
+      try {
+        for (const c of chunks(bytes, prng)) {
+          dec.write(c, sink);
+          if (dec.pending > maxHeld) maxHeld = dec.pending;
+        }
+        dec.end(sink);
+        return done();
+      } catch (e) {
+        return done(asCodecError(e));
+      }
+    }
+  }
+}
+
+/** After an error: reset() must give a decoder that decodes the seed itself to the end. */
+export function resetDecodesSeed(failed: Resettable, seed: Uint8Array): string | undefined {
+  const dec = failed.reset();
+  const sink = (): void => {};
+  try {
+    dec.write(seed, sink);
+    dec.end(sink);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
