@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { mutate } from '../mutate.js';
-import type { MutationKind } from '../mutation.js';
+import { BYTE_LEVEL_KINDS, type Mutation, type MutationKind } from '../mutation.js';
 import { Prng } from '../prng.js';
 import { seedLabel, type SeedChannel } from '../seed.js';
 import { feedInput, resetDecodesSeed } from './feed.js';
@@ -56,6 +56,16 @@ export interface RangeOptions {
   onInput?: (i: number) => void;
 }
 
+/**
+ * Multifd pages are produced for one input in eight, and for every input whose bytes changed inside
+ * a payload: inflating is most of a multifd input's cost, and header mutations are decided before it.
+ */
+function wantPages(cs: CodecSeed, n: number, m: Mutation | undefined): boolean {
+  if (n % 8 === 0) return true;
+  if (!m || !BYTE_LEVEL_KINDS.includes(m.kind) || cs.seed.channel !== 'multifd') return false;
+  return cs.seed.records.some((r) => r.kind !== 'multifd-init' && m.offset >= r.offset + r.length - r.payload.length && m.offset < r.offset + r.length);
+}
+
 export function emptyStats(): CodecStats {
   return { inputs: 0, ms: 0, decoders: {}, pages: { packets: 0, errors: {} }, kinds: {}, resetChecks: 0, slowest: { ms: 0, seed: '', n: 0, kind: null }, findings: [] };
 }
@@ -98,7 +108,7 @@ export function runCodecRange(seeds: readonly CodecSeed[], from: number, to: num
     };
     const start = performance.now();
     try {
-      const r = feedInput(cs, bytes, new Prng(n + 0x1_0000_0000));
+      const r = feedInput(cs, bytes, new Prng(n + 0x1_0000_0000), channel !== 'multifd' || wantPages(cs, n, m?.mutation));
       const ms = performance.now() - start;
       d.inputs++;
       k.inputs++;
@@ -137,7 +147,7 @@ export function runCodecRange(seeds: readonly CodecSeed[], from: number, to: num
 /** Add `b` into `a`. */
 export function mergeStats(a: CodecStats, b: CodecStats): CodecStats {
   a.inputs += b.inputs;
-  a.ms = Math.max(a.ms, b.ms);
+  a.ms += b.ms;
   for (const [c, s] of Object.entries(b.decoders) as [SeedChannel, DecoderStats][]) {
     const t = (a.decoders[c] ??= { inputs: 0, decoded: 0, errors: {}, bytes: 0, maxHeld: 0, maxMs: 0 });
     t.inputs += s.inputs;

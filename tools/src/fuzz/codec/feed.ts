@@ -50,7 +50,8 @@ function asCodecError(e: unknown): CodecError {
   throw e;
 }
 
-export function feedInput(cs: CodecSeed, bytes: Uint8Array, prng: Prng): FeedResult {
+/** `pages`: also produce the pages of multifd packets (zlib/zstd inflation is most of the cost). */
+export function feedInput(cs: CodecSeed, bytes: Uint8Array, prng: Prng, pages = true): FeedResult {
   switch (cs.seed.channel) {
     case 'main': {
       const dec = new MainStreamDecoder({ limits: cs.mainLimits });
@@ -92,16 +93,16 @@ export function feedInput(cs: CodecSeed, bytes: Uint8Array, prng: Prng): FeedRes
     }
     case 'multifd': {
       const dec = new MultifdDecoder({ maxDeviceStateBytes: cs.maxPayload });
-      const pages = new MultifdPageDecoder();
+      const pageDecoder = pages ? new MultifdPageDecoder() : undefined;
       let records = 0;
       let maxHeld = 0;
       let pagePackets = 0;
       let pageCode: string | undefined;
       const sink = (r: MultifdRecord): void => {
         records++;
-        if (r.kind !== 'multifd-packet' || pageCode !== undefined || r.normalPages === 0) return;
+        if (!pageDecoder || r.kind !== 'multifd-packet' || pageCode !== undefined || r.normalPages === 0) return;
         try {
-          pages.pages(r);
+          pageDecoder.pages(r);
           pagePackets++;
         } catch (e) {
           // The page decoder's typed error: its stream state is gone, so later packets are not fed.
