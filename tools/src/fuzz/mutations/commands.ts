@@ -96,7 +96,7 @@ export const commandLength: Mutator = (seed, prng): Mutant | null => {
     path = `command[inserted ${c.command} @${at}].length`;
   }
   const v = Number(interestingUint(prng, 16, old));
-  return { bytes: patchUint(bytes, at + 3, 2, v), mutation: { kind: 'command-length', path, old, new: v, offset: at + 3 } };
+  return { bytes: patchUint(bytes, at + 3, 2, v), mutation: { kind: 'command-length', path, old, new: v, offset: bytes === seed.bytes ? at + 3 : at } };
 };
 
 /** A command's number or payload changed, or a new command put where QEMU does not expect it. */
@@ -146,6 +146,6 @@ export const packagedLength: Mutator = (seed, prng): Mutant | null => {
   const enc = encodeCommand(Command.Packaged, u32(len >>> 0));
   return {
     bytes: splice(seed.bytes, start, 0, enc),
-    mutation: { kind: 'packaged-length', path: `command[inserted PACKAGED @${start} around ${j - i} records].length`, old: exact, new: toValue(BigInt(len >>> 0)), offset: start + 5 },
+    mutation: { kind: 'packaged-length', path: `command[inserted PACKAGED @${start} around ${j - i} records].length`, old: exact, new: toValue(BigInt(len >>> 0)), offset: start },
   };
 };

@@ -86,7 +86,7 @@ export const ramBlockList: Mutator = (seed, prng) => {
       const v = prng.pick([old + 'x', old.slice(0, -1), '', '/rom@etc/acpi/tables', 'pc.ram'.padEnd(255, '.')].filter((x) => x !== old));
       return {
         bytes: splice(seed.bytes, r.offset, r.length, encodeMainRecord({ ...r, block: { ...r.block, name: v } })),
-        mutation: { kind: 'ram-block-list', path: `${path}.name`, old, new: v, offset: r.offset + 1 },
+        mutation: { kind: 'ram-block-list', path: `${path}.name`, old, new: v, offset: r.offset },
       };
     }
     case 2: {

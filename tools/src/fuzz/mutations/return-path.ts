@@ -43,7 +43,7 @@ export const rpPayload: Mutator = (seed, prng) => {
     const grow = prng.chance(0.5) || r.payload.length === 0;
     const payload = grow ? new Uint8Array([...r.payload, ...prng.bytes(prng.range(1, 8))]) : r.payload.subarray(0, prng.int(r.payload.length));
     const enc = encodeReturnPathRecord({ kind: 'rp-message', type: r.type, name: r.name, payload, args: r.args });
-    return { bytes: splice(seed.bytes, r.offset, r.length, enc), mutation: { kind: 'rp-payload', path: `rp[${r.name} @${r.offset}].payloadLength`, old: r.payload.length, new: payload.length, offset: r.offset + 4 } };
+    return { bytes: splice(seed.bytes, r.offset, r.length, enc), mutation: { kind: 'rp-payload', path: `rp[${r.name} @${r.offset}].payloadLength`, old: r.payload.length, new: payload.length, offset: r.offset + 2 } };
   }
   const i = prng.int(r.payload.length);
   const old = r.payload[i]!;

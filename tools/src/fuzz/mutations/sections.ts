@@ -99,7 +99,8 @@ export const idstrName: Mutator = (seed, prng) => {
   const enc = encodeMainRecord({ ...r, idstr: v });
   return {
     bytes: replaceRecord(seed.bytes, r, enc),
-    mutation: { kind: 'idstr-name', path: `${describeSection(r)}.idstr`, old, new: v, offset: r.offset + 6 },
+    // The length byte before the name changes with it.
+    mutation: { kind: 'idstr-name', path: `${describeSection(r)}.idstr`, old, new: v, offset: r.offset + 5 },
   };
 };
 

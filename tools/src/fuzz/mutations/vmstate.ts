@@ -162,6 +162,6 @@ export const subsectionName: Mutator = (seed, prng) => {
   enc.set(latin1(name), 2);
   return {
     bytes: splice(seed.bytes, at, 2 + old.length, enc),
-    mutation: { kind: 'subsection-name', path: `${site.path}.name`, old, new: name, offset: at + 2 },
+    mutation: { kind: 'subsection-name', path: `${site.path}.name`, old, new: name, offset: at + 1 },
   };
 };

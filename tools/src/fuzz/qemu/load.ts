@@ -32,6 +32,8 @@ export interface LoadOptions {
   timeoutMs: number;
   /** After a completed load, run the guest this long to see whether QEMU survives it. Default 300. */
   contMs?: number;
+  /** Called once the destination is up (tests use it to act on the process). */
+  onLaunched?: (vm: Vm) => void;
 }
 
 let bootDisk: Buffer | undefined;
@@ -71,6 +73,7 @@ export async function loadInQemu(file: string, o: LoadOptions): Promise<QemuOutc
   const t0 = performance.now();
   const vm = await launchVm({ version: binary, role: 'destination', memMiB: o.target.memMiB, machine: o.target.machine, bootDisk });
   try {
+    o.onLaunched?.(vm);
     const caps = Object.entries(o.target.caps);
     if (caps.length) {
       await vm.qmp.execute('migrate-set-capabilities', { capabilities: caps.map(([capability, state]) => ({ capability, state })) });
