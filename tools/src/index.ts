@@ -7,3 +7,4 @@ export { runExtract, type ExtractOptions, type ExtractReport } from './commands/
 export { checkRules, type CheckReport, type RuleResult, type RuleStatus } from './check/rules.js';
 export { LiveChecker, type LiveViolation } from './check/live.js';
 export { record, report as recordReport, type RecordOptions } from './commands/record.js';
+export * from './fuzz/index.js';
