@@ -9,7 +9,7 @@ import { seedFromBytes, type Seed } from './seed.js';
 export interface ReduceOptions {
   /** RAM page records of each kind (PAGE, ZERO, XBZRLE, compressed) kept. Default 6. */
   pagesPerKind?: number;
-  /** Multifd packets kept after the init message. Default 8. */
+  /** Multifd packets kept after the init message. Default 3 (page inflation dominates a multifd input). */
   multifdPackets?: number;
 }
 
@@ -24,7 +24,7 @@ export function reduceSeed(seed: Seed, options: ReduceOptions = {}): Seed {
     return seedFromBytes(name, 'main', bytes, target);
   }
   if (seed.channel === 'multifd') {
-    const keep = 1 + (options.multifdPackets ?? 8);
+    const keep = 1 + (options.multifdPackets ?? 3);
     const end = endOf(seed.records.slice(0, keep));
     return seedFromBytes(name, 'multifd', seed.bytes.slice(0, end), target);
   }

@@ -17,7 +17,7 @@ export interface CodecFinding {
   type: FindingType;
   decoder: SeedChannel;
   seed: string;
-  /** Input number: `migwire fuzz mutate SEED --seed N --count 1` writes the same bytes. */
+  /** Seed number: `migwire fuzz mutate SEED [--channel C] --reduce --seed N --count 1` rebuilds the input. */
   n: number;
   kind: MutationKind | null;
   message: string;
