@@ -124,7 +124,8 @@ test('fuzz mutate writes N fixtures and a manifest; --seed S+i --count 1 rebuild
 
 test('a few thousand mutants through every decoder end in records or a CodecError, and reset() works after errors', (t) => {
   const seeds = prepareSeeds(defaultSeedSpecs());
-  const stats = runCodecRange(seeds, 0, 3000, { base: 77 });
+  // No time budget here (the machine is noisy): the campaign reports slow inputs, the test does not.
+  const stats = runCodecRange(seeds, 0, 3000, { base: 77, slowMs: Number.POSITIVE_INFINITY });
   t.deepEqual(stats.findings, []);
   t.is(stats.inputs, 3000);
   const channels = new Set(seeds.map((s) => s.seed.channel));

@@ -61,11 +61,5 @@ function reduceMain(bytes: Uint8Array, records: readonly MainRecord[], perKind: 
     lastBlock = page.block;
     add(encodeMainRecord({ ...page, flags }));
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts, total));
 }

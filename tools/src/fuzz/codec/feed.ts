@@ -45,57 +45,52 @@ export function* chunks(bytes: Uint8Array, prng: Prng): Generator<Uint8Array> {
   }
 }
 
-function asCodecError(e: unknown): CodecError {
-  if (e instanceof CodecError) return e;
-  throw e;
+interface ChunkDecoder<R> {
+  write(chunk: Uint8Array, sink: (r: R) => void): void;
+  end(sink: (r: R) => void): void;
+  readonly pending: number;
+}
+
+/** Feed `bytes` in chunks, then end; a CodecError is the outcome, anything else propagates. */
+function run<R>(dec: ChunkDecoder<R>, bytes: Uint8Array, prng: Prng, sink: (r: R) => void): { maxHeld: number; error?: CodecError } {
+  let maxHeld = 0;
+  try {
+    for (const c of chunks(bytes, prng)) {
+      dec.write(c, sink);
+      if (dec.pending > maxHeld) maxHeld = dec.pending;
+    }
+    dec.end(sink);
+    return { maxHeld };
+  } catch (e) {
+    if (e instanceof CodecError) return { maxHeld, error: e };
+    throw e;
+  }
+}
+
+function result(records: number, dec: unknown, r: { maxHeld: number; error?: CodecError }): FeedResult {
+  return { records, maxHeld: r.maxHeld, ...(r.error ? { code: r.error.code, error: r.error, failed: dec as Resettable } : {}) };
 }
 
 /** `pages`: also produce the pages of multifd packets (zlib/zstd inflation is most of the cost). */
 export function feedInput(cs: CodecSeed, bytes: Uint8Array, prng: Prng, pages = true): FeedResult {
+  let records = 0;
+  const count = (): void => {
+    records++;
+  };
   switch (cs.seed.channel) {
     case 'main': {
       const dec = new MainStreamDecoder({ limits: cs.mainLimits });
-      let records = 0;
-      let maxHeld = 0;
-      const sink = (): void => {
-        records++;
-      };
-      try {
-        for (const c of chunks(bytes, prng)) {
-          dec.write(c, sink);
-          if (dec.pending > maxHeld) maxHeld = dec.pending;
-        }
-        dec.end(sink);
-        return { records, maxHeld };
-      } catch (e) {
-        const err = asCodecError(e);
-        return { records, maxHeld, code: err.code, error: err, failed: dec as unknown as Resettable };
-      }
+      const r = run(dec, bytes, prng, count);
+      return result(records, dec, r);
     }
     case 'return-path': {
       const dec = new ReturnPathDecoder({ maxRecvBitmapBytes: cs.maxPayload });
-      let records = 0;
-      let maxHeld = 0;
-      const sink = (): void => {
-        records++;
-      };
-      try {
-        for (const c of chunks(bytes, prng)) {
-          dec.write(c, sink);
-          if (dec.pending > maxHeld) maxHeld = dec.pending;
-        }
-        dec.end(sink);
-        return { records, maxHeld };
-      } catch (e) {
-        const err = asCodecError(e);
-        return { records, maxHeld, code: err.code, error: err, failed: dec as unknown as Resettable };
-      }
+      const r = run(dec, bytes, prng, count);
+      return result(records, dec, r);
     }
     case 'multifd': {
       const dec = new MultifdDecoder({ maxDeviceStateBytes: cs.maxPayload });
       const pageDecoder = pages ? new MultifdPageDecoder() : undefined;
-      let records = 0;
-      let maxHeld = 0;
       let pagePackets = 0;
       let pageCode: string | undefined;
       const sink = (r: MultifdRecord): void => {
@@ -110,23 +105,8 @@ export function feedInput(cs: CodecSeed, bytes: Uint8Array, prng: Prng, pages = 
           else throw e;
         }
       };
-      const done = (code?: CodecError): FeedResult => ({
-        records,
-        maxHeld,
-        pagePackets,
-        ...(pageCode !== undefined ? { pageCode } : {}),
-        ...(code ? { code: code.code, error: code, failed: dec as unknown as Resettable } : {}),
-      });
-      try {
-        for (const c of chunks(bytes, prng)) {
-          dec.write(c, sink);
-          if (dec.pending > maxHeld) maxHeld = dec.pending;
-        }
-        dec.end(sink);
-        return done();
-      } catch (e) {
-        return done(asCodecError(e));
-      }
+      const r = run(dec, bytes, prng, sink);
+      return { ...result(records, dec, r), pagePackets, ...(pageCode !== undefined ? { pageCode } : {}) };
     }
   }
 }
