@@ -115,7 +115,7 @@ export function runCodecRange(seeds: readonly CodecSeed[], from: number, to: num
       d.bytes += bytes.length;
       if (ms > d.maxMs) d.maxMs = ms;
       if (ms > stats.slowest.ms) stats.slowest = { ms, seed: seedLabel(cs.seed), n, kind };
-      if (ms > slowMs) finding('slow', `${ms.toFixed(0)} ms for ${bytes.length} bytes`);
+      if (ms > slowMs) finding('slow', `${ms.toFixed(0)} ms for ${bytes.length} bytes${r.pageMs ? `, ${r.pageMs.toFixed(0)} ms of it in MultifdPageDecoder` : ''}`);
       if (r.maxHeld > d.maxHeld) d.maxHeld = r.maxHeld;
       if (r.maxHeld > cs.maxHeld) finding('held', `decoder held ${r.maxHeld} bytes, limit allows ${cs.maxHeld}`);
       if (r.pagePackets) stats.pages.packets += r.pagePackets;

@@ -12,6 +12,7 @@ import {
   ReturnPathDecoder,
   type MultifdRecord,
 } from '@migwire/stream-codec';
+import { performance } from 'node:perf_hooks';
 import type { Prng } from '../prng.js';
 import type { CodecSeed } from './seeds.js';
 
@@ -24,6 +25,8 @@ export interface FeedResult {
   /** Multifd only: packets whose pages were produced, and the page decoder's error code. */
   pagePackets?: number;
   pageCode?: string;
+  /** Milliseconds spent in MultifdPageDecoder (inflating), to tell a slow codec from a slow inflater. */
+  pageMs?: number;
   maxHeld: number;
   /** The decoder that failed, to check that reset() gives a working one. */
   failed?: Resettable;
@@ -93,9 +96,11 @@ export function feedInput(cs: CodecSeed, bytes: Uint8Array, prng: Prng, pages = 
       const pageDecoder = pages ? new MultifdPageDecoder() : undefined;
       let pagePackets = 0;
       let pageCode: string | undefined;
+      let pageMs = 0;
       const sink = (r: MultifdRecord): void => {
         records++;
         if (!pageDecoder || r.kind !== 'multifd-packet' || pageCode !== undefined || r.normalPages === 0) return;
+        const t0 = performance.now();
         try {
           pageDecoder.pages(r);
           pagePackets++;
@@ -103,10 +108,12 @@ export function feedInput(cs: CodecSeed, bytes: Uint8Array, prng: Prng, pages = 
           // The page decoder's typed error: its stream state is gone, so later packets are not fed.
           if (e instanceof PayloadProblem) pageCode = e.code;
           else throw e;
+        } finally {
+          pageMs += performance.now() - t0;
         }
       };
       const r = run(dec, bytes, prng, sink);
-      return { ...result(records, dec, r), pagePackets, ...(pageCode !== undefined ? { pageCode } : {}) };
+      return { ...result(records, dec, r), pagePackets, pageMs, ...(pageCode !== undefined ? { pageCode } : {}) };
     }
   }
 }
