@@ -10,7 +10,7 @@ import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeMainRecord } from '@migwire/stream-codec';
+import { encodeMainRecord, encodeMainStream } from '@migwire/stream-codec';
 import { loadInQemu, loadSeed, main, MemoryOutput, OUTCOMES, type QemuCampaignReport, type QemuInputResult } from 'migwire';
 import { qemuBinary, requireQemu } from './harness/qemu.js';
 
@@ -97,6 +97,37 @@ qtest('a destination killed by a signal is "crashed" with the signal; one that n
         break;
       }
     }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Found by `migwire fuzz qemu --qemu 7.2` (command-payload, minimised from 13 MB to these 29 bytes):
+// MIG_CMD_ENABLE_COLO in a precopy stream, without the x-colo capability, puts a QEMU 7.2
+// destination into the "colo" state for good; QEMU 10.0 refuses the command.
+const coloStream = (): Uint8Array =>
+  encodeMainStream([
+    { kind: 'header', magic: 0x5145564d, version: 3 },
+    { kind: 'configuration', machine: 'pc-q35-7.2', subsections: [] },
+    { kind: 'command', command: 8, name: 'ENABLE_COLO', payload: new Uint8Array(0), args: { command: 'ENABLE_COLO' } },
+    { kind: 'eof' },
+  ]);
+
+(qemuBinary('7.2') !== null || process.env['CI'] === 'true' ? test.serial : test.serial.skip)('ENABLE_COLO without x-colo: QEMU 7.2 hangs in "colo", QEMU 10.0 rejects it', async (t) => {
+  if (!requireQemu(t, '7.2') || !requireQemu(t, '10.0')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'mw-fuzzq-'));
+  try {
+    const file = join(dir, 'colo.bin');
+    const bytes = coloStream();
+    t.is(bytes.length, 29);
+    writeFileSync(file, bytes);
+    const target = { machine: 'pc-q35-7.2', memMiB: 32, caps: {} };
+    const old = await loadInQemu(file, { qemu: '7.2', target: { ...target, qemu: '7.2' }, timeoutMs: 3000 });
+    t.is(old.outcome, 'hung');
+    t.is(old.status, 'colo');
+    const now = await loadInQemu(file, { qemu: '10.0', target: { ...target, qemu: '10.0' }, timeoutMs: 15_000 });
+    t.is(now.outcome, 'rejected');
+    t.regex(now.message, /ENABLE_COLO command come in migration stream, but x-colo capability is not set/);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
