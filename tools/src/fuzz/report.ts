@@ -6,7 +6,9 @@ const pad = (s: string | number, n: number): string => String(s).padStart(n);
 
 export function codecReportLines(s: CodecStats): string[] {
   const rate = s.inputs / (s.ms / 1000);
-  const out = [`codec fuzz: ${s.inputs} inputs in ${(s.ms / 1000).toFixed(1)} s, ${rate.toFixed(0)} inputs/s`, ''];
+  const out = [`codec fuzz: ${s.inputs} inputs in ${(s.ms / 1000).toFixed(1)} s, ${rate.toFixed(0)} inputs/s`];
+  if (s.counted !== undefined && s.counted !== s.inputs) out.push(`(${s.counted} in the counts below: workers stopped for a hang take their last few inputs' counts with them)`);
+  out.push('');
   out.push(`${'decoder'.padEnd(14)}${pad('inputs', 10)}${pad('decoded', 10)}${pad('errors', 10)}${pad('MB fed', 10)}${pad('max held', 10)}${pad('slowest ms', 12)}`);
   const codes = new Map<string, Record<string, number>>();
   for (const [name, d] of Object.entries(s.decoders)) {

@@ -34,6 +34,8 @@ export interface DecoderStats {
 
 export interface CodecStats {
   inputs: number;
+  /** Inputs whose outcome is in the per-decoder counts (less than `inputs` after a hang). */
+  counted?: number;
   ms: number;
   decoders: Partial<Record<SeedChannel, DecoderStats>>;
   /** MultifdPageDecoder: packets whose pages it produced, and its typed errors. */

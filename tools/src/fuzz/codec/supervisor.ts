@@ -50,6 +50,9 @@ export async function runCodecCampaign(o: CodecCampaignOptions): Promise<CodecSt
     ),
   );
   total.ms = performance.now() - t0;
+  // Every input ran; a worker stopped for a hang takes the counts of its last few inputs with it.
+  total.counted = total.inputs;
+  total.inputs = o.count;
   if (total.findings.some((f) => f.seed === '') || (o.outDir && total.findings.length)) describeFindings(specs, base, total.findings, o.kinds, o.outDir);
   return total;
 }
