@@ -120,6 +120,8 @@ async function fuzzQemu(v: FuzzValues, out: Output): Promise<number> {
     let seed = loadSeed(p);
     if (seed.channel !== 'main') throw new InputError(`${p}: fuzz qemu loads main-stream seeds`);
     if (!seed.target) throw new InputError(`${p}: no meta.json next to the stream says which machine and RAM size load it`);
+    const needsChannels = Object.entries(seed.target.caps).filter(([c, on]) => on && /multifd|postcopy/.test(c));
+    if (needsChannels.length) throw new InputError(`${p}: its migration ran with ${needsChannels.map(([c]) => c).join(', ')}: a main stream alone does not load (use a file or exec fixture)`);
     if (qemu === '7.2' && seed.target.qemu !== '7.2') {
       out.err(`fuzz qemu: skipping ${p}: a ${seed.target.qemu} stream does not load into QEMU 7.2`);
       continue;
