@@ -30,3 +30,4 @@ export type {
   DestinationStatus,
 } from './replay/types.js';
 export { replayIntoFreshQemu, type FreshReplayOptions, type FreshReplayResult } from './replay/fresh.js';
+export * from './fuzz/index.js';

@@ -59,7 +59,10 @@ export class MultifdDecoder {
   /** Channel id from the init message. */
   channelId: number | undefined;
 
+  private readonly options: MultifdDecoderOptions;
+
   constructor(options: MultifdDecoderOptions = {}) {
+    this.options = options;
     this.pageSize = options.targetPageSize ?? 4096;
     this.pageCount = MULTIFD_PACKET_SIZE / this.pageSize;
     this.channel = options.channel ?? 'multifd';
@@ -73,6 +76,16 @@ export class MultifdDecoder {
 
   get offset(): number {
     return this.q.offset;
+  }
+
+  /** Bytes received but not yet consumed into a record. */
+  get pending(): number {
+    return this.q.length;
+  }
+
+  /** Forget everything (channel id, layout, error): the decoder is usable again after an error. */
+  reset(): MultifdDecoder {
+    return new MultifdDecoder(this.options);
   }
 
   /** Bytes of header + offsets a RAM packet takes before its payload. */

@@ -9,6 +9,7 @@ import { Decompress as ZstdDecompress } from 'fzstd';
 import { ErrorCode } from '../core/errors.js';
 import { PayloadProblem } from '../core/problem.js';
 import type { MultifdRamPacketRecord } from './records.js';
+import { ZstdGuard } from './zstd-guard.js';
 
 export interface MultifdPage {
   offset: number;
@@ -26,6 +27,8 @@ export class MultifdPageDecoder {
   private out: Uint8Array[] = [];
   private outBytes = 0;
   private limit = 0;
+  /** zstd payloads are checked before fzstd sees them (it can loop for seconds on corrupt blocks). */
+  readonly zstdGuard = new ZstdGuard();
 
   constructor(private readonly pageSize = 4096) {}
 
@@ -66,6 +69,7 @@ export class MultifdPageDecoder {
     this.out = [];
     this.outBytes = 0;
     this.limit = want;
+    if (p.compression === 'zstd') this.zstdGuard.check(p.payload);
     try {
       this.stream.push(p.payload, false);
     } catch (e) {

@@ -31,14 +31,26 @@ export class ReturnPathDecoder {
   private readonly maxBitmap: number;
   private bitmapFor: string | undefined;
   private error: CodecError | undefined;
+  private readonly options: ReturnPathDecoderOptions;
 
   constructor(options: ReturnPathDecoderOptions = {}) {
+    this.options = options;
     this.channel = options.channel ?? 'return-path';
     this.maxBitmap = options.maxRecvBitmapBytes ?? 64 * 1024 * 1024;
   }
 
   get offset(): number {
     return this.q.offset;
+  }
+
+  /** Bytes received but not yet consumed into a record. */
+  get pending(): number {
+    return this.q.length;
+  }
+
+  /** Forget everything: the decoder is usable again after an error. */
+  reset(): ReturnPathDecoder {
+    return new ReturnPathDecoder(this.options);
   }
 
   write(chunk: Uint8Array, sink: ReturnPathSink): void {

@@ -1,0 +1,132 @@
+/**
+ * Seeds: real streams (a fixture's stream.bin.gz, a capture's channel, a stream file) read whole
+ * into memory and decoded once, so mutations can address records by position. A seed that does
+ * not decode cleanly is refused: mutating a broken stream tells nothing.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import {
+  decodeMainStream,
+  decodeMultifdChannel,
+  decodeReturnPath,
+  isVmdesc,
+  type MainRecord,
+  type MultifdRecord,
+  type ReturnPathRecord,
+  type Vmdesc,
+} from '@migwire/stream-codec';
+import { InputError, openInput } from '../input/capture.js';
+import type { QemuVersion } from '../qemu/index.js';
+
+export type SeedChannel = 'main' | 'return-path' | 'multifd';
+
+/** What the destination QEMU must look like to load a main-stream seed (from meta.json). */
+export interface SeedTarget {
+  machine: string;
+  memMiB: number;
+  qemu: QemuVersion;
+  /** Migration capabilities the source had on (the destination needs the same). */
+  caps: Record<string, boolean>;
+}
+
+interface SeedBase {
+  /** Where it came from, e.g. "fixtures/10.0-precopy-file:main". */
+  name: string;
+  bytes: Uint8Array;
+  target?: SeedTarget;
+}
+
+export interface MainSeed extends SeedBase {
+  channel: 'main';
+  records: MainRecord[];
+  vmdesc?: Vmdesc;
+}
+export interface ReturnPathSeed extends SeedBase {
+  channel: 'return-path';
+  records: ReturnPathRecord[];
+}
+export interface MultifdSeed extends SeedBase {
+  channel: 'multifd';
+  records: MultifdRecord[];
+}
+export type Seed = MainSeed | ReturnPathSeed | MultifdSeed;
+
+export interface LoadSeedOptions {
+  /** Channel of a capture directory: main (default), return-path, "multifd N", connNN.src2dst ... */
+  channel?: string;
+}
+
+/** Read a seed from a fixture or capture directory, or a stream file (.gz unpacked). */
+export function loadSeed(path: string, options: LoadSeedOptions = {}): Seed {
+  const input = openInput(path);
+  const want = options.channel ?? 'main';
+  const ch = input.channels.find((c) => c.name === want || `conn${String(c.conn).padStart(2, '0')}.${c.direction}` === want);
+  if (!ch || !ch.path) {
+    throw new InputError(`${path} has no channel ${want} (has ${input.channels.map((c) => c.name).join(', ')})`);
+  }
+  const raw = readFileSync(ch.path);
+  const bytes = new Uint8Array(ch.path.endsWith('.gz') ? gunzipSync(raw) : raw);
+  const role = ch.role === 'main' ? 'main' : ch.role === 'return-path' ? 'return-path' : ch.role === 'multifd' ? 'multifd' : undefined;
+  if (!role) throw new InputError(`${path}: channel ${ch.name} is ${ch.role}; seeds are main, return-path or multifd channels`);
+  const name = `${path}:${ch.name}`;
+  const target = readTarget(statSync(path).isDirectory() ? path : dirname(path));
+  return seedFromBytes(name, role, bytes, target);
+}
+
+/** Decode bytes as a seed of the given channel kind (throws InputError when they do not decode). */
+export function seedFromBytes(name: string, channel: SeedChannel, bytes: Uint8Array, target?: SeedTarget): Seed {
+  const base = { name, bytes, ...(target ? { target } : {}) };
+  if (channel === 'main') {
+    const first = decodeMainStream(bytes);
+    if (first.error) throw new InputError(`seed ${name} does not decode: ${first.error.message}`);
+    const vmdescRec = first.records.find((r) => r.kind === 'vmdescription');
+    const vmdesc = vmdescRec && isVmdesc(vmdescRec.description) ? vmdescRec.description : undefined;
+    // Decode again with the trailer in hand, so device sections carry their VMState fields.
+    const records = vmdesc ? decodeMainStream(bytes, { vmdesc }).records : first.records;
+    return { ...base, channel, records, ...(vmdesc ? { vmdesc } : {}) };
+  }
+  if (channel === 'return-path') {
+    const r = decodeReturnPath(bytes);
+    if (r.error) throw new InputError(`seed ${name} does not decode: ${r.error.message}`);
+    return { ...base, channel, records: r.records };
+  }
+  const r = decodeMultifdChannel(bytes);
+  if (r.error) throw new InputError(`seed ${name} does not decode: ${r.error.message}`);
+  return { ...base, channel, records: r.records };
+}
+
+/** Machine, RAM size, QEMU release and capabilities from the meta.json next to a stream. */
+export function readTarget(dir: string): SeedTarget | undefined {
+  const p = join(dir, 'meta.json');
+  if (!existsSync(p)) return undefined;
+  try {
+    const meta = JSON.parse(readFileSync(p, 'utf8')) as {
+      mem?: string;
+      machine?: string;
+      caps?: Record<string, boolean>;
+      qemu?: { dst?: { build?: string; argv?: string[] } };
+    };
+    const argv = meta.qemu?.dst?.argv ?? [];
+    const m = argv.indexOf('-M');
+    const machine = (m >= 0 ? argv[m + 1] : undefined) ?? meta.machine ?? 'q35';
+    const memMiB = Number.parseInt(meta.mem ?? '', 10);
+    const build = meta.qemu?.dst?.build === '7.2' ? '7.2' : '10.0';
+    if (!Number.isFinite(memMiB)) return undefined;
+    return { machine, memMiB, qemu: build, caps: meta.caps ?? {} };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short label for a seed path: "10.0-precopy-file" for fixtures/10.0-precopy-file. */
+export function seedLabel(seed: Seed): string {
+  const [path, channel] = splitName(seed.name);
+  const label = basename(path.replace(/\/(stream\.bin(\.gz)?)$/, ''));
+  return channel === 'main' ? label : `${label}:${channel}`;
+}
+
+function splitName(name: string): [string, string] {
+  const i = name.lastIndexOf(':');
+  return i < 0 ? [name, 'main'] : [name.slice(0, i), name.slice(i + 1)];
+}
