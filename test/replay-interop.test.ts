@@ -4,7 +4,8 @@
  * the shared captures (10.0 multifd zstd/zlib, 7.2 multifd zstd into 7.2, 10.0 postcopy-preempt at
  * recorded timing) and recordings made here through RecordingProxy (precopy, multifd 4 none,
  * xbzrle, switchover-ack with the return path, TLS + multifd 4 terminated by the proxy and replayed
- * over new TLS sessions, postcopy). Each must reach `completed` with the replayed
+ * over new TLS sessions (credentials made by replayIntoFreshQemu, the recording's, and plaintext on
+ * request), postcopy). Each must reach `completed` with the replayed
  * destination's RAM identical (sha256 of pmemsave) to the original destination's at switchover;
  * for postcopy the guest pattern must verify after the guest runs. Doctored captures (a byte flipped
  * in a device section, a truncated main) must give a report with QEMU's error and the offsets sent
@@ -202,6 +203,8 @@ interface OwnCase {
   expectRecord?: string;
   /** Check on the report beyond completion and RAM. */
   extra?: (t: import('ava').ExecutionContext, r: ReplayReport) => void;
+  /** More replays of the same recording (precopy: `original` is the RAM sha256 to reach; `tlsDir` the recording's credentials). */
+  more?: (t: import('ava').ExecutionContext, capture: string, ctx: { original: string; tlsDir: string }) => Promise<void>;
 }
 
 const own: OwnCase[] = [
@@ -219,11 +222,23 @@ const own: OwnCase[] = [
     },
   },
   {
-    name: 'TLS + multifd 4 (terminated by the proxy, replayed over new TLS sessions)',
+    name: 'TLS + multifd 4 (terminated by the proxy, replayed over new TLS sessions with fresh credentials; also with the recording\'s and in plaintext)',
     caps: { multifd: true },
     params: { 'multifd-channels': 4, 'tls-creds': 'tls0' },
     tls: true,
     extra: (t, r) => t.deepEqual(r.warnings, []),
+    more: async (t, capture, { original, tlsDir }) => {
+      // The recording's own credentials, given as a folder.
+      const own = await replayIntoFreshQemu(capture, { version: '10.0', memMiB: MEM, tlsDir });
+      t.true(own.tls);
+      t.is(own.report.outcome, 'completed', own.report.reason ?? '');
+      t.is(own.ramSha256, original, 'replayed with the recording\'s credentials: RAM identical');
+      // Plaintext on request: a destination without tls-creds takes the recorded plaintext as it is.
+      const plain = await replayIntoFreshQemu(capture, { version: '10.0', memMiB: MEM, tls: false });
+      t.false(plain.tls);
+      t.is(plain.report.outcome, 'completed', plain.report.reason ?? '');
+      t.is(plain.ramSha256, original, 'replayed in plaintext: RAM identical');
+    },
   },
   {
     name: 'postcopy (no preempt, recorded timing by default)',
@@ -282,12 +297,15 @@ for (const c of own) {
       }
 
       // Caps and params from the meta.json written above; postcopy: the guest runs, the pattern is checked.
-      const res = await replayIntoFreshQemu(capture, { version: '10.0', memMiB: MEM, ...(creds ? { tlsDir } : {}) });
+      // A TLS-terminated recording (index.json) is replayed over TLS with credentials made for the replay.
+      const res = await replayIntoFreshQemu(capture, { version: '10.0', memMiB: MEM });
+      t.is(res.tls, c.tls === true, 'over TLS exactly when the recording terminated TLS');
       t.is(res.report.outcome, 'completed', res.report.reason ?? '');
       assertAllSent(t, res.report);
       if (c.postcopy) t.true(res.pattern?.ok, `guest pattern after running on the replayed destination: ${JSON.stringify(res.pattern)}`);
       else t.is(res.ramSha256, original, 'replayed RAM = original destination RAM at switchover');
       c.extra?.(t, res.report);
+      await c.more?.(t, capture, { original, tlsDir });
     } finally {
       await src?.stop();
       await dst?.stop();

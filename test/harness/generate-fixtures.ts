@@ -2,7 +2,8 @@
  * Fixture generator (`npm run fixtures`): every configuration of the matrix
  * (test/harness/fixtures/matrix.ts) migrated with real QEMU, recorded, verified and written to
  * fixtures/<name>/; then manifest.json, fixtures/README.md, fixtures/.gitignore and the results
- * table in the main README are rewritten.
+ * table in the main README are rewritten. Exits 1 when a fixture fails to generate or verify, or
+ * when its replay fails (that fixture and its row are still written).
  *
  * Usage: npm run fixtures -- [--only NAME[,NAME...]] [--out DIR] [--list] [--report]
  * (--report: rewrite the tables from manifest.json without running QEMU)
@@ -83,10 +84,14 @@ async function main(): Promise<number> {
       manifest.fixtures.push(res.entry);
       writeReports(args.out, manifest, mainReadme);
       const e = res.entry;
+      // The fixture is kept (its recording verified), but a failed replay fails the run.
+      const replayFailed = e.replay.status === 'fail';
+      if (replayFailed) failed++;
       console.log(
-        `ok in ${secs} s: ${e.channels.length} channel(s), ${human(e.size)}, time ${e.total_time_ms ?? '?'} ms, ` +
-          `downtime ${e.downtime_ms ?? '?'} ms, ${e.dirty_sync_count ?? '?'} syncs, replay ${e.replay.status}`,
+        `${replayFailed ? 'REPLAY FAILED' : 'ok'} in ${secs} s: ${e.channels.length} channel(s), ${human(e.size)}, time ${e.total_time_ms ?? '?'} ms, ` +
+          `downtime ${e.downtime_ms ?? '?'} ms, ${e.dirty_sync_count ?? '?'} syncs, replay ${e.replay.status}${e.replay.tls ? ' over TLS' : ''}`,
       );
+      if (replayFailed) console.log(`  - replay: ${e.replay.detail}`);
     } else {
       failed++;
       console.log(`FAILED in ${secs} s`);

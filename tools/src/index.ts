@@ -17,7 +17,7 @@ export { TranscodeError, type TranscodeErrorCode } from './transcode/errors.js';
 export { replayCapture } from './replay/replay.js';
 export { prepareDestination, type PrepareOptions } from './replay/destination.js';
 export { formatReplayReport } from './commands/replay.js';
-export { planReplay, destinationSettings, recordedDestination, type ReplayPlan, type PlannedConnection } from './replay/plan.js';
+export { planReplay, destinationSettings, recordedDestination, recordedTlsTerminated, type ReplayPlan, type PlannedConnection } from './replay/plan.js';
 export type {
   ReplayOptions,
   ReplayReport,

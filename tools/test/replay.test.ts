@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, MemoryOutput, openInput, replayCapture } from '../src/index.js';
+import { main, MemoryOutput, openInput, recordedTlsTerminated, replayCapture } from '../src/index.js';
 import { readSchedule, ReplayClock } from '../src/replay/schedule.js';
 import { ReturnPathLog, compareReturnPaths } from '../src/replay/return-path.js';
 
@@ -344,4 +344,17 @@ test('return-path logs: a recorded return path that does not decode is reported,
   const c = compareReturnPaths(a, b);
   t.false(c.same);
   t.regex(c.recordedError ?? '', /unknown return-path message/);
+});
+
+test('recordedTlsTerminated: index.json transport tls-terminated, else the meta.json note; a plain capture is not', (t) => {
+  const plain = makeCapture([{ src: QEVM }]);
+  t.false(recordedTlsTerminated(plain));
+  const tls = makeCapture([{ src: QEVM }]);
+  const index = JSON.parse(readFileSync(join(tls, 'index.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(tls, 'index.json'), JSON.stringify({ ...index, transport: 'tls-terminated' }));
+  t.true(recordedTlsTerminated(tls));
+  const noted = mkdtempSync(join(tmpdir(), 'mw-replay-'));
+  writeFileSync(join(noted, 'meta.json'), JSON.stringify({ tls: { x509: true, terminated_by_proxy: true } }));
+  t.true(recordedTlsTerminated(noted));
+  t.false(recordedTlsTerminated(join(noted, 'missing')));
 });

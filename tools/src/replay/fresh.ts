@@ -4,15 +4,19 @@
  * caller says), replayed, then checked: the RAM's sha256 (pmemsave) for precopy, the guest pattern
  * after the guest ran for postcopy. The QEMU is stopped before it returns. Used by the interop
  * tests and the fixture generator.
+ *
+ * A recording whose TLS the proxy terminated holds plaintext, but its destination had tls-creds:
+ * it is replayed the same way, over new TLS sessions, with credentials made for this replay (in a
+ * temporary folder, never in the capture) unless the caller gives a folder or asks for plaintext.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientTlsOptions, qemuTlsObjectArgs, readQemuTlsDir } from '@migwire/channel-manager';
+import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, readQemuTlsDir, writeQemuTlsDir } from '@migwire/channel-manager';
 import { makeBootDisk } from '../qemu/guest.js';
 import { pmemsaveAll, pmemsaveRegion, sha256, verifyPattern, type PatternResult } from '../qemu/memory.js';
 import { launchVm, type QemuVersion, type Vm } from '../qemu/vm.js';
-import { destinationSettings, recordedDestination } from './plan.js';
+import { destinationSettings, recordedDestination, recordedTlsTerminated } from './plan.js';
 import { prepareDestination } from './destination.js';
 import { replayCapture } from './replay.js';
 import type { ReplayOptions, ReplayReport } from './types.js';
@@ -27,7 +31,13 @@ export interface FreshReplayOptions extends Omit<ReplayOptions, 'target' | 'qmpS
   /** Destination caps/params. Default: the capture's meta.json (none when it has none). */
   caps?: Record<string, boolean>;
   params?: Record<string, unknown>;
-  /** A tls-creds-x509 folder: the destination gets the server object `tls0`, the replay speaks TLS. */
+  /**
+   * Replay over TLS (the destination gets a tls-creds-x509 server object and `tls-creds`) or in
+   * plaintext (`tls-creds`, `tls-hostname`, `tls-authz` dropped from the parameters). Default: TLS
+   * when the recording terminated TLS (index.json transport `tls-terminated`) or `tlsDir` is given.
+   */
+  tls?: boolean;
+  /** A tls-creds-x509 folder to use for the TLS replay. Default: credentials generated for it. */
   tlsDir?: string;
   /** Keep the destination alive after a failed load so QMP reports the error (QEMU >= 9.1). Default false on 10.0. */
   exitOnError?: boolean;
@@ -49,6 +59,19 @@ export interface FreshReplayResult {
   pattern: PatternResult | null;
   /** QEMU's stdout/stderr (its detailed load errors are only there). */
   qemuOutput: string;
+  /** Whether the replay spoke TLS to the destination. */
+  tls: boolean;
+}
+
+/** The id of the destination's tls-creds-x509 object (what `tls-creds` names). */
+const TLS_OBJECT_ID = 'tls0';
+/** Parameters naming TLS objects or peers of the original QEMUs; a replay sets its own or none. */
+const TLS_PARAMS = ['tls-creds', 'tls-hostname', 'tls-authz'];
+
+/** The destination's parameters for this replay: the recorded ones with `tls-creds` naming our object, or no TLS at all. */
+function replayParams(params: Record<string, unknown>, tls: boolean): Record<string, unknown> {
+  const out = Object.fromEntries(Object.entries(params).filter(([k]) => !TLS_PARAMS.includes(k)));
+  return tls ? { ...out, 'tls-creds': TLS_OBJECT_ID } : out;
 }
 
 export async function replayIntoFreshQemu(capture: string, o: FreshReplayOptions = {}): Promise<FreshReplayResult> {
@@ -57,25 +80,34 @@ export async function replayIntoFreshQemu(capture: string, o: FreshReplayOptions
     version = rec.version === '7.2' ? '7.2' : '10.0',
     machine = rec.machine && rec.machine !== 'q35' ? rec.machine : undefined,
     memMiB = rec.memMiB ?? 128,
-    caps, params, tlsDir, exitOnError, running, verify, region = [1, 9], markers = 100, ...replayOpts
+    caps, params, tls, tlsDir, exitOnError, running, verify, region = [1, 9], markers = 100, ...replayOpts
   } = o;
   const settings = destinationSettings(capture) ?? { caps: {}, params: {} };
   const useCaps = caps ?? settings.caps;
   const postcopy = useCaps['postcopy-ram'] === true;
+  const useTls = tls ?? (tlsDir !== undefined || recordedTlsTerminated(capture));
+  if (!useTls && tlsDir !== undefined) throw new TypeError('replayIntoFreshQemu: tlsDir given with tls: false');
   const qmpDir = mkdtempSync(join(tmpdir(), 'mwr-'));
   const qmpSock = join(qmpDir, 'qmp.sock');
   let dst: Vm | undefined;
   try {
+    let credsDir = tlsDir;
+    if (useTls && credsDir === undefined) {
+      credsDir = join(qmpDir, 'tls');
+      writeQemuTlsDir(credsDir, generateTlsCredentials());
+    }
     dst = await launchVm({
       version, role: 'destination', memMiB, bootDisk: makeBootDisk({ startMiB: region[0], endMiB: region[1] }),
-      extraArgs: ['-qmp', `unix:${qmpSock},server=on,wait=off`, ...(tlsDir ? qemuTlsObjectArgs({ dir: tlsDir, endpoint: 'server' }) : [])],
+      extraArgs: ['-qmp', `unix:${qmpSock},server=on,wait=off`, ...(credsDir ? qemuTlsObjectArgs({ dir: credsDir, id: TLS_OBJECT_ID, endpoint: 'server' }) : [])],
       ...(machine ? { machine } : {}), paused: !(running ?? postcopy),
     });
     const keepAlive = exitOnError ?? (version === '10.0' ? false : undefined);
-    const target = await prepareDestination(dst.qmp, { caps: useCaps, params: params ?? settings.params, ...(keepAlive === false ? { exitOnError: false } : {}) });
+    const target = await prepareDestination(dst.qmp, {
+      caps: useCaps, params: replayParams(params ?? settings.params, useTls), ...(keepAlive === false ? { exitOnError: false } : {}),
+    });
     const report = await replayCapture(capture, {
       ...replayOpts, target, qmpSocket: qmpSock,
-      ...(tlsDir ? { tls: clientTlsOptions(readQemuTlsDir(tlsDir), target.host) } : {}),
+      ...(credsDir ? { tls: clientTlsOptions(readQemuTlsDir(credsDir), target.host) } : {}),
     });
     let ramSha256: string | null = null;
     let pattern: PatternResult | null = null;
@@ -88,7 +120,7 @@ export async function replayIntoFreshQemu(capture: string, o: FreshReplayOptions
       await dst.qmp.execute('stop');
       pattern = verifyPattern(await pmemsaveRegion(dst.qmp, region[0], region[1], join(qmpDir, 'region.bin')), region[0], region[1]);
     }
-    return { report, ramSha256, pattern, qemuOutput: dst.output };
+    return { report, ramSha256, pattern, qemuOutput: dst.output, tls: useTls };
   } finally {
     await dst?.stop();
     rmSync(qmpDir, { recursive: true, force: true });

@@ -97,6 +97,27 @@ export function recordedDestination(captureDir: string): { machine?: string; mem
   return out;
 }
 
+/**
+ * Whether a capture directory was recorded with TLS terminated by the proxy (its files are the
+ * plaintext of TLS sessions): index.json's transport, else meta.json's `tls.terminated_by_proxy`
+ * (the fixture generator's note).
+ */
+export function recordedTlsTerminated(captureDir: string): boolean {
+  const read = (f: string): unknown => {
+    const p = join(captureDir, f);
+    if (!existsSync(p)) return undefined;
+    try {
+      return JSON.parse(readFileSync(p, 'utf8')) as unknown;
+    } catch {
+      return undefined;
+    }
+  };
+  const index = read('index.json') as { transport?: unknown } | undefined;
+  if (typeof index?.transport === 'string') return index.transport === 'tls-terminated';
+  const meta = read('meta.json') as { tls?: { terminated_by_proxy?: unknown } } | undefined;
+  return meta?.tls?.terminated_by_proxy === true;
+}
+
 /** Build the plan of a capture directory or a file row (one main connection). */
 export function planReplay(input: MigrationInput): ReplayPlan {
   if (input.kind === 'stdin') throw new InputError('replay needs a capture directory or a stream file, not standard input');
