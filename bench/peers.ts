@@ -9,9 +9,8 @@
  * {id, bytes} when every connection has been ended by the far side too, and for
  * {id, op:'received'} it sends {id, bytes} with the sink's count so far.
  */
-import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
+import { connection, sendFile, write } from './send.js';
 
 const LOOPBACK = '127.0.0.1';
 const PAGE = 4096;
@@ -30,27 +29,6 @@ const sink = createServer({ allowHalfOpen: true }, (s) => {
   s.on('end', () => s.end());
   s.on('error', () => {});
 });
-
-/** Connect, run `send`, end, and wait for the far end to end as well. */
-async function connection(port: number, send: (s: Socket) => Promise<number>): Promise<number> {
-  const s: Socket = connect({ host: LOOPBACK, port, allowHalfOpen: true });
-  s.setNoDelay(true);
-  await once(s, 'connect');
-  const ended = new Promise<void>((resolve, reject) => {
-    s.on('error', reject);
-    s.on('end', () => resolve());
-    s.resume();
-  });
-  const sent = await send(s);
-  s.end();
-  await ended;
-  s.destroy();
-  return sent;
-}
-
-async function write(s: Socket, b: Buffer): Promise<void> {
-  if (!s.write(b)) await once(s, 'drain');
-}
 
 /** Each channel: a 64-byte multifd init message with its id, then non-zero page data. */
 function synthetic(port: number, perChannel: number, channels: number): Promise<number[]> {
@@ -75,20 +53,7 @@ function synthetic(port: number, perChannel: number, channels: number): Promise<
   );
 }
 
-function files(port: number, paths: string[]): Promise<number[]> {
-  return Promise.all(
-    paths.map((path) =>
-      connection(port, async (s) => {
-        let sent = 0;
-        for await (const c of createReadStream(path, { highWaterMark: CHUNK })) {
-          sent += (c as Buffer).length;
-          await write(s, c as Buffer);
-        }
-        return sent;
-      }),
-    ),
-  );
-}
+const files = (port: number, paths: string[]): Promise<number[]> => Promise.all(paths.map((path) => sendFile(port, path)));
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 

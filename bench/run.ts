@@ -8,7 +8,7 @@
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { constants as zc, createDeflate } from 'node:zlib';
 import {
@@ -23,6 +23,7 @@ import {
 } from '@migwire/stream-codec';
 import { replayCapture, runExtract, runTranscode } from 'migwire';
 import * as channelManager from '@migwire/channel-manager';
+import { sendFile } from './send.js';
 import { LiveChecker } from 'migwire';
 
 const ROOT = (() => {
@@ -445,26 +446,6 @@ async function benchRecord(): Promise<void> {
 
 // replay: a capture (main + 4 multifd channels) sent to the sink in the peers process, against
 // plain file-to-socket pipes from this process to the same sink.
-async function pipeFile(port: number, path: string): Promise<number> {
-  const s: Socket = connect({ host: LOOPBACK, port, allowHalfOpen: true });
-  s.setNoDelay(true);
-  await once(s, 'connect');
-  const ended = new Promise<void>((resolve, reject) => {
-    s.on('error', reject);
-    s.on('end', () => resolve());
-    s.resume();
-  });
-  let sent = 0;
-  for await (const c of createReadStream(path, { highWaterMark: CHUNK })) {
-    sent += (c as Buffer).length;
-    if (!s.write(c as Buffer)) await once(s, 'drain');
-  }
-  s.end();
-  await ended;
-  s.destroy();
-  return sent;
-}
-
 async function benchReplay(): Promise<void> {
   const dir = join(WORK, `multifd-none-${sizeMiB}`);
   if (!existsSync(join(dir, 'conn04.src2dst.bin'))) await makeMultifdCapture(dir, 'none');
@@ -475,7 +456,7 @@ async function benchReplay(): Promise<void> {
     let base: { bytes: number; seconds: number; peakRss: number } | undefined;
     let fast: typeof base;
     for (let i = 0; i < 3; i++) {
-      const b = await measure(async () => (await Promise.all(files.map((f) => pipeFile(peers.sinkPort, f)))).reduce((a, n) => a + n, 0));
+      const b = await measure(async () => (await Promise.all(files.map((f) => sendFile(peers.sinkPort, f)))).reduce((a, n) => a + n, 0));
       if (!base || b.seconds < base.seconds) base = b;
       const r = await measure(async () => {
         const rep = await replayCapture(dir, { target: { host: LOOPBACK, port: peers.sinkPort }, timing: 'fast', idleTimeoutMs: 1000 });

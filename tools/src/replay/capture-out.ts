@@ -5,7 +5,7 @@
  */
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { DirectionRecorder, type DirectionStats } from '@migwire/channel-manager';
+import { captureRoles, DirectionRecorder, type DirectionStats } from '@migwire/channel-manager';
 
 interface OutConn {
   id: number;
@@ -99,14 +99,7 @@ export class CaptureOut {
       chunk_count: this.seq,
       status: this.writeError ? 'recording-failed' : 'complete',
       ...(this.writeError ? { failure: this.writeError } : {}),
-      roles: connections.map((c) => ({
-        id: c.id,
-        role: c.role,
-        src2dst_bytes: c.directions.src2dst.bytes_received,
-        dst2src_bytes: c.directions.dst2src.bytes_received,
-        src2dst_first4: c.directions.src2dst.head_hex.slice(0, 8),
-        dst2src_first4: c.directions.dst2src.head_hex.slice(0, 8),
-      })),
+      roles: captureRoles(connections),
     };
     writeFileSync(join(this.dir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
   }

@@ -6,6 +6,7 @@
  * It writes the shared capture format (connNN.src2dst.bin / .dst2src.bin,
  * chunks.csv, index.json).
  */
+import { captureRoles } from './capture-roles.js';
 import { EventEmitter } from 'node:events';
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -379,15 +380,7 @@ export class RecordingProxy extends EventEmitter {
       accept_errors: this.acceptErrors,
       status: this.failure ? 'recording-failed' : connections.some((c) => c.connect_error) ? 'target-refused' : connections.some((c) => c.forced_close) ? 'forced' : 'complete',
       ...(this.failure ? { failure: this.failure } : {}),
-      roles: connections.map((c) => ({
-        id: c.id,
-        role: c.role,
-        src2dst_bytes: c.directions.src2dst.bytes_received,
-        dst2src_bytes: c.directions.dst2src.bytes_received,
-        src2dst_first4: c.directions.src2dst.head_hex.slice(0, 8),
-        dst2src_first4: c.directions.dst2src.head_hex.slice(0, 8),
-        ...(c.multifdId !== undefined ? { multifd_channel_id: c.multifdId } : {}),
-      })),
+      roles: captureRoles(connections),
     };
   }
 }
