@@ -32,3 +32,5 @@ export { MultifdPageDecoder, type MultifdPage } from './multifd/pages.js';
 export * from './multifd/constants.js';
 export type * from './multifd/records.js';
 export { PayloadProblem } from './core/problem.js';
+export { type ChannelRole, type ChannelIdentity, CHANNEL_ROLES, isChannelRole, isEncryptedRole } from './identify/channel-role.js';
+export { identifyChannel, IDENTIFY_BYTES, type IdentifyContext } from './identify/identify-channel.js';
