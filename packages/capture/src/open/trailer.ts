@@ -1,7 +1,7 @@
 /**
  * Find a precopy stream's VMDESCRIPTION without reading the whole file: it is
  * the last record (0x06, be32 length, JSON that runs to the end of the file).
- * Lets dump name device fields on the first pass of a seekable file.
+ * Lets a reader name device fields on the first pass of a seekable file.
  */
 import { closeSync, openSync, readSync, fstatSync } from 'node:fs';
 import { isVmdesc, type Vmdesc } from '@migwire/stream-codec';
