@@ -4,7 +4,7 @@
  * channels (e.g. multifd rounds between main-channel barriers) in flat memory.
  */
 import { CodecError } from '@migwire/stream-codec';
-import type { ChannelInput } from '../input/capture.js';
+import type { CaptureChannel } from '@migwire/capture';
 
 export interface RecordDecoder<R> {
   write(chunk: Uint8Array, sink: (r: R) => void): void;
@@ -20,7 +20,7 @@ export class ChannelCursor<R> {
   error: CodecError | undefined;
 
   constructor(
-    readonly channel: ChannelInput,
+    readonly channel: CaptureChannel,
     private readonly decoder: RecordDecoder<R>,
   ) {}
 
