@@ -17,7 +17,7 @@ import {
   type Vmdesc,
 } from '@migwire/stream-codec';
 import { InputError, openInput } from '../input/capture.js';
-import type { QemuVersion } from '../qemu/index.js';
+import type { QemuVersion } from '@migwire/qemu';
 
 export type SeedChannel = 'main' | 'return-path' | 'multifd';
 

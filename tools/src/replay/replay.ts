@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { OrderedDialer } from '@migwire/channel-manager';
 import { InputError, openInput, type MigrationInput } from '../input/capture.js';
-import { Clock } from '../qemu/qmp.js';
+import { Clock } from '@migwire/qemu';
 import { CaptureOut } from './capture-out.js';
 import { DestinationWatch } from './destination.js';
 import { planReplay } from './plan.js';
