@@ -100,6 +100,50 @@ function capsArg(caps: Record<string, boolean>): Record<string, unknown> {
   return { capabilities: Object.entries(caps).map(([capability, state]) => ({ capability, state })) };
 }
 
+/** Polling state of one side of a migration. */
+interface SidePoll {
+  vm: Vm;
+  side: 'src' | 'dst';
+  done: boolean;
+  /** Last status seen. */
+  last?: string;
+}
+
+/**
+ * One `query-migrate` on one side: records the answer, a status change in the timeline, and the end
+ * (a terminal status, or the process gone). Returns the answer, or null when there is none.
+ */
+async function pollSide(
+  p: SidePoll,
+  result: MigrationResult,
+  ev: (event: string, extra?: Record<string, unknown>) => void,
+): Promise<MigrateStatus | null> {
+  const who = p.side === 'src' ? 'source' : 'destination';
+  const end = (status: string): void => {
+    p.done = true;
+    if (p.side === 'src') result.src_status = status;
+    else result.dst_status = status;
+  };
+  if (p.vm.exited) {
+    end('exited');
+    result.reason ??= `${who} QEMU exited: ${p.vm.output.trim()}`;
+    return null;
+  }
+  const q = await p.vm.queryMigrate().catch(() => null);
+  if (!q) return null;
+  if (p.side === 'src') result.src_final = q;
+  else result.dst_final = q;
+  if (q.status !== p.last) {
+    p.last = q.status;
+    ev(`${p.side}-status`, { status: q.status, ...(p.side === 'src' ? { dirty_sync_count: q.ram?.['dirty-sync-count'] ?? 0 } : {}) });
+  }
+  if (q.status && TERMINAL.has(q.status)) {
+    end(q.status);
+    if (q.status !== 'completed') result.reason ??= `${who}: ${q['error-desc'] ?? q.status}`;
+  }
+  return q;
+}
+
 /** Quote for /bin/sh (exec: URIs). */
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -185,75 +229,36 @@ export async function runMigration(o: MigrationOptions): Promise<MigrationResult
   }
 
   // Poll.
-  let srcDone = !src;
-  let dstDone = !dst;
+  const srcPoll: SidePoll | null = src ? { vm: src, side: 'src', done: false } : null;
+  const dstPoll: SidePoll | null = dst ? { vm: dst, side: 'dst', done: false } : null;
+  const pending = (): boolean => !(srcPoll?.done ?? true) || !(dstPoll?.done ?? true);
   let released = !hold;
-  let lastSrc: string | undefined;
-  let lastDst: string | undefined;
   const deadline = Date.now() + timeoutMs;
-  while (!srcDone || !dstDone) {
+  while (pending()) {
     if (Date.now() > deadline) {
       result.status = 'failed';
-      result.reason = `timed out after ${timeoutMs} ms (src ${lastSrc ?? '-'}, dst ${lastDst ?? '-'})`;
+      result.reason = `timed out after ${timeoutMs} ms (src ${srcPoll?.last ?? '-'}, dst ${dstPoll?.last ?? '-'})`;
       break;
     }
-    if (src && !srcDone) {
-      if (src.exited) {
-        srcDone = true;
-        result.src_status = 'exited';
-        result.reason ??= `source QEMU exited: ${src.output.trim()}`;
-      } else {
-        const q = await src.queryMigrate().catch(() => null);
-        if (q) {
-          result.src_final = q;
-          const sync = q.ram?.['dirty-sync-count'] ?? 0;
-          if (q.status !== lastSrc) {
-            lastSrc = q.status;
-            ev('src-status', { status: q.status, dirty_sync_count: sync });
+    if (src && srcPoll && !srcPoll.done) {
+      const q = await pollSide(srcPoll, result, ev);
+      const sync = q?.ram?.['dirty-sync-count'] ?? 0;
+      if (q && !released && hold && sync >= hold.syncs && q.status === 'active') {
+        released = true;
+        try {
+          await src.qmp.execute('migrate-set-parameters', hold.release);
+          ev('release', { dirty_sync_count: sync, params: hold.release });
+          if (hold.startPostcopy) {
+            await src.qmp.execute('migrate-start-postcopy', {});
+            ev('migrate-start-postcopy', { dirty_sync_count: sync });
           }
-          if (!released && hold && sync >= hold.syncs && q.status === 'active') {
-            released = true;
-            try {
-              await src.qmp.execute('migrate-set-parameters', hold.release);
-              ev('release', { dirty_sync_count: sync, params: hold.release });
-              if (hold.startPostcopy) {
-                await src.qmp.execute('migrate-start-postcopy', {});
-                ev('migrate-start-postcopy', { dirty_sync_count: sync });
-              }
-            } catch (e) {
-              ev('release-failed', { dirty_sync_count: sync, error: String(e) });
-            }
-          }
-          if (q.status && TERMINAL.has(q.status)) {
-            srcDone = true;
-            result.src_status = q.status;
-            if (q.status !== 'completed') result.reason ??= `source: ${q['error-desc'] ?? q.status}`;
-          }
+        } catch (e) {
+          ev('release-failed', { dirty_sync_count: sync, error: String(e) });
         }
       }
     }
-    if (dst && !dstDone) {
-      if (dst.exited) {
-        dstDone = true;
-        result.dst_status = 'exited';
-        result.reason ??= `destination QEMU exited: ${dst.output.trim()}`;
-      } else {
-        const q = await dst.queryMigrate().catch(() => null);
-        if (q) {
-          result.dst_final = q;
-          if (q.status !== lastDst) {
-            lastDst = q.status;
-            ev('dst-status', { status: q.status });
-          }
-          if (q.status && TERMINAL.has(q.status)) {
-            dstDone = true;
-            result.dst_status = q.status;
-            if (q.status !== 'completed') result.reason ??= `destination: ${q['error-desc'] ?? q.status}`;
-          }
-        }
-      }
-    }
-    if (!srcDone || !dstDone) await delay(pollMs);
+    if (dstPoll && !dstPoll.done) await pollSide(dstPoll, result, ev);
+    if (pending()) await delay(pollMs);
   }
   result.wall_ms = Math.round(performance.now() - t0);
   const okSrc = !src || result.src_status === 'completed';
