@@ -18,7 +18,7 @@ import {
 } from '@migwire/stream-codec';
 import { openCapture } from '@migwire/capture';
 import { InputError } from '../input-error.js';
-import type { QemuVersion } from '../qemu/index.js';
+import type { QemuVersion } from '@migwire/qemu';
 
 export type SeedChannel = 'main' | 'return-path' | 'multifd';
 

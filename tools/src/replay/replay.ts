@@ -12,7 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { OrderedDialer } from '@migwire/channel-manager';
 import { openCapture, type Capture } from '@migwire/capture';
 import { InputError } from '../input-error.js';
-import { Clock } from '../qemu/qmp.js';
+import { Clock } from '@migwire/qemu';
 import { CaptureOut } from './capture-out.js';
 import { DestinationWatch } from './destination.js';
 import { planReplay } from './plan.js';
