@@ -114,6 +114,12 @@ test('a connection whose SYN was not captured starts mid-stream and says so', as
   t.deepEqual(problems(r.events.get('0a')), [{ kind: 'before-start', offset: -500, length: 500 }]);
 });
 
+test('bytes the peer acknowledged but the capture never saw are a hole at the end', async (t) => {
+  const r = await run(conv().data('c', 0, piece(0, 1000)).ackTo('s', 0, 1800));
+  t.deepEqual(problems(r.events.get('0a')), [{ kind: 'hole', offset: 1000, length: 800, reason: 'lost' }]);
+  t.like(endOf(r), { a: { missingBytes: 800 } });
+});
+
 test('SYN, FIN and RST are stream events at their offsets', async (t) => {
   const c = conv().data('c', 0, piece(0, 100)).fin('c', 100);
   c.packets.push(c.packets[3]!.slice());

@@ -10,6 +10,8 @@ export interface TcpSegment {
   dstPort: number;
   /** Sequence number (unsigned 32-bit). */
   seq: number;
+  /** Acknowledgement number (unsigned 32-bit; meaningful with the ACK flag). */
+  ack: number;
   flags: number;
   /** Captured payload bytes. */
   payload: Uint8Array;
@@ -28,6 +30,7 @@ export function parseTcp(ip: IpPacket): TcpSegment | undefined {
     srcPort: (b[0]! << 8) | b[1]!,
     dstPort: (b[2]! << 8) | b[3]!,
     seq: ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0,
+    ack: ((b[8]! << 24) | (b[9]! << 16) | (b[10]! << 8) | b[11]!) >>> 0,
     flags: b[13]!,
     payload: b.subarray(headerLength),
     payloadLength: ip.payloadLength - headerLength,

@@ -150,6 +150,7 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
     const direction = from === 'a' ? conn.a : conn.b;
     if (!direction) continue;
     direction.push(seg, time, out);
+    if (seg.flags & TcpFlag.Ack) (from === 'a' ? conn.b : conn.a)!.acknowledged(seg.ack);
     for (const event of out) yield { kind: 'stream', connection: conn.info.index, from, event };
     out.length = 0;
   }

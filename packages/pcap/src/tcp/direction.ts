@@ -25,6 +25,8 @@ export class DirectionReassembler {
   /** Stream offset of the next in-order byte. */
   private next = 0;
   private finOffset: number | undefined;
+  /** Highest stream offset the peer acknowledged: bytes below it were sent even if not captured. */
+  private ackedTo = 0;
   private readonly pending = new SegmentStore();
   private readonly recent: RecentBytes;
   /** Ranges known to be cut by snaplen, still ahead of `next`. */
@@ -79,6 +81,14 @@ export class DirectionReassembler {
     this.drain(time, out);
   }
 
+  /** The peer acknowledged up to `ack` (a sequence number of this direction). */
+  acknowledged(ack: number): void {
+    if (!this.started) return;
+    let to = this.offsetOf(ack);
+    if (this.finOffset !== undefined) to = Math.min(to, this.finOffset); // the FIN takes one number
+    if (to > this.ackedTo) this.ackedTo = to;
+  }
+
   /** End of capture: whatever is still missing becomes holes and held data is delivered. */
   finish(time: number, out: StreamEvent[]): void {
     while (this.pending.first) {
@@ -86,7 +96,7 @@ export class DirectionReassembler {
       if (first.offset > this.next) this.hole(first.offset - this.next, time, out);
       this.drain(time, out);
     }
-    let end = this.finOffset ?? this.next;
+    let end = Math.max(this.finOffset ?? this.next, this.ackedTo);
     for (const c of this.cuts) end = Math.max(end, c.to);
     if (end > this.next) this.hole(end - this.next, time, out);
   }

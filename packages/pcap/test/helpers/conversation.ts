@@ -19,7 +19,9 @@ export class Conversation {
 
   private spec(from: 'c' | 's', seq: number, flags: number, payload?: Uint8Array): TcpSpec {
     const [a, b] = from === 'c' ? [this.client, this.server] : [this.server, this.client];
-    return { src: a.addr, dst: b.addr, sport: a.port, dport: b.port, seq: seq >>> 0, flags, ...(payload ? { payload } : {}) };
+    // Acknowledges only the peer's SYN: tests that need acknowledgements add them explicitly.
+    const ack = (b.isn + 1) >>> 0;
+    return { src: a.addr, dst: b.addr, sport: a.port, dport: b.port, seq: seq >>> 0, ack, flags, ...(payload ? { payload } : {}) };
   }
 
   handshake(): this {
@@ -33,6 +35,13 @@ export class Conversation {
   data(from: 'c' | 's', offset: number, payload: Uint8Array, extra?: Partial<TcpSpec>): this {
     const peer = from === 'c' ? this.client : this.server;
     this.packets.push(ipPacket({ ...this.spec(from, peer.isn + 1 + offset, ACK, payload), ...extra }));
+    return this;
+  }
+
+  /** A bare ACK from `from` acknowledging the peer's stream up to `offset`. */
+  ackTo(from: 'c' | 's', ownOffset: number, offset: number): this {
+    const [self, peer] = from === 'c' ? [this.client, this.server] : [this.server, this.client];
+    this.packets.push(ipPacket({ ...this.spec(from, self.isn + 1 + ownOffset, ACK), ack: (peer.isn + 1 + offset) >>> 0 }));
     return this;
   }
 

@@ -6,6 +6,7 @@ export interface TcpSpec {
   sport: number;
   dport: number;
   seq: number;
+  ack?: number;
   flags?: number;
   payload?: Uint8Array;
   /** Extra IPv4 option bytes (multiple of 4) or, for IPv6, add a hop-by-hop header. */
@@ -24,7 +25,7 @@ export function tcpHeader(spec: TcpSpec): Uint8Array {
   v.setUint16(0, spec.sport);
   v.setUint16(2, spec.dport);
   v.setUint32(4, spec.seq >>> 0);
-  v.setUint32(8, 0);
+  v.setUint32(8, (spec.ack ?? 0) >>> 0);
   h[12] = 5 << 4;
   h[13] = spec.flags ?? ACK;
   v.setUint16(14, 65535);
