@@ -113,3 +113,11 @@ v72="$(QEMU_MODULE_DIR="$CACHE_72/usr/lib/x86_64-linux-gnu/qemu" \
   "$CACHE_72/usr/bin/qemu-system-x86_64" --version | head -n1)"
 echo "qemu 10.0: /usr/bin/qemu-system-x86_64: $v10"
 echo "qemu 7.2:  $CACHE_72/usr/bin/qemu-system-x86_64: $v72"
+
+# --- 5. Packet capture tools for the pcap tests (packages/pcap: tcpdump, dumpcap, tshark) -------------
+# Answer wireshark-common's "may non-superusers capture?" question up front so apt never prompts.
+if ! command -v tcpdump >/dev/null || ! command -v tshark >/dev/null || ! command -v dumpcap >/dev/null; then
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update >>"$LOG" 2>&1
+  run apt-get install -y --no-install-recommends tcpdump tshark
+fi

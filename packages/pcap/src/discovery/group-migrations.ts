@@ -67,6 +67,13 @@ function toChannel(f: ConnectionFacts): ChannelConnection {
   const id: ChannelIdentity = srcSide === 'a' ? ida : idb;
   const direction = (side: Side) => (side === srcSide ? 'src2dst' : 'dst2src');
   const problems: StreamProblem[] = f.problems.map(({ side, event }) => ({ ...event, direction: direction(side) }));
+  const reset = f.stats.a.rstSeen || f.stats.b.rstSeen;
+  for (const side of [srcSide, dstSide]) {
+    const s = f.stats[side];
+    if (!s.finSeen && !reset && s.packets > 0) {
+      problems.push({ kind: 'open-at-end', direction: direction(side), offset: s.bytes + s.missingBytes, time: s.lastTime });
+    }
+  }
   return {
     index: f.info.index,
     role: id.role,

@@ -16,7 +16,9 @@ export interface DirectionSummary extends DirectionStats {
 export type StreamProblem =
   | { kind: 'hole'; direction: Direction; offset: number; length: number; reason: HoleReason; time: number }
   | { kind: 'conflict'; direction: Direction; offset: number; length: number; time: number }
-  | { kind: 'before-start'; direction: Direction; offset: number; length: number; time: number };
+  | { kind: 'before-start'; direction: Direction; offset: number; length: number; time: number }
+  /** The capture ended before this direction's FIN (or a RST): its stream may go on past `offset`. */
+  | { kind: 'open-at-end'; direction: Direction; offset: number; time: number };
 
 export interface ChannelConnection {
   /** Connection index in the file (what readDirection takes). */

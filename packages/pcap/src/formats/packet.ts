@@ -4,7 +4,8 @@ export interface CapturedPacket {
   linkType: number;
   /** Interface index (pcapng IDB order; always 0 for libpcap). */
   interfaceId: number;
-  /** Capture time, seconds since the epoch (sub-microsecond digits are approximate). */
+  /** Capture time, seconds since the epoch (sub-microsecond digits are approximate); NaN for a
+   * pcapng Simple Packet Block, which has none (tcpEvents then uses the previous packet's). */
   time: number;
   /** The captured bytes (at most snaplen). */
   data: Uint8Array;
