@@ -118,6 +118,6 @@ echo "qemu 7.2:  $CACHE_72/usr/bin/qemu-system-x86_64: $v72"
 # Answer wireshark-common's "may non-superusers capture?" question up front so apt never prompts.
 if ! command -v tcpdump >/dev/null || ! command -v tshark >/dev/null || ! command -v dumpcap >/dev/null; then
   echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-  apt-get update >>"$LOG" 2>&1
+  run apt-get update
   run apt-get install -y --no-install-recommends tcpdump tshark
 fi
