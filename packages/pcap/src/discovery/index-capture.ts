@@ -62,7 +62,7 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
   }
   const facts: ConnectionFacts[] = conns.map((c) => ({
     info: c.info,
-    head: { a: concat(c.head.a), b: concat(c.head.b) },
+    head: { a: Buffer.concat(c.head.a), b: Buffer.concat(c.head.b) },
     stats: c.stats!,
     midStream: c.midStream!,
     problems: c.problems,
@@ -89,14 +89,4 @@ function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: num
     if (c.problemCount[from]++ >= maxProblems) return;
     c.problems.push({ side: from, event });
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
