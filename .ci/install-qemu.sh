@@ -155,6 +155,14 @@ if [[ ! -x "$CACHE_111/usr/bin/qemu-system-x86_64" || ! -s "$STAMP111" ]]; then
   mv "$ROOT" "$CACHE_111"
 fi
 
+# --- 5. Packet capture tools for the pcap tests (packages/pcap: tcpdump, dumpcap, tshark) -------------
+# Answer wireshark-common's "may non-superusers capture?" question up front so apt never prompts.
+if ! command -v tcpdump >/dev/null || ! command -v tshark >/dev/null || ! command -v dumpcap >/dev/null; then
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  run apt-get update
+  run apt-get install -y --no-install-recommends tcpdump tshark
+fi
+
 # Run the 11.1 binary on the host through the trixie root's own loader and libraries.
 qemu111() {
   QEMU_MODULE_DIR="$CACHE_111/usr/lib/x86_64-linux-gnu/qemu" \
@@ -163,7 +171,7 @@ qemu111() {
     "$CACHE_111/usr/bin/qemu-system-x86_64" "$@"
 }
 
-# --- 5. Check that all three run, print their versions -------------------------------------------
+# --- 6. Check that all three run, print their versions -------------------------------------------
 v10="$(/usr/bin/qemu-system-x86_64 --version | head -n1)"
 v72="$(QEMU_MODULE_DIR="$CACHE_72/usr/lib/x86_64-linux-gnu/qemu" \
   "$CACHE_72/usr/bin/qemu-system-x86_64" --version | head -n1)"
