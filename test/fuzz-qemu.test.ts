@@ -47,7 +47,7 @@ qtest('fuzz qemu: 20 mutants of a real stream, every outcome classified, rejecti
 
 qtest('a stream naming a device the destination does not have is rejected with QEMU\'s reason', async (t) => {
   if (!requireQemu(t, '10.0')) return;
-  const seed = loadSeed(PRECOPY);
+  const seed = await loadSeed(PRECOPY);
   if (seed.channel !== 'main') throw new Error('main seed expected');
   const apic = seed.records.find((r) => r.kind === 'section' && r.idstr === 'apic')!;
   const bad = encodeMainRecord({ ...(apic as Extract<typeof apic, { kind: 'section' }>), idstr: 'no-such-device' });
@@ -69,7 +69,7 @@ qtest('a stream naming a device the destination does not have is rejected with Q
 
 qtest('a destination killed by a signal is "crashed" with the signal; one that never gets its stream is "hung"', async (t) => {
   if (!requireQemu(t, '10.0')) return;
-  const target = loadSeed(PRECOPY).target!;
+  const target = (await loadSeed(PRECOPY)).target!;
   const dir = mkdtempSync(join(tmpdir(), 'mw-fuzzq-'));
   const fifo = join(dir, 'never-written');
   execFileSync('mkfifo', [fifo]);

@@ -11,6 +11,7 @@ import { replay } from './commands/replay.js';
 import { transcode } from './commands/transcode.js';
 import { CaptureError } from '@migwire/capture';
 import { InputError } from './input-error.js';
+import { MIGRATION_OPTION, migrationOf } from './commands/migration-option.js';
 
 interface CommandSpec {
   summary: string;
@@ -21,12 +22,14 @@ interface CommandSpec {
 }
 
 const INPUT_HELP = `PATH is a capture directory (connNN.src2dst.bin / connNN.dst2src.bin + index.json, or stream.bin),
-a single stream file (a .gz file is unpacked on the fly), or - for standard input.`;
+a single stream file (a .gz file is unpacked on the fly), a tcpdump/Wireshark capture (.pcap or
+.pcapng, optionally .gz; each TCP direction of the migration is a channel, timing from the packet
+timestamps; --migration N picks one when the file holds several), or - for standard input.`;
 
 const COMMANDS: Record<string, CommandSpec> = {
   dump: {
     summary: 'print every record of every channel (main, return path, multifd, postcopy-preempt)',
-    usage: 'migwire dump PATH [--json] [--channel NAME]... [--section ID|IDSTR]... [--no-pages | --pages] [--fields] [--no-summary]',
+    usage: 'migwire dump PATH [--migration N] [--json] [--channel NAME]... [--section ID|IDSTR]... [--no-pages | --pages] [--fields] [--no-summary]',
     help: `${INPUT_HELP}
 
 Output is one line per record: channel, byte offset, length, and what the record is. Runs of RAM
@@ -54,6 +57,7 @@ its code, channel and byte offset), 2 for a usage error.`,
       pages: { type: 'boolean' },
       fields: { type: 'boolean' },
       'no-summary': { type: 'boolean' },
+      ...MIGRATION_OPTION,
     },
     run: (pos, v, out) =>
       dump(
@@ -66,13 +70,14 @@ its code, channel and byte offset), 2 for a usage error.`,
           pages: v['pages'] === true,
           fields: v['fields'] === true,
           summary: v['no-summary'] !== true,
+          migration: migrationOf(v['migration']),
         },
         out,
       ),
   },
   check: {
     summary: 'prove (or disprove) the multi-channel rules on a recording; --roundtrip: byte-exact re-encode',
-    usage: 'migwire check PATH [--json] | migwire check --roundtrip PATH [--json]',
+    usage: 'migwire check PATH [--migration N] [--json] | migwire check --roundtrip PATH [--migration N] [--json]',
     help: `${INPUT_HELP}
 
 Without --roundtrip, decodes every channel and checks, with the arrival times in chunks.csv:
@@ -96,8 +101,9 @@ rounds with pages per channel and the number of re-sent pages. Exit 0 only when 
                 compare with the input. Exit 0 only if every byte matches; otherwise exit 1 and
                 report, per channel, the first differing byte offset or the decode error.
   --json        one JSON object with the report`,
-    options: { roundtrip: { type: 'boolean' }, json: { type: 'boolean' } },
-    run: async (pos, v, out) => (v['roundtrip'] === true ? checkRoundTrip(pos[0]!, v['json'] === true, out) : checkProtocol(pos[0]!, v['json'] === true, out)),
+    options: { roundtrip: { type: 'boolean' }, json: { type: 'boolean' }, ...MIGRATION_OPTION },
+    run: async (pos, v, out) =>
+      v['roundtrip'] === true ? checkRoundTrip(pos[0]!, v['json'] === true, out, migrationOf(v['migration'])) : checkProtocol(pos[0]!, v['json'] === true, out, migrationOf(v['migration'])),
   },
   record: {
     summary: 'a recording proxy: forward a live migration between two QEMUs and record every channel',
@@ -168,7 +174,7 @@ Options:
   },
   transcode: {
     summary: 'send a recorded migration again to a real destination, over another channel layout',
-    usage: 'migwire transcode PATH --target HOST:PORT --channels N [--compression none|zlib|zstd] [--zero-pages multifd|legacy] [--qemu 7.2|10.0] [--timeout MS] [--json] [--quiet]',
+    usage: 'migwire transcode PATH [--migration N] --target HOST:PORT --channels N [--compression none|zlib|zstd] [--zero-pages multifd|legacy] [--qemu 7.2|10.0] [--timeout MS] [--json] [--quiet]',
     help: `${INPUT_HELP}
 
 Decodes every channel of the recording (a plain precopy stream, or main + multifd) in the order its
@@ -210,6 +216,7 @@ closed the stream (SHUT status 0 when it sent one), 1 otherwise or on a decode e
       timeout: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      ...MIGRATION_OPTION,
     },
     run: async (pos, v, out) => {
       if (typeof v['target'] !== 'string' || typeof v['channels'] !== 'string') throw new UsageError('transcode needs --target HOST:PORT and --channels N');
@@ -231,14 +238,14 @@ closed the stream (SHUT status 0 when it sent one), 1 otherwise or on a decode e
       if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new UsageError(`--timeout must be a positive number of ms, got ${String(v['timeout'])}`);
       return transcode(
         pos[0]!,
-        { target, channels, compression, ...(zero ? { zeroPages: zero } : {}), ...(qemu ? { qemu } : {}), ...(timeoutMs ? { timeoutMs } : {}), json: v['json'] === true, quiet: v['quiet'] === true },
+        { target, channels, compression, ...(zero ? { zeroPages: zero } : {}), ...(qemu ? { qemu } : {}), ...(timeoutMs ? { timeoutMs } : {}), migration: migrationOf(v['migration']), json: v['json'] === true, quiet: v['quiet'] === true },
         out,
       );
     },
   },
   replay: {
     summary: 'send a recorded migration into a listening destination QEMU and report how it took it',
-    usage: 'migwire replay PATH (--target HOST:PORT | --qmp SOCKET --setup) [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--tls DIR] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
+    usage: 'migwire replay PATH [--migration N] (--target HOST:PORT | --qmp SOCKET --setup) [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--tls DIR] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
     help: `PATH is a capture directory (connNN.src2dst.bin / connNN.dst2src.bin + index.json; chunks.csv
 for --timing recorded), a directory with stream.bin or stream.bin.gz, or a single stream file.
 
@@ -297,6 +304,7 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
       timeout: { type: 'string' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
+      ...MIGRATION_OPTION,
     },
     run: async (pos, v, out) => {
       const setup = v['setup'] === true;
@@ -341,6 +349,7 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
           ...(typeof v['out'] === 'string' ? { outDir: v['out'] } : {}),
           ...(idle !== undefined ? { idleTimeoutMs: idle } : {}),
           ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+          migration: migrationOf(v['migration']),
           json: v['json'] === true,
           quiet: v['quiet'] === true,
         },
@@ -374,7 +383,7 @@ objects (endpoint=client on the source, endpoint=server on the destination) and
   },
   extract: {
     summary: "rebuild the guest's RAM as the destination had it at completion, one image per RAM block",
-    usage: 'migwire extract PATH --out DIR [--block NAME]... [--quiet]',
+    usage: 'migwire extract PATH [--migration N] --out DIR [--block NAME]... [--quiet]',
     help: `${INPUT_HELP}
 
 Writes DIR/<block>.img for each RAM block (block names are made safe: nothing is written outside
@@ -388,15 +397,15 @@ Options:
   --out DIR       output folder (created)
   --block NAME    only this RAM block (repeatable)
   --quiet         no progress on stderr`,
-    options: { out: { type: 'string' }, block: { type: 'string', multiple: true }, quiet: { type: 'boolean' } },
+    options: { out: { type: 'string' }, block: { type: 'string', multiple: true }, quiet: { type: 'boolean' }, ...MIGRATION_OPTION },
     run: async (pos, v, out) => {
       if (typeof v['out'] !== 'string') throw new UsageError('extract needs --out DIR');
-      return extract(pos[0]!, { outDir: v['out'], blocks: (v['block'] as string[] | undefined) ?? [], quiet: v['quiet'] === true }, out);
+      return extract(pos[0]!, { outDir: v['out'], blocks: (v['block'] as string[] | undefined) ?? [], quiet: v['quiet'] === true, migration: migrationOf(v['migration']) }, out);
     },
   },
   fuzz: {
     summary: 'structure-aware fuzzing: mutated fixtures from real streams, our codec under 10^6 inputs, QEMU\'s loader',
-    usage: 'migwire fuzz mutate SEED_STREAM --count N --out DIR [--seed S] [--kinds K,...] [--channel NAME] [--reduce] [--json]\n       migwire fuzz codec [--count N] [--seed S] [--seeds PATH[#CHANNEL]]... [--kinds K,...] [--jobs N] [--out DIR] [--json]\n       migwire fuzz qemu --out DIR [--seeds PATH]... [--count N] [--qemu 10.0|7.2] [--timeout MS] [--seed S] [--kinds K,...] [--reduce] [--json]',
+    usage: 'migwire fuzz mutate SEED_STREAM --count N --out DIR [--seed S] [--kinds K,...] [--channel NAME] [--migration N] [--reduce] [--json]\n       migwire fuzz codec [--count N] [--seed S] [--seeds PATH[#CHANNEL]]... [--kinds K,...] [--jobs N] [--out DIR] [--json]\n       migwire fuzz qemu --out DIR [--seeds PATH]... [--count N] [--qemu 10.0|7.2] [--timeout MS] [--seed S] [--kinds K,...] [--reduce] [--json]',
     help: `Seeds are real streams: a fixture or capture directory (its main channel, or --channel / PATH#CHANNEL:
 return-path, "multifd 0", conn01.src2dst ...) or a stream file. A seed is decoded, mutated at the
 structure level and re-encoded with the codec's encoders, or mutated byte by byte. Input i uses seed
@@ -452,6 +461,7 @@ fuzz qemu --out DIR
       timeout: { type: 'string' },
       'minimise-runs': { type: 'string' },
       quiet: { type: 'boolean' },
+      ...MIGRATION_OPTION,
     },
     run: async (pos, v, out) => {
       try {

@@ -21,20 +21,20 @@ import { loadSeed, type Seed } from '../src/fuzz/seed.js';
 import { FIXTURES } from './paths.js';
 
 const PRECOPY = join(FIXTURES, '10.0-precopy-file');
-const mainSeed = reduceSeed(loadSeed(PRECOPY));
+const mainSeed = reduceSeed(await loadSeed(PRECOPY));
 
-function channelSeeds(): Seed[] {
+async function channelSeeds(): Promise<Seed[]> {
   const seeds: Seed[] = [mainSeed];
   const zstd = sharedCaptureDirs().find((d) => d.endsWith('10.0-c-multifd4-zstd'));
   const postcopy = sharedCaptureDirs().find((d) => d.endsWith('10.0-g-postcopy-preempt'));
-  if (zstd) seeds.push(reduceSeed(loadSeed(zstd, { channel: 'conn01.src2dst' })));
-  if (postcopy) seeds.push(loadSeed(postcopy, { channel: 'return-path' }));
+  if (zstd) seeds.push(reduceSeed(await loadSeed(zstd, { channel: 'conn01.src2dst' })));
+  if (postcopy) seeds.push(await loadSeed(postcopy, { channel: 'return-path' }));
   if (process.env['CI'] === 'true' && seeds.length < 3) throw new Error('shared captures missing');
   return seeds;
 }
 
-test('a reduced seed keeps every structure but few pages, and still decodes', (t) => {
-  const full = loadSeed(PRECOPY);
+test('a reduced seed keeps every structure but few pages, and still decodes', async (t) => {
+  const full = await loadSeed(PRECOPY);
   t.true(mainSeed.bytes.length < full.bytes.length / 50);
   t.is(decodeMainStream(mainSeed.bytes).error, undefined);
   const kinds = (s: Seed): Set<string> => new Set(s.records.map((r) => r.kind));
@@ -59,8 +59,8 @@ test('mutants are deterministic from their seed number and say what they changed
   }
 });
 
-test('every mutation kind finds something to change in a real seed of its channel', (t) => {
-  const seeds = channelSeeds();
+test('every mutation kind finds something to change in a real seed of its channel', async (t) => {
+  const seeds = await channelSeeds();
   const covered = new Set<MutationKind>();
   for (const seed of seeds) {
     for (const kind of kindsFor(seed.channel)) {
@@ -122,8 +122,8 @@ test('fuzz mutate writes N fixtures and a manifest; --seed S+i --count 1 rebuild
   }
 });
 
-test('a few thousand mutants through every decoder end in records or a CodecError, and reset() works after errors', (t) => {
-  const seeds = prepareSeeds(defaultSeedSpecs());
+test('a few thousand mutants through every decoder end in records or a CodecError, and reset() works after errors', async (t) => {
+  const seeds = await prepareSeeds(defaultSeedSpecs());
   // No time budget here (the machine is noisy): the campaign reports slow inputs, the test does not.
   const stats = runCodecRange(seeds, 0, 3000, { base: 77, slowMs: Number.POSITIVE_INFINITY });
   t.deepEqual(stats.findings, []);

@@ -291,7 +291,7 @@ test('--out writes what was sent and what came back as a capture the other comma
     const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { recorder: string; connections: Array<{ directions: { src2dst: { sha256: string } } }> };
     t.is(index.recorder, 'migwire replay');
     t.is(index.connections[0]!.directions.src2dst.sha256, sha(src[0]!));
-    const input = openCapture(out);
+    const input = await openCapture(out);
     t.deepEqual(input.channels.filter((c) => c.size).map((c) => c.role), ['main', 'return-path', 'multifd']);
     const sched = await readSchedule(join(out, 'chunks.csv'));
     t.is(sched.get(0)!.len.reduce((a, b) => a + b, 0), src[0]!.length);

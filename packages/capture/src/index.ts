@@ -1,4 +1,4 @@
-export { CaptureError } from './errors.js';
+export { CaptureError, StreamHoleError } from './errors.js';
 export {
   CHUNKS_FILE,
   connectionFileName,
@@ -39,3 +39,4 @@ export { ArrivalTimes } from './chunks/arrival-times.js';
 export { openCapture, type Capture, type CaptureChannel, type OpenCaptureOptions } from './open/open-capture.js';
 export { fileBytes, readHead, channelSize } from './open/byte-source.js';
 export { findTrailingVmdesc } from './open/trailer.js';
+export { describeMigration, type PcapSelection } from './open/pcap-capture.js';

@@ -80,8 +80,8 @@ function captureCaps(dir: string): Record<string, boolean> | undefined {
   }
 }
 
-export async function checkRules(path: string): Promise<CheckReport> {
-  const input = openCapture(path);
+export async function checkRules(path: string, migration?: number): Promise<CheckReport> {
+  const input = await openCapture(path, { migration });
   const times = await input.arrivals();
   const caps = input.kind === 'capture' ? captureCaps(path) : undefined;
   const arrival = (ch: CaptureChannel, offset: number): number | undefined => times?.at(ch.conn, ch.direction, offset);

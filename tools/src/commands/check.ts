@@ -34,8 +34,8 @@ function encodeParts(r: AnyRecord): Uint8Array[] {
   return encodeMainRecordParts(r as MainRecord);
 }
 
-export async function checkRoundTrip(path: string, json: boolean, out: Output): Promise<number> {
-  const input = openCapture(path);
+export async function checkRoundTrip(path: string, json: boolean, out: Output, migration?: number): Promise<number> {
+  const input = await openCapture(path, { migration });
   const originals = new Map<string, ChunkQueue>();
   const diffs = new Map<string, number>();
   const reports: RoundTripChannelReport[] = [];
@@ -95,9 +95,9 @@ export async function checkRoundTrip(path: string, json: boolean, out: Output): 
 }
 
 /** `migwire check PATH`: every protocol rule, a line each; exit 0 only when none fails. */
-export async function checkProtocol(path: string, json: boolean, out: Output): Promise<number> {
+export async function checkProtocol(path: string, json: boolean, out: Output, migration?: number): Promise<number> {
   const { checkRules } = await import('../check/rules.js');
-  const rep = await checkRules(path);
+  const rep = await checkRules(path, migration);
   if (json) {
     out.line(JSON.stringify({ kind: 'check', ...rep }));
     return rep.ok ? 0 : 1;

@@ -19,6 +19,8 @@ export interface DumpOptions {
   /** Show VMState fields of device sections. */
   fields: boolean;
   summary: boolean;
+  /** Which migration of a pcap/pcapng holding several. */
+  migration?: number;
 }
 
 export function channelMatches(ch: CaptureChannel, wanted: string[]): boolean {
@@ -70,7 +72,7 @@ function row(channel: string, offset: number, length: number, text: string): str
 }
 
 export async function dump(path: string, o: DumpOptions, out: Output): Promise<number> {
-  const input = openCapture(path);
+  const input = await openCapture(path, { migration: o.migration });
   const summary = new Summary();
   const runs = new Map<string, PageRun>();
   const sectionNames = new Map<string, string>(); // "channel/id" -> idstr
@@ -87,8 +89,9 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
   };
   if (!o.json) {
     out.line(`# ${input.kind} ${input.path}: ${input.channels.map((c) => `${c.name} (${c.size !== undefined ? bytesHuman(c.size) : 'stream'})`).join(', ')}`);
+    for (const n of input.notices ?? []) out.line(`# note: ${n}`);
     out.line(`${'channel'.padEnd(16)} ${'offset'.padEnd(10)} ${'length'.padStart(8)}  record`);
-  }
+  } else for (const n of input.notices ?? []) out.line(JSON.stringify({ kind: 'notice', message: n }));
   const flush = (ch: string): void => {
     const run = runs.get(ch);
     if (run) for (const l of run.lines(ch)) out.line(l);

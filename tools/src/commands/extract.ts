@@ -19,6 +19,8 @@ export interface ExtractOptions {
   outDir: string;
   blocks: string[];
   quiet: boolean;
+  /** Which migration of a pcap/pcapng holding several. */
+  migration?: number;
 }
 
 export interface ExtractReport {
@@ -28,7 +30,7 @@ export interface ExtractReport {
 }
 
 export async function runExtract(path: string, o: ExtractOptions, progress?: (s: string) => void): Promise<ExtractReport> {
-  const input = openCapture(path);
+  const input = await openCapture(path, { migration: o.migration });
   const chans = channelOrder(input.channels);
   if (!chans.some((c) => c.role === 'main')) throw new Error(`${path} has no main channel`);
   const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined);

@@ -11,6 +11,7 @@ import { runQemuCampaign } from '../fuzz/qemu/campaign.js';
 import { reduceSeed } from '../fuzz/reduce.js';
 import { codecReportLines, qemuReportLines } from '../fuzz/report.js';
 import { loadSeed, type MainSeed } from '../fuzz/seed.js';
+import { migrationOf } from './migration-option.js';
 import { InputError } from '../input-error.js';
 import { qemuBinary, type QemuVersion } from '@migwire/qemu';
 
@@ -66,7 +67,7 @@ async function fuzzMutate(rest: string[], v: FuzzValues, out: Output): Promise<n
   const count = num(v['count'], '--count', 100);
   const base = num(v['seed'], '--seed', 1);
   const kinds = parseKinds(v['kinds']);
-  let seed = loadSeed(rest[0]!, typeof v['channel'] === 'string' ? { channel: v['channel'] } : {});
+  let seed = await loadSeed(rest[0]!, { ...(typeof v['channel'] === 'string' ? { channel: v['channel'] } : {}), migration: migrationOf(v['migration']) });
   const reduced = v['reduce'] === true;
   if (reduced) seed = reduceSeed(seed);
   const m = writeFixtures(seed, v['out'], { count, base, seedStream: rest[0]!, reduced, ...(kinds ? { kinds } : {}) });
@@ -117,7 +118,7 @@ async function fuzzQemu(v: FuzzValues, out: Output): Promise<number> {
   const paths = list(v['seeds']);
   const seeds: MainSeed[] = [];
   for (const p of paths.length ? paths : fixtureDirs()) {
-    let seed = loadSeed(p);
+    let seed = await loadSeed(p);
     if (seed.channel !== 'main') throw new InputError(`${p}: fuzz qemu loads main-stream seeds`);
     if (!seed.target) throw new InputError(`${p}: no meta.json next to the stream says which machine and RAM size load it`);
     const needsChannels = Object.entries(seed.target.caps).filter(([c, on]) => on && /multifd|postcopy/.test(c));

@@ -5,6 +5,7 @@
  */
 import {
   CodecError,
+  isEncryptedRole,
   MainStreamDecoder,
   MultifdDecoder,
   ReturnPathDecoder,
@@ -83,7 +84,7 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
     }
     const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
     if (!dec) {
-      result.skipped = ch.role === 'tls' ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
+      result.skipped = isEncryptedRole(ch.role) ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
       results.push(result);
       opts.onChannelEnd?.(result);
       continue;

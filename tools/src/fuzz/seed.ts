@@ -56,18 +56,21 @@ export type Seed = MainSeed | ReturnPathSeed | MultifdSeed;
 export interface LoadSeedOptions {
   /** Channel of a capture directory: main (default), return-path, "multifd N", connNN.src2dst ... */
   channel?: string;
+  /** Which migration of a pcap/pcapng holding several. */
+  migration?: number;
 }
 
-/** Read a seed from a fixture or capture directory, or a stream file (.gz unpacked). */
-export function loadSeed(path: string, options: LoadSeedOptions = {}): Seed {
-  const input = openCapture(path);
+/** Read a seed from a fixture or capture directory, a stream file (.gz unpacked) or a pcap/pcapng. */
+export async function loadSeed(path: string, options: LoadSeedOptions = {}): Promise<Seed> {
+  const input = await openCapture(path, options.migration !== undefined ? { migration: options.migration } : {});
   const want = options.channel ?? 'main';
   const ch = input.channels.find((c) => c.name === want || `conn${String(c.conn).padStart(2, '0')}.${c.direction}` === want);
-  if (!ch || !ch.path) {
+  if (!ch) {
     throw new InputError(`${path} has no channel ${want} (has ${input.channels.map((c) => c.name).join(', ')})`);
   }
-  const raw = readFileSync(ch.path);
-  const bytes = new Uint8Array(ch.path.endsWith('.gz') ? gunzipSync(raw) : raw);
+  const parts: Uint8Array[] = [];
+  for await (const part of ch.open()) parts.push(part);
+  const bytes = new Uint8Array(Buffer.concat(parts));
   const role = ch.role === 'main' ? 'main' : ch.role === 'return-path' ? 'return-path' : ch.role === 'multifd' ? 'multifd' : undefined;
   if (!role) throw new InputError(`${path}: channel ${ch.name} is ${ch.role}; seeds are main, return-path or multifd channels`);
   const name = `${path}:${ch.name}`;

@@ -23,7 +23,7 @@ import { ChannelSender } from './sender.js';
 import type { ReplayFailure, ReplayOptions, ReplayProgress, ReplayReport } from './types.js';
 
 export async function replayCapture(input: string | Capture, o: ReplayOptions): Promise<ReplayReport> {
-  const mi = typeof input === 'string' ? openCapture(input) : input;
+  const mi = typeof input === 'string' ? await openCapture(input, { migration: o.migration }) : input;
   const plan = planReplay(mi);
   const timing = o.timing ?? (plan.postcopy || o.speed !== undefined ? 'recorded' : 'fast');
   const speed = o.speed ?? 1;

@@ -10,6 +10,8 @@ export interface ReplayProgress {
 }
 
 export interface ReplayOptions {
+  /** Which migration of a pcap/pcapng holding several. */
+  migration?: number;
   /** The destination QEMU's `migrate-incoming` address. */
   target: { host: string; port: number };
   /** `fast`: as fast as the destination takes it; `recorded`: every chunk at its recorded time (chunks.csv). Default: recorded for postcopy captures, fast otherwise. */

@@ -31,6 +31,8 @@ export interface TranscodeOptions {
    * take to close the main channel after the end (ms, default 60000).
    */
   timeoutMs?: number;
+  /** Which migration of a pcap/pcapng holding several. */
+  migration?: number;
   /** Test only: a wrong barrier placement (see TranscodePlan). */
   unsafeFlushPlacement?: UnsafeFlushPlacement;
   /** Without a target: where the bytes go (default: discarded). One multifd sink per channel. */
@@ -125,7 +127,7 @@ function closed(socket: Socket, timeoutMs: number): Promise<boolean> {
 
 export async function runTranscode(path: string, o: TranscodeOptions, progress?: (p: Progress) => void, note?: (s: string) => void): Promise<TranscodeReport> {
   const t0 = performance.now();
-  const input = openCapture(path);
+  const input = await openCapture(path, { migration: o.migration });
   if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
   const unreadable = input.channels.find((c) => c.role === 'tls' || c.role === 'postcopy-preempt' || (c.role === 'other' && c.direction === 'src2dst'));
   if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });

@@ -1,17 +1,21 @@
 /**
  * openCapture(path): every input the toolkit reads, as channels with roles, directions and byte
  * sources. A capture directory (connNN.*.bin[.gz] + index.json + chunks.csv), a directory with
- * stream.bin[.gz], a single stream file (plain or .gz), or "-" for standard input.
+ * stream.bin[.gz], a single stream file (plain or .gz), a tcpdump/Wireshark capture (pcap or
+ * pcapng, plain or .gz, told by its magic), or "-" for standard input.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { identifyChannel, type ChannelRole } from '@migwire/stream-codec';
+import { looksLikePcap } from '@migwire/pcap';
 import { ArrivalTimes } from '../chunks/arrival-times.js';
 import { CaptureError } from '../errors.js';
 import { readCaptureIndex, type CaptureIndex } from '../index-schema/capture-index.js';
-import { CHUNKS_FILE, connectionFileName, connectionLabel, DIRECTIONS, parseConnectionFileName, STREAM_FILES, type Direction } from '../naming.js';
+import { CHUNKS_FILE, connectionFileName, DIRECTIONS, parseConnectionFileName, STREAM_FILES, type Direction } from '../naming.js';
 import { channelSize, fileBytes, isGzipPath, readHead, streamBytes } from './byte-source.js';
+import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
+import { openPcapCapture, type PcapSelection } from './pcap-capture.js';
 
 export interface CaptureChannel {
   /** Display name: "main", "return-path", "multifd 2", "postcopy-preempt", "conn05.src2dst", ... */
@@ -30,20 +34,26 @@ export interface CaptureChannel {
 }
 
 export interface Capture {
-  kind: 'capture' | 'file' | 'stdin';
+  kind: 'capture' | 'file' | 'stdin' | 'pcap';
   path: string;
   channels: CaptureChannel[];
   /** Parsed index.json of a capture, when present. */
   index?: CaptureIndex;
   /** chunks.csv of a capture (recorded arrival times), when present. */
   chunksPath?: string;
-  /** When each byte arrived (from chunks.csv); undefined without one. */
+  /** When each byte arrived (from chunks.csv, or a pcap's packet times); undefined without them. */
   arrivals(): Promise<ArrivalTimes | undefined>;
+  /** Facts about the input a reader should be told (a pcap's holes, streams started mid-way, ignored traffic). */
+  notices?: string[];
+  /** A pcap/pcapng input: its index and the migration chosen. */
+  pcap?: PcapSelection;
 }
 
 export interface OpenCaptureOptions {
   /** What "-" reads (default process.stdin). */
   stdin?: Readable;
+  /** Which migration of a pcap/pcapng holding several (its id); default the only one. */
+  migration?: number;
 }
 
 const noArrivals = (): Promise<undefined> => Promise.resolve(undefined);
@@ -53,36 +63,25 @@ function identify(head: Uint8Array): { role: ChannelRole; multifdId?: number } {
   return identifyChannel(head, { ended: true })!;
 }
 
-function channelName(role: ChannelRole, conn: number, direction: Direction, multifdId?: number): string {
-  const raw = connectionLabel(conn, direction);
-  switch (role) {
-    case 'main':
-    case 'return-path':
-    case 'postcopy-preempt':
-      return role;
-    case 'multifd':
-      return multifdId === undefined ? `multifd ${raw}` : `multifd ${multifdId}`;
-    default:
-      return raw;
-  }
-}
-
 function fileChannel(path: string, init: Omit<CaptureChannel, 'path' | 'size' | 'open'>): CaptureChannel {
   return { ...init, path, size: channelSize(path), open: () => fileBytes(path) };
 }
 
-/** Open a capture directory, a stream file (plain or .gz) or "-" (stdin). Throws CaptureError. */
-export function openCapture(path: string, options: OpenCaptureOptions = {}): Capture {
+/** Open a capture directory, a stream file (plain or .gz), a pcap/pcapng or "-" (stdin). Throws CaptureError. */
+export async function openCapture(path: string, options: OpenCaptureOptions = {}): Promise<Capture> {
   if (path === '-') {
+    if (options.migration !== undefined) throw new CaptureError('--migration applies to pcap/pcapng captures only', path);
     const stdin = options.stdin ?? process.stdin;
     return { kind: 'stdin', path, channels: [{ name: 'main', role: 'main', conn: 0, direction: 'src2dst', open: () => streamBytes(stdin, path) }], arrivals: noArrivals };
   }
   if (!existsSync(path)) throw new CaptureError(`no such file or directory: ${path}`, path);
-  return statSync(path).isDirectory() ? openDirectory(path) : openStreamFile(path);
+  const head = statSync(path).isDirectory() ? undefined : readHead(path);
+  if (head && looksLikePcap(head)) return openPcapCapture(path, options.migration);
+  if (options.migration !== undefined) throw new CaptureError(`${path}: --migration applies to pcap/pcapng captures only`, path);
+  return head ? openStreamFile(path, head) : openDirectory(path);
 }
 
-function openStreamFile(path: string): Capture {
-  const head = readHead(path);
+function openStreamFile(path: string, head: Uint8Array): Capture {
   // A .gz whose first bytes do not unpack is taken as a main stream: its reader then reports the damage.
   const g = isGzipPath(path) && head.length === 0 ? { role: 'main' as const } : identify(head);
   const ch = fileChannel(path, { name: g.role === 'main' ? 'main' : basename(path), role: g.role, conn: 0, direction: 'src2dst' });
@@ -114,7 +113,7 @@ function openDirectory(path: string): Capture {
         multifdId = g.multifdId;
       } else {
         // The destination's bytes on a main connection are its return path; elsewhere they name nothing.
-        role = !size ? 'empty' : srcRole === 'main' ? 'return-path' : 'other';
+        role = reverseRole(srcRole, size);
       }
       const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, path: file, size, open: () => fileBytes(file) };
       if (multifdId !== undefined) ch.multifdId = multifdId;
@@ -122,10 +121,7 @@ function openDirectory(path: string): Capture {
     }
   }
   if (channels.length === 0) throw new CaptureError(`${path} holds no stream.bin and no connNN.*.bin files`, path);
-  // Two channels claiming one multifd id (a broken or doctored recording) keep apart by connection.
-  const names = new Map<string, number>();
-  for (const c of channels) names.set(c.name, (names.get(c.name) ?? 0) + 1);
-  for (const c of channels) if ((names.get(c.name) ?? 0) > 1) c.name = `${c.name} (conn${String(c.conn).padStart(2, '0')})`;
+  disambiguateNames(channels);
   const chunks = join(path, CHUNKS_FILE);
   const hasChunks = existsSync(chunks);
   const out: Capture = { kind: 'capture', path, channels, arrivals: hasChunks ? () => ArrivalTimes.load(chunks) : noArrivals };

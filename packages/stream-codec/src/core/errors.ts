@@ -27,6 +27,8 @@ export const ErrorCode = {
   BadVfio: 'BAD_VFIO',
   BadCompressedPayload: 'BAD_COMPRESSED_PAYLOAD',
   NextPacketSize: 'NEXT_PACKET_SIZE',
+  /** The input lacks bytes here (a packet capture lost them): decoding cannot go on in order. */
+  StreamHole: 'STREAM_HOLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

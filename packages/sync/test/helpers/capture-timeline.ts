@@ -29,7 +29,7 @@ export function captureNames(prefix: RegExp): string[] {
 
 /** Every src2dst record of a capture, ordered by the chunk in which its last byte arrived. */
 export async function captureTimeline(name: string): Promise<CaptureEvent[]> {
-  const capture = openCapture(join(capturesDir(), name));
+  const capture = await openCapture(join(capturesDir(), name));
   // Per connection: chunk end offsets and their global sequence numbers.
   const chunks = new Map<number, Array<{ end: number; seq: number }>>();
   for await (const row of readChunks(capture.chunksPath!)) {

@@ -39,10 +39,10 @@ export function defaultSeedSpecs(): SeedSpec[] {
 
 const roundUp = (n: number): number => Math.ceil(n / 4096) * 4096;
 
-export function prepareSeed(spec: SeedSpec): CodecSeed | null {
+export async function prepareSeed(spec: SeedSpec): Promise<CodecSeed | null> {
   let seed: Seed;
   try {
-    seed = loadSeed(spec.path, spec.channel ? { channel: spec.channel } : {});
+    seed = await loadSeed(spec.path, spec.channel ? { channel: spec.channel } : {});
   } catch {
     return null; // a capture without that channel (no return path recorded, say)
   }
@@ -78,6 +78,6 @@ export function prepareSeed(spec: SeedSpec): CodecSeed | null {
   return { spec, seed, mainLimits, maxPayload, maxHeld: byChannel[seed.channel] };
 }
 
-export function prepareSeeds(specs: readonly SeedSpec[]): CodecSeed[] {
-  return specs.map(prepareSeed).filter((s): s is CodecSeed => s !== null);
+export async function prepareSeeds(specs: readonly SeedSpec[]): Promise<CodecSeed[]> {
+  return (await Promise.all(specs.map(prepareSeed))).filter((s): s is CodecSeed => s !== null);
 }

@@ -53,7 +53,7 @@ export async function runCodecCampaign(o: CodecCampaignOptions): Promise<CodecSt
   // Every input ran; a worker stopped for a hang takes the counts of its last few inputs with it.
   total.counted = total.inputs;
   total.inputs = o.count;
-  if (total.findings.some((f) => f.seed === '') || (o.outDir && total.findings.length)) describeFindings(specs, base, total.findings, o.kinds, o.outDir);
+  if (total.findings.some((f) => f.seed === '') || (o.outDir && total.findings.length)) await describeFindings(specs, base, total.findings, o.kinds, o.outDir);
   return total;
 }
 
@@ -118,9 +118,9 @@ async function runRange(specs: SeedSpec[], from: number, to: number, base: numbe
  * Name the seed and mutation of findings the supervisor made (hangs, dead workers), and with a
  * folder, rebuild each finding's input from its seed number and write it with findings.json.
  */
-function describeFindings(specs: SeedSpec[], base: number, findings: CodecFinding[], kinds: MutationKind[] | undefined, dir: string | undefined): void {
+async function describeFindings(specs: SeedSpec[], base: number, findings: CodecFinding[], kinds: MutationKind[] | undefined, dir: string | undefined): Promise<void> {
   if (dir) mkdirSync(dir, { recursive: true });
-  const seeds = prepareSeeds(specs);
+  const seeds = await prepareSeeds(specs);
   const groups = groupSeeds(seeds);
   const out = findings.map((f, i) => {
     const cs = seedFor(groups, f.n - base);

@@ -26,7 +26,7 @@ const PROGRESS_EVERY = 250;
 if (parentPort && workerData) {
   const w = workerData as WorkerInput;
   const beat = new Float64Array(w.heartbeat);
-  const seeds = prepareSeeds(w.specs);
+  const seeds = await prepareSeeds(w.specs);
   for (let at = w.from; at < w.to; at += PROGRESS_EVERY) {
     const end = Math.min(w.to, at + PROGRESS_EVERY);
     const part = runCodecRange(seeds, at, end, {

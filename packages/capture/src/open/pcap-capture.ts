@@ -1,0 +1,134 @@
+/**
+ * A tcpdump/Wireshark capture (pcap or pcapng, optionally gzipped) as a Capture: one migration in
+ * it, each TCP direction a channel whose bytes are reassembled from the file on every open(), and
+ * arrival times from the packet timestamps. Missing bytes end a channel with a StreamHoleError.
+ */
+import type { ChannelRole } from '@migwire/stream-codec';
+import {
+  type CaptureIndex as PcapIndex,
+  type ChannelConnection,
+  fileSource,
+  indexCapture,
+  type Migration,
+  type OpenSource,
+  PcapFormatError,
+  readDirection,
+  tcpEvents,
+} from '@migwire/pcap';
+import { ArrivalTimes } from '../chunks/arrival-times.js';
+import { CaptureError, StreamHoleError } from '../errors.js';
+import { connectionLabel, DIRECTIONS, type Direction } from '../naming.js';
+import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
+import type { Capture, CaptureChannel } from './open-capture.js';
+
+/** What a Capture opened from a packet capture carries besides its channels. */
+export interface PcapSelection {
+  /** Pass 1 over the whole file: every migration, ignored connections, file problems. */
+  index: PcapIndex;
+  /** The migration the channels come from; connection N of the Capture is `migration.connections[N]`. */
+  migration: Migration;
+  /** Re-opens the file (gunzipped) for another pass. */
+  source: OpenSource;
+}
+
+const endpoint = (e: { address: string; port: number }): string => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
+
+/** One line per migration, for choosing among them. */
+export function describeMigration(m: Migration): string {
+  const roles = m.connections.map((c) => c.role + (c.multifdId !== undefined ? ` ${c.multifdId}` : ''));
+  return `migration ${m.id}: to ${endpoint(m.destination)}, ${m.connections.length} connections (${roles.join(', ')}), ${(m.end - m.start).toFixed(3)} s`;
+}
+
+function pickMigration(path: string, index: PcapIndex, wanted: number | undefined): Migration {
+  const list = index.migrations.map(describeMigration).join('\n  ');
+  if (wanted !== undefined) {
+    const m = index.migrations.find((x) => x.id === wanted);
+    if (!m) throw new CaptureError(`${path}: no migration ${wanted}; the capture holds:\n  ${list || '(none)'}`, path);
+    return m;
+  }
+  if (index.migrations.length === 1) return index.migrations[0]!;
+  if (index.migrations.length === 0) {
+    throw new CaptureError(`${path}: no QEMU migration found among ${index.ignored.length} TCP connections (${index.packets} packets)`, path);
+  }
+  throw new CaptureError(`${path}: ${index.migrations.length} migrations; choose one with --migration N:\n  ${list}`, path);
+}
+
+/** Human-readable facts a reader must not miss: streams started mid-way, holes, conflicts, ignored traffic. */
+function notices(index: PcapIndex, m: Migration): string[] {
+  const out: string[] = [];
+  m.connections.forEach((c, conn) => {
+    for (const d of DIRECTIONS) {
+      const s = c[d];
+      const label = connectionLabel(conn, d);
+      if (s.midStream && s.packets > 0) out.push(`${label}: its SYN was not captured; the stream starts mid-way (offsets count from the first captured byte)`);
+      if (s.missingBytes) out.push(`${label}: ${s.missingBytes} bytes missing in ${s.holes} hole(s); reading stops at the first`);
+      if (s.conflicts) out.push(`${label}: ${s.conflicts} retransmission(s) with different bytes (first copy kept)`);
+    }
+    if (c.role === 'tls') out.push(`${connectionLabel(conn, 'src2dst')}: TLS-encrypted, cannot be decoded`);
+  });
+  if (index.ignored.length) out.push(`${index.ignored.length} TCP connection(s) outside the migration ignored`);
+  const others = index.migrations.filter((x) => x.id !== m.id);
+  if (others.length) out.push(`${others.length} other migration(s) in the file (--migration N): ${others.map((x) => x.id).join(', ')}`);
+  for (const p of index.problems) {
+    if (p.kind === 'skipped-packets') out.push(`${p.packets} packet(s) skipped: ${p.reason}`);
+  }
+  return out;
+}
+
+async function* channelBytes(path: string, source: OpenSource, c: ChannelConnection, name: string, conn: number, direction: Direction): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const e of readDirection(source(), c, direction)) {
+      if (e.kind === 'data') yield e.bytes;
+      else if (e.kind === 'hole') throw new StreamHoleError(path, name, conn, direction, e.offset, e.length, e.reason, c[direction].missingBytes);
+    }
+  } catch (e) {
+    if (e instanceof CaptureError || e instanceof StreamHoleError) throw e;
+    throw new CaptureError(`${path}: ${(e as Error).message}`, path, { cause: e });
+  }
+}
+
+/** Arrival time of every captured byte of the migration, seconds since its first packet. */
+async function arrivalTimes(source: OpenSource, m: Migration): Promise<ArrivalTimes> {
+  const times = new ArrivalTimes();
+  const conns = new Map(m.connections.map((c, conn) => [c.index, { c, conn }]));
+  for await (const e of tcpEvents(source(), { select: (i) => conns.has(i) })) {
+    if (e.kind !== 'stream' || e.event.kind !== 'data') continue;
+    const hit = conns.get(e.connection);
+    if (hit) times.add(hit.conn, e.from === hit.c.srcSide ? 'src2dst' : 'dst2src', e.event.offset, e.event.time - m.start);
+  }
+  return times;
+}
+
+/** Open one migration of a pcap/pcapng file (`migration`: its id; default the only one). */
+export async function openPcapCapture(path: string, migration?: number): Promise<Capture> {
+  const source = fileSource(path);
+  let index: PcapIndex;
+  try {
+    index = await indexCapture(source());
+  } catch (e) {
+    if (e instanceof PcapFormatError) throw new CaptureError(`${path}: ${e.message}`, path, { cause: e });
+    throw new CaptureError(`${path}: cannot read: ${(e as Error).message}`, path, { cause: e });
+  }
+  const m = pickMigration(path, index, migration);
+  const channels: CaptureChannel[] = [];
+  m.connections.forEach((c, conn) => {
+    for (const direction of DIRECTIONS) {
+      const bytes = c[direction].bytes;
+      const role: ChannelRole = direction === 'src2dst' ? (bytes ? c.role : 'empty') : reverseRole(c.role, bytes);
+      const multifdId = direction === 'src2dst' ? c.multifdId : undefined;
+      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, size: bytes, open: () => channelBytes(path, source, c, ch.name, conn, direction) };
+      if (multifdId !== undefined) ch.multifdId = multifdId;
+      channels.push(ch);
+    }
+  });
+  disambiguateNames(channels);
+  let times: Promise<ArrivalTimes> | undefined;
+  return {
+    kind: 'pcap',
+    path,
+    channels,
+    notices: notices(index, m),
+    pcap: { index, migration: m, source },
+    arrivals: () => (times ??= arrivalTimes(source, m)),
+  };
+}
