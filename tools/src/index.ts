@@ -3,6 +3,7 @@ export { InputError } from './input-error.js';
 export { decodeInput, type AnyRecord, type ChannelResult, type DecodeOptions } from './decode/channels.js';
 export { MemoryOutput, StdOutput, type Output } from './cli-io.js';
 export { runExtract, type ExtractOptions, type ExtractReport } from './commands/extract.js';
+export { runImport, type ImportOptions, type ImportReport, type ImportHole } from './commands/import.js';
 export { checkRules, type CheckReport, type RuleResult, type RuleStatus } from './check/rules.js';
 export { LiveChecker, type LiveViolation } from './check/live.js';
 export { record, report as recordReport, type RecordOptions } from './commands/record.js';
