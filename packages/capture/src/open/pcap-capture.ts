@@ -64,6 +64,9 @@ function notices(index: PcapIndex, m: Migration): string[] {
       if (s.missingBytes) out.push(`${label}: ${s.missingBytes} bytes missing in ${s.holes} hole(s); reading stops at the first`);
       if (s.conflicts) out.push(`${label}: ${s.conflicts} retransmission(s) with different bytes (first copy kept)`);
     }
+    for (const p of c.problems) {
+      if (p.kind === 'open-at-end') out.push(`${connectionLabel(conn, p.direction)}: the capture ended before the stream did (no FIN after offset ${p.offset}): its end may be missing`);
+    }
     if (c.role === 'tls') out.push(`${connectionLabel(conn, 'src2dst')}: TLS-encrypted, cannot be decoded`);
   });
   if (index.ignored.length) out.push(`${index.ignored.length} TCP connection(s) outside the migration ignored`);
