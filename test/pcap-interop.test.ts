@@ -127,7 +127,6 @@ for (const c of cases) {
       const capture = await openCapture(file);
       t.is(capture.kind, 'pcap');
       t.is(capture.pcap!.index.missingBytes, 0, 'the capture lost nothing');
-      t.log(relay.connections.map((rc) => `${rc.capturedPort}: ${Buffer.concat(rc.src2dst).length}/${Buffer.concat(rc.dst2src).length}`), capture.channels.map((ch) => `${ch.name} ${ch.size}`), JSON.stringify(capture.pcap!.migration.connections.map((x) => x.problems)), capture.notices);
       const d = await decodeAll(capture);
       t.deepEqual(d.errors, []);
       t.deepEqual(d.skipped, []);
