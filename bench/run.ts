@@ -21,7 +21,8 @@ import {
   type MainRecordInput,
   type MultifdRamPacketRecord,
 } from '@migwire/stream-codec';
-import { replayCapture, runExtract, runTranscode } from 'migwire';
+import { main as cli, replayCapture, runExtract, runTranscode, type Output } from 'migwire';
+import { writePcapOf } from './pcap-file.js';
 import * as channelManager from '@migwire/channel-manager';
 import { sendFile } from './send.js';
 import { LiveChecker } from 'migwire';
@@ -261,6 +262,36 @@ async function decodeMultifdFile(path: string): Promise<number> {
   }
   dec.end(sink);
   return n;
+}
+
+/**
+ * pcap input: the multifd capture's five streams as one libpcap file (what tcpdump would hold),
+ * read by `dump` directly (one pass over the file per channel) and by `import` + `dump` of the
+ * imported directory, each against `dump` of the capture directory itself.
+ */
+async function benchPcap(dir: string): Promise<void> {
+  const files = [0, 1, 2, 3, 4].map((c) => join(dir, `conn0${c}.src2dst.bin`));
+  const pcap = join(WORK, `multifd-none-${sizeMiB}.pcap`);
+  if (!existsSync(pcap)) await writePcapOf(files, pcap);
+  const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
+  const discard: Output = { line: () => {}, err: () => {}, flush: () => {} };
+  const run = async (...argv: string[]): Promise<number> => {
+    const code = await cli(argv, discard);
+    if (code !== 0) throw new Error(`migwire ${argv.join(' ')} exited ${code}`);
+    return bytes;
+  };
+  await plainRead(pcap);
+  const base = await measure(() => run('dump', dir, '--no-summary'));
+  record('dump (main + 4 multifd, none), capture directory', base);
+  record('dump of the same migration as a pcap', await measure(() => run('dump', pcap, '--no-summary')), base, 'one pass over the file per channel', 'dump of the directory');
+  const imported = join(WORK, 'pcap-imported');
+  rmSync(imported, { recursive: true, force: true });
+  const r = await measure(async () => {
+    await run('import', pcap, '--out', imported, '--quiet');
+    return run('dump', imported, '--no-summary');
+  });
+  record('import + dump of the pcap', r, base, 'one pass writes the directory', 'dump of the directory');
+  rmSync(imported, { recursive: true, force: true });
 }
 
 function want(name: string): boolean {
@@ -545,6 +576,7 @@ async function main(): Promise<void> {
       record('extract (main + 4 multifd, none) to image', e, base, 'writes a 1:1 image file');
       rmSync(out, { recursive: true, force: true });
     }
+    if (compression === 'none' && want('pcap')) await benchPcap(dir);
   }
 
   if (want('multifd-zstd')) {
