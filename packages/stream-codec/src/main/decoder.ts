@@ -22,7 +22,7 @@ import { PayloadProblem } from '../core/problem.js';
 import { bytesToLatin1, isPrintableAscii, readU32, readU64, utf8 } from '../core/bytes.js';
 import { decodeCommandArgs } from './commands.js';
 import { parseConfigurationSubsection, type ConfigurationSubsection } from './configuration.js';
-import { DEFAULT_MAIN_LIMITS, type MainDecoderLimits } from './limits.js';
+import { resolveLimits, type DecoderLimits } from '../core/limits.js';
 import type { MainRecord, MappedRamHeader, RamBlockInfo, SectionType } from './records.js';
 import { decodeVmstate, indexVmdesc, isVmdesc, type Vmdesc, type VmdescDevice } from '../vmstate/vmdesc.js';
 import { decodeVfioItems, isVfioIdstr } from '../vfio/vfio.js';
@@ -59,7 +59,7 @@ export interface MainDecoderOptions {
   blockPageSize?: (block: string) => number | undefined;
   /** Host page size the postcopy-ram extra is compared with. Default 4096. */
   hostPageSize?: number;
-  limits?: Partial<MainDecoderLimits>;
+  limits?: Partial<DecoderLimits>;
 }
 
 const enum State {
@@ -80,7 +80,7 @@ interface Frame {
 export class MainStreamDecoder {
   readonly channel: string;
   private readonly q = new ChunkQueue();
-  private readonly limits: MainDecoderLimits;
+  private readonly limits: DecoderLimits;
   private readonly pageSize: number;
   private readonly flagMask: number;
   private readonly startState: State;
@@ -116,7 +116,7 @@ export class MainStreamDecoder {
   constructor(options: MainDecoderOptions = {}) {
     this.options = options;
     this.channel = options.channel ?? 'main';
-    this.limits = { ...DEFAULT_MAIN_LIMITS, ...options.limits };
+    this.limits = resolveLimits(options.limits);
     this.pageSize = options.targetPageSize ?? 4096;
     this.flagMask = this.pageSize - 1;
     this.startState = options.start === 'ram' ? State.Ram : options.start === 'records' ? State.Record : State.Header;
@@ -189,7 +189,7 @@ export class MainStreamDecoder {
   }
 
   private fail(code: ErrorCode, message: string, offset: number, expected?: string, found?: string): never {
-    const d: ConstructorParameters<typeof CodecError>[0] = { code, channel: this.channel, offset, message };
+    const d: ConstructorParameters<typeof CodecError>[0] = { code, channel: this.channel, role: this.startState === State.Ram ? 'postcopy-preempt' : 'main', offset, message };
     if (expected !== undefined) d.expected = expected;
     if (found !== undefined) d.found = found;
     this.error = new CodecError(d);
