@@ -4,19 +4,15 @@
  * (Moved here with identification from channel-manager's identifyFirstBytes tests.)
  */
 import test from 'ava';
-import { IDENTIFY_BYTES, identifyChannel, isChannelRole, isEncryptedRole, type ChannelIdentity } from '../src/index.js';
+import { IDENTIFY_BYTES, MultifdPacketBuilder, identifyChannel, isChannelRole, isEncryptedRole, type ChannelIdentity } from '../src/index.js';
 
-/** The main channel's opening: QEMU_VM_FILE_MAGIC "QEVM" then version 3. */
-const QEVM = Buffer.from([0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3]);
+/** The main channel's opening: "QEVM" then be32 version 3. */
+const QEVM = Buffer.from('QEVM\0\0\0\x03', 'latin1');
 
-/** A 64-byte multifd init message: magic 0x11223344, version 1, uuid (16 bytes), id at byte 24. */
+/** A multifd channel's 64-byte init message (its id at byte 24), as the packet builder writes it. */
 function multifdInit(id: number): Buffer {
-  const b = Buffer.alloc(64);
-  b.writeUInt32BE(0x11223344, 0);
-  b.writeUInt32BE(1, 4);
-  for (let i = 0; i < 16; i++) b[8 + i] = 0xa0 + i;
-  b[24] = id;
-  return b;
+  const uuid = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+  return Buffer.concat(new MultifdPacketBuilder({ layout: '10.0', compression: 'none' }).init(id, uuid));
 }
 
 /** A postcopy-preempt opening: a RAM page record (be64 offset | PAGE), len-prefixed block idstr. */

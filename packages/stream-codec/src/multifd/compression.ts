@@ -11,6 +11,7 @@
 import { Deflate, Inflate, Z_NO_FLUSH, Z_SYNC_FLUSH } from 'pako';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm';
+import { concat } from '../core/bytes.js';
 
 /** Compression methods by the name QEMU's multifd-compression parameter gives them. */
 export type CompressionMethod = 'none' | 'zlib' | 'zstd' | 'qpl' | 'uadk' | 'qatzip';
@@ -71,20 +72,8 @@ class ZlibChannel implements PageCompressor {
 
 class ZstdFrames implements PageCompressor {
   compress(pages: readonly Uint8Array[]): Uint8Array[] {
-    return [zstdCompress(pages.length === 1 ? pages[0]! : concatPages(pages), 1)];
+    return [zstdCompress(pages.length === 1 ? pages[0]! : concat(pages), 1)];
   }
-}
-
-function concatPages(pages: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of pages) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of pages) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** A compressor for one channel (zstd: after prepareCompression('zstd') resolved). */
