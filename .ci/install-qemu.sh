@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Install the two QEMU releases the real-QEMU harness (test/harness/) drives:
+# Install the three QEMU releases the real-QEMU driver (@migwire/qemu) finds:
 #   - QEMU 10.0 from bookworm-backports, installed system-wide (/usr/bin/qemu-system-x86_64);
 #   - QEMU 7.2 from bookworm, NOT installed: its debs are unpacked with `dpkg -x` into
-#     /var/cache/migwire/qemu-7.2 (run it with QEMU_MODULE_DIR and -L, see test/harness/qemu.ts).
+#     /var/cache/migwire/qemu-7.2 (run it with QEMU_MODULE_DIR and -L);
+#   - QEMU 11.1 from trixie-backports, installed inside a debootstrapped trixie root at
+#     /var/cache/migwire/qemu-11.1 (its binary needs trixie's glibc: run it through the root's
+#     loader with --library-path, -L and QEMU_MODULE_DIR; no chroot at run time).
+# MIGWIRE_QEMU72_DIR and MIGWIRE_QEMU111_DIR override the two cache folders.
 #
-# Idempotent (re-running changes nothing once both are present) and quiet on success: the only
-# output is the two version lines at the end. On failure the log of the failing step is printed.
+# Idempotent (re-running changes nothing once all are present) and quiet on success: the only
+# output is the three version lines at the end. On failure the log of the failing step is printed.
 # Must run as root on Debian 12 (bookworm).
 set -euo pipefail
 
 CACHE_72="${MIGWIRE_QEMU72_DIR:-/var/cache/migwire/qemu-7.2}"
+CACHE_111="${MIGWIRE_QEMU111_DIR:-/var/cache/migwire/qemu-11.1}"
 SOURCES=/etc/apt/sources.list.d/debian.sources
 LOG="$(mktemp /tmp/install-qemu.XXXXXX.log)"
 WORK=""
@@ -25,6 +30,8 @@ cleanup() {
 trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
+# Another apt run on the machine (unattended upgrades, a parallel job) holds the dpkg lock: wait.
+APT_WAIT=(-o DPkg::Lock::Timeout=600)
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "install-qemu.sh: must run as root" >&2
@@ -68,7 +75,7 @@ for p in qemu-system-x86 qemu-utils; do
 done
 if [[ $need10 -eq 1 ]]; then
   apt_update
-  run apt-get install -y -t bookworm-backports qemu-system-x86 qemu-utils
+  run apt-get "${APT_WAIT[@]}" install -y -t bookworm-backports qemu-system-x86 qemu-utils
 fi
 
 # --- 3. QEMU 7.2 debs from bookworm, unpacked into the cache -------------------------------------
@@ -107,9 +114,68 @@ if [[ ! -x "$CACHE_72/usr/bin/qemu-system-x86_64" || ! -s "$STAMP" ]]; then
   mv "$CACHE_72.tmp" "$CACHE_72"
 fi
 
-# --- 4. Check that both run, print their versions ---------------------------------------------------
+# --- 4. QEMU 11.1 from trixie-backports, inside a debootstrapped trixie root ---------------------
+# The mirror is the one this machine already uses: the URIs: value of the stanza whose Suites:
+# line starts with plain `bookworm` (not the security archive).
+debian_mirror() {
+  awk 'BEGIN { RS = "" } /(^|\n)Suites:[ \t]+bookworm([ \t]|\n|$)/ {
+         if (match($0, /(^|\n)URIs:[ \t]+[^ \t\n]+/)) {
+           u = substr($0, RSTART, RLENGTH); sub(/^\n?URIs:[ \t]+/, "", u); print u; exit
+         }
+       }' "$SOURCES"
+}
+
+STAMP111="$CACHE_111/.migwire-qemu"
+if [[ ! -x "$CACHE_111/usr/bin/qemu-system-x86_64" || ! -s "$STAMP111" ]]; then
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    apt_update
+    run apt-get "${APT_WAIT[@]}" install -y debootstrap
+  fi
+  mirror="$(debian_mirror)"
+  if [[ -z "$mirror" ]]; then
+    echo "install-qemu.sh: no URIs: line for bookworm in $SOURCES" >&2
+    exit 1
+  fi
+  ROOT="$CACHE_111.tmp"
+  rm -rf "$ROOT"
+  mkdir -p "$(dirname "$ROOT")"
+  run debootstrap --variant=minbase trixie "$ROOT" "$mirror"
+  echo "deb $mirror trixie-backports main" >>"$ROOT/etc/apt/sources.list"
+  run chroot "$ROOT" apt-get update
+  run chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+    --no-install-recommends -t trixie-backports qemu-system-x86 qemu-utils
+  v="$(chroot "$ROOT" dpkg-query -W -f='${Version}' qemu-system-x86)"
+  if [[ "$v" != "1:11.1"* ]]; then
+    echo "install-qemu.sh: trixie-backports gave qemu-system-x86 $v, not 1:11.1" >&2
+    exit 1
+  fi
+  run chroot "$ROOT" apt-get clean
+  echo "qemu-system-x86=$v" >"$ROOT/.migwire-qemu"
+  rm -rf "$CACHE_111"
+  mv "$ROOT" "$CACHE_111"
+fi
+
+# --- 5. Packet capture tools for the pcap tests (packages/pcap: tcpdump, dumpcap, tshark) -------------
+# Answer wireshark-common's "may non-superusers capture?" question up front so apt never prompts.
+if ! command -v tcpdump >/dev/null || ! command -v tshark >/dev/null || ! command -v dumpcap >/dev/null; then
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  run apt-get update
+  run apt-get install -y --no-install-recommends tcpdump tshark
+fi
+
+# Run the 11.1 binary on the host through the trixie root's own loader and libraries.
+qemu111() {
+  QEMU_MODULE_DIR="$CACHE_111/usr/lib/x86_64-linux-gnu/qemu" \
+    "$CACHE_111/lib64/ld-linux-x86-64.so.2" \
+    --library-path "$CACHE_111/usr/lib/x86_64-linux-gnu:$CACHE_111/lib/x86_64-linux-gnu" \
+    "$CACHE_111/usr/bin/qemu-system-x86_64" "$@"
+}
+
+# --- 6. Check that all three run, print their versions -------------------------------------------
 v10="$(/usr/bin/qemu-system-x86_64 --version | head -n1)"
 v72="$(QEMU_MODULE_DIR="$CACHE_72/usr/lib/x86_64-linux-gnu/qemu" \
   "$CACHE_72/usr/bin/qemu-system-x86_64" --version | head -n1)"
+v111="$(qemu111 --version | head -n1)"
 echo "qemu 10.0: /usr/bin/qemu-system-x86_64: $v10"
 echo "qemu 7.2:  $CACHE_72/usr/bin/qemu-system-x86_64: $v72"
+echo "qemu 11.1: $CACHE_111/usr/bin/qemu-system-x86_64: $v111"

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { constants as zc, createDeflate } from 'node:zlib';
+import { constants as zc, createDeflate, gunzipSync } from 'node:zlib';
 import {
   MainStreamDecoder,
   MultifdDecoder,
@@ -548,10 +548,10 @@ async function main(): Promise<void> {
   }
 
   if (want('multifd-zstd')) {
-    // Real QEMU zstd payloads: the shared capture's four channels, decoded over and over.
-    const capDir = join(ROOT, '..', 'shared', 'captures', '10.0-c-multifd4-zstd');
+    // Real QEMU zstd payloads: the real capture's four channels (gzipped in fixtures/), decoded over and over.
+    const capDir = join(ROOT, 'fixtures', '10.0-c-multifd4-zstd');
     if (existsSync(capDir)) {
-      const chans = [1, 2, 3, 4].map((c) => readFileSync(join(capDir, `conn0${c}.src2dst.bin`)));
+      const chans = [1, 2, 3, 4].map((c) => gunzipSync(readFileSync(join(capDir, `conn0${c}.src2dst.bin.gz`))));
       const passBytes = chans.reduce((n, b) => n + b.length, 0);
       const passPages = chans.reduce((n, b) => n + decodeMultifdChannel(b).records.reduce((k, r) => k + (r.kind === 'multifd-packet' ? r.normalPages : 0), 0), 0) * PAGE;
       const passes = Math.max(1, Math.ceil((sizeMiB * MiB) / passPages));

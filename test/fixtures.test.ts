@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { checkRules, main, MemoryOutput, runExtract } from 'migwire';
-import type { MigrationResult } from 'migwire/qemu';
+import type { MigrationResult } from '@migwire/qemu';
 import { takeCensus } from './harness/fixtures/census.js';
 import { ensureFixture, FIXTURES_DIR, REPO_ROOT } from './harness/fixtures/generate.js';
 import { FIXTURES, fixtureConfig, type FixtureConfig } from './harness/fixtures/matrix.js';

@@ -1,9 +1,10 @@
 /**
- * Proves the real-QEMU harness: a precopy migration of our guest to a file and back, on QEMU 10.0
- * (`file:` URI) and QEMU 7.2 (`exec:cat > PATH`, machine pc-q35-7.2). The destination's RAM must
- * be identical to the stopped source's and the guest pattern must verify, before and after the
- * destination runs. Without the QEMU in question the test is skipped, except with CI=true where it
- * fails (see requireQemu).
+ * Proves the real-QEMU driver (@migwire/qemu): discovery of the three releases, a precopy
+ * migration of our guest to a file and back on QEMU 10.0 and 11.1 (`file:` URI) and QEMU 7.2
+ * (`exec:cat > PATH`, machine pc-q35-7.2), and a precopy migration over loopback TCP on QEMU 11.1
+ * (run through its trixie root's loader). The destination's RAM must be identical to the stopped
+ * source's and the guest pattern must verify, before and after the destination runs. Without the
+ * QEMU in question the test is skipped, except with CI=true where it fails (see requireQemu).
  */
 
 import test from 'ava';
@@ -11,8 +12,11 @@ import { mkdtempSync, rmSync, openSync, readSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBootDisk, readBootParams, DISK_SIZE, MiB, PAGE_SIZE } from './harness/guest.js';
-import { verifyPattern } from './harness/memory.js';
-import { qemuBinary, requireQemu, type QemuVersion } from './harness/qemu.js';
+import { compareMemory, pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
+import {
+  isQemuVersion, launchVm, QEMU_RELEASES, qemuBinaries, qemuBinary, requireQemu, runMigration, whenQemu,
+  type QemuVersion, type Vm,
+} from './harness/qemu.js';
 import { runFileRoundTrip } from './harness/roundtrip.js';
 
 test('guest: boot disk layout and parameter block', (t) => {
@@ -51,15 +55,37 @@ test('memory: verifyPattern shapes', (t) => {
   t.true(verifyPattern(full, 1, 2).ok);
 });
 
+test('discovery: releases asked for by name; whatever is installed reports its own version', (t) => {
+  t.deepEqual([...QEMU_RELEASES], ['7.2', '10.0', '11.1']);
+  t.true(isQemuVersion('11.1'));
+  t.false(isQemuVersion('9.2'));
+  const all = qemuBinaries();
+  t.deepEqual(Object.keys(all).sort(), ['10.0', '11.1', '7.2']);
+  for (const v of QEMU_RELEASES) {
+    const b = all[v];
+    if (!b) continue;
+    t.is(b.version, v);
+    t.regex(b.versionString, new RegExp(`QEMU emulator version ${v.replace('.', '\\.')}\\.`));
+    t.is(qemuBinary(v), b, 'one lookup per process');
+  }
+  // 11.1 runs through its root's loader: the real binary is among the loader's arguments.
+  const b111 = all['11.1'];
+  if (b111) {
+    t.not(b111.bin, b111.executable);
+    t.true(b111.extraArgs.includes(b111.executable));
+    t.truthy(b111.env['QEMU_MODULE_DIR']);
+  }
+});
+
 const cases: { version: QemuVersion; kind: 'file' | 'exec' }[] = [
   { version: '10.0', kind: 'file' },
   { version: '7.2', kind: 'exec' },
+  { version: '11.1', kind: 'file' },
 ];
 
 for (const { version, kind } of cases) {
   // A real skip when QEMU is missing (ava cannot skip from inside a test); in CI requireQemu fails.
-  const declare = qemuBinary(version) || process.env.CI === 'true' ? test.serial : test.serial.skip;
-  declare(`QEMU ${version}: precopy to ${kind === 'file' ? 'file:' : 'exec:cat >'} and back, RAM identical, pattern verified`, async (t) => {
+  whenQemu(test.serial, version)(`QEMU ${version}: precopy to ${kind === 'file' ? 'file:' : 'exec:cat >'} and back, RAM identical, pattern verified`, async (t) => {
     if (!requireQemu(t, version)) return;
     const dir = mkdtempSync(join(tmpdir(), 'mw-harness-'));
     try {
@@ -98,3 +124,38 @@ for (const { version, kind } of cases) {
     }
   });
 }
+
+whenQemu(test.serial, '11.1')('QEMU 11.1: precopy over loopback TCP, destination RAM identical, guest runs on', async (t) => {
+  if (!requireQemu(t, '11.1')) return;
+  const MEM = 32;
+  const dir = mkdtempSync(join(tmpdir(), 'mw-harness-'));
+  let src: Vm | undefined;
+  let dst: Vm | undefined;
+  try {
+    const disk = makeBootDisk({ startMiB: 1, endMiB: 5 });
+    src = await launchVm({ version: '11.1', role: 'source', memMiB: MEM, bootDisk: disk });
+    dst = await launchVm({ version: '11.1', role: 'destination', memMiB: MEM, bootDisk: disk });
+    t.regex(src.qmp.version, /^11\.1\./, 'QMP greeting of the 11.1 source');
+    const r = await runMigration({ source: src, destination: dst, pollMs: 20 });
+    t.is(r.status, 'completed', r.reason ?? '');
+    t.regex(r.uri ?? '', /^tcp:127\.0\.0\.1:\d+$/);
+    t.true((r.dirty_sync_count ?? 0) >= 2, 'several RAM rounds');
+    t.is(await dst.runState(), 'paused');
+
+    const srcRam = await pmemsaveAll(src.qmp, MEM, join(dir, 'src.bin'));
+    const dstRam = await pmemsaveAll(dst.qmp, MEM, join(dir, 'dst.bin'));
+    const cmp = compareMemory(srcRam, dstRam);
+    t.true(cmp.ok, `${cmp.differing_pages} pages differ`);
+    t.true(verifyPattern(dstRam, 1, 5).ok, 'guest pattern on the destination at switchover');
+
+    await dst.qmp.execute('cont');
+    const before = dst.countMarkers();
+    await dst.waitForMarkers(before + 100, 20_000);
+    await dst.qmp.execute('stop');
+    t.true(verifyPattern(await pmemsaveRegion(dst.qmp, 1, 5, join(dir, 'region.bin')), 1, 5).ok, 'guest pattern after running on');
+  } finally {
+    await src?.stop();
+    await dst?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

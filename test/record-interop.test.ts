@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, RecordingProxy, serverTlsOptions, writeQemuTlsDir, type CaptureIndex } from '@migwire/channel-manager';
+import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, RecordingProxy, serverTlsOptions, writeQemuTlsDir } from '@migwire/channel-manager';
+import type { TcpProxyIndex } from '@migwire/capture';
 import { checkRules, LiveChecker, main, MemoryOutput, runExtract } from 'migwire';
 import { writeFileSync } from 'node:fs';
 import { makeBootDisk, MiB } from './harness/guest.js';
@@ -126,7 +127,7 @@ for (const c of cases) {
       // The proxy accounted for every byte.
       await src.stop();
       await dst.stop();
-      const index: CaptureIndex = await proxy!.close(3000);
+      const index: TcpProxyIndex = await proxy!.close(3000);
       t.true(index.all_recorded_equals_forwarded, 'received = forwarded = written on every connection');
       t.deepEqual(index.roles.filter((x) => x.src2dst_bytes > 0).map((x) => x.role).sort(), [...c.roles].sort());
       if (c.tls === 'terminate') t.is(index.transport, 'tls-terminated');

@@ -1,2 +1,2 @@
-// Moved to tools/src/qemu/ so the CLI can drive QEMU too; the harness keeps its import paths.
-export * from 'migwire/qemu';
+// The real-QEMU driver lives in @migwire/qemu; the harness keeps its import paths.
+export * from '@migwire/qemu';

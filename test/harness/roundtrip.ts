@@ -90,7 +90,7 @@ export function vmInfo(vm: Vm): VmInfo {
   const g = vm.qmp.greeting.QMP.version;
   return {
     build: vm.binary.version,
-    binary: vm.binary.bin,
+    binary: vm.binary.executable,
     version_string: vm.binary.versionString,
     qmp_version: vm.qmp.version,
     package: g.package,

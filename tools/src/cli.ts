@@ -9,7 +9,8 @@ import { fuzz, FuzzUsageError } from './commands/fuzz.js';
 import { parseHostPort, record } from './commands/record.js';
 import { replay } from './commands/replay.js';
 import { transcode } from './commands/transcode.js';
-import { InputError } from './input/capture.js';
+import { CaptureError } from '@migwire/capture';
+import { InputError } from './input-error.js';
 
 interface CommandSpec {
   summary: string;
@@ -511,7 +512,7 @@ export async function main(argv: string[], out: Output = new StdOutput()): Promi
       out.err(`migwire: ${e.message}`);
       return 2;
     }
-    if (e instanceof InputError) {
+    if (e instanceof InputError || e instanceof CaptureError) {
       out.err(`migwire: ${e.message}`);
       return 2;
     }

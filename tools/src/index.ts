@@ -1,6 +1,5 @@
 export { main } from './cli.js';
-export { openInput, InputError, type ChannelInput, type MigrationInput } from './input/capture.js';
-export { guessSourceRole, type ChannelRole } from './input/roles.js';
+export { InputError } from './input-error.js';
 export { decodeInput, type AnyRecord, type ChannelResult, type DecodeOptions } from './decode/channels.js';
 export { MemoryOutput, StdOutput, type Output } from './cli-io.js';
 export { runExtract, type ExtractOptions, type ExtractReport } from './commands/extract.js';

@@ -1,10 +1,9 @@
 import test from 'ava';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync, chmodSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeMultifdChannel, encodeMultifdRecord, type MultifdRamPacketRecord, type MultifdRecord } from '@migwire/stream-codec';
 import { main, MemoryOutput } from '../src/index.js';
-import { SHARED_CAPTURES, sharedCaptures } from './paths.js';
+import { SHARED_CAPTURES, sharedCaptures, unpackedCopy } from './paths.js';
 
 interface Report {
   ok: boolean;
@@ -23,13 +22,8 @@ function rule(r: Report, name: string): Report['rules'][number] {
   return x;
 }
 
-/** A writable copy of a shared capture. */
-function copyCapture(name: string): string {
-  const dir = join(mkdtempSync(join(tmpdir(), 'mw-doctored-')), name);
-  cpSync(join(SHARED_CAPTURES, name), dir, { recursive: true });
-  for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
-  return dir;
-}
+/** A writable copy of a real capture, channel files unpacked. */
+const copyCapture = (name: string): string => unpackedCopy(join(SHARED_CAPTURES, name), 'mw-doctored-');
 
 function rewriteMultifd(file: string, edit: (records: MultifdRecord[]) => MultifdRecord[]): void {
   const { records, error } = decodeMultifdChannel(readFileSync(file));

@@ -1,20 +1,35 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { REAL_CAPTURES, sharedCapturesDir } from '../src/fuzz/paths.js';
 import { fileURLToPath } from 'node:url';
 
 let d = dirname(fileURLToPath(import.meta.url));
 while (!existsSync(join(d, 'pnpm-workspace.yaml'))) d = dirname(d);
 export const ROOT = d;
 export const FIXTURES = join(ROOT, 'fixtures');
-export const SHARED_CAPTURES = process.env['MIGWIRE_SHARED_CAPTURES'] ?? resolve(ROOT, '..', 'shared', 'captures');
+/** The four real captures (gzipped in fixtures/; MIGWIRE_SHARED_CAPTURES points elsewhere). */
+export const SHARED_CAPTURES = sharedCapturesDir();
 export const BIN = join(ROOT, 'tools', 'bin', 'migwire.js');
 
+/** Names of the real captures present (all four in a clone; missing ones are a failure). */
 export function sharedCaptures(): string[] {
-  if (!existsSync(SHARED_CAPTURES)) {
-    if (process.env['CI'] === 'true') throw new Error(`shared captures missing at ${SHARED_CAPTURES}`);
-    return [];
+  const missing = REAL_CAPTURES.filter((n) => !existsSync(join(SHARED_CAPTURES, n, 'index.json')));
+  if (missing.length) throw new Error(`captures missing in ${SHARED_CAPTURES}: ${missing.join(', ')}`);
+  return [...REAL_CAPTURES];
+}
+
+/** A writable copy of a capture with its channel files unpacked (tests that doctor raw bytes). */
+export function unpackedCopy(from: string, prefix = 'mw-copy-'): string {
+  const dir = join(mkdtempSync(join(tmpdir(), prefix)), basename(from));
+  mkdirSync(dir);
+  for (const f of readdirSync(from)) {
+    const bytes = readFileSync(join(from, f));
+    if (f.endsWith('.bin.gz')) writeFileSync(join(dir, f.slice(0, -3)), gunzipSync(bytes));
+    else writeFileSync(join(dir, f), bytes);
   }
-  return readdirSync(SHARED_CAPTURES).filter((n) => existsSync(join(SHARED_CAPTURES, n, 'index.json'))).sort();
+  return dir;
 }
 
 /** Committed fixtures (directories with stream.bin or stream.bin.gz). */

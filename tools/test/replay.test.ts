@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main, MemoryOutput, openInput, recordedTlsTerminated, replayCapture } from '../src/index.js';
+import { openCapture } from '@migwire/capture';
+import { main, MemoryOutput, recordedTlsTerminated, replayCapture } from '../src/index.js';
 import { readSchedule, ReplayClock } from '../src/replay/schedule.js';
 import { ReturnPathLog, compareReturnPaths } from '../src/replay/return-path.js';
 
@@ -290,7 +291,7 @@ test('--out writes what was sent and what came back as a capture the other comma
     const index = JSON.parse(readFileSync(join(out, 'index.json'), 'utf8')) as { recorder: string; connections: Array<{ directions: { src2dst: { sha256: string } } }> };
     t.is(index.recorder, 'migwire replay');
     t.is(index.connections[0]!.directions.src2dst.sha256, sha(src[0]!));
-    const input = openInput(out);
+    const input = openCapture(out);
     t.deepEqual(input.channels.filter((c) => c.size).map((c) => c.role), ['main', 'return-path', 'multifd']);
     const sched = await readSchedule(join(out, 'chunks.csv'));
     t.is(sched.get(0)!.len.reduce((a, b) => a + b, 0), src[0]!.length);

@@ -3,12 +3,10 @@ export { ChannelRegistry, type AssignedChannel, type ChannelLayout } from './acc
 export { OrderedDialer, type DialTarget } from './dial/ordered-dialer.js';
 export { MigrationDialer } from './dial/migration-dialer.js';
 export { MigrationAcceptor, type AcceptedChannel, type MigrationAcceptorEvents, type MigrationAcceptorOptions } from './accept/acceptor.js';
-export { captureRoles, type CaptureConnectionSummary, type CaptureRole } from './proxy/capture-roles.js';
+export { CaptureFiles } from './proxy/capture-files.js';
 export { DEFAULT_FILE_BUFFER_BYTES, DirectionRecorder, type DirectionName, type DirectionStats, type EndReason } from './proxy/direction.js';
 export {
   RecordingProxy,
-  type CaptureIndex,
-  type ConnectionInfo,
   type ProxyProgress,
   type RecordingProxyOptions,
   type TerminatingTls,

@@ -12,7 +12,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, s
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_FILE_BUFFER_BYTES, DirectionRecorder, RecordingProxy, type CaptureIndex, type DirectionStats } from '../src/index.js';
+import { DEFAULT_FILE_BUFFER_BYTES, DirectionRecorder, RecordingProxy, type DirectionStats } from '../src/index.js';
+import { readChunks, type ChunkRow, type TcpProxyIndex } from '@migwire/capture';
 
 const HOST = '127.0.0.1';
 const KiB = 1024;
@@ -71,7 +72,7 @@ async function startProxy(t: ExecutionContext, targetPort: number, outDir?: stri
   const { port } = await proxy.start();
   // A test that fails half-way must not leave the proxy listening: close it in the teardown
   // unless the test did (close() is not meant to be called twice).
-  let closing: Promise<CaptureIndex> | undefined;
+  let closing: Promise<TcpProxyIndex> | undefined;
   const close = proxy.close.bind(proxy);
   proxy.close = (graceMs?: number) => (closing ??= close(graceMs));
   t.teardown(async () => {
@@ -154,32 +155,20 @@ async function collectingServer(t: ExecutionContext, reply: (index: number, rece
   return { ...srv, received };
 }
 
-function readIndex(dir: string): CaptureIndex {
-  return JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as CaptureIndex;
+function readIndex(dir: string): TcpProxyIndex {
+  return JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as TcpProxyIndex;
 }
 
-interface ChunkRow {
-  seq: number;
-  t: number;
-  conn: number;
-  dir: string;
-  offset: number;
-  len: number;
-}
-
-function readChunks(dir: string): ChunkRow[] {
-  const lines = readFileSync(join(dir, 'chunks.csv'), 'utf8').trimEnd().split('\n');
-  const header = lines.shift();
-  if (header !== 'seq,t,conn,dir,offset,len') throw new Error(`chunks.csv header: ${header}`);
-  return lines.map((l) => {
-    const [seq, t, conn, d, offset, len] = l.split(',');
-    return { seq: Number(seq), t: Number(t), conn: Number(conn), dir: d!, offset: Number(offset), len: Number(len) };
-  });
+/** chunks.csv through the capture package's reader (which also checks its header and rows). */
+async function chunkRows(dir: string): Promise<ChunkRow[]> {
+  const rows: ChunkRow[] = [];
+  for await (const r of readChunks(join(dir, 'chunks.csv'))) rows.push(r);
+  return rows;
 }
 
 /** chunks.csv rows tile each direction: contiguous offsets from 0, lengths summing to its byte count. */
-function checkChunksTile(t: ExecutionContext, dir: string, index: CaptureIndex): void {
-  const rows = readChunks(dir);
+async function checkChunksTile(t: ExecutionContext, dir: string, index: TcpProxyIndex): Promise<void> {
+  const rows = await chunkRows(dir);
   t.is(rows.length, index.chunk_count);
   t.deepEqual(
     rows.map((r) => r.seq),
@@ -247,7 +236,7 @@ test('forwards and records both directions exactly (files, sha256, index.json, c
   await proxy.allClosed();
   const index = await proxy.close(1000);
   const onDisk = readIndex(dir);
-  t.deepEqual(onDisk, JSON.parse(JSON.stringify(index)) as CaptureIndex, 'index.json is what close() returned');
+  t.deepEqual(onDisk, JSON.parse(JSON.stringify(index)) as TcpProxyIndex, 'index.json is what close() returned');
   t.is(onDisk.format, 'qemu-migration-capture/tcp-proxy/1');
   t.is(onDisk.status, 'complete');
   t.true(onDisk.all_recorded_equals_forwarded);
@@ -269,7 +258,7 @@ test('forwards and records both directions exactly (files, sha256, index.json, c
   }
   t.is(onDisk.roles[0]!.src2dst_first4, '5145564d');
   t.is(onDisk.roles[1]!.multifd_channel_id, 0);
-  checkChunksTile(t, dir, onDisk);
+  await checkChunksTile(t, dir, onDisk);
 });
 
 test('outbound connections are opened in the inbound order', async (t) => {
@@ -446,7 +435,7 @@ test('a source killed mid-transfer: every byte received so far is on disk', asyn
   const dest = Buffer.concat(destinationParts);
   t.is(dest.length, d.bytes_sent);
   t.true(dest.equals(file.subarray(0, dest.length)));
-  checkChunksTile(t, dir, readIndex(dir));
+  await checkChunksTile(t, dir, readIndex(dir));
 });
 
 test('a destination that refuses: connect_error, status target-refused, the source is closed', async (t) => {

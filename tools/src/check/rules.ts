@@ -9,9 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodecError, MultifdPageDecoder, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
 import { MultifdPostcopyAssertion, isSyncError } from '@migwire/sync';
-import { openInput, type ChannelInput } from '../input/capture.js';
+import { openCapture, type CaptureChannel } from '@migwire/capture';
 import { decodeInput, type AnyRecord } from '../decode/channels.js';
-import { ArrivalTimes } from './timeline.js';
 
 export type RuleStatus = 'pass' | 'fail' | 'n/a';
 
@@ -82,10 +81,10 @@ function captureCaps(dir: string): Record<string, boolean> | undefined {
 }
 
 export async function checkRules(path: string): Promise<CheckReport> {
-  const input = openInput(path);
-  const times = input.kind === 'capture' ? ArrivalTimes.load(path) : undefined;
+  const input = openCapture(path);
+  const times = await input.arrivals();
   const caps = input.kind === 'capture' ? captureCaps(path) : undefined;
-  const arrival = (ch: ChannelInput, offset: number): number | undefined => times?.at(ch.conn, ch.direction, offset);
+  const arrival = (ch: CaptureChannel, offset: number): number | undefined => times?.at(ch.conn, ch.direction, offset);
 
   // Collected while decoding.
   const copies = new Map<string, PageCopy[]>();
@@ -108,12 +107,12 @@ export async function checkRules(path: string): Promise<CheckReport> {
   let hasPreempt = false;
   const pageDecoders = new Map<string, MultifdPageDecoder>();
   const multifdRound = new Map<string, number>();
-  const multifdTimed: Array<{ ch: ChannelInput; rec: MultifdRecord; time: number | undefined }> = [];
+  const multifdTimed: Array<{ ch: CaptureChannel; rec: MultifdRecord; time: number | undefined }> = [];
   const mainCommands: Array<{ rec: MainRecord; time: number | undefined }> = [];
   let hasReturnPath = false;
   const payloadErrors: Array<{ channel: string; message: string }> = [];
 
-  const timed = (ch: ChannelInput, c: PageCopy, length: number): PageCopy => {
+  const timed = (ch: CaptureChannel, c: PageCopy, length: number): PageCopy => {
     const start = arrival(ch, c.offset);
     const end = arrival(ch, c.offset + length - 1);
     if (start !== undefined) c.start = start;
@@ -131,7 +130,7 @@ export async function checkRules(path: string): Promise<CheckReport> {
   };
 
   const results = await decodeInput(input, {
-    onRecord: (ch: ChannelInput, r: AnyRecord) => {
+    onRecord: (ch: CaptureChannel, r: AnyRecord) => {
       if (ch.role === 'main') {
         const m = r as MainRecord;
         switch (m.kind) {

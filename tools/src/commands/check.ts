@@ -11,7 +11,7 @@ import {
   type ReturnPathRecord,
 } from '@migwire/stream-codec';
 import { ChunkQueue } from '@migwire/stream-codec/internal';
-import { openInput, type ChannelInput } from '../input/capture.js';
+import { openCapture, type CaptureChannel } from '@migwire/capture';
 import { decodeInput, type AnyRecord } from '../decode/channels.js';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
@@ -35,17 +35,17 @@ function encodeParts(r: AnyRecord): Uint8Array[] {
 }
 
 export async function checkRoundTrip(path: string, json: boolean, out: Output): Promise<number> {
-  const input = openInput(path);
+  const input = openCapture(path);
   const originals = new Map<string, ChunkQueue>();
   const diffs = new Map<string, number>();
   const reports: RoundTripChannelReport[] = [];
   const results = await decodeInput(input, {
-    onChunk: (ch: ChannelInput, chunk: Uint8Array) => {
+    onChunk: (ch: CaptureChannel, chunk: Uint8Array) => {
       let q = originals.get(ch.name);
       if (!q) originals.set(ch.name, (q = new ChunkQueue()));
       q.push(chunk);
     },
-    onRecord: (ch: ChannelInput, r: AnyRecord) => {
+    onRecord: (ch: CaptureChannel, r: AnyRecord) => {
       const q = originals.get(ch.name)!;
       if (diffs.has(ch.name)) return;
       let at = 0;

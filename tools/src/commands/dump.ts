@@ -1,6 +1,6 @@
 /** `migwire dump`: every record of every channel, for people (default) or machines (--json). */
 import { isCodecError } from '@migwire/stream-codec';
-import { openInput, type ChannelInput } from '../input/capture.js';
+import { openCapture, type CaptureChannel } from '@migwire/capture';
 import { decodeInput, type AnyRecord, type ChannelResult } from '../decode/channels.js';
 import { bytesHuman, describe, hexOffset, recordJson } from '../format/human.js';
 import { Summary } from '../format/summary.js';
@@ -21,7 +21,7 @@ export interface DumpOptions {
   summary: boolean;
 }
 
-export function channelMatches(ch: ChannelInput, wanted: string[]): boolean {
+export function channelMatches(ch: CaptureChannel, wanted: string[]): boolean {
   if (wanted.length === 0) return true;
   const names = [ch.name, ch.role, `conn${String(ch.conn).padStart(2, '0')}.${ch.direction}`, `conn${String(ch.conn).padStart(2, '0')}`];
   if (ch.multifdId !== undefined) names.push(`multifd${ch.multifdId}`, `multifd:${ch.multifdId}`);
@@ -70,7 +70,7 @@ function row(channel: string, offset: number, length: number, text: string): str
 }
 
 export async function dump(path: string, o: DumpOptions, out: Output): Promise<number> {
-  const input = openInput(path);
+  const input = openCapture(path);
   const summary = new Summary();
   const runs = new Map<string, PageRun>();
   const sectionNames = new Map<string, string>(); // "channel/id" -> idstr
@@ -96,7 +96,7 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
   const results = await decodeInput(input, {
     only: (ch) => channelMatches(ch, o.channels),
     vmdescPrepass: o.fields,
-    onRecord: (ch: ChannelInput, r: AnyRecord) => {
+    onRecord: (ch: CaptureChannel, r: AnyRecord) => {
       summary.add(ch.name, r);
       if (r.kind === 'section') sectionNames.set(`${ch.name}/${r.sectionId}`, r.idstr);
       const isPage = PAGE_KINDS.has(r.kind);

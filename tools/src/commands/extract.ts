@@ -7,7 +7,7 @@
  * after main (each page is sent once after postcopy starts).
  */
 import { CodecError, MainStreamDecoder, isCodecError, type MainRecord } from '@migwire/stream-codec';
-import { openInput } from '../input/capture.js';
+import { openCapture } from '@migwire/capture';
 import { ChannelCursor } from '../decode/cursor.js';
 import { channelOrder } from '../decode/channels.js';
 import { DestinationOrderReader } from '../decode/destination-order.js';
@@ -28,7 +28,7 @@ export interface ExtractReport {
 }
 
 export async function runExtract(path: string, o: ExtractOptions, progress?: (s: string) => void): Promise<ExtractReport> {
-  const input = openInput(path);
+  const input = openCapture(path);
   const chans = channelOrder(input.channels);
   if (!chans.some((c) => c.role === 'main')) throw new Error(`${path} has no main channel`);
   const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined);

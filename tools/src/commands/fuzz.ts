@@ -11,8 +11,8 @@ import { runQemuCampaign } from '../fuzz/qemu/campaign.js';
 import { reduceSeed } from '../fuzz/reduce.js';
 import { codecReportLines, qemuReportLines } from '../fuzz/report.js';
 import { loadSeed, type MainSeed } from '../fuzz/seed.js';
-import { InputError } from '../input/capture.js';
-import { qemuBinary, type QemuVersion } from '../qemu/index.js';
+import { InputError } from '../input-error.js';
+import { qemuBinary, type QemuVersion } from '@migwire/qemu';
 
 export type FuzzValues = Record<string, string | boolean | string[] | undefined>;
 

@@ -2,7 +2,8 @@
  * `migwire record`: sit between a migration source and destination, forward
  * every byte, record every byte, and say per channel what went through.
  */
-import { clientTlsOptions, readQemuTlsDir, RecordingProxy, serverTlsOptions, type CaptureIndex } from '@migwire/channel-manager';
+import { clientTlsOptions, readQemuTlsDir, RecordingProxy, serverTlsOptions } from '@migwire/channel-manager';
+import type { TcpProxyIndex } from '@migwire/capture';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
 import { LiveChecker } from '../check/live.js';
@@ -28,8 +29,9 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(m[2]) };
 }
 
-function roleName(c: { role: string; multifdId?: number }): string {
-  return c.role === 'multifd' && c.multifdId !== undefined ? `multifd ${c.multifdId}` : c.role;
+function roleName(c: { role?: string; multifdId?: number }): string {
+  // The recorder always writes a role; indexes from other recorders keep theirs in `roles`.
+  return c.role === 'multifd' && c.multifdId !== undefined ? `multifd ${c.multifdId}` : (c.role ?? 'other');
 }
 
 export async function record(o: RecordOptions, out: Output): Promise<number> {
@@ -94,7 +96,7 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
   return code;
 }
 
-export function report(index: CaptureIndex, out: Output): number {
+export function report(index: TcpProxyIndex, out: Output): number {
   let ok = true;
   for (const c of index.connections) {
     const u = c.directions.src2dst;

@@ -5,7 +5,7 @@
  */
 import type { Output } from '../cli-io.js';
 import { bytesHuman } from '../format/human.js';
-import { InputError } from '../input/capture.js';
+import { InputError } from '../input-error.js';
 import { setupDestinationFromCapture } from '../replay/destination.js';
 import { destinationSettings } from '../replay/plan.js';
 import { replayCapture } from '../replay/replay.js';

@@ -4,13 +4,12 @@
  * checked against its RAM block list.
  */
 import { CodecError, MainStreamDecoder, decoderFor, isDecodableRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
-import type { ChannelInput, MigrationInput } from '../input/capture.js';
-import { findTrailingVmdesc } from '../input/trailer.js';
+import { findTrailingVmdesc, type Capture, type CaptureChannel } from '@migwire/capture';
 
 export type AnyRecord = CodecRecord;
 
 export interface ChannelResult {
-  channel: ChannelInput;
+  channel: CaptureChannel;
   bytes: number;
   records: number;
   /** Set when the channel's role has no decoder (TLS, unknown, empty). */
@@ -22,9 +21,9 @@ export interface DecodeOptions {
   /** Description for VMState fields (default: the file's own trailer, when seekable). */
   vmdesc?: Vmdesc;
   /** Called with every chunk before it is decoded (round-trip checks, progress). */
-  onChunk?: (channel: ChannelInput, chunk: Uint8Array) => void;
+  onChunk?: (channel: CaptureChannel, chunk: Uint8Array) => void;
   /** Called after every record, in order. */
-  onRecord: (channel: ChannelInput, record: AnyRecord) => void;
+  onRecord: (channel: CaptureChannel, record: AnyRecord) => void;
   /** Called once a channel is done. */
   onChannelEnd?: (result: ChannelResult) => void;
   /**
@@ -33,16 +32,16 @@ export interface DecodeOptions {
    */
   vmdescPrepass?: boolean;
   /** Only these channels (by name, role or connNN.dir). */
-  only?: (channel: ChannelInput) => boolean;
+  only?: (channel: CaptureChannel) => boolean;
 }
 
 const ORDER: Record<string, number> = { main: 0, 'return-path': 1, multifd: 2, 'postcopy-preempt': 3 };
 
-export function channelOrder(channels: ChannelInput[]): ChannelInput[] {
+export function channelOrder(channels: CaptureChannel[]): CaptureChannel[] {
   return [...channels].sort((a, b) => (ORDER[a.role] ?? 9) - (ORDER[b.role] ?? 9) || (a.multifdId ?? 0) - (b.multifdId ?? 0) || a.conn - b.conn);
 }
 
-export async function decodeInput(input: MigrationInput, opts: DecodeOptions): Promise<ChannelResult[]> {
+export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<ChannelResult[]> {
   const results: ChannelResult[] = [];
   let ramBlocks: RamBlockInfo[] | undefined;
   for (const ch of channelOrder(input.channels)) {
@@ -88,7 +87,7 @@ export async function decodeInput(input: MigrationInput, opts: DecodeOptions): P
   return results;
 }
 
-async function prepassVmdesc(ch: ChannelInput): Promise<Vmdesc | undefined> {
+async function prepassVmdesc(ch: CaptureChannel): Promise<Vmdesc | undefined> {
   const dec = new MainStreamDecoder({ channel: ch.name });
   try {
     for await (const chunk of ch.open()) dec.write(chunk, () => {});

@@ -4,7 +4,7 @@
  * channels (e.g. multifd rounds between main-channel barriers) in flat memory.
  */
 import { CodecError, type CodecRecord, type Decoder } from '@migwire/stream-codec';
-import type { ChannelInput } from '../input/capture.js';
+import type { CaptureChannel } from '@migwire/capture';
 
 export class ChannelCursor<R extends CodecRecord> {
   private readonly queue: R[] = [];
@@ -15,7 +15,7 @@ export class ChannelCursor<R extends CodecRecord> {
   error: CodecError | undefined;
 
   constructor(
-    readonly channel: ChannelInput,
+    readonly channel: CaptureChannel,
     private readonly decoder: Decoder<R>,
   ) {}
 

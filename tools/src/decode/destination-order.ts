@@ -18,7 +18,7 @@ import {
 } from '@migwire/stream-codec';
 import { ChannelCursor } from './cursor.js';
 import { channelOrder } from './channels.js';
-import type { ChannelInput, MigrationInput } from '../input/capture.js';
+import type { CaptureChannel, Capture } from '@migwire/capture';
 
 /** One page as it reached the destination: data, or a zero page. */
 export interface RecordedPage {
@@ -51,7 +51,7 @@ class MultifdFeed {
   uuid: Uint8Array | undefined;
 
   constructor(
-    ch: ChannelInput,
+    ch: CaptureChannel,
     blocks: RamBlockInfo[],
     private readonly stablePages: boolean,
     private readonly errors: CodecError[] | undefined,
@@ -109,13 +109,13 @@ export class DestinationOrderReader {
   readonly #stablePages: boolean;
   readonly #collect: boolean;
   readonly #mainDecoder: MainStreamDecoder;
-  readonly #multifdChannels: ChannelInput[];
+  readonly #multifdChannels: CaptureChannel[];
   #feeds: MultifdFeed[] | undefined;
   #barrier: 'flush' | 'eos' | undefined;
   #round = 0;
 
   /** `input` must have a main channel (see `channelOrder`). */
-  constructor(input: MigrationInput, o: DestinationOrderOptions = {}) {
+  constructor(input: Capture, o: DestinationOrderOptions = {}) {
     const chans = channelOrder(input.channels);
     const mainCh = chans.find((c) => c.role === 'main');
     if (!mainCh) throw new Error(`${input.path} has no main channel`);

@@ -1,6 +1,6 @@
-/** Where the default seeds live: the repository's fixtures/ and the shared captures beside it. */
+/** Where the default seeds live: the repository's fixtures/, the stream fixtures and the real captures. */
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export function repoRoot(): string {
@@ -13,13 +13,12 @@ export function repoRoot(): string {
   return d;
 }
 
-/** ../shared/captures beside the checkout (or beside the worktrees' folder); MIGWIRE_SHARED_CAPTURES wins. */
+/** The four real captures (QEMU 10.0.2 and 7.2, 128 MiB guest) the repository ships gzipped in fixtures/. */
+export const REAL_CAPTURES: readonly string[] = ['10.0-c-multifd4-zstd', '10.0-c2-multifd4-zlib', '10.0-g-postcopy-preempt', '7.2-c-multifd4-zstd'];
+
+/** Where the real captures are: fixtures/, unless MIGWIRE_SHARED_CAPTURES points elsewhere. */
 export function sharedCapturesDir(): string {
-  const env = process.env['MIGWIRE_SHARED_CAPTURES'];
-  if (env) return env;
-  const near = resolve(repoRoot(), '..', 'shared', 'captures');
-  const far = resolve(repoRoot(), '..', '..', 'shared', 'captures');
-  return existsSync(near) || !existsSync(far) ? near : far;
+  return process.env['MIGWIRE_SHARED_CAPTURES'] ?? join(repoRoot(), 'fixtures');
 }
 
 /** Fixture directories (with stream.bin or stream.bin.gz) under fixtures/. */
@@ -32,12 +31,8 @@ export function fixtureDirs(): string[] {
     .map((n) => join(dir, n));
 }
 
-/** Shared capture directories (with index.json), when ../shared/captures is there. */
+/** The real capture directories present (with index.json). */
 export function sharedCaptureDirs(): string[] {
   const dir = sharedCapturesDir();
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((n) => existsSync(join(dir, n, 'index.json')))
-    .sort()
-    .map((n) => join(dir, n));
+  return REAL_CAPTURES.map((n) => join(dir, n)).filter((d) => existsSync(join(d, 'index.json')));
 }

@@ -16,8 +16,9 @@ import {
   type ReturnPathRecord,
   type Vmdesc,
 } from '@migwire/stream-codec';
-import { InputError, openInput } from '../input/capture.js';
-import type { QemuVersion } from '../qemu/index.js';
+import { openCapture } from '@migwire/capture';
+import { InputError } from '../input-error.js';
+import type { QemuVersion } from '@migwire/qemu';
 
 export type SeedChannel = 'main' | 'return-path' | 'multifd';
 
@@ -59,7 +60,7 @@ export interface LoadSeedOptions {
 
 /** Read a seed from a fixture or capture directory, or a stream file (.gz unpacked). */
 export function loadSeed(path: string, options: LoadSeedOptions = {}): Seed {
-  const input = openInput(path);
+  const input = openCapture(path);
   const want = options.channel ?? 'main';
   const ch = input.channels.find((c) => c.name === want || `conn${String(c.conn).padStart(2, '0')}.${c.direction}` === want);
   if (!ch || !ch.path) {

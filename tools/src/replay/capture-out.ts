@@ -3,13 +3,13 @@
  * read it: what was sent (connNN.src2dst.bin), what the destination sent back (connNN.dst2src.bin),
  * chunks.csv with replay times, and index.json.
  */
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
-import { captureRoles, DirectionRecorder, type DirectionStats } from '@migwire/channel-manager';
+import { CHUNKS_FILE, roleRows, TCP_PROXY_FORMAT, type DirectionStats } from '@migwire/capture';
+import { CaptureFiles, type DirectionRecorder } from '@migwire/channel-manager';
+import type { ChannelRole } from '@migwire/stream-codec';
 
 interface OutConn {
   id: number;
-  role: string;
+  role: ChannelRole;
   up: DirectionRecorder;
   down: DirectionRecorder;
   connectedAt: number | null;
@@ -18,8 +18,7 @@ interface OutConn {
 
 export class CaptureOut {
   private readonly conns = new Map<number, OutConn>();
-  private readonly chunks: WriteStream;
-  private seq = 0;
+  private readonly files: CaptureFiles;
   private readonly startUnix = Date.now() / 1000;
   writeError: string | null = null;
 
@@ -28,24 +27,13 @@ export class CaptureOut {
     private readonly target: string,
     private readonly now: () => number,
   ) {
-    mkdirSync(dir, { recursive: true });
-    this.chunks = createWriteStream(join(dir, 'chunks.csv'));
-    this.chunks.write('seq,t,conn,dir,offset,len\n');
+    this.files = new CaptureFiles(dir);
   }
 
-  add(id: number, role: string): void {
-    const name = (d: string): string => `conn${String(id).padStart(2, '0')}.${d}.bin`;
+  add(id: number, role: ChannelRole): void {
     const onErr = (m: string): void => void (this.writeError ??= m);
-    this.conns.set(id, {
-      id,
-      role,
-      up: new DirectionRecorder('src2dst', name('src2dst'), join(this.dir, name('src2dst')), onErr),
-      down: new DirectionRecorder('dst2src', name('dst2src'), join(this.dir, name('dst2src')), onErr),
-      connectedAt: this.now(),
-      closedAt: null,
-    });
+    this.conns.set(id, { id, role, ...this.files.recorders(id, onErr), connectedAt: this.now(), closedAt: null });
   }
-
   /** Record a chunk; resolves when the file has caught up (backpressure toward the sender). */
   async sent(id: number, chunk: Buffer): Promise<void> {
     const c = this.conns.get(id);
@@ -67,7 +55,7 @@ export class CaptureOut {
   }
 
   private row(id: number, r: DirectionRecorder, chunk: Buffer): void {
-    this.chunks.write(`${this.seq++},${this.now().toFixed(6)},${id},${r.name},${r.received},${chunk.length}\n`);
+    this.files.chunk(this.now(), id, r, chunk.length);
   }
 
   async close(sentBytes: Map<number, number>): Promise<void> {
@@ -80,13 +68,13 @@ export class CaptureOut {
       c.closedAt = this.now();
     }
     await Promise.all(list.flatMap((c) => [c.up.close(), c.down.close()]));
-    await new Promise<void>((r) => this.chunks.end(() => r()));
+    await this.files.closeChunks();
     const connections = list.map((c) => {
       const directions: { src2dst: DirectionStats; dst2src: DirectionStats } = { src2dst: c.up.stats(), dst2src: c.down.stats() };
       return { id: c.id, role: c.role, accepted_at: c.connectedAt, target_connected_at: c.connectedAt, closed_at: c.closedAt, forced_close: false, directions };
     });
-    const index = {
-      format: 'qemu-migration-capture/tcp-proxy/1',
+    this.files.writeIndex({
+      format: TCP_PROXY_FORMAT,
       transport: 'tcp',
       listen: null,
       target: this.target,
@@ -95,12 +83,11 @@ export class CaptureOut {
       recorder: 'migwire replay',
       connection_count: connections.length,
       connections,
-      chunks_file: 'chunks.csv',
-      chunk_count: this.seq,
+      chunks_file: CHUNKS_FILE,
+      chunk_count: this.files.chunkCount,
       status: this.writeError ? 'recording-failed' : 'complete',
       ...(this.writeError ? { failure: this.writeError } : {}),
-      roles: captureRoles(connections),
-    };
-    writeFileSync(join(this.dir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
+      roles: roleRows(connections),
+    });
   }
 }

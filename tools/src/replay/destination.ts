@@ -3,8 +3,7 @@
  * completed or failed, status changes and events kept, QEMU's error-desc at the end.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { QmpClient, type Clock } from '../qemu/qmp.js';
-import type { MigrateStatus } from '../qemu/vm.js';
+import { QmpClient, type Clock, type MigrateStatus } from '@migwire/qemu';
 import type { DestinationStatus } from './types.js';
 
 /** Where a replay ends; postcopy-paused means a channel broke, which a replay cannot recover. */

@@ -4,12 +4,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError, type ChannelInput, type MigrationInput } from '../input/capture.js';
+import type { Capture, CaptureChannel } from '@migwire/capture';
+import type { ChannelRole } from '@migwire/stream-codec';
+import { InputError } from '../input-error.js';
 
 export interface PlannedConnection {
   id: number;
   name: string;
-  role: string;
+  role: ChannelRole;
   /** The src2dst file (undefined: nothing was sent on this connection). */
   file: string | undefined;
   /** Uncompressed size when known (plain files); undefined for .gz. */
@@ -119,14 +121,14 @@ export function recordedTlsTerminated(captureDir: string): boolean {
 }
 
 /** Build the plan of a capture directory or a file row (one main connection). */
-export function planReplay(input: MigrationInput): ReplayPlan {
+export function planReplay(input: Capture): ReplayPlan {
   if (input.kind === 'stdin') throw new InputError('replay needs a capture directory or a stream file, not standard input');
   const src = input.channels.filter((c) => c.direction === 'src2dst');
   const back = new Map(input.channels.filter((c) => c.direction === 'dst2src').map((c) => [c.conn, c]));
   const index = new Map<number, IndexConnection>();
   for (const c of (input.index?.connections ?? []) as IndexConnection[]) index.set(c.id, c);
   const ids = [...new Set([...src.map((c) => c.conn), ...back.keys(), ...index.keys()])].sort((a, b) => a - b);
-  const byConn = new Map<number, ChannelInput>(src.map((c) => [c.conn, c]));
+  const byConn = new Map<number, CaptureChannel>(src.map((c) => [c.conn, c]));
   const connections: PlannedConnection[] = [];
   for (const id of ids) {
     const ch = byConn.get(id);

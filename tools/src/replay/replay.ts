@@ -10,8 +10,9 @@ import { existsSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { OrderedDialer } from '@migwire/channel-manager';
-import { InputError, openInput, type MigrationInput } from '../input/capture.js';
-import { Clock } from '../qemu/qmp.js';
+import { openCapture, type Capture } from '@migwire/capture';
+import { InputError } from '../input-error.js';
+import { Clock } from '@migwire/qemu';
 import { CaptureOut } from './capture-out.js';
 import { DestinationWatch } from './destination.js';
 import { planReplay } from './plan.js';
@@ -21,8 +22,8 @@ import { readSchedule, ReplayClock, type ChunkSchedule } from './schedule.js';
 import { ChannelSender } from './sender.js';
 import type { ReplayFailure, ReplayOptions, ReplayProgress, ReplayReport } from './types.js';
 
-export async function replayCapture(input: string | MigrationInput, o: ReplayOptions): Promise<ReplayReport> {
-  const mi = typeof input === 'string' ? openInput(input) : input;
+export async function replayCapture(input: string | Capture, o: ReplayOptions): Promise<ReplayReport> {
+  const mi = typeof input === 'string' ? openCapture(input) : input;
   const plan = planReplay(mi);
   const timing = o.timing ?? (plan.postcopy || o.speed !== undefined ? 'recorded' : 'fast');
   const speed = o.speed ?? 1;

@@ -3,10 +3,9 @@
  * the proxy) read line by line into one schedule per connection, and the clock that maps recorded
  * seconds to replay time.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { InputError } from '../input/capture.js';
+import { readChunks } from '@migwire/capture';
+import { InputError } from '../input-error.js';
 
 /** One connection's source-to-destination chunks, in order: parallel columns (compact for long captures). */
 export interface ChunkSchedule {
@@ -15,42 +14,20 @@ export interface ChunkSchedule {
   len: number[];
 }
 
-/** No recorded recv is larger than this; a bigger length is a broken chunks.csv, not a buffer to allocate. */
-export const MAX_CHUNK = 16 * 1024 * 1024;
-
 /** Read the src2dst rows of chunks.csv; offsets must follow each other from 0 on every connection. */
 export async function readSchedule(path: string): Promise<Map<number, ChunkSchedule>> {
   const out = new Map<number, ChunkSchedule>();
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  let col: Record<string, number> | undefined;
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (line.trim() === '') continue;
-    const f = line.split(',');
-    if (!col) {
-      col = Object.fromEntries(f.map((name, i) => [name.trim(), i]));
-      for (const need of ['t', 'conn', 'dir', 'offset', 'len']) if (col[need] === undefined) throw new InputError(`${path}: header has no "${need}" column`);
-      continue;
-    }
-    if (f[col['dir']!] !== 'src2dst') continue;
-    const t = Number(f[col['t']!]);
-    const conn = Number(f[col['conn']!]);
-    const offset = Number(f[col['offset']!]);
-    const len = Number(f[col['len']!]);
-    if (![t, conn, offset, len].every(Number.isFinite) || !Number.isInteger(conn) || len < 0 || len > MAX_CHUNK) {
-      throw new InputError(`${path} line ${n}: bad row ${JSON.stringify(line)}`);
-    }
+  for await (const { t, conn, dir, offset, len, line } of readChunks(path)) {
+    if (dir !== 'src2dst') continue;
     let s = out.get(conn);
     if (!s) out.set(conn, (s = { t: [], offset: [], len: [] }));
     const last = s.t.length - 1;
     const expected = last < 0 ? 0 : s.offset[last]! + s.len[last]!;
-    if (offset !== expected) throw new InputError(`${path} line ${n}: connection ${conn} chunk at offset ${offset}, expected ${expected} (chunks must follow each other)`);
+    if (offset !== expected) throw new InputError(`${path} line ${line}: connection ${conn} chunk at offset ${offset}, expected ${expected} (chunks must follow each other)`);
     s.t.push(t);
     s.offset.push(offset);
     s.len.push(len);
   }
-  if (!col) throw new InputError(`${path}: empty`);
   return out;
 }
 

@@ -6,7 +6,7 @@
 import { MainStreamDecoder, MultifdDecoder, type MainRecord, type MultifdCompression, type MultifdLayout, type MultifdRecord } from '@migwire/stream-codec';
 import { ChannelCursor } from '../decode/cursor.js';
 import { channelOrder } from '../decode/channels.js';
-import type { MigrationInput } from '../input/capture.js';
+import type { Capture } from '@migwire/capture';
 
 export interface RecordingProbe {
   machine: string | undefined;
@@ -18,7 +18,7 @@ export interface RecordingProbe {
 }
 
 /** Reads at most a few records of main and of the first multifd channel. */
-export async function probeRecording(input: MigrationInput): Promise<RecordingProbe> {
+export async function probeRecording(input: Capture): Promise<RecordingProbe> {
   const chans = channelOrder(input.channels);
   const out: RecordingProbe = { machine: undefined, multifdChannels: 0, multifdLayout: undefined, multifdCompression: undefined, multifdUuid: undefined, uuid: undefined };
   const main = chans.find((c) => c.role === 'main');

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { MigrationDialer, type DialTarget } from '@migwire/channel-manager';
 import { ReturnPathDecoder, type MultifdLayout, type ReturnPathRecord } from '@migwire/stream-codec';
 import { flushModeFor, type FlushMode } from '@migwire/sync';
-import { openInput } from '../input/capture.js';
+import { openCapture } from '@migwire/capture';
 import { prepareCompression, type PayloadCompression } from '@migwire/stream-codec';
 import { DestinationOrderReader } from '../decode/destination-order.js';
 import { TranscodeError } from './errors.js';
@@ -125,9 +125,9 @@ function closed(socket: Socket, timeoutMs: number): Promise<boolean> {
 
 export async function runTranscode(path: string, o: TranscodeOptions, progress?: (p: Progress) => void, note?: (s: string) => void): Promise<TranscodeReport> {
   const t0 = performance.now();
-  const input = openInput(path);
+  const input = openCapture(path);
   if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
-  const unreadable = input.channels.find((c) => c.role === 'tls' || c.role === 'postcopy-preempt' || (c.role === 'unknown' && c.direction === 'src2dst'));
+  const unreadable = input.channels.find((c) => c.role === 'tls' || c.role === 'postcopy-preempt' || (c.role === 'other' && c.direction === 'src2dst'));
   if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
   const probe = await probeRecording(input);
   const { qemu, plan } = planFor(o, probe);

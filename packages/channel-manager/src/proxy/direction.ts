@@ -5,27 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import type { Direction, DirectionStats, EndReason } from '@migwire/capture';
 
-export type DirectionName = 'src2dst' | 'dst2src';
-export type EndReason = 'eof' | 'recv-error' | 'send-error' | 'write-error' | 'forced' | null;
-
-export interface DirectionStats {
-  file: string;
-  bytes_received: number;
-  bytes_written: number;
-  bytes_sent: number;
-  file_size: number;
-  recorded_equals_forwarded: boolean;
-  chunks: number;
-  first_data_at: number | null;
-  ended_at: number | null;
-  end_reason: EndReason;
-  recv_error: string | null;
-  send_error: string | null;
-  write_error: string | null;
-  sha256: string;
-  head_hex: string;
-}
+export type DirectionName = Direction;
+export type { DirectionStats, EndReason };
 
 /**
  * How far a recording file may lag behind the network before the reader is paused. 1 MiB paused

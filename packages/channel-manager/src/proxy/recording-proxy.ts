@@ -3,20 +3,19 @@
  * byte in both directions and loses none: one outbound connection per
  * inbound one, opened in the inbound order; half-close passed on; a reader
  * is paused while its peer or its file is behind (no unbounded buffering).
- * It writes the shared capture format (connNN.src2dst.bin / .dst2src.bin,
- * chunks.csv, index.json).
+ * It writes the capture format of @migwire/capture (connNN.src2dst.bin /
+ * .dst2src.bin, chunks.csv, index.json) through CaptureFiles.
  */
-import { captureRoles } from './capture-roles.js';
 import { EventEmitter } from 'node:events';
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { CHUNKS_FILE, roleRows, TCP_PROXY_FORMAT, type TcpProxyIndex } from '@migwire/capture';
 import { createSecureContext, TLSSocket, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { identifyChannel, type ChannelRole } from '@migwire/stream-codec';
 import { ChannelRegistry, type ChannelLayout } from '../accept/registry.js';
 import { ChannelError } from '../errors.js';
 import { OrderedDialer, type DialTarget } from '../dial/ordered-dialer.js';
-import { DirectionRecorder, type DirectionStats } from './direction.js';
+import { CaptureFiles } from './capture-files.js';
+import type { DirectionRecorder } from './direction.js';
 
 export interface TerminatingTls {
   /** Decrypt what the source sends (the proxy is the TLS server QEMU's source talks to). */
@@ -37,21 +36,6 @@ export interface RecordingProxyOptions {
   onChunk?: (connection: number, direction: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => void;
   /** Bytes a recording file may lag behind the network per direction (default 8 MiB). */
   fileBufferBytes?: number;
-}
-
-export interface ConnectionInfo {
-  id: number;
-  role: ChannelRole;
-  multifdId?: number;
-  accepted_at: number;
-  target_connected_at: number | null;
-  closed_at: number | null;
-  forced_close: boolean;
-  source_peer: string;
-  target_local: string | null;
-  connect_error: string | null;
-  role_error: string | null;
-  directions: { src2dst: DirectionStats; dst2src: DirectionStats };
 }
 
 export interface ProxyProgress {
@@ -85,8 +69,7 @@ export class RecordingProxy extends EventEmitter {
   private readonly registry: ChannelRegistry;
   private readonly t0 = performance.now();
   private readonly startUnix = Date.now() / 1000;
-  private chunks: WriteStream | undefined;
-  private seq = 0;
+  private readonly files: CaptureFiles;
   private readonly acceptErrors: string[] = [];
   private listenAddress = '';
   private secureContext: ReturnType<typeof createSecureContext> | undefined;
@@ -95,11 +78,7 @@ export class RecordingProxy extends EventEmitter {
     super();
     this.dialer = new OrderedDialer(o.target, o.tls?.client);
     this.registry = new ChannelRegistry(o.layout ?? {});
-    if (o.outDir) {
-      mkdirSync(o.outDir, { recursive: true });
-      this.chunks = createWriteStream(join(o.outDir, 'chunks.csv'));
-      this.chunks.write('seq,t,conn,dir,offset,len\n');
-    }
+    this.files = new CaptureFiles(o.outDir, o.fileBufferBytes);
   }
 
   /** Seconds since the proxy started (the capture's clock). */
@@ -147,8 +126,6 @@ export class RecordingProxy extends EventEmitter {
   private accept(raw: Socket): void {
     const id = this.conns.length;
     const now = this.now();
-    const name = (d: string): string => `conn${String(id).padStart(2, '0')}.${d}.bin`;
-    const dir = this.o.outDir;
     const tls = this.o.tls;
     const src: Socket = tls
       ? new TLSSocket(raw, {
@@ -177,8 +154,7 @@ export class RecordingProxy extends EventEmitter {
       connectError: null,
       src,
       dst: null,
-      up: new DirectionRecorder('src2dst', name('src2dst'), dir ? join(dir, name('src2dst')) : undefined, (m) => this.recordingFailed(id, m), this.o.fileBufferBytes),
-      down: new DirectionRecorder('dst2src', name('dst2src'), dir ? join(dir, name('dst2src')) : undefined, (m) => this.recordingFailed(id, m), this.o.fileBufferBytes),
+      ...this.files.recorders(id, (m) => this.recordingFailed(id, m)),
       done: Promise.resolve(),
     };
     this.conns.push(conn);
@@ -267,7 +243,7 @@ export class RecordingProxy extends EventEmitter {
     const upstream = rec.name === 'src2dst';
     from.on('data', (chunk: Buffer) => {
       const t = this.now();
-      this.chunks?.write(`${this.seq++},${t.toFixed(6)},${conn.id},${rec.name},${rec.received},${chunk.length}\n`);
+      this.files.chunk(t, conn.id, rec, chunk.length);
       const fileOk = rec.record(chunk, t);
       if (upstream) this.identify(conn, false);
       this.o.onChunk?.(conn.id, rec.name, chunk, t);
@@ -326,7 +302,7 @@ export class RecordingProxy extends EventEmitter {
    * Stop accepting, wait up to `graceMs` for open connections to finish (then
    * close them, marked forced), flush every file and write index.json.
    */
-  async close(graceMs = 0): Promise<CaptureIndex> {
+  async close(graceMs = 0): Promise<TcpProxyIndex> {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     const all = this.allClosed();
     const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
@@ -343,14 +319,14 @@ export class RecordingProxy extends EventEmitter {
       await all;
     }
     await Promise.all(this.conns.flatMap((c) => [c.up.close(), c.down.close()]));
-    if (this.chunks) await new Promise<void>((r) => this.chunks!.end(() => r()));
+    await this.files.closeChunks();
     const index = this.index();
-    if (this.o.outDir) writeFileSync(join(this.o.outDir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
+    this.files.writeIndex(index);
     return index;
   }
 
-  index(): CaptureIndex {
-    const connections: ConnectionInfo[] = this.conns.map((c) => ({
+  index(): TcpProxyIndex {
+    const connections = this.conns.map((c) => ({
       id: c.id,
       role: c.role,
       ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}),
@@ -365,7 +341,7 @@ export class RecordingProxy extends EventEmitter {
       directions: { src2dst: c.up.stats(), dst2src: c.down.stats() },
     }));
     return {
-      format: 'qemu-migration-capture/tcp-proxy/1',
+      format: TCP_PROXY_FORMAT,
       transport: this.o.tls ? 'tls-terminated' : 'tcp',
       listen: this.listenAddress,
       target: `${this.o.target.host}:${this.o.target.port}`,
@@ -374,33 +350,13 @@ export class RecordingProxy extends EventEmitter {
       recorder: 'migwire record',
       connection_count: connections.length,
       connections,
-      chunks_file: 'chunks.csv',
-      chunk_count: this.seq,
+      chunks_file: CHUNKS_FILE,
+      chunk_count: this.files.chunkCount,
       all_recorded_equals_forwarded: connections.every((c) => c.directions.src2dst.recorded_equals_forwarded && c.directions.dst2src.recorded_equals_forwarded),
       accept_errors: this.acceptErrors,
       status: this.failure ? 'recording-failed' : connections.some((c) => c.connect_error) ? 'target-refused' : connections.some((c) => c.forced_close) ? 'forced' : 'complete',
       ...(this.failure ? { failure: this.failure } : {}),
-      roles: captureRoles(connections),
+      roles: roleRows(connections),
     };
   }
-}
-
-export interface CaptureIndex {
-  format: 'qemu-migration-capture/tcp-proxy/1';
-  transport: 'tcp' | 'tls-terminated';
-  listen: string;
-  target: string;
-  clock: string;
-  proxy_start_unix: number;
-  recorder: string;
-  connection_count: number;
-  connections: ConnectionInfo[];
-  chunks_file: string;
-  chunk_count: number;
-  all_recorded_equals_forwarded: boolean;
-  accept_errors: string[];
-  /** complete | recording-failed (disk) | target-refused | forced (closed at stop) */
-  status: 'complete' | 'recording-failed' | 'target-refused' | 'forced';
-  failure?: string;
-  roles: Array<{ id: number; role: ChannelRole; src2dst_bytes: number; dst2src_bytes: number; src2dst_first4: string; dst2src_first4: string; multifd_channel_id?: number }>;
 }

@@ -1,40 +1,42 @@
-/** Rebuilds a shared capture's arrival order (chunks.csv) as one list of decoded records. */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+/** Rebuilds a real capture's arrival order (chunks.csv) as one list of decoded records. */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openCapture, readChunks } from '@migwire/capture';
 import { decodeMainStream, decodeMultifdChannel, type MainRecord, type MultifdRecord } from '@migwire/stream-codec';
 
 export type CaptureEvent =
   | { source: 'main'; record: MainRecord; seq: number }
   | { source: 'multifd'; channel: number; record: MultifdRecord; seq: number };
 
-function sharedCapturesDir(): string {
+/** The real QEMU captures the repository ships (gzipped) in fixtures/. */
+const REAL_CAPTURES = ['10.0-c-multifd4-zstd', '10.0-c2-multifd4-zlib', '10.0-g-postcopy-preempt', '7.2-c-multifd4-zstd'];
+
+function capturesDir(): string {
   let d = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(d, 'pnpm-workspace.yaml'))) {
     const up = dirname(d);
     if (up === d) throw new Error('repository root not found');
     d = up;
   }
-  return process.env['MIGWIRE_SHARED_CAPTURES'] ?? resolve(d, '..', 'shared', 'captures');
+  return process.env['MIGWIRE_SHARED_CAPTURES'] ?? join(d, 'fixtures');
 }
 
 export function captureNames(prefix: RegExp): string[] {
-  const dir = sharedCapturesDir();
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => prefix.test(n) && existsSync(join(dir, n, 'chunks.csv'))).sort();
+  const dir = capturesDir();
+  return REAL_CAPTURES.filter((n) => prefix.test(n) && existsSync(join(dir, n, 'chunks.csv')));
 }
 
 /** Every src2dst record of a capture, ordered by the chunk in which its last byte arrived. */
-export function captureTimeline(name: string): CaptureEvent[] {
-  const dir = join(sharedCapturesDir(), name);
+export async function captureTimeline(name: string): Promise<CaptureEvent[]> {
+  const capture = openCapture(join(capturesDir(), name));
   // Per connection: chunk end offsets and their global sequence numbers.
   const chunks = new Map<number, Array<{ end: number; seq: number }>>();
-  for (const line of readFileSync(join(dir, 'chunks.csv'), 'utf8').trim().split('\n').slice(1)) {
-    const [seq, , conn, direction, offset, len] = line.split(',');
-    if (direction !== 'src2dst') continue;
-    const list = chunks.get(Number(conn)) ?? [];
-    list.push({ end: Number(offset) + Number(len), seq: Number(seq) });
-    chunks.set(Number(conn), list);
+  for await (const row of readChunks(capture.chunksPath!)) {
+    if (row.dir !== 'src2dst') continue;
+    const list = chunks.get(row.conn) ?? [];
+    list.push({ end: row.offset + row.len, seq: row.seq });
+    chunks.set(row.conn, list);
   }
   const arrival = (conn: number, lastByte: number): number => {
     const list = chunks.get(conn) ?? [];
@@ -48,15 +50,15 @@ export function captureTimeline(name: string): CaptureEvent[] {
     return list[lo]?.seq ?? Number.MAX_SAFE_INTEGER;
   };
   const events: CaptureEvent[] = [];
-  for (const f of readdirSync(dir)) {
-    const m = /^conn(\d+)\.src2dst\.bin$/.exec(f);
-    if (!m) continue;
-    const conn = Number(m[1]);
-    const bytes = readFileSync(join(dir, f));
-    if (bytes.length < 4) continue;
-    if (bytes.readUInt32BE(0) === 0x5145564d) {
+  for (const ch of capture.channels) {
+    if (ch.direction !== 'src2dst' || (ch.role !== 'main' && ch.role !== 'multifd')) continue;
+    const parts: Uint8Array[] = [];
+    for await (const p of ch.open()) parts.push(p);
+    const bytes = Buffer.concat(parts);
+    const conn = ch.conn;
+    if (ch.role === 'main') {
       for (const record of decodeMainStream(bytes).records) events.push({ source: 'main', record, seq: arrival(conn, record.offset + record.length - 1) });
-    } else if (bytes.readUInt32BE(0) === 0x11223344) {
+    } else {
       const { records } = decodeMultifdChannel(bytes);
       const init = records[0];
       const channel = init?.kind === 'multifd-init' ? init.channelId : -1; // map by id, not accept order

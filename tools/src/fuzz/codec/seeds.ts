@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecoderLimits } from '@migwire/stream-codec';
+import { connectionFileName } from '@migwire/capture';
 import { fixtureDirs, sharedCaptureDirs } from '../paths.js';
 import { reduceSeed } from '../reduce.js';
 import { loadSeed, type Seed, type SeedChannel } from '../seed.js';
@@ -31,7 +32,7 @@ export function defaultSeedSpecs(): SeedSpec[] {
   const specs: SeedSpec[] = fixtureDirs().map((path) => ({ path }));
   for (const dir of sharedCaptureDirs()) {
     specs.push({ path: dir, channel: 'main' });
-    if (existsSync(join(dir, 'conn01.src2dst.bin'))) specs.push({ path: dir, channel: 'conn01.src2dst' });
+    if ([false, true].some((gz) => existsSync(join(dir, connectionFileName(1, 'src2dst', gz))))) specs.push({ path: dir, channel: 'conn01.src2dst' });
     specs.push({ path: dir, channel: 'return-path' });
   }
   return specs;

@@ -6,7 +6,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { qemuBinary, type QemuVersion } from '../../qemu/index.js';
+import { qemuBinary, type QemuVersion } from '@migwire/qemu';
 import { minimise, mainPieces } from '../minimise.js';
 import { mutate } from '../mutate.js';
 import type { Mutation, MutationKind } from '../mutation.js';

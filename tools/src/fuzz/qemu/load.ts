@@ -5,7 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import { launchVm, makeBootDisk, QmpError, qemuBinary, shellQuote, type QemuBinary, type QemuVersion, type Vm } from '../../qemu/index.js';
+import { launchVm, makeBootDisk, QmpError, qemuBinary, shellQuote, type QemuBinary, type QemuVersion, type Vm } from '@migwire/qemu';
 import type { SeedTarget } from '../seed.js';
 
 export type QemuOutcomeClass = 'loaded' | 'rejected' | 'crashed' | 'hung';

@@ -1,0 +1,54 @@
+/** The one chunks.csv reader: line by line (bounded memory), columns by header name. */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { CaptureError } from '../errors.js';
+import { MAX_CHUNK, type ChunkRow } from './chunk-row.js';
+
+const COLUMNS = ['t', 'conn', 'dir', 'offset', 'len'] as const;
+
+/** A row with the line it came from (for messages that point at it). */
+export interface ChunkLine extends ChunkRow {
+  line: number;
+}
+
+/**
+ * Every row of a chunks.csv, in file order. Throws CaptureError (with `path` and the line) for a
+ * header without the needed columns, an empty file, or a row that is not numbers where numbers go.
+ * `input` reads from a stream instead of `path` (which then only names it in errors).
+ */
+export async function* readChunks(path: string, input?: Readable): AsyncGenerator<ChunkLine> {
+  const source = input ?? createReadStream(path);
+  const lines = createInterface({ input: source, crlfDelay: Infinity });
+  let col: Record<string, number> | undefined;
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === '') continue;
+      const f = line.split(',');
+      if (!col) {
+        col = Object.fromEntries(f.map((name, i) => [name.trim(), i]));
+        for (const need of COLUMNS) if (col[need] === undefined) throw new CaptureError(`${path}: header has no "${need}" column`, path);
+        continue;
+      }
+      const dir = f[col['dir']!];
+      const seq = col['seq'] === undefined ? n - 2 : Number(f[col['seq']]);
+      const t = Number(f[col['t']!]);
+      const conn = Number(f[col['conn']!]);
+      const offset = Number(f[col['offset']!]);
+      const len = Number(f[col['len']!]);
+      if ((dir !== 'src2dst' && dir !== 'dst2src') || ![seq, t, conn, offset, len].every(Number.isFinite) || !Number.isInteger(conn) || len < 0 || len > MAX_CHUNK) {
+        throw new CaptureError(`${path} line ${n}: bad row ${JSON.stringify(line)}`, path);
+      }
+      yield { seq, t, conn, dir, offset, len, line: n };
+    }
+  } catch (e) {
+    if (e instanceof CaptureError) throw e;
+    throw new CaptureError(`${path}: ${(e as Error).message}`, path, { cause: e });
+  } finally {
+    lines.close();
+    if (!input) (source as ReturnType<typeof createReadStream>).destroy();
+  }
+  if (!col) throw new CaptureError(`${path}: empty`, path);
+}

@@ -1,0 +1,41 @@
+export { CaptureError } from './errors.js';
+export {
+  CHUNKS_FILE,
+  connectionFileName,
+  connectionLabel,
+  DIRECTIONS,
+  INDEX_FILE,
+  META_FILE,
+  parseConnectionFileName,
+  STREAM_FILES,
+  type Direction,
+} from './naming.js';
+export {
+  roleRows,
+  TCP_PROXY_FORMAT,
+  type CaptureStatus,
+  type DirectionStats,
+  type EndReason,
+  type RoleRow,
+  type RoleSummarySource,
+  type TcpConnection,
+  type TcpProxyIndex,
+} from './index-schema/tcp-proxy.js';
+export {
+  FILE_FORMAT,
+  isTcpProxyIndex,
+  PROBE_FORMAT,
+  readCaptureIndex,
+  writeCaptureIndex,
+  type CaptureIndex,
+  type FileIndex,
+  type ProbeIndex,
+  type StreamFileRow,
+} from './index-schema/capture-index.js';
+export { CHUNKS_HEADER, MAX_CHUNK, type ChunkRow } from './chunks/chunk-row.js';
+export { readChunks, type ChunkLine } from './chunks/reader.js';
+export { ChunksWriter } from './chunks/writer.js';
+export { ArrivalTimes } from './chunks/arrival-times.js';
+export { openCapture, type Capture, type CaptureChannel, type OpenCaptureOptions } from './open/open-capture.js';
+export { fileBytes, readHead, channelSize } from './open/byte-source.js';
+export { findTrailingVmdesc } from './open/trailer.js';

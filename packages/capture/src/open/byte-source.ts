@@ -1,0 +1,82 @@
+/**
+ * Reading one channel file, plain or gzipped: streamed in bounded chunks, its first bytes, and its
+ * length, without unpacking the whole file.
+ */
+import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
+import { CaptureError } from '../errors.js';
+
+export const isGzipPath = (path: string): boolean => path.endsWith('.gz');
+
+/** Wrap a stream so any failure (unreadable file, corrupt or truncated gzip) is a CaptureError naming `path`. */
+async function* guarded(source: Readable, path: string, what: string): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of source) yield chunk as Uint8Array;
+  } catch (e) {
+    throw new CaptureError(`${path}: ${what}: ${(e as Error).message}`, path, { cause: e });
+  } finally {
+    source.destroy();
+  }
+}
+
+/** A file's bytes (unpacked when it ends in .gz), 256 KiB at a time. */
+export function fileBytes(path: string): AsyncIterable<Uint8Array> {
+  const file = createReadStream(path, { highWaterMark: 256 * 1024 });
+  if (!isGzipPath(path)) return guarded(file, path, 'cannot read');
+  const gunzip = createGunzip();
+  file.on('error', (e) => gunzip.destroy(e));
+  return guarded(file.pipe(gunzip), path, 'corrupt or truncated gzip');
+}
+
+/** Bytes of a stream (stdin), with failures named after `path`. */
+export function streamBytes(stream: Readable, path: string): AsyncIterable<Uint8Array> {
+  return guarded(stream, path, 'cannot read');
+}
+
+function readPrefix(path: string, n: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(n);
+    const got = readSync(fd, b, 0, n, 0);
+    return b.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * First `n` bytes of a channel file; a `.gz` file is unpacked from a bounded prefix (deflate
+ * expands at most ~1032:1, so a 4 KiB prefix can never allocate more than ~4 MiB).
+ */
+export function readHead(path: string, n = 64): Uint8Array {
+  if (!isGzipPath(path)) return readPrefix(path, n);
+  for (const prefix of [4096, 65536]) {
+    const packed = readPrefix(path, prefix);
+    if (packed.length === 0) return packed;
+    try {
+      const head = gunzipSync(packed, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      if (head.length >= n || packed.length < prefix) return head.subarray(0, n);
+    } catch {
+      return packed.subarray(0, n); // not gzip after all: its own bytes decide (usually 'other')
+    }
+  }
+  return new Uint8Array(0);
+}
+
+/**
+ * Bytes a channel file holds: for `.gz` the uncompressed length from the gzip trailer (ISIZE,
+ * modulo 4 GiB), so an empty channel stays empty when compressed.
+ */
+export function channelSize(path: string): number {
+  const st = statSync(path);
+  if (!isGzipPath(path) || st.size < 18) return st.size;
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(4);
+    readSync(fd, b, 0, 4, st.size - 4);
+    return b.readUInt32LE(0);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,61 @@
+/** chunks.csv: what the writer writes the reader reads back, whatever way the lines arrive. */
+import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { CaptureError, CHUNKS_HEADER, ChunksWriter, readChunks, type ChunkLine } from '../src/index.js';
+import { FIXTURES, scratch } from './paths.js';
+
+async function all(path: string, input?: Readable): Promise<ChunkLine[]> {
+  const rows: ChunkLine[] = [];
+  for await (const r of readChunks(path, input)) rows.push(r);
+  return rows;
+}
+
+test('writer and reader round-trip: numbered rows, times to the microsecond, offsets and lengths', async (t) => {
+  const path = join(scratch('mw-chunks-'), 'chunks.csv');
+  const w = new ChunksWriter(path);
+  w.row(0.5, 0, 'src2dst', 0, 100);
+  w.row(0.6000004, 1, 'src2dst', 0, 7);
+  w.row(1.25, 0, 'dst2src', 0, 3);
+  w.row(2, 0, 'src2dst', 100, 50);
+  t.is(w.count, 4);
+  await w.close();
+  t.is(readFileSync(path, 'utf8').split('\n')[0], CHUNKS_HEADER);
+  const rows = await all(path);
+  t.deepEqual(
+    rows.map(({ seq, t: time, conn, dir, offset, len }) => ({ seq, t: time, conn, dir, offset, len })),
+    [
+      { seq: 0, t: 0.5, conn: 0, dir: 'src2dst', offset: 0, len: 100 },
+      { seq: 1, t: 0.6, conn: 1, dir: 'src2dst', offset: 0, len: 7 },
+      { seq: 2, t: 1.25, conn: 0, dir: 'dst2src', offset: 0, len: 3 },
+      { seq: 3, t: 2, conn: 0, dir: 'src2dst', offset: 100, len: 50 },
+    ],
+  );
+  t.deepEqual(rows.map((r) => r.line), [2, 3, 4, 5]);
+});
+
+test('lines split across reads (and CRLF endings) read the same as whole lines', async (t) => {
+  const text = readFileSync(join(FIXTURES, '7.2-c-multifd4-zstd', 'chunks.csv'), 'utf8');
+  const whole = await all(join(FIXTURES, '7.2-c-multifd4-zstd', 'chunks.csv'));
+  t.true(whole.length > 50);
+  // Pieces of 7 bytes: nearly every line is cut somewhere, some inside a number.
+  const pieces: string[] = [];
+  for (let i = 0; i < text.length; i += 7) pieces.push(text.slice(i, i + 7));
+  t.deepEqual(await all('split.csv', Readable.from(pieces)), whole);
+  t.deepEqual(await all('crlf.csv', Readable.from([text.replace(/\n/g, '\r\n')])), whole);
+});
+
+test('a broken chunks.csv is a CaptureError with the path and line', async (t) => {
+  const dir = scratch('mw-chunks-bad-');
+  const p = join(dir, 'chunks.csv');
+  writeFileSync(p, 'seq,t,conn,dir,offset,len\n0,0.1,0,src2dst,0,10\n1,0.2,0,sideways,10,4\n');
+  const e = await t.throwsAsync(all(p), { instanceOf: CaptureError, message: /line 3: bad row/ });
+  t.is(e?.path, p);
+  writeFileSync(p, 'seq,t,conn,direction,offset,len\n');
+  await t.throwsAsync(all(p), { instanceOf: CaptureError, message: /header has no "dir" column/ });
+  writeFileSync(p, '');
+  await t.throwsAsync(all(p), { instanceOf: CaptureError, message: /empty/ });
+  writeFileSync(p, 'seq,t,conn,dir,offset,len\n0,0.1,0,src2dst,0,99999999999\n');
+  await t.throwsAsync(all(p), { message: /line 2: bad row/ });
+});

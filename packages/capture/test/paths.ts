@@ -1,0 +1,17 @@
+/** The repository's fixtures, seen from compiled tests, and scratch copies of them. */
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let d = dirname(fileURLToPath(import.meta.url));
+while (!existsSync(join(d, 'pnpm-workspace.yaml'))) d = dirname(d);
+export const FIXTURES = join(d, 'fixtures');
+
+export const scratch = (prefix: string): string => mkdtempSync(join(tmpdir(), prefix));
+
+export async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const p of source) parts.push(p);
+  return Buffer.concat(parts);
+}

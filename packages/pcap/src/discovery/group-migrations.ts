@@ -1,0 +1,105 @@
+/**
+ * Channel naming and migration grouping. A connection's source is the side that sent the SYN;
+ * without one, the side whose first bytes open a migration channel, else the higher (ephemeral)
+ * port. Connections opening main/multifd/TLS to the same destination with overlapping times form
+ * one migration; other connections to that destination during it join it; the rest is ignored.
+ */
+import { type ChannelIdentity, type ChannelRole, identifyChannel } from '@migwire/stream-codec';
+import type { Side, TcpConnection } from '../tcp/connections.js';
+import type { DirectionStats, StreamEvent } from '../tcp/events.js';
+import type { ChannelConnection, Migration, StreamProblem } from './types.js';
+
+export interface ConnectionFacts {
+  info: TcpConnection;
+  head: Record<Side, Uint8Array>;
+  stats: Record<Side, DirectionStats>;
+  midStream: Record<Side, boolean>;
+  problems: { side: Side; event: Extract<StreamEvent, { kind: 'hole' | 'conflict' | 'before-start' }> }[];
+}
+
+/** Roles that by themselves say "this is a migration channel". */
+const OPENING_ROLES: ReadonlySet<ChannelRole> = new Set(['main', 'multifd', 'tls']);
+
+export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migration[]; ignored: ChannelConnection[] } {
+  const channels = facts.map(toChannel);
+  const migrations: Migration[] = [];
+  const byStart = [...channels].sort((x, y) => start(x) - start(y) || x.index - y.index);
+  for (const c of byStart) {
+    if (!OPENING_ROLES.has(c.role)) continue;
+    const m = migrations.find((g) => sameEndpoint(g.destination, c.dst) && start(c) <= g.end);
+    if (m) add(m, c);
+    else migrations.push({ id: migrations.length, destination: c.dst, start: start(c), end: end(c), connections: [c] });
+  }
+  const ignored: ChannelConnection[] = [];
+  for (const c of byStart) {
+    if (OPENING_ROLES.has(c.role)) continue;
+    const m = migrations.find((g) => sameEndpoint(g.destination, c.dst) && start(c) <= g.end && end(c) >= g.start);
+    if (m) add(m, c);
+    else ignored.push(c);
+  }
+  for (const m of migrations) m.connections.sort((x, y) => x.index - y.index);
+  return { migrations, ignored };
+}
+
+function add(m: Migration, c: ChannelConnection): void {
+  m.connections.push(c);
+  m.start = Math.min(m.start, start(c));
+  m.end = Math.max(m.end, end(c));
+}
+
+function toChannel(f: ConnectionFacts): ChannelConnection {
+  const ida = identifyChannel(f.head.a, { ended: true })!;
+  const idb = identifyChannel(f.head.b, { ended: true })!;
+  let srcSide: Side = 'a';
+  let orientation: ChannelConnection['orientation'] = 'syn';
+  if (!f.info.synSeen) {
+    const aOpens = OPENING_ROLES.has(ida.role);
+    const bOpens = OPENING_ROLES.has(idb.role);
+    if (aOpens !== bOpens) {
+      orientation = 'first-bytes';
+      srcSide = aOpens ? 'a' : 'b';
+    } else {
+      orientation = 'ports';
+      srcSide = f.info.b.port > f.info.a.port ? 'b' : 'a';
+    }
+  }
+  const dstSide: Side = srcSide === 'a' ? 'b' : 'a';
+  const id: ChannelIdentity = srcSide === 'a' ? ida : idb;
+  const direction = (side: Side) => (side === srcSide ? 'src2dst' : 'dst2src');
+  const problems: StreamProblem[] = f.problems.map(({ side, event }) => ({ ...event, direction: direction(side) }));
+  const reset = f.stats.a.rstSeen || f.stats.b.rstSeen;
+  for (const side of [srcSide, dstSide]) {
+    const s = f.stats[side];
+    if (!s.finSeen && !reset && s.packets > 0) {
+      problems.push({ kind: 'open-at-end', direction: direction(side), offset: s.bytes + s.missingBytes, time: s.lastTime });
+    }
+  }
+  return {
+    index: f.info.index,
+    role: id.role,
+    ...(id.multifdId !== undefined ? { multifdId: id.multifdId } : {}),
+    src: f.info[srcSide],
+    dst: f.info[dstSide],
+    srcSide,
+    orientation,
+    src2dst: { ...f.stats[srcSide], midStream: f.midStream[srcSide] },
+    dst2src: { ...f.stats[dstSide], midStream: f.midStream[dstSide] },
+    problems,
+  };
+}
+
+function start(c: ChannelConnection): number {
+  return Math.min(nz(c.src2dst.firstTime, Infinity), nz(c.dst2src.firstTime, Infinity));
+}
+
+function end(c: ChannelConnection): number {
+  return Math.max(nz(c.src2dst.lastTime, -Infinity), nz(c.dst2src.lastTime, -Infinity));
+}
+
+function nz(v: number, fallback: number): number {
+  return Number.isNaN(v) ? fallback : v;
+}
+
+function sameEndpoint(x: { address: string; port: number }, y: { address: string; port: number }): boolean {
+  return x.address === y.address && x.port === y.port;
+}

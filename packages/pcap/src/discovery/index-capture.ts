@@ -1,0 +1,92 @@
+/**
+ * Pass 1: reads a whole capture once, keeping per connection only its statistics, problems and
+ * the first bytes of each direction, then names channels and groups them into migrations.
+ */
+import { IDENTIFY_BYTES } from '@migwire/stream-codec';
+import type { ByteSource } from '../source.js';
+import { type Side, type TcpConnection, type TcpEventOptions, tcpEvents } from '../tcp/connections.js';
+import type { DirectionStats, StreamEvent } from '../tcp/events.js';
+import { type ConnectionFacts, groupMigrations } from './group-migrations.js';
+import type { CaptureIndex, CaptureProblem } from './types.js';
+
+export interface IndexOptions extends Omit<TcpEventOptions, 'select'> {
+  /** Problems kept per connection direction (default 100; counts stay exact in the stats). */
+  maxProblems?: number;
+}
+
+interface Collecting {
+  info: TcpConnection;
+  head: Record<Side, Uint8Array[]>;
+  headBytes: Record<Side, number>;
+  problems: ConnectionFacts['problems'];
+  problemCount: Record<Side, number>;
+  stats?: Record<Side, DirectionStats>;
+  midStream?: Record<Side, boolean>;
+}
+
+export async function indexCapture(source: ByteSource, options: IndexOptions = {}): Promise<CaptureIndex> {
+  const maxProblems = options.maxProblems ?? 100;
+  const conns: Collecting[] = [];
+  const problems: CaptureProblem[] = [];
+  let packets = 0;
+  for await (const e of tcpEvents(source, options)) {
+    switch (e.kind) {
+      case 'connection':
+        conns.push({
+          info: e.connection,
+          head: { a: [], b: [] },
+          headBytes: { a: 0, b: 0 },
+          problems: [],
+          problemCount: { a: 0, b: 0 },
+        });
+        break;
+      case 'stream': {
+        const c = conns[e.connection]!;
+        collect(c, e.from, e.event, maxProblems);
+        break;
+      }
+      case 'end':
+        conns[e.connection]!.stats = { a: e.a, b: e.b };
+        conns[e.connection]!.midStream = e.midStream;
+        break;
+      case 'notice':
+        problems.push(e.notice);
+        break;
+      case 'summary':
+        packets = e.packets;
+        for (const [reason, count] of Object.entries(e.skipped)) {
+          problems.push({ kind: 'skipped-packets', reason: reason as never, ...count });
+        }
+        break;
+    }
+  }
+  const facts: ConnectionFacts[] = conns.map((c) => ({
+    info: c.info,
+    head: { a: Buffer.concat(c.head.a), b: Buffer.concat(c.head.b) },
+    stats: c.stats!,
+    midStream: c.midStream!,
+    problems: c.problems,
+  }));
+  const { migrations, ignored } = groupMigrations(facts);
+  let missingBytes = 0;
+  for (const m of migrations) {
+    for (const c of m.connections) missingBytes += c.src2dst.missingBytes + c.dst2src.missingBytes;
+  }
+  return { migrations, ignored, problems, packets, missingBytes };
+}
+
+function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: number): void {
+  if (event.kind === 'data') {
+    if (c.headBytes[from] < IDENTIFY_BYTES && event.offset === c.headBytes[from]) {
+      const take = event.bytes.subarray(0, IDENTIFY_BYTES - c.headBytes[from]);
+      c.head[from].push(take.slice());
+      c.headBytes[from] += take.length;
+    }
+    return;
+  }
+  if (event.kind === 'hole' || event.kind === 'conflict' || event.kind === 'before-start') {
+    if (event.kind === 'hole' && c.headBytes[from] === event.offset) c.headBytes[from] = Infinity; // head ends at a hole
+    if (c.problemCount[from]++ >= maxProblems) return;
+    c.problems.push({ side: from, event });
+  }
+}

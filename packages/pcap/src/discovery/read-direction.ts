@@ -1,0 +1,22 @@
+/** Pass 2: one direction of one connection, in stream order, re-reading the capture. */
+import type { ByteSource } from '../source.js';
+import { type TcpEventOptions, tcpEvents } from '../tcp/connections.js';
+import type { StreamEvent } from '../tcp/events.js';
+import type { ChannelConnection, Direction } from './types.js';
+
+/**
+ * The stream events (data with packet times, holes, conflicts, syn/fin/rst) of `direction` of
+ * `connection` (from indexCapture over the same file). Only that connection is reassembled;
+ * memory stays bounded by the reassembly limits whatever the file size.
+ */
+export async function* readDirection(
+  source: ByteSource,
+  connection: Pick<ChannelConnection, 'index' | 'srcSide'>,
+  direction: Direction,
+  options: Omit<TcpEventOptions, 'select'> = {},
+): AsyncGenerator<StreamEvent> {
+  const side = (direction === 'src2dst') === (connection.srcSide === 'a') ? 'a' : 'b';
+  for await (const e of tcpEvents(source, { ...options, select: (i) => i === connection.index })) {
+    if (e.kind === 'stream' && e.connection === connection.index && e.from === side) yield e.event;
+  }
+}

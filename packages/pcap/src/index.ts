@@ -1,0 +1,33 @@
+/**
+ * @migwire/pcap: pcap/pcapng captures as TCP byte streams and QEMU migrations.
+ *
+ * Pass 1 `indexCapture` finds connections, names channels and groups migrations; pass 2
+ * `readDirection` re-reads the file for one direction's bytes. Both stream in bounded memory.
+ */
+export { type ByteSource, type OpenSource, fileSource } from './source.js';
+export { type CapturedPacket, type FormatItem, type FormatNotice, PcapFormatError } from './formats/packet.js';
+export { readPackets, looksLikePcap } from './formats/read-packets.js';
+export { LinkType } from './link/link-layer.js';
+export type { DirectionStats, HoleReason, StreamEvent } from './tcp/events.js';
+export type { ReassemblyOptions } from './tcp/direction.js';
+export {
+  type CaptureEvent,
+  type Endpoint,
+  type Side,
+  type SkipCount,
+  type SkipReason,
+  type TcpConnection,
+  type TcpEventOptions,
+  tcpEvents,
+} from './tcp/connections.js';
+export { type IndexOptions, indexCapture } from './discovery/index-capture.js';
+export { readDirection } from './discovery/read-direction.js';
+export type {
+  CaptureIndex,
+  CaptureProblem,
+  ChannelConnection,
+  Direction,
+  DirectionSummary,
+  Migration,
+  StreamProblem,
+} from './discovery/types.js';

@@ -1,0 +1,180 @@
+/**
+ * From packets to per-direction TCP stream events: demultiplexes connections (a new SYN on a
+ * closed 4-tuple is a new connection) and reassembles each direction.
+ */
+import type { FormatNotice } from '../formats/packet.js';
+import { readPackets } from '../formats/read-packets.js';
+import { ipFromFrame } from '../link/link-layer.js';
+import { IP_PROTO_TCP, parseIp } from '../net/ip.js';
+import { type TcpSegment, TcpFlag, parseTcp } from '../net/tcp.js';
+import type { ByteSource } from '../source.js';
+import { DirectionReassembler, type ReassemblyOptions } from './direction.js';
+import type { DirectionStats, StreamEvent } from './events.js';
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+/** Which way bytes flow: from the connection's `a` side or from its `b` side. */
+export type Side = 'a' | 'b';
+
+export interface TcpConnection {
+  /** Order of first appearance in the file, from 0; stable between reads of the same file. */
+  index: number;
+  /** The side that sent the SYN, or when none was captured the sender of the first packet. */
+  a: Endpoint;
+  b: Endpoint;
+  /** A's SYN (without ACK) was captured, so `a` is known to be the client. */
+  synSeen: boolean;
+  firstTime: number;
+  firstPacket: number;
+}
+
+/** Packets that carried no TCP stream bytes, by reason, with the first packet number of each. */
+export type SkipReason =
+  | 'unsupported-link-type'
+  | 'not-ip'
+  | 'short-frame'
+  | 'short-ip'
+  | 'bad-ip'
+  | 'ip-fragment'
+  | 'not-tcp'
+  | 'short-tcp';
+
+export interface SkipCount {
+  packets: number;
+  firstPacket: number;
+}
+
+export type CaptureEvent =
+  | { kind: 'connection'; connection: TcpConnection }
+  | { kind: 'stream'; connection: number; from: Side; event: StreamEvent }
+  /** A connection is complete (closed, or the capture ended): final per-side statistics. */
+  | { kind: 'end'; connection: number; a: DirectionStats; b: DirectionStats; midStream: { a: boolean; b: boolean } }
+  | { kind: 'notice'; notice: FormatNotice }
+  | { kind: 'summary'; skipped: Partial<Record<SkipReason, SkipCount>>; packets: number; lastTime: number };
+
+export interface TcpEventOptions extends ReassemblyOptions {
+  /** Reassemble only these connections (by index); others are only tracked. */
+  select?: (index: number) => boolean;
+}
+
+interface Tracked {
+  info: TcpConnection;
+  aKey: string;
+  a?: DirectionReassembler;
+  b?: DirectionReassembler;
+  aFin: boolean;
+  bFin: boolean;
+  rst: boolean;
+}
+
+/** All TCP stream events of a capture, in packet order. */
+export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = {}): AsyncGenerator<CaptureEvent> {
+  const table = new Map<string, Tracked>();
+  const skipped: Partial<Record<SkipReason, SkipCount>> = {};
+  let count = 0;
+  let packets = 0;
+  let lastTime = NaN;
+  const skip = (reason: SkipReason, number: number): void => {
+    const s = (skipped[reason] ??= { packets: 0, firstPacket: number });
+    s.packets++;
+  };
+  const out: StreamEvent[] = [];
+  for await (const item of readPackets(source)) {
+    if ('notice' in item) {
+      yield { kind: 'notice', notice: item.notice };
+      continue;
+    }
+    const p = item.packet;
+    packets++;
+    if (!Number.isNaN(p.time)) lastTime = p.time;
+    const time = Number.isNaN(p.time) ? lastTime : p.time;
+    const link = ipFromFrame(p.linkType, p.data);
+    if ('skip' in link) {
+      skip(link.skip, p.number);
+      continue;
+    }
+    const ip = parseIp(link.ip);
+    if ('skip' in ip) {
+      skip(ip.skip, p.number);
+      continue;
+    }
+    if (ip.packet.protocol !== IP_PROTO_TCP) {
+      skip('not-tcp', p.number);
+      continue;
+    }
+    const seg = parseTcp(ip.packet);
+    if (!seg) {
+      skip('short-tcp', p.number);
+      continue;
+    }
+    const srcKey = `${seg.src}|${seg.srcPort}`;
+    const dstKey = `${seg.dst}|${seg.dstPort}`;
+    const key = srcKey < dstKey ? `${srcKey}/${dstKey}` : `${dstKey}/${srcKey}`;
+    let conn = table.get(key);
+    if (conn && isNewSyn(seg) && (conn.rst || (conn.aFin && conn.bFin))) {
+      yield* finish(conn, time, out);
+      table.delete(key);
+      conn = undefined;
+    }
+    if (!conn) {
+      const synAck = (seg.flags & (TcpFlag.Syn | TcpFlag.Ack)) === (TcpFlag.Syn | TcpFlag.Ack);
+      const src = { address: seg.src, port: seg.srcPort };
+      const dst = { address: seg.dst, port: seg.dstPort };
+      const info: TcpConnection = {
+        index: count++,
+        a: synAck ? dst : src,
+        b: synAck ? src : dst,
+        synSeen: isNewSyn(seg),
+        firstTime: time,
+        firstPacket: p.number,
+      };
+      const selected = options.select?.(info.index) ?? true;
+      conn = {
+        info,
+        aKey: synAck ? dstKey : srcKey,
+        a: selected ? new DirectionReassembler(options) : undefined,
+        b: selected ? new DirectionReassembler(options) : undefined,
+        aFin: false,
+        bFin: false,
+        rst: false,
+      };
+      table.set(key, conn);
+      yield { kind: 'connection', connection: info };
+    }
+    const from: Side = srcKey === conn.aKey ? 'a' : 'b';
+    if (seg.flags & TcpFlag.Fin) conn[from === 'a' ? 'aFin' : 'bFin'] = true;
+    if (seg.flags & TcpFlag.Rst) conn.rst = true;
+    const direction = from === 'a' ? conn.a : conn.b;
+    if (!direction) continue;
+    direction.push(seg, time, out);
+    if (seg.flags & TcpFlag.Ack) (from === 'a' ? conn.b : conn.a)!.acknowledged(seg.ack);
+    for (const event of out) yield { kind: 'stream', connection: conn.info.index, from, event };
+    out.length = 0;
+  }
+  for (const conn of table.values()) yield* finish(conn, lastTime, out);
+  yield { kind: 'summary', skipped, packets, lastTime };
+}
+
+function isNewSyn(seg: TcpSegment): boolean {
+  return (seg.flags & (TcpFlag.Syn | TcpFlag.Ack)) === TcpFlag.Syn;
+}
+
+function* finish(conn: Tracked, time: number, out: StreamEvent[]): Generator<CaptureEvent> {
+  const index = conn.info.index;
+  if (!conn.a || !conn.b) return;
+  for (const from of ['a', 'b'] as const) {
+    conn[from]!.finish(time, out);
+    for (const event of out) yield { kind: 'stream', connection: index, from, event };
+    out.length = 0;
+  }
+  yield {
+    kind: 'end',
+    connection: index,
+    a: conn.a.stats,
+    b: conn.b.stats,
+    midStream: { a: conn.a.midStream, b: conn.b.midStream },
+  };
+}

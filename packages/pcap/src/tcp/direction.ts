@@ -1,0 +1,190 @@
+/**
+ * Reassembly of one TCP direction into stream order: sequence wrap-around, retransmission and
+ * overlap (first copy wins, differences reported), reordering within a buffer limit, holes.
+ */
+import { type TcpSegment, TcpFlag } from '../net/tcp.js';
+import { type DirectionStats, emptyStats, type StreamEvent } from './events.js';
+import { type Mismatch, RecentBytes, SegmentStore } from './segment-store.js';
+
+export interface ReassemblyOptions {
+  /** Out-of-order bytes held per direction while waiting for a gap; past it the gap is a hole
+   * (default 32 MiB). */
+  maxBufferedBytes?: number;
+  /** Delivered bytes kept per direction to check retransmissions against (default 1 MiB). */
+  retransmitCheckBytes?: number;
+}
+
+const TWO_32 = 2 ** 32;
+
+export class DirectionReassembler {
+  readonly stats: DirectionStats = emptyStats();
+  /** The stream's first byte was not preceded by a captured SYN. */
+  midStream = false;
+  private started = false;
+  private baseSeq = 0;
+  /** Stream offset of the next in-order byte. */
+  private next = 0;
+  private finOffset: number | undefined;
+  /** Highest stream offset the peer acknowledged: bytes below it were sent even if not captured. */
+  private ackedTo = 0;
+  private readonly pending = new SegmentStore();
+  private readonly recent: RecentBytes;
+  /** Ranges known to be cut by snaplen, still ahead of `next`. */
+  private cuts: { from: number; to: number }[] = [];
+  private readonly maxBuffered: number;
+
+  constructor(options: ReassemblyOptions = {}) {
+    this.maxBuffered = options.maxBufferedBytes ?? 32 << 20;
+    this.recent = new RecentBytes(options.retransmitCheckBytes ?? 1 << 20);
+  }
+
+  /** Feeds one segment; stream events are appended to `out`. */
+  push(seg: TcpSegment, time: number, out: StreamEvent[]): void {
+    const s = this.stats;
+    s.packets++;
+    if (Number.isNaN(s.firstTime)) s.firstTime = time;
+    s.lastTime = time;
+    if (seg.flags & TcpFlag.Syn) {
+      s.synSeen = true;
+      if (!this.started) {
+        this.started = true;
+        this.baseSeq = (seg.seq + 1) >>> 0;
+        out.push({ kind: 'syn', offset: 0, time });
+      }
+    }
+    if (!this.started) {
+      if (seg.payloadLength === 0 && !(seg.flags & (TcpFlag.Fin | TcpFlag.Rst))) return;
+      this.started = true;
+      this.midStream = true;
+      this.baseSeq = seg.seq;
+    }
+    const dataSeq = seg.flags & TcpFlag.Syn ? (seg.seq + 1) >>> 0 : seg.seq;
+    const offset = this.offsetOf(dataSeq);
+    if (seg.payloadLength > 0) {
+      if (seg.payload.length < seg.payloadLength) {
+        this.cuts.push({ from: offset + seg.payload.length, to: offset + seg.payloadLength });
+      }
+      if (seg.payload.length > 0) this.insert(offset, seg.payload, time, out);
+    }
+    if (seg.flags & TcpFlag.Fin) {
+      s.finSeen = true;
+      const fin = offset + seg.payloadLength;
+      if (this.finOffset === undefined) {
+        this.finOffset = fin;
+        out.push({ kind: 'fin', offset: fin, time });
+      }
+    }
+    if (seg.flags & TcpFlag.Rst) {
+      s.rstSeen = true;
+      out.push({ kind: 'rst', offset, time });
+    }
+    this.drain(time, out);
+  }
+
+  /** The peer acknowledged up to `ack` (a sequence number of this direction). */
+  acknowledged(ack: number): void {
+    if (!this.started) return;
+    let to = this.offsetOf(ack);
+    if (this.finOffset !== undefined) to = Math.min(to, this.finOffset); // the FIN takes one number
+    if (to > this.ackedTo) this.ackedTo = to;
+  }
+
+  /** End of capture: whatever is still missing becomes holes and held data is delivered. */
+  finish(time: number, out: StreamEvent[]): void {
+    while (this.pending.first) {
+      const first = this.pending.first;
+      if (first.offset > this.next) this.hole(first.offset - this.next, time, out);
+      this.drain(time, out);
+    }
+    let end = Math.max(this.finOffset ?? this.next, this.ackedTo);
+    for (const c of this.cuts) end = Math.max(end, c.to);
+    if (end > this.next) this.hole(end - this.next, time, out);
+  }
+
+  /** Bytes delivered so far (stream offset of the next in-order byte). */
+  get offset(): number {
+    return this.next;
+  }
+
+  private offsetOf(seq: number): number {
+    const expected = (this.baseSeq + (this.next % TWO_32)) >>> 0;
+    return this.next + ((seq - expected) | 0);
+  }
+
+  private insert(offset: number, bytes: Uint8Array, time: number, out: StreamEvent[]): void {
+    let seg = { offset, bytes, time };
+    if (offset < 0) {
+      const before = Math.min(-offset, bytes.length);
+      out.push({ kind: 'before-start', offset, length: before, time });
+      if (before === bytes.length) return;
+      seg = { offset: 0, bytes: bytes.subarray(before), time };
+    }
+    const mismatches: Mismatch[] = [];
+    const end = seg.offset + seg.bytes.length;
+    if (seg.offset < this.next) {
+      const seenTo = Math.min(end, this.next);
+      this.stats.retransmittedBytes += seenTo - seg.offset;
+      this.recent.check(seg, seg.offset, seenTo, mismatches);
+      if (end <= this.next) return this.conflicts(mismatches, time, out);
+      seg = { offset: this.next, bytes: seg.bytes.subarray(this.next - seg.offset), time };
+    }
+    const first = this.pending.first;
+    if (seg.offset === this.next && (!first || first.offset >= end)) {
+      // In order and nothing held overlaps it: deliver the view, no copy.
+      this.conflicts(mismatches, time, out);
+      return this.deliver(seg, out);
+    }
+    if (seg.offset > this.next) this.stats.outOfOrderSegments++;
+    this.stats.retransmittedBytes += this.pending.insert(seg, mismatches);
+    this.conflicts(mismatches, time, out);
+    while (this.pending.bytes > this.maxBuffered && this.pending.first) {
+      this.hole(this.pending.first.offset - this.next, time, out);
+      this.drain(time, out);
+    }
+  }
+
+  private conflicts(mismatches: Mismatch[], time: number, out: StreamEvent[]): void {
+    for (const m of mismatches) {
+      this.stats.conflicts++;
+      out.push({ kind: 'conflict', offset: m.offset, length: m.length, time });
+    }
+  }
+
+  /** Delivers contiguous held segments; a range cut by snaplen at `next` is a hole at once. */
+  private drain(time: number, out: StreamEvent[]): void {
+    for (;;) {
+      const first = this.pending.first;
+      if (first && first.offset <= this.next) {
+        this.pending.shift();
+        const skip = this.next - first.offset;
+        if (skip >= first.bytes.length) continue;
+        const bytes = skip > 0 ? first.bytes.subarray(skip) : first.bytes;
+        this.deliver({ offset: this.next, bytes, time: first.time }, out);
+        continue;
+      }
+      this.cuts = this.cuts.filter((c) => c.to > this.next);
+      const cut = this.cuts.find((c) => c.from <= this.next);
+      if (!cut) return;
+      const to = first ? Math.min(cut.to, first.offset) : cut.to;
+      this.hole(to - this.next, time, out, 'snaplen');
+    }
+  }
+
+  private deliver(seg: { offset: number; bytes: Uint8Array; time: number }, out: StreamEvent[]): void {
+    out.push({ kind: 'data', offset: seg.offset, bytes: seg.bytes, time: seg.time });
+    this.recent.add(seg);
+    this.next += seg.bytes.length;
+    this.stats.bytes += seg.bytes.length;
+  }
+
+  private hole(length: number, time: number, out: StreamEvent[], reason?: 'snaplen'): void {
+    if (length <= 0) return;
+    const from = this.next;
+    const to = from + length;
+    const why = reason ?? (this.cuts.some((c) => c.from < to && c.to > from) ? 'snaplen' : 'lost');
+    out.push({ kind: 'hole', offset: from, length, reason: why, time });
+    this.stats.holes++;
+    this.stats.missingBytes += length;
+    this.next = to;
+  }
+}
