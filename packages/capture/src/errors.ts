@@ -32,7 +32,7 @@ export class StreamHoleError extends CodecError {
     /** Bytes missing here. */
     readonly length: number,
     /** lost: the capture missed a segment; snaplen: the packet was cut short. */
-    readonly reason: 'lost' | 'snaplen',
+    readonly holeReason: 'lost' | 'snaplen',
     /** Bytes missing in this direction over the whole capture. */
     readonly missingBytes: number,
   ) {
@@ -42,7 +42,7 @@ export class StreamHoleError extends CodecError {
       offset,
       message:
         `${length} bytes missing from the capture (conn${String(conn).padStart(2, '0')}.${direction}, ` +
-        `${reason === 'snaplen' ? 'packets cut by the snapshot length' : 'segment not captured'}; ${missingBytes} bytes missing in this direction in all)`,
+        `${holeReason === 'snaplen' ? 'packets cut by the snapshot length' : 'segment not captured'}; ${missingBytes} bytes missing in this direction in all)`,
     });
     this.name = 'StreamHoleError';
   }

@@ -61,7 +61,7 @@ test('a segment missing from the capture ends the channel with a StreamHoleError
   const c = await openCapture(path);
   t.true(c.notices!.some((n) => n.includes(`conn00.src2dst: ${dropped.payload} bytes missing in 1 hole(s)`)));
   const e = await t.throwsAsync(collect(c.channels[0]!.open()), { instanceOf: StreamHoleError });
-  t.like(e, { conn: 0, direction: 'src2dst', offset, length: dropped.payload, reason: 'lost', missingBytes: dropped.payload, code: 'STREAM_HOLE', channel: 'main' });
+  t.like(e, { conn: 0, direction: 'src2dst', offset, length: dropped.payload, holeReason: 'lost', missingBytes: dropped.payload, code: 'STREAM_HOLE', channel: 'main' });
 });
 
 test('two migrations in one file: an error lists them, migration N picks one; --migration elsewhere is refused', async (t) => {
