@@ -16,7 +16,7 @@ import { openCapture, type Capture } from '@migwire/capture';
 import { checkRules, decodeInput, main, MemoryOutput, runExtract } from 'migwire';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { pmemsaveAll } from './harness/memory.js';
-import { DEFAULT_HOLD, launchVm, QEMU_REQUIRED, requireQemu, runMigration, whenQemu, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
+import { DEFAULT_HOLD, launchVm, QEMU_REQUIRED, caseSettings, requireQemu, runMigration, whenQemu, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
 import { CapturedRelay, haveCommand, type PacketCapturer, type RelayedConnection } from './harness/relay-capture.js';
 
 interface Case {
@@ -108,9 +108,7 @@ for (const c of cases) {
       const r = await runMigration({
         source: src,
         destination: dst,
-        ...(c.caps ? { caps: c.caps } : {}),
-        ...(c.params ? { params: c.params } : {}),
-        ...(c.srcParams ? { srcParams: c.srcParams } : {}),
+        ...caseSettings(c),
         hold: c.hold === undefined ? DEFAULT_HOLD : c.hold,
         pollMs: 50,
         interpose: async (uri) => `tcp:127.0.0.1:${await relay.start({ host: '127.0.0.1', port: Number(/:(\d+)$/.exec(uri)![1]) })}`,

@@ -15,7 +15,7 @@ import { checkRules, LiveChecker, main, MemoryOutput, runExtract } from 'migwire
 import { writeFileSync } from 'node:fs';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { compareMemory, pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
-import { DEFAULT_HOLD, launchVm, qemuBinary, requireQemu, runMigration, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
+import { DEFAULT_HOLD, launchVm, qemuBinary, caseSettings, requireQemu, runMigration, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
 
 interface Case {
   name: string;
@@ -83,9 +83,7 @@ for (const c of cases) {
       const r = await runMigration({
         source: src,
         destination: dst,
-        ...(c.caps ? { caps: c.caps } : {}),
-        ...(c.params ? { params: c.params } : {}),
-        ...(c.srcParams ? { srcParams: c.srcParams } : {}),
+        ...caseSettings(c),
         hold: c.hold ?? DEFAULT_HOLD,
         pollMs: 50,
         interpose: async (uri) => {

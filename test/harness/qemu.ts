@@ -2,7 +2,7 @@
  * The real-QEMU driver for tests: everything of @migwire/qemu, plus the ava-side rule for a
  * missing release (skip outside CI, fail under CI=true).
  */
-import { missingQemuMessage, qemuBinary, type QemuBinary, type QemuVersion } from '@migwire/qemu';
+import { missingQemuMessage, qemuBinary, type MigrationOptions, type QemuBinary, type QemuVersion } from '@migwire/qemu';
 
 export * from '@migwire/qemu';
 
@@ -41,4 +41,13 @@ export function requireQemu(t: TestContextLike, version: QemuVersion): QemuBinar
     t.pass();
   }
   return null;
+}
+
+/** A test case's capabilities and parameters as runMigration options (only those it sets). */
+export function caseSettings(c: Pick<MigrationOptions, 'caps' | 'params' | 'srcParams'>): Pick<MigrationOptions, 'caps' | 'params' | 'srcParams'> {
+  return {
+    ...(c.caps ? { caps: c.caps } : {}),
+    ...(c.params ? { params: c.params } : {}),
+    ...(c.srcParams ? { srcParams: c.srcParams } : {}),
+  };
 }
