@@ -13,7 +13,7 @@ export interface AnalyzeOptions {
   qmpPath?: string;
   /** `migwire check`'s rule results, shown in the headline (the CLI runs the checker). */
   verdict?: Verdict;
-  /** Bins on the throughput timeline (default 240). */
+  /** Bins on the throughput timeline (default 160). */
   bins?: number;
 }
 

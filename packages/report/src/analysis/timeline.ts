@@ -17,7 +17,7 @@ export class TimelineBuilder {
   #rpMarkers = 0;
 
   /** `x0`..`x1`: the timeline's extent (seconds, or MiB of the main stream). */
-  constructor(unit: TimelineUnit, x0: number, x1: number, bins = 240) {
+  constructor(unit: TimelineUnit, x0: number, x1: number, bins = 160) {
     this.unit = unit;
     this.#x0 = x0;
     this.#bins = bins;
