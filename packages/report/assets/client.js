@@ -19,7 +19,7 @@
   }
   function axis(label, fmt) {
     var a = { label: label, stroke: v('--fg'), grid: { stroke: v('--line'), width: 1 }, ticks: { stroke: v('--line'), width: 1 } };
-    if (fmt) { a.values = function (u, vals) { return vals.map(fmt); }; a.size = 70; }
+    if (fmt) { a.values = function (u, vals) { return vals.map(fmt); }; a.size = 84; a.gap = 6; }
     return a;
   }
   /** Draw the chart, then mark the container with how many points it drew (tests read it). */
@@ -42,7 +42,7 @@
       var row = 0;
       markers.forEach(function (m) {
         var x = Math.round(u.valToPos(m.x, 'x', true));
-        if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+        if (x < u.bbox.left - 2 || x > u.bbox.left + u.bbox.width + 2) return;
         ctx.strokeStyle = MARKER[m.kind] || '#888';
         ctx.beginPath();
         if (m.kind === 'return-path') {

@@ -20,6 +20,7 @@ export function renderReport(a: ReportAnalysis): string {
 <title>migwire report: ${esc(a.source.path)}</title>
 <style>${assets.uplotCss}</style>
 <style>${assets.css}</style>
+<script>window.addEventListener('error', function (e) { document.documentElement.setAttribute('data-script-error', String(e.message)); });</script>
 </head><body>
 <header><h1>Migration report</h1><p class="source"><code>${esc(a.source.path)}</code>${a.source.qmp ? ` with QMP <code>${esc(a.source.qmp)}</code>` : ''}</p>
 <p id="headline-text">${esc(text)}</p>
