@@ -9,7 +9,6 @@ export { record, report as recordReport, type RecordOptions } from './commands/r
 export { runTranscode, planFor, type TranscodeOptions, type TranscodeReport, type ReturnPathReport, type QemuRelease } from './transcode/run.js';
 export { Transcoder, type TranscodePlan, type TranscodeCounts, type UnsafeFlushPlacement } from './transcode/transcoder.js';
 export { DestinationOrderReader, type DestinationOrderOptions, type OrderedEvent, type RecordedPage } from './decode/destination-order.js';
-export { MultifdPacketBuilder } from './transcode/packet-builder.js';
 export { PageRouter, type PageRoute, type RouteDecision } from './transcode/page-router.js';
 export { DiscardSink, SocketSink, type ByteSink } from './transcode/sinks.js';
 export { TranscodeError, type TranscodeErrorCode } from './transcode/errors.js';

@@ -1,6 +1,5 @@
-export { ChannelError, ChannelErrorCode } from './errors.js';
-export { identifyFirstBytes, IDENTIFY_BYTES, type FirstBytes, type FirstBytesKind } from './accept/identify.js';
-export { ChannelRegistry, type AssignedChannel, type ChannelLayout, type ChannelRole } from './accept/registry.js';
+export { ChannelError, ChannelErrorCode, type ChannelErrorPlace } from './errors.js';
+export { ChannelRegistry, type AssignedChannel, type ChannelLayout } from './accept/registry.js';
 export { OrderedDialer, type DialTarget } from './dial/ordered-dialer.js';
 export { MigrationDialer } from './dial/migration-dialer.js';
 export { MigrationAcceptor, type AcceptedChannel, type MigrationAcceptorEvents, type MigrationAcceptorOptions } from './accept/acceptor.js';

@@ -1,6 +1,6 @@
 /**
- * Channel identification and naming, as QEMU's destination does it: identifyFirstBytes (the
- * MSG_PEEK decision), ChannelRegistry (roles by magic, id and position, and the typed errors for
+ * Channel naming, as QEMU's destination does it (identification from first bytes is the codec's
+ * identifyChannel, tested there): ChannelRegistry (roles by magic, id and position, and the typed errors for
  * what QEMU refuses), MigrationAcceptor over real loopback sockets, and the dialers that keep
  * connections arriving in the order they were asked for.
  */
@@ -11,14 +11,12 @@ import {
   ChannelError,
   ChannelErrorCode,
   ChannelRegistry,
-  IDENTIFY_BYTES,
-  identifyFirstBytes,
   MigrationAcceptor,
   MigrationDialer,
   OrderedDialer,
   type AcceptedChannel,
-  type FirstBytes,
 } from '../src/index.js';
+import { IDENTIFY_BYTES, type ChannelIdentity } from '@migwire/stream-codec';
 
 // ---------------------------------------------------------------------------------------------
 // Byte helpers
@@ -39,10 +37,10 @@ function multifdInit(id: number): Buffer {
 /** What a postcopy-preempt channel starts with: a RAM page header (be64 offset | flags), no magic. */
 const PAGE_HEADER = Buffer.from([0, 0, 0, 0, 0x12, 0x34, 0x50, 0x08]);
 
-const MAIN: FirstBytes = { kind: 'main' };
-const OTHER: FirstBytes = { kind: 'other' };
-const TLS: FirstBytes = { kind: 'tls' };
-const mf = (id: number): FirstBytes => ({ kind: 'multifd', multifdId: id });
+const MAIN: ChannelIdentity = { role: 'main' };
+const OTHER: ChannelIdentity = { role: 'other' };
+const TLS: ChannelIdentity = { role: 'tls' };
+const mf = (id: number): ChannelIdentity => ({ role: 'multifd', multifdId: id });
 
 function channelErrorCode(fn: () => unknown): string | undefined {
   try {
@@ -52,45 +50,6 @@ function channelErrorCode(fn: () => unknown): string | undefined {
   }
   return undefined;
 }
-
-// ---------------------------------------------------------------------------------------------
-// identifyFirstBytes
-
-test('identify: QEVM is the main channel (4 bytes are enough)', (t) => {
-  t.deepEqual(identifyFirstBytes(QEVM.subarray(0, 4)), { kind: 'main' });
-  t.deepEqual(identifyFirstBytes(QEVM), { kind: 'main' });
-});
-
-test('identify: the multifd magic with the channel id at byte 24', (t) => {
-  for (const id of [0, 1, 7, 255]) t.deepEqual(identifyFirstBytes(multifdInit(id)), { kind: 'multifd', multifdId: id });
-  t.is(IDENTIFY_BYTES, 25);
-  t.deepEqual(identifyFirstBytes(multifdInit(3).subarray(0, 25)), { kind: 'multifd', multifdId: 3 });
-});
-
-test('identify: a TLS handshake (0x16 0x03) is known from two bytes', (t) => {
-  t.deepEqual(identifyFirstBytes(Buffer.from([0x16, 0x03])), { kind: 'tls' });
-  t.deepEqual(identifyFirstBytes(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00])), { kind: 'tls' });
-});
-
-test('identify: anything else is other', (t) => {
-  t.deepEqual(identifyFirstBytes(Buffer.from('GET / HTTP/1.1\r\n')), { kind: 'other' });
-  t.deepEqual(identifyFirstBytes(PAGE_HEADER), { kind: 'other' });
-  // 0x16 followed by something other than 0x03 is not TLS.
-  t.deepEqual(identifyFirstBytes(Buffer.from([0x16, 0x01, 0, 0])), { kind: 'other' });
-});
-
-test('identify: undefined while more bytes are needed, a best guess once the peer has ended', (t) => {
-  t.is(identifyFirstBytes(Buffer.alloc(0)), undefined);
-  t.is(identifyFirstBytes(Buffer.from([0x16])), undefined);
-  t.is(identifyFirstBytes(QEVM.subarray(0, 3)), undefined);
-  // The multifd magic needs byte 24 for the id.
-  t.is(identifyFirstBytes(multifdInit(2).subarray(0, 4)), undefined);
-  t.is(identifyFirstBytes(multifdInit(2).subarray(0, 24)), undefined);
-  // Ended: no more bytes will come.
-  t.deepEqual(identifyFirstBytes(Buffer.alloc(0), true), { kind: 'other' });
-  t.deepEqual(identifyFirstBytes(QEVM.subarray(0, 3), true), { kind: 'other' });
-  t.deepEqual(identifyFirstBytes(multifdInit(2).subarray(0, 24), true), { kind: 'multifd' });
-});
 
 // ---------------------------------------------------------------------------------------------
 // ChannelRegistry
@@ -185,6 +144,9 @@ test('registry: a duplicate multifd id is DUPLICATE_CHANNEL_ID on the second con
   t.is(e?.connection, 2);
   t.is(e?.name, 'ChannelError');
   t.regex(e?.message ?? '', /DUPLICATE_CHANNEL_ID/);
+  // Where: the multifd channel's id byte in its init message.
+  t.is(e?.role, 'multifd');
+  t.is(e?.offset, 24);
   // The refused connection is not recorded.
   t.is(r.assigned.length, 2);
 });
@@ -207,6 +169,8 @@ test('registry: a second main while the first is open is DUPLICATE_MAIN; after i
   const e = t.throws(() => r.assign(1, MAIN), { instanceOf: ChannelError });
   t.is(e?.code, 'DUPLICATE_MAIN');
   t.is(e?.connection, 1);
+  t.is(e?.role, 'main');
+  t.is(e?.offset, 0);
   r.mainClosed();
   t.is(r.assign(2, MAIN).role, 'main');
 });

@@ -1,18 +1,25 @@
+/** The public API of @migwire/stream-codec. Internals: `@migwire/stream-codec/internal`. */
+import { asCodecErrors } from './core/problem.js';
+import { applyXbzrle as applyXbzrlePayload } from './ram/xbzrle.js';
+import { decodeVmstate as decodeVmstatePayload } from './vmstate/vmdesc.js';
+import { decodeVfioItems as decodeVfioPayload } from './vfio/vfio.js';
+
 export { CodecError, ErrorCode, isCodecError, type CodecErrorDetails } from './core/errors.js';
 export * from './core/constants.js';
-export { ChunkQueue } from './core/chunk-queue.js';
+export { DEFAULT_LIMITS, type DecoderLimits } from './core/limits.js';
+export { type ChannelRole, type ChannelIdentity, CHANNEL_ROLES, isChannelRole, isEncryptedRole } from './identify/channel-role.js';
+export { identifyChannel, IDENTIFY_BYTES, type IdentifyContext } from './identify/identify-channel.js';
+export { decoderFor, isDecodableRole, type CodecRecord, type DecodableRole, type Decoder, type DecoderOptions } from './decoder/decoder-for.js';
 export { MainStreamDecoder, decodeMainStream, type MainDecoderOptions, type RamCapabilities, type RecordSink } from './main/decoder.js';
 export { encodeMainRecord, encodeMainRecordParts, encodeMainStream } from './main/encoder.js';
-export { DEFAULT_MAIN_LIMITS, type MainDecoderLimits } from './main/limits.js';
 export type * from './main/records.js';
 export { decodeCommandArgs, commandName, type CommandArgs, type DiscardRange } from './main/commands.js';
 export type { ConfigurationSubsection } from './main/configuration.js';
 export { ReturnPathDecoder, decodeReturnPath, type ReturnPathDecoderOptions, type ReturnPathSink } from './return-path/decoder.js';
 export { encodeReturnPathRecord } from './return-path/encoder.js';
 export type * from './return-path/records.js';
-export { applyXbzrle, encodeXbzrle } from './ram/xbzrle.js';
+export { encodeXbzrle } from './ram/xbzrle.js';
 export {
-  decodeVmstate,
   indexVmdesc,
   isVmdesc,
   type Vmdesc,
@@ -25,12 +32,28 @@ export {
   type VmstateSubsection,
   type VmstateValue,
 } from './vmstate/vmdesc.js';
-export { decodeVfioItems, isVfioIdstr, type VfioItem } from './vfio/vfio.js';
+export { isVfioIdstr, type VfioItem } from './vfio/vfio.js';
 export { MultifdDecoder, decodeMultifdChannel, type MultifdDecoderOptions, type MultifdSink } from './multifd/decoder.js';
 export { encodeMultifdRecord, encodeMultifdRecordParts, type MultifdRecordInput } from './multifd/encoder.js';
 export { MultifdPageDecoder, type MultifdPage } from './multifd/pages.js';
+export { MultifdPacketBuilder, type PacketBuilderOptions, type PacketPages } from './multifd/packet-builder.js';
+export {
+  COMPRESSION_BY_FLAG,
+  COMPRESSION_FLAG,
+  isPayloadCompression,
+  pageCompressor,
+  prepareCompression,
+  type CompressionMethod,
+  type PageCompressor,
+  type PayloadCompression,
+} from './multifd/compression.js';
 export * from './multifd/constants.js';
 export type * from './multifd/records.js';
-export { PayloadProblem } from './core/problem.js';
-export { type ChannelRole, type ChannelIdentity, CHANNEL_ROLES, isChannelRole, isEncryptedRole } from './identify/channel-role.js';
-export { identifyChannel, IDENTIFY_BYTES, type IdentifyContext } from './identify/identify-channel.js';
+
+// Payload parsers: a bad payload throws a CodecError on the named payload, offset relative to it.
+/** Apply an XBZRLE delta to a page (the previous contents); returns the new page. */
+export const applyXbzrle = asCodecErrors(applyXbzrlePayload, 'xbzrle payload');
+/** Decode a device's VMState bytes with its VMDESCRIPTION entry. */
+export const decodeVmstate = asCodecErrors(decodeVmstatePayload, 'vmstate payload');
+/** Decode the items of a VFIO device section. */
+export const decodeVfioItems = asCodecErrors(decodeVfioPayload, 'vfio payload');

@@ -11,7 +11,6 @@ import {
   ErrorCode,
   MainStreamDecoder,
   MultifdPageDecoder,
-  PayloadProblem,
   type MainRecordInput,
   type MultifdRamPacketRecord,
 } from '../src/index.js';
@@ -213,14 +212,17 @@ test('multifd: a corrupt compressed payload is BAD_COMPRESSED_PAYLOAD when pages
   const { records, error } = decodeMultifdChannel(bytes);
   t.is(error, undefined);
   const p = records[2] as MultifdRamPacketRecord;
-  const e = t.throws(() => new MultifdPageDecoder().pages(p), { instanceOf: PayloadProblem });
+  const e = t.throws(() => new MultifdPageDecoder(4096, 'multifd 0').pages(p), { instanceOf: CodecError });
   t.is(e?.code, ErrorCode.BadCompressedPayload);
+  // Where the payload sits in the channel: a user can find the bad bytes.
+  t.is(e?.channel, 'multifd 0');
+  t.is(e?.offset, p.offset + p.length - 4);
 });
 
 test('BAD_VMSTATE and BAD_VFIO from the field decoders', (t) => {
-  const e1 = t.throws(() => decodeVmstate(Uint8Array.of(1, 2), { name: 'x', instance_id: 0, vmsd_name: 'x', version: 1, fields: [{ name: 'a', type: 'uint32', size: 4 }] }), { instanceOf: PayloadProblem });
+  const e1 = t.throws(() => decodeVmstate(Uint8Array.of(1, 2), { name: 'x', instance_id: 0, vmsd_name: 'x', version: 1, fields: [{ name: 'a', type: 'uint32', size: 4 }] }), { instanceOf: CodecError });
   t.is(e1?.code, ErrorCode.BadVmstate);
-  const e2 = t.throws(() => decodeVfioItems(hex('ffffffff ef100004 0000000000000010 00')), { instanceOf: PayloadProblem });
+  const e2 = t.throws(() => decodeVfioItems(hex('ffffffff ef100004 0000000000000010 00')), { instanceOf: CodecError });
   t.is(e2?.code, ErrorCode.BadVfio);
 });
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { applyXbzrle, encodeXbzrle, ErrorCode, PayloadProblem } from '../src/index.js';
+import { applyXbzrle, CodecError, encodeXbzrle, ErrorCode } from '../src/index.js';
 import { rng } from './feed.js';
 
 test('encode then apply reproduces the new page, for random edits', (t) => {
@@ -33,7 +33,7 @@ test('malformed deltas are BAD_XBZRLE, not a write outside the page', (t) => {
     [0xff, 0xff, 0x7f], // three-byte ULEB128
   ];
   for (const d of bad) {
-    const e = t.throws(() => applyXbzrle(new Uint8Array(4096), Uint8Array.from(d)), { instanceOf: PayloadProblem }, JSON.stringify(d));
+    const e = t.throws(() => applyXbzrle(new Uint8Array(4096), Uint8Array.from(d)), { instanceOf: CodecError }, JSON.stringify(d));
     t.is(e?.code, ErrorCode.BadXbzrle);
   }
 });

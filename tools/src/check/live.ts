@@ -5,15 +5,7 @@
  * happens. The rules that need the whole migration (SYNC counts, the last round
  * of every page, unanswered PINGs) run on the finished recording.
  */
-import {
-  CodecError,
-  MainStreamDecoder,
-  MultifdDecoder,
-  ReturnPathDecoder,
-  type MainRecord,
-  type MultifdRecord,
-  type ReturnPathRecord,
-} from '@migwire/stream-codec';
+import { CodecError, decoderFor, type CodecRecord, type Decoder, type MainRecord } from '@migwire/stream-codec';
 import { MultifdPostcopyAssertion, isSyncError } from '@migwire/sync';
 
 export interface LiveViolation {
@@ -23,8 +15,6 @@ export interface LiveViolation {
   offset: number;
   detail: string;
 }
-
-type Decoder = MainStreamDecoder | MultifdDecoder | ReturnPathDecoder;
 
 interface Stream {
   name: string;
@@ -53,7 +43,7 @@ export class LiveChecker {
     const s = this.stream(connection, direction);
     if (!s || s.failed) return;
     try {
-      s.decoder.write(chunk, ((r: MainRecord | MultifdRecord | ReturnPathRecord) => this.onRecord(s, connection, r)) as never);
+      s.decoder.write(chunk, (r) => this.onRecord(s, connection, r));
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
       s.failed = true;
@@ -71,17 +61,17 @@ export class LiveChecker {
     let name = `conn${String(connection).padStart(2, '0')}`;
     if (direction === 'dst2src') {
       if (r.role !== 'main') return undefined;
-      decoder = new ReturnPathDecoder({ channel: 'return-path' });
+      decoder = decoderFor('return-path');
       name = 'return-path';
     } else if (r.role === 'main') {
-      decoder = new MainStreamDecoder({ channel: 'main' });
+      decoder = decoderFor('main');
       name = 'main';
     } else if (r.role === 'multifd') {
       name = `multifd ${r.multifdId ?? '?'}`;
-      decoder = new MultifdDecoder({ channel: name, omitPayloads: true });
+      decoder = decoderFor('multifd', { channel: name, omitPayloads: true });
     } else if (r.role === 'postcopy-preempt') {
       name = 'postcopy-preempt';
-      decoder = new MainStreamDecoder({ channel: name, start: 'ram' });
+      decoder = decoderFor('postcopy-preempt');
     }
     if (!decoder) return undefined;
     s = { name, decoder, failed: false };
@@ -89,7 +79,7 @@ export class LiveChecker {
     return s;
   }
 
-  private onRecord(s: Stream, connection: number, r: MainRecord | MultifdRecord | ReturnPathRecord): void {
+  private onRecord(s: Stream, connection: number, r: CodecRecord): void {
     if (s.name === 'main') this.postcopy.observeMain(r as MainRecord);
     else if (s.name === 'postcopy-preempt') {
       if (r.kind !== 'ram-page' && r.kind !== 'ram-zero') this.violate('preempt-pages-only', s.name, r.offset, `a ${r.kind} record on the preempt channel`);

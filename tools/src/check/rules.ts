@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MultifdPageDecoder, PayloadProblem, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
+import { CodecError, MultifdPageDecoder, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
 import { MultifdPostcopyAssertion, isSyncError } from '@migwire/sync';
 import { openCapture, type CaptureChannel } from '@migwire/capture';
 import { decodeInput, type AnyRecord } from '../decode/channels.js';
@@ -188,8 +188,8 @@ export async function checkRules(path: string): Promise<CheckReport> {
         try {
           pages = pd.pages(m);
         } catch (e) {
-          if (!(e instanceof PayloadProblem)) throw e;
-          payloadErrors.push({ channel: ch.name, message: `${e.message} (${e.code}) on ${ch.name} at byte ${m.offset}` });
+          if (!(e instanceof CodecError)) throw e;
+          payloadErrors.push({ channel: ch.name, message: `${e.reason} (${e.code}) on ${ch.name} at byte ${m.offset}` });
         }
         for (const p of pages) addCopy(m.block, p.offset, { ...base, digest: digest(p.data) });
         for (const o of m.zeroOffsets) addCopy(m.block, o, { ...base, digest: ZERO });

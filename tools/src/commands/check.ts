@@ -3,7 +3,6 @@
  * every record, and compare with the bytes that came in, as they stream.
  */
 import {
-  ChunkQueue,
   encodeMainRecordParts,
   encodeMultifdRecordParts,
   encodeReturnPathRecord,
@@ -11,6 +10,7 @@ import {
   type MultifdRecord,
   type ReturnPathRecord,
 } from '@migwire/stream-codec';
+import { ChunkQueue } from '@migwire/stream-codec/internal';
 import { openCapture, type CaptureChannel } from '@migwire/capture';
 import { decodeInput, type AnyRecord } from '../decode/channels.js';
 import { bytesHuman } from '../format/human.js';

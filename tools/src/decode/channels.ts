@@ -3,20 +3,10 @@
  * streaming each file (constant memory), main first so the others can be
  * checked against its RAM block list.
  */
-import {
-  CodecError,
-  MainStreamDecoder,
-  MultifdDecoder,
-  ReturnPathDecoder,
-  type MainRecord,
-  type MultifdRecord,
-  type RamBlockInfo,
-  type ReturnPathRecord,
-  type Vmdesc,
-} from '@migwire/stream-codec';
+import { CodecError, MainStreamDecoder, decoderFor, isDecodableRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
 import { findTrailingVmdesc, type Capture, type CaptureChannel } from '@migwire/capture';
 
-export type AnyRecord = MainRecord | ReturnPathRecord | MultifdRecord;
+export type AnyRecord = CodecRecord;
 
 export interface ChannelResult {
   channel: CaptureChannel;
@@ -51,11 +41,6 @@ export function channelOrder(channels: CaptureChannel[]): CaptureChannel[] {
   return [...channels].sort((a, b) => (ORDER[a.role] ?? 9) - (ORDER[b.role] ?? 9) || (a.multifdId ?? 0) - (b.multifdId ?? 0) || a.conn - b.conn);
 }
 
-interface Decoder {
-  write(chunk: Uint8Array, sink: (r: never) => void): void;
-  end(sink: (r: never) => void): void;
-}
-
 export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<ChannelResult[]> {
   const results: ChannelResult[] = [];
   let ramBlocks: RamBlockInfo[] | undefined;
@@ -63,23 +48,15 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
     if (opts.only && !opts.only(ch)) continue;
     let dec: Decoder | undefined;
     let main: MainStreamDecoder | undefined;
-    switch (ch.role) {
-      case 'main': {
-        let vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
+    // Roles with no decoder are skipped below.
+    if (isDecodableRole(ch.role)) {
+      let vmdesc: Vmdesc | undefined;
+      if (ch.role === 'main') {
+        vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
         if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
-        main = new MainStreamDecoder(vmdesc ? { channel: ch.name, vmdesc } : { channel: ch.name });
-        dec = main as unknown as Decoder;
-        break;
       }
-      case 'return-path':
-        dec = new ReturnPathDecoder({ channel: ch.name }) as unknown as Decoder;
-        break;
-      case 'multifd':
-        dec = new MultifdDecoder(ramBlocks ? { channel: ch.name, ramBlocks } : { channel: ch.name }) as unknown as Decoder;
-        break;
-      case 'postcopy-preempt':
-        dec = new MainStreamDecoder(ramBlocks ? { channel: ch.name, start: 'ram', ramBlocks } : { channel: ch.name, start: 'ram' }) as unknown as Decoder;
-        break;
+      dec = decoderFor(ch.role, { channel: ch.name, ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}) });
+      if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
     const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
     if (!dec) {
@@ -96,9 +73,9 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
       for await (const chunk of ch.open()) {
         result.bytes += chunk.length;
         opts.onChunk?.(ch, chunk);
-        dec.write(chunk, sink as (r: never) => void);
+        dec.write(chunk, sink);
       }
-      dec.end(sink as (r: never) => void);
+      dec.end(sink);
     } catch (e) {
       if (e instanceof CodecError) result.error = e;
       else throw e;

@@ -3,15 +3,10 @@
  * one by one, reading the file a chunk at a time. Lets a consumer interleave
  * channels (e.g. multifd rounds between main-channel barriers) in flat memory.
  */
-import { CodecError } from '@migwire/stream-codec';
+import { CodecError, type CodecRecord, type Decoder } from '@migwire/stream-codec';
 import type { CaptureChannel } from '@migwire/capture';
 
-export interface RecordDecoder<R> {
-  write(chunk: Uint8Array, sink: (r: R) => void): void;
-  end(sink: (r: R) => void): void;
-}
-
-export class ChannelCursor<R> {
+export class ChannelCursor<R extends CodecRecord> {
   private readonly queue: R[] = [];
   private head = 0;
   private iter: AsyncIterator<Uint8Array> | undefined;
@@ -21,7 +16,7 @@ export class ChannelCursor<R> {
 
   constructor(
     readonly channel: CaptureChannel,
-    private readonly decoder: RecordDecoder<R>,
+    private readonly decoder: Decoder<R>,
   ) {}
 
   /** The next record, or undefined at the end of the channel (or at its first error, kept in `error`). */

@@ -10,7 +10,6 @@ import {
   MainStreamDecoder,
   MultifdDecoder,
   MultifdPageDecoder,
-  PayloadProblem,
   type MainRecord,
   type MultifdCompression,
   type MultifdLayout,
@@ -45,7 +44,7 @@ export interface RecordedMultifd {
 
 class MultifdFeed {
   readonly cursor: ChannelCursor<MultifdRecord>;
-  readonly #pages = new MultifdPageDecoder();
+  readonly #pages: MultifdPageDecoder;
   syncs = 0;
   layout: MultifdLayout | undefined;
   compression: MultifdCompression | undefined;
@@ -58,6 +57,7 @@ class MultifdFeed {
     private readonly errors: CodecError[] | undefined,
   ) {
     this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks }));
+    this.#pages = new MultifdPageDecoder(4096, ch.name);
   }
 
   /** The page events of this channel until it has delivered `round` SYNCs (or ends). */
@@ -72,7 +72,7 @@ class MultifdFeed {
       const pages: RecordedPage[] = [];
       // Decompressed pages are views into the decompressor's output: copied when they must outlive the event.
       const copy = this.stablePages && r.compression !== 'none';
-      for (const p of this.#decode(r)) pages.push({ block: r.block, offset: p.offset, data: copy ? p.data.slice() : p.data });
+      for (const p of this.#pages.pages(r)) pages.push({ block: r.block, offset: p.offset, data: copy ? p.data.slice() : p.data });
       for (const o of r.zeroOffsets) pages.push({ block: r.block, offset: o, data: undefined });
       if (r.sync) this.syncs++;
       if (pages.length) yield { kind: 'multifd-pages', channel: this.cursor.channel.name, pages };
@@ -86,22 +86,6 @@ class MultifdFeed {
   }
 
   #reported = false;
-
-  #decode(r: MultifdRecord & { kind: 'multifd-packet' }): ReturnType<MultifdPageDecoder['pages']> {
-    try {
-      return this.#pages.pages(r);
-    } catch (e) {
-      if (!(e instanceof PayloadProblem)) throw e;
-      throw new CodecError({
-        code: e.code,
-        channel: this.cursor.channel.name,
-        offset: r.offset + (r.length - r.payload.length) + e.at,
-        message: e.message,
-        ...(e.expected !== undefined ? { expected: e.expected } : {}),
-        ...(e.found !== undefined ? { found: e.found } : {}),
-      });
-    }
-  }
 }
 
 export interface DestinationOrderOptions {

@@ -9,7 +9,7 @@ import { MigrationDialer, type DialTarget } from '@migwire/channel-manager';
 import { ReturnPathDecoder, type MultifdLayout, type ReturnPathRecord } from '@migwire/stream-codec';
 import { flushModeFor, type FlushMode } from '@migwire/sync';
 import { openCapture } from '@migwire/capture';
-import { prepareCompression, type PayloadCompression } from './compressors.js';
+import { prepareCompression, type PayloadCompression } from '@migwire/stream-codec';
 import { DestinationOrderReader } from '../decode/destination-order.js';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';

@@ -9,9 +9,8 @@ import { RamFlag, encodeMainRecordParts, type MainRecord, type MainRecordInput, 
 import { MultifdFlushCoordinator, type FlushMode, type FlushReason, type FlushReport, type OutgoingPagesPacket } from '@migwire/sync';
 import type { OrderedEvent, RecordedPage } from '../decode/destination-order.js';
 import { TranscodeError } from './errors.js';
-import { MultifdPacketBuilder } from './packet-builder.js';
+import { MultifdPacketBuilder, type PayloadCompression } from '@migwire/stream-codec';
 import { PageRouter } from './page-router.js';
-import type { PayloadCompression } from './compressors.js';
 import type { ByteSink } from './sinks.js';
 
 /**

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { identifyFirstBytes, IDENTIFY_BYTES } from './identify.js';
+import { identifyChannel, IDENTIFY_BYTES } from '@migwire/stream-codec';
 import { ChannelRegistry, type AssignedChannel, type ChannelLayout } from './registry.js';
 import { ChannelError } from '../errors.js';
 
@@ -59,7 +59,7 @@ export class MigrationAcceptor extends EventEmitter<MigrationAcceptorEvents> {
     let settled = false;
     const settle = (ended: boolean, silent = false): void => {
       if (settled) return;
-      const first = identifyFirstBytes(head, ended);
+      const first = identifyChannel(head, { ended, postcopyPreempt: false });
       if (!first && !ended && head.length < IDENTIFY_BYTES) return;
       settled = true;
       socket.off('data', onData);
@@ -67,7 +67,7 @@ export class MigrationAcceptor extends EventEmitter<MigrationAcceptorEvents> {
       clearTimeout(timer);
       try {
         // Silent past the timeout (but still open): a headerless channel, named by position.
-        const a = this.registry.assign(connection, head.length || silent ? (first ?? { kind: 'other' }) : undefined);
+        const a = this.registry.assign(connection, head.length || silent ? (first ?? { role: 'other' }) : undefined);
         this.emit('channel', { ...a, socket, head });
         if (!this.announced && this.registry.allEstablished) {
           this.announced = true;

@@ -10,8 +10,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { CHUNKS_FILE, roleRows, TCP_PROXY_FORMAT, type TcpProxyIndex } from '@migwire/capture';
 import { createSecureContext, TLSSocket, type ConnectionOptions, type TlsOptions } from 'node:tls';
-import { identifyFirstBytes } from '../accept/identify.js';
-import { ChannelRegistry, type ChannelLayout, type ChannelRole } from '../accept/registry.js';
+import { identifyChannel, type ChannelRole } from '@migwire/stream-codec';
+import { ChannelRegistry, type ChannelLayout } from '../accept/registry.js';
 import { ChannelError } from '../errors.js';
 import { OrderedDialer, type DialTarget } from '../dial/ordered-dialer.js';
 import { CaptureFiles } from './capture-files.js';
@@ -223,7 +223,7 @@ export class RecordingProxy extends EventEmitter {
     if (conn.role !== 'empty' || conn.roleError) return;
     const head = conn.up.firstBytes();
     if (head.length === 0) return;
-    const first = identifyFirstBytes(head, ended);
+    const first = identifyChannel(head, { ended, postcopyPreempt: false });
     if (!first) return;
     try {
       const a = this.registry.assign(conn.id, first);

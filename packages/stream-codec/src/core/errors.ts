@@ -1,3 +1,5 @@
+import type { ChannelRole } from '../identify/channel-role.js';
+
 /** Stable error codes: tools and tests match on these, never on messages. */
 export const ErrorCode = {
   BadMagic: 'BAD_MAGIC',
@@ -34,6 +36,8 @@ export interface CodecErrorDetails {
   code: ErrorCode;
   /** Channel name given to the decoder ("main", "multifd 2", "return-path", ...). */
   channel: string;
+  /** Role of the channel, when the decoder knows it (not part of toJSON, whose shape is stable). */
+  role?: ChannelRole;
   /** Absolute byte offset in that channel where the bad input starts. */
   offset: number;
   expected?: string;
@@ -45,9 +49,12 @@ export interface CodecErrorDetails {
 export class CodecError extends Error {
   readonly code: ErrorCode;
   readonly channel: string;
+  readonly role: ChannelRole | undefined;
   readonly offset: number;
   readonly expected: string | undefined;
   readonly found: string | undefined;
+  /** What went wrong, without the where (`message` adds code, channel and offset). */
+  readonly reason: string;
 
   constructor(d: CodecErrorDetails) {
     const parts = [`${d.message} (${d.code}) on ${d.channel} at byte ${d.offset}`];
@@ -57,13 +64,15 @@ export class CodecError extends Error {
     this.name = 'CodecError';
     this.code = d.code;
     this.channel = d.channel;
+    this.role = d.role;
     this.offset = d.offset;
     this.expected = d.expected;
     this.found = d.found;
+    this.reason = d.message;
   }
 
-  toJSON(): CodecErrorDetails {
-    const out: CodecErrorDetails = { code: this.code, channel: this.channel, offset: this.offset, message: this.message };
+  toJSON(): Omit<CodecErrorDetails, 'role'> {
+    const out: Omit<CodecErrorDetails, 'role'> = { code: this.code, channel: this.channel, offset: this.offset, message: this.message };
     if (this.expected !== undefined) out.expected = this.expected;
     if (this.found !== undefined) out.found = this.found;
     return out;

@@ -11,12 +11,3 @@ export const MULTIFD_FLAG_DEVICE_STATE = 0x40;
 export const MULTIFD_RAM_HEADER_SIZE = 320;
 /** Device-state packet: 12-byte common header, idstr[256], be32 instance, be32 size. */
 export const MULTIFD_DEVICE_STATE_HEADER_SIZE = 276;
-
-export const COMPRESSION_BY_FLAG: Readonly<Record<number, 'none' | 'zlib' | 'zstd' | 'qpl' | 'uadk' | 'qatzip'>> = {
-  0x00: 'none',
-  0x02: 'zlib',
-  0x04: 'zstd',
-  0x08: 'qpl',
-  0x10: 'uadk',
-  0x20: 'qatzip',
-};

@@ -6,8 +6,9 @@
 import { ChunkQueue } from '../core/chunk-queue.js';
 import { CodecError, ErrorCode, hex } from '../core/errors.js';
 import { bytesToLatin1, readU32 } from '../core/bytes.js';
+import { resolveLimits, type DecoderLimits } from '../core/limits.js';
+import { COMPRESSION_BY_FLAG } from './compression.js';
 import {
-  COMPRESSION_BY_FLAG,
   MULTIFD_DEVICE_STATE_HEADER_SIZE,
   MULTIFD_FLAG_COMPRESSION_MASK,
   MULTIFD_FLAG_DEVICE_STATE,
@@ -30,8 +31,8 @@ export interface MultifdDecoderOptions {
   targetPageSize?: number;
   /** Known RAM blocks and their used lengths, to check page offsets (from the main channel). */
   ramBlocks?: ReadonlyArray<{ name: string; usedLength: number }>;
-  /** Largest device-state payload accepted. Default 256 MiB. */
-  maxDeviceStateBytes?: number;
+  /** Bounds on what the decoder holds (this one reads maxDeviceStateBytes). */
+  limits?: Partial<DecoderLimits>;
   /** Packet layout, when it cannot be read off the channel's first (SYNC) packet. */
   layout?: MultifdLayout;
   /**
@@ -66,7 +67,7 @@ export class MultifdDecoder {
     this.pageSize = options.targetPageSize ?? 4096;
     this.pageCount = MULTIFD_PACKET_SIZE / this.pageSize;
     this.channel = options.channel ?? 'multifd';
-    this.maxDevice = options.maxDeviceStateBytes ?? 256 * 1024 * 1024;
+    this.maxDevice = resolveLimits(options.limits).maxDeviceStateBytes;
     this.omitPayloads = options.omitPayloads === true;
     this.sawInit = options.skipInit === true;
     this.layout = options.layout;
@@ -107,7 +108,7 @@ export class MultifdDecoder {
   }
 
   private fail(code: ErrorCode, message: string, offset: number, expected?: string, found?: string): never {
-    const d: ConstructorParameters<typeof CodecError>[0] = { code, channel: this.channel, offset, message };
+    const d: ConstructorParameters<typeof CodecError>[0] = { code, channel: this.channel, role: 'multifd', offset, message };
     if (expected !== undefined) d.expected = expected;
     if (found !== undefined) d.found = found;
     this.error = new CodecError(d);

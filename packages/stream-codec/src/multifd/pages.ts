@@ -4,10 +4,9 @@
  * migration (each piece ends with a flush), so decompression keeps state per
  * channel: feed it every packet of the channel, in order.
  */
-import { Unzlib } from 'fflate';
-import { Decompress as ZstdDecompress } from 'fzstd';
 import { ErrorCode } from '../core/errors.js';
-import { PayloadProblem } from '../core/problem.js';
+import { PayloadProblem, problemToCodecError } from '../core/problem.js';
+import { payloadInflater, type PayloadInflater } from './compression.js';
 import type { MultifdRamPacketRecord } from './records.js';
 import { ZstdGuard } from './zstd-guard.js';
 
@@ -17,12 +16,8 @@ export interface MultifdPage {
   data: Uint8Array;
 }
 
-interface Stream {
-  push(chunk: Uint8Array, final?: boolean): void;
-}
-
 export class MultifdPageDecoder {
-  private stream: Stream | undefined;
+  private stream: PayloadInflater | undefined;
   private method: string | undefined;
   private out: Uint8Array[] = [];
   private outBytes = 0;
@@ -30,10 +25,26 @@ export class MultifdPageDecoder {
   /** zstd payloads are checked before fzstd sees them (it can loop for seconds on corrupt blocks). */
   readonly zstdGuard = new ZstdGuard();
 
-  constructor(private readonly pageSize = 4096) {}
+  constructor(
+    private readonly pageSize = 4096,
+    /** Channel name for errors. */
+    private readonly channel = 'multifd',
+  ) {}
 
-  /** Normal pages of `p` with their data; throws PayloadProblem on a corrupt payload. */
+  /**
+   * Normal pages of `p` with their data; a corrupt payload throws a CodecError whose offset is
+   * in the channel (the payload's place plus the problem's). The stream state is gone after that.
+   */
   pages(p: MultifdRamPacketRecord): MultifdPage[] {
+    try {
+      return this.pagesOf(p);
+    } catch (e) {
+      if (e instanceof PayloadProblem) throw problemToCodecError(e, this.channel, p.offset + p.length - p.payload.length, 'multifd');
+      throw e;
+    }
+  }
+
+  private pagesOf(p: MultifdRamPacketRecord): MultifdPage[] {
     if (p.normalPages === 0) return [];
     const want = p.normalPages * this.pageSize;
     let plain: Uint8Array;
@@ -64,14 +75,14 @@ export class MultifdPageDecoder {
         if (this.outBytes > this.limit) throw new PayloadProblem(ErrorCode.BadCompressedPayload, 'payload inflates to more page data than the packet announces', `${this.limit} bytes`, 'more', 0);
         this.out.push(chunk);
       };
-      this.stream = p.compression === 'zlib' ? new Unzlib(sink) : new ZstdDecompress(sink);
+      this.stream = payloadInflater(p.compression, sink);
     }
     this.out = [];
     this.outBytes = 0;
     this.limit = want;
     if (p.compression === 'zstd') this.zstdGuard.check(p.payload);
     try {
-      this.stream.push(p.payload, false);
+      this.stream.push(p.payload);
     } catch (e) {
       if (e instanceof PayloadProblem) throw e;
       throw new PayloadProblem(ErrorCode.BadCompressedPayload, `${p.compression} payload is corrupt: ${(e as Error).message}`, `${want} bytes of pages`, 'corrupt stream', 0);

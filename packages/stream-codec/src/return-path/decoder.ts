@@ -3,12 +3,13 @@ import { ChunkQueue } from '../core/chunk-queue.js';
 import { RAMBLOCK_RECV_BITMAP_ENDING_HI, RAMBLOCK_RECV_BITMAP_ENDING_LO, ReturnPathMessage, RP_MESSAGE_NAMES } from '../core/constants.js';
 import { CodecError, ErrorCode, hex } from '../core/errors.js';
 import { bytesToLatin1, readU32, readU64 } from '../core/bytes.js';
+import { resolveLimits, type DecoderLimits } from '../core/limits.js';
 import type { ReturnPathArgs, ReturnPathRecord } from './records.js';
 
 export interface ReturnPathDecoderOptions {
   channel?: string;
-  /** Largest received-pages bitmap accepted after RECV_BITMAP. Default 64 MiB (a 2 TiB guest). */
-  maxRecvBitmapBytes?: number;
+  /** Bounds on what the decoder holds (this one reads maxRecvBitmapBytes). */
+  limits?: Partial<DecoderLimits>;
 }
 
 export type ReturnPathSink = (r: ReturnPathRecord) => void;
@@ -36,7 +37,7 @@ export class ReturnPathDecoder {
   constructor(options: ReturnPathDecoderOptions = {}) {
     this.options = options;
     this.channel = options.channel ?? 'return-path';
-    this.maxBitmap = options.maxRecvBitmapBytes ?? 64 * 1024 * 1024;
+    this.maxBitmap = resolveLimits(options.limits).maxRecvBitmapBytes;
   }
 
   get offset(): number {
@@ -67,7 +68,7 @@ export class ReturnPathDecoder {
   }
 
   private fail(code: ErrorCode, message: string, offset: number, expected?: string, found?: string): never {
-    const d: ConstructorParameters<typeof CodecError>[0] = { code, channel: this.channel, offset, message };
+    const d: ConstructorParameters<typeof CodecError>[0] = { code, channel: this.channel, role: 'return-path', offset, message };
     if (expected !== undefined) d.expected = expected;
     if (found !== undefined) d.found = found;
     this.error = new CodecError(d);

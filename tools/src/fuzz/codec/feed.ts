@@ -3,15 +3,7 @@
  * ended (records, or the CodecError's code) and how many bytes the decoder held at most; anything
  * thrown that is not a CodecError propagates: that is a bug the campaign reports.
  */
-import {
-  CodecError,
-  MainStreamDecoder,
-  MultifdDecoder,
-  MultifdPageDecoder,
-  PayloadProblem,
-  ReturnPathDecoder,
-  type MultifdRecord,
-} from '@migwire/stream-codec';
+import { CodecError, MultifdPageDecoder, decoderFor, type CodecRecord, type Decoder } from '@migwire/stream-codec';
 import { performance } from 'node:perf_hooks';
 import type { Prng } from '../prng.js';
 import type { CodecSeed } from './seeds.js';
@@ -29,11 +21,7 @@ export interface FeedResult {
   pageMs?: number;
   maxHeld: number;
   /** The decoder that failed, to check that reset() gives a working one. */
-  failed?: Resettable;
-}
-
-export interface Resettable {
-  reset(): { write(chunk: Uint8Array, sink: (r: never) => void): void; end(sink: (r: never) => void): void };
+  failed?: Decoder;
 }
 
 /** Chunk sizes: whole, large, page-ish, small, tiny: every state boundary gets split somewhere. */
@@ -48,14 +36,8 @@ export function* chunks(bytes: Uint8Array, prng: Prng): Generator<Uint8Array> {
   }
 }
 
-interface ChunkDecoder<R> {
-  write(chunk: Uint8Array, sink: (r: R) => void): void;
-  end(sink: (r: R) => void): void;
-  readonly pending: number;
-}
-
 /** Feed `bytes` in chunks, then end; a CodecError is the outcome, anything else propagates. */
-function run<R>(dec: ChunkDecoder<R>, bytes: Uint8Array, prng: Prng, sink: (r: R) => void): { maxHeld: number; error?: CodecError } {
+function run(dec: Decoder, bytes: Uint8Array, prng: Prng, sink: (r: CodecRecord) => void): { maxHeld: number; error?: CodecError } {
   let maxHeld = 0;
   try {
     for (const c of chunks(bytes, prng)) {
@@ -70,8 +52,8 @@ function run<R>(dec: ChunkDecoder<R>, bytes: Uint8Array, prng: Prng, sink: (r: R
   }
 }
 
-function result(records: number, dec: unknown, r: { maxHeld: number; error?: CodecError }): FeedResult {
-  return { records, maxHeld: r.maxHeld, ...(r.error ? { code: r.error.code, error: r.error, failed: dec as Resettable } : {}) };
+function result(records: number, dec: Decoder, r: { maxHeld: number; error?: CodecError }): FeedResult {
+  return { records, maxHeld: r.maxHeld, ...(r.error ? { code: r.error.code, error: r.error, failed: dec } : {}) };
 }
 
 /** `pages`: also produce the pages of multifd packets (zlib/zstd inflation is most of the cost). */
@@ -80,46 +62,36 @@ export function feedInput(cs: CodecSeed, bytes: Uint8Array, prng: Prng, pages = 
   const count = (): void => {
     records++;
   };
-  switch (cs.seed.channel) {
-    case 'main': {
-      const dec = new MainStreamDecoder({ limits: cs.mainLimits });
-      const r = run(dec, bytes, prng, count);
-      return result(records, dec, r);
-    }
-    case 'return-path': {
-      const dec = new ReturnPathDecoder({ maxRecvBitmapBytes: cs.maxPayload });
-      const r = run(dec, bytes, prng, count);
-      return result(records, dec, r);
-    }
-    case 'multifd': {
-      const dec = new MultifdDecoder({ maxDeviceStateBytes: cs.maxPayload });
-      const pageDecoder = pages ? new MultifdPageDecoder() : undefined;
-      let pagePackets = 0;
-      let pageCode: string | undefined;
-      let pageMs = 0;
-      const sink = (r: MultifdRecord): void => {
-        records++;
-        if (!pageDecoder || r.kind !== 'multifd-packet' || pageCode !== undefined || r.normalPages === 0) return;
-        const t0 = performance.now();
-        try {
-          pageDecoder.pages(r);
-          pagePackets++;
-        } catch (e) {
-          // The page decoder's typed error: its stream state is gone, so later packets are not fed.
-          if (e instanceof PayloadProblem) pageCode = e.code;
-          else throw e;
-        } finally {
-          pageMs += performance.now() - t0;
-        }
-      };
-      const r = run(dec, bytes, prng, sink);
-      return { ...result(records, dec, r), pagePackets, pageMs, ...(pageCode !== undefined ? { pageCode } : {}) };
-    }
+  const dec = decoderFor(cs.seed.channel, { limits: cs.limits });
+  if (cs.seed.channel !== 'multifd') {
+    const r = run(dec, bytes, prng, count);
+    return result(records, dec, r);
   }
+  const pageDecoder = pages ? new MultifdPageDecoder() : undefined;
+  let pagePackets = 0;
+  let pageCode: string | undefined;
+  let pageMs = 0;
+  const sink = (r: CodecRecord): void => {
+    records++;
+    if (!pageDecoder || r.kind !== 'multifd-packet' || pageCode !== undefined || r.normalPages === 0) return;
+    const t0 = performance.now();
+    try {
+      pageDecoder.pages(r);
+      pagePackets++;
+    } catch (e) {
+      // The page decoder's typed error: its stream state is gone, so later packets are not fed.
+      if (e instanceof CodecError) pageCode = e.code;
+      else throw e;
+    } finally {
+      pageMs += performance.now() - t0;
+    }
+  };
+  const r = run(dec, bytes, prng, sink);
+  return { ...result(records, dec, r), pagePackets, pageMs, ...(pageCode !== undefined ? { pageCode } : {}) };
 }
 
 /** After an error: reset() must give a decoder that decodes the seed itself to the end. */
-export function resetDecodesSeed(failed: Resettable, seed: Uint8Array): string | undefined {
+export function resetDecodesSeed(failed: Decoder, seed: Uint8Array): string | undefined {
   const dec = failed.reset();
   const sink = (): void => {};
   try {

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MainDecoderLimits } from '@migwire/stream-codec';
+import type { DecoderLimits } from '@migwire/stream-codec';
 import { connectionFileName } from '@migwire/capture';
 import { fixtureDirs, sharedCaptureDirs } from '../paths.js';
 import { reduceSeed } from '../reduce.js';
@@ -19,7 +19,8 @@ export interface SeedSpec {
 export interface CodecSeed {
   spec: SeedSpec;
   seed: Seed;
-  mainLimits: MainDecoderLimits;
+  /** Limits for every decoder (payload limits: maxPayload). */
+  limits: DecoderLimits;
   /** Multifd: largest device-state payload; return path: largest received bitmap. */
   maxPayload: number;
   /** Most bytes a decoder of this seed may hold between writes. */
@@ -59,23 +60,25 @@ export function prepareSeed(spec: SeedSpec): CodecSeed | null {
       if (r.kind === 'command' && r.args.command === 'PACKAGED') packaged = Math.max(packaged, r.args.length);
     }
   }
-  const mainLimits: MainDecoderLimits = {
+  const maxPayload = 64 * 1024;
+  const limits: DecoderLimits = {
     maxVmdescBytes: roundUp(vmdesc * 1.25 + 4096),
     maxDeviceSectionBytes: roundUp(device * 1.25 + 4096),
     maxPackagedBytes: roundUp(packaged * 1.25 + 65536),
     maxConfigurationNameBytes: 1024,
     maxRamBlocks: 64,
     maxMappedRamRegionBytes: 2 ** 40,
+    maxDeviceStateBytes: maxPayload,
+    maxRecvBitmapBytes: maxPayload,
   };
-  const maxPayload = 64 * 1024;
   // The largest unit a decoder may wait for, plus the lookahead after a device section's footer.
   const byChannel: Record<SeedChannel, number> = {
     // A command's be16 length lets it be 64 KiB long whatever the limits.
-    main: Math.max(mainLimits.maxVmdescBytes, mainLimits.maxDeviceSectionBytes, 2 * 4096 + 64, mainLimits.maxConfigurationNameBytes, 5 + 0xffff) + 1024,
+    main: Math.max(limits.maxVmdescBytes, limits.maxDeviceSectionBytes, 2 * 4096 + 64, limits.maxConfigurationNameBytes, 5 + 0xffff) + 1024,
     multifd: 320 + 8 * 128 + 2 * 512 * 1024 + 276 + maxPayload,
     'return-path': maxPayload + 16 + 516,
   };
-  return { spec, seed, mainLimits, maxPayload, maxHeld: byChannel[seed.channel] };
+  return { spec, seed, limits, maxPayload, maxHeld: byChannel[seed.channel] };
 }
 
 export function prepareSeeds(specs: readonly SeedSpec[]): CodecSeed[] {

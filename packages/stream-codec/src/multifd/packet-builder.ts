@@ -8,19 +8,13 @@
  * - '7.2': no zero pages in packets; pages_alloc always the page count; only packets with
  *   normal pages carry the compression flag (the destination only decompresses those).
  */
-import {
-  MULTIFD_MAGIC,
-  MULTIFD_PACKET_SIZE,
-  MULTIFD_VERSION,
-  MULTIFD_FLAG_SYNC,
-  encodeMultifdRecordParts,
-  type MultifdLayout,
-} from '@migwire/stream-codec';
-import { pageCompressor, type PageCompressor, type PayloadCompression } from './compressors.js';
+import { MULTIFD_MAGIC, MULTIFD_PACKET_SIZE, MULTIFD_VERSION, MULTIFD_FLAG_SYNC } from './constants.js';
+import { COMPRESSION_FLAG, pageCompressor, type PageCompressor, type PayloadCompression } from './compression.js';
+import { encodeMultifdRecordParts } from './encoder.js';
+import type { MultifdLayout } from './records.js';
 
 const ZERO_RESERVED = new Uint8Array(32);
 const EMPTY = new Uint8Array(0);
-const COMPRESSION_FLAG: Record<PayloadCompression, number> = { none: 0x00, zlib: 0x02, zstd: 0x04 };
 
 export interface PacketPages {
   packetNum: number;
@@ -32,6 +26,7 @@ export interface PacketPages {
 
 export interface PacketBuilderOptions {
   layout: MultifdLayout;
+  /** zstd: await prepareCompression('zstd') before building. */
   compression: PayloadCompression;
   pageSize?: number;
 }

@@ -1,0 +1,123 @@
+/**
+ * Device sections: their data has no length, so the section ends at its footer (0x7e + section id)
+ * where a plausible record follows; the data is then described (VFIO items, VMState fields).
+ */
+import { RecordType } from '../core/constants.js';
+import { ErrorCode } from '../core/errors.js';
+import { isPrintableAscii } from '../core/bytes.js';
+import type { RecordSink } from './options.js';
+import type { MainRecord } from './records.js';
+import { MainDecoderCore, State } from './state.js';
+import { decodeVmstate } from '../vmstate/vmdesc.js';
+import { decodeVfioItems, isVfioIdstr } from '../vfio/vfio.js';
+
+/**
+ * A device section's data has no length: it ends at the footer (0x7e + its
+ * section id) that is followed by something that can start a record.
+ */
+export function stepDevice(s: MainDecoderCore, sink: RecordSink): boolean {
+  const q = s.q;
+  const id = s.sectionId;
+  const frameLeft = s.frameLeft();
+  const limit = Math.min(frameLeft, s.limits.maxDeviceSectionBytes);
+  let pos = s.deviceScanFrom;
+  for (;;) {
+    const i = q.indexOf(RecordType.SectionFooter, pos);
+    if (i < 0 || i > limit) {
+      if (q.length >= frameLeft || q.length > limit || (i > limit && i >= 0)) {
+        if (frameLeft <= s.limits.maxDeviceSectionBytes) s.fail(ErrorCode.UnframedSection, `no footer for section ${id} (${s.sectionIdstr}) before its PACKAGED stream ends`, q.offset, `0x7e + ${id}`, 'none');
+        s.fail(ErrorCode.LimitExceeded, `section ${id} (${s.sectionIdstr}) longer than maxDeviceSectionBytes without a footer`, q.offset, `<= ${s.limits.maxDeviceSectionBytes} bytes`, 'more');
+      }
+      s.deviceScanFrom = Math.max(pos, q.length);
+      if (s.ended) s.fail(ErrorCode.Truncated, `stream ends inside section ${id} (${s.sectionIdstr})`, q.offset, `0x7e + ${id}`, 'end of stream');
+      return false;
+    }
+    if (i + 5 > q.length) {
+      s.deviceScanFrom = i;
+      if (s.ended) s.fail(ErrorCode.Truncated, `stream ends inside section ${id} (${s.sectionIdstr})`, q.offset, `0x7e + ${id}`, 'end of stream');
+      return false;
+    }
+    if (q.u32(i + 1) !== id) {
+      pos = i + 1;
+      continue;
+    }
+    const v = plausibleRecordAt(s, i + 5, frameLeft);
+    if (v === 'need') {
+      s.deviceScanFrom = i;
+      return false;
+    }
+    if (v === 'no') {
+      pos = i + 1;
+      continue;
+    }
+    const offset = q.offset;
+    const data = q.take(i);
+    const rec: MainRecord = { kind: 'device-state', offset, length: i, depth: s.frames.length, sectionId: id, idstr: s.sectionIdstr, data };
+    describeDevice(s, rec, offset);
+    s.state = State.Record;
+    s.footerFor = id;
+    sink(rec);
+    return true;
+  }
+}
+
+
+export function describeDevice(s: MainDecoderCore, rec: Extract<MainRecord, { kind: 'device-state' }>, _offset: number): void {
+  if (isVfioIdstr(rec.idstr)) {
+    try {
+      rec.vfio = decodeVfioItems(rec.data);
+    } catch {
+      /* left undecoded: the bytes are still exact */
+    }
+    return;
+  }
+  const inst = s.deviceInstance;
+  const desc = inst === undefined ? undefined : s.vmdescIndex?.get(`${rec.idstr}/${inst}`);
+  if (desc) {
+    try {
+      rec.vmstate = decodeVmstate(rec.data, desc);
+    } catch {
+      /* description does not fit these bytes: keep them opaque */
+    }
+  }
+}
+
+
+/** Can a record start at relative index j? 'need' when more bytes would tell. */
+export function plausibleRecordAt(s: MainDecoderCore, j: number, frameLeft: number): 'yes' | 'no' | 'need' {
+  const q = s.q;
+  if (j === frameLeft) return 'yes';
+  const have = (n: number): boolean => j + n <= q.length;
+  if (!have(1)) return s.ended ? 'yes' : 'need';
+  const t = q.byte(j);
+  switch (t) {
+    case RecordType.Eof: {
+      if (j + 1 === frameLeft) return 'yes';
+      if (!have(2)) return s.ended ? 'yes' : 'need';
+      const n = q.byte(j + 1);
+      return n === RecordType.VmDescription || n === RecordType.Command || n === RecordType.Eof ? 'yes' : 'no';
+    }
+    case RecordType.SectionStart:
+    case RecordType.SectionFull: {
+      if (!have(6)) return s.ended ? 'no' : 'need';
+      const len = q.byte(j + 5);
+      if (len === 0 || q.u32(j + 1) > 0xffffff) return 'no';
+      if (!have(6 + len)) return s.ended ? 'no' : 'need';
+      return isPrintableAscii(q.peek(j + 6, len), 0, len) ? 'yes' : 'no';
+    }
+    case RecordType.SectionPart:
+    case RecordType.SectionEnd:
+      if (!have(5)) return s.ended ? 'no' : 'need';
+      return s.sections.has(q.u32(j + 1)) ? 'yes' : 'no';
+    case RecordType.VmDescription:
+      if (!have(6)) return s.ended ? 'no' : 'need';
+      return q.byte(j + 5) === 0x7b ? 'yes' : 'no';
+    case RecordType.Command: {
+      if (!have(3)) return s.ended ? 'no' : 'need';
+      const c = q.u16(j + 1);
+      return c >= 1 && c <= 11 ? 'yes' : 'no';
+    }
+    default:
+      return 'no';
+  }
+}

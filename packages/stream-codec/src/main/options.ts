@@ -1,0 +1,39 @@
+/** Options of the main-channel decoder. */
+import type { DecoderLimits } from '../core/limits.js';
+import type { MainRecord, RamBlockInfo } from './records.js';
+import type { Vmdesc } from '../vmstate/vmdesc.js';
+
+export type RecordSink = (record: MainRecord) => void;
+
+export interface RamCapabilities {
+  /** Blocks carry a be64 page size when postcopy-ram is on and their page size differs from the host's. */
+  postcopyRam?: boolean;
+  /** Blocks carry a be64 guest address (x-ignore-shared). */
+  ignoreShared?: boolean;
+  /** Blocks carry a mapped-ram header, and the file skips to the end of each block's page region. */
+  mappedRam?: boolean;
+}
+
+export interface MainDecoderOptions {
+  /** Channel name used in errors. Default "main". */
+  channel?: string;
+  /**
+   * Where the bytes start: "header" (a whole stream, QEVM first), "records"
+   * (records with no header, e.g. a PACKAGED payload), or "ram" (bare RAM
+   * records: the postcopy-preempt channel).
+   */
+  start?: 'header' | 'records' | 'ram';
+  /** Target page size (flags live below it). Default 4096 (x86). */
+  targetPageSize?: number;
+  /** Device descriptions to decode VMState fields with, before the stream's own trailer arrives. */
+  vmdesc?: Vmdesc;
+  /** RAM blocks known from elsewhere (the main channel, for a preempt channel). */
+  ramBlocks?: RamBlockInfo[];
+  /** Per-block extras in MEM_SIZE; by default taken from the CONFIGURATION capabilities. */
+  capabilities?: RamCapabilities;
+  /** Page size of a block, for the postcopy-ram extra (blocks backed by huge pages). */
+  blockPageSize?: (block: string) => number | undefined;
+  /** Host page size the postcopy-ram extra is compared with. Default 4096. */
+  hostPageSize?: number;
+  limits?: Partial<DecoderLimits>;
+}

@@ -1,0 +1,183 @@
+/** The body of a RAM section: page records, the MEM_SIZE block list, mapped-ram regions. */
+import { ENCODING_FLAG_XBZRLE, RamFlag } from '../core/constants.js';
+import { ErrorCode, hex } from '../core/errors.js';
+import { bytesToLatin1, readU32, readU64 } from '../core/bytes.js';
+import type { RecordSink } from './options.js';
+import type { MappedRamHeader, RamBlockInfo } from './records.js';
+import { MainDecoderCore, State } from './state.js';
+
+export function stepRam(s: MainDecoderCore, sink: RecordSink): boolean {
+  const q = s.q;
+  if (q.length < 8) return false;
+  const offset = q.offset;
+  const hi = q.u32(0);
+  const lo = q.u32(4);
+  const flags = lo & s.flagMask;
+  if (hi > 0x1fffff) s.fail(ErrorCode.ValueOutOfRange, 'RAM record offset beyond 2^53', offset, '< 2^53', hex(hi, 8) + hex(lo, 8).slice(2));
+  const addr = hi * 0x1_0000_0000 + (lo - flags);
+  const kind = flags & ~RamFlag.Continue;
+  const depth = s.frames.length;
+  const sectionId = s.sectionId;
+
+  switch (kind) {
+    case RamFlag.Zero:
+    case RamFlag.Page:
+    case RamFlag.Xbzrle:
+    case RamFlag.CompressPage: {
+      let head = 8;
+      let block: string;
+      if (flags & RamFlag.Continue) {
+        if (s.lastBlock === undefined) s.fail(ErrorCode.UnknownRamBlock, 'CONTINUE with no previous block', offset, 'a block named earlier in this section', 'none');
+        block = s.lastBlock;
+      } else {
+        if (q.length < 9) return false;
+        const len = q.byte(8);
+        head = 9 + len;
+        if (q.length < head) return false;
+        block = bytesToLatin1(q.peek(9, len));
+      }
+      if (s.blocksKnown) {
+        const info = s.blocks.get(block);
+        if (!info) s.fail(ErrorCode.UnknownRamBlock, 'RAM record names a block MEM_SIZE did not list', offset + 8, `one of ${[...s.blocks.keys()].join(', ')}`, JSON.stringify(block));
+        if (addr >= info.usedLength) s.fail(ErrorCode.RamOffsetBeyondBlock, `RAM offset beyond block ${block}`, offset, `< ${hex(info.usedLength)}`, hex(addr));
+      }
+      let need: number;
+      if (kind === RamFlag.Zero) need = head + 1;
+      else if (kind === RamFlag.Page) need = head + s.pageSize;
+      else if (kind === RamFlag.Xbzrle) {
+        if (q.length < head + 3) return false;
+        const enc = q.byte(head);
+        if (enc !== ENCODING_FLAG_XBZRLE) s.fail(ErrorCode.BadXbzrle, 'unknown XBZRLE encoding', offset + head, hex(ENCODING_FLAG_XBZRLE, 2), hex(enc, 2));
+        const dlen = q.u16(head + 1);
+        if (dlen > s.pageSize) s.fail(ErrorCode.BadXbzrle, 'XBZRLE delta longer than a page', offset + head + 1, `<= ${s.pageSize}`, String(dlen));
+        need = head + 3 + dlen;
+      } else {
+        if (q.length < head + 4) return false;
+        const clen = q.u32(head);
+        const max = s.pageSize * 2 + 64;
+        if (clen > max) s.fail(ErrorCode.LimitExceeded, 'compressed page longer than a page can compress to', offset + head, `<= ${max}`, String(clen));
+        need = head + 4 + clen;
+      }
+      s.checkFrame(need);
+      if (q.length < need) return false;
+      s.lastBlock = block;
+      if (kind === RamFlag.Page) {
+        q.skip(head);
+        const data = q.take(s.pageSize);
+        sink({ kind: 'ram-page', offset, length: need, depth, sectionId, flags, block, pageOffset: addr, data });
+      } else if (kind === RamFlag.Zero) {
+        const fill = q.byte(head);
+        q.skip(need);
+        sink({ kind: 'ram-zero', offset, length: need, depth, sectionId, flags, block, pageOffset: addr, fill });
+      } else if (kind === RamFlag.Xbzrle) {
+        const encoding = q.byte(head);
+        q.skip(head + 3);
+        const delta = q.take(need - head - 3);
+        sink({ kind: 'ram-xbzrle', offset, length: need, depth, sectionId, flags, block, pageOffset: addr, encoding, delta });
+      } else {
+        q.skip(head + 4);
+        const data = q.take(need - head - 4);
+        sink({ kind: 'ram-compressed', offset, length: need, depth, sectionId, flags, block, pageOffset: addr, data });
+      }
+      return true;
+    }
+
+    case RamFlag.MemSize:
+      s.checkFrame(8);
+      q.skip(8);
+      s.memSizeLeft = addr;
+      s.memSizeCount = 0;
+      s.blocks.clear();
+      s.blocksKnown = true;
+      s.lastBlock = undefined;
+      sink({ kind: 'ram-mem-size', offset, length: 8, depth, sectionId, flags, totalBytes: addr });
+      if (addr > 0) s.state = State.RamBlock;
+      return true;
+
+    case RamFlag.Eos:
+    case RamFlag.MultifdFlush:
+    case RamFlag.Hook:
+      s.checkFrame(8);
+      q.skip(8);
+      sink({ kind: kind === RamFlag.Eos ? 'ram-eos' : kind === RamFlag.Hook ? 'ram-hook' : 'ram-multifd-flush', offset, length: 8, depth, sectionId, flags });
+      if (kind === RamFlag.Eos && s.startState !== State.Ram) {
+        s.state = State.Record;
+        s.footerFor = sectionId;
+      }
+      return true;
+
+    default:
+      s.fail(ErrorCode.UnknownRamFlags, 'unknown combination of RAM flags', offset + 4, 'one of ZERO, PAGE, XBZRLE, MEM_SIZE, EOS, MULTIFD_FLUSH, HOOK (+CONTINUE)', hex(flags, 3));
+  }
+}
+
+
+/** One entry of the MEM_SIZE block list: u8 len, idstr, be64 used_length, then per-capability extras. */
+export function stepRamBlock(s: MainDecoderCore, sink: RecordSink): boolean {
+  const q = s.q;
+  if (q.length < 1) return false;
+  const offset = q.offset;
+  const len = q.byte(0);
+  if (q.length < 1 + len) return false;
+  const name = bytesToLatin1(q.peek(1, len));
+  let need = 1 + len + 8;
+  const pageSizeExtra = s.caps.postcopyRam === true && (s.options.blockPageSize?.(name) ?? (s.options.hostPageSize ?? 4096)) !== (s.options.hostPageSize ?? 4096);
+  if (pageSizeExtra) need += 8;
+  if (s.caps.ignoreShared) need += 8;
+  if (s.caps.mappedRam) need += 28;
+  s.checkFrame(need);
+  if (q.length < need) return false;
+  if (++s.memSizeCount > s.limits.maxRamBlocks) s.fail(ErrorCode.LimitExceeded, 'more RAM blocks than maxRamBlocks', offset, `<= ${s.limits.maxRamBlocks}`, String(s.memSizeCount));
+  let at = 1 + len;
+  if (q.u32(at) > 0x1fffff) s.fail(ErrorCode.ValueOutOfRange, 'RAM block length beyond 2^53', offset + at, '< 2^53', 'larger');
+  const usedLength = q.u32(at) * 0x1_0000_0000 + q.u32(at + 4);
+  at += 8;
+  const info: RamBlockInfo = { name, usedLength };
+  if (pageSizeExtra) {
+    info.pageSize = q.u32(at) * 0x1_0000_0000 + q.u32(at + 4);
+    at += 8;
+  }
+  if (s.caps.ignoreShared) {
+    info.address = q.u32(at) * 0x1_0000_0000 + q.u32(at + 4);
+    at += 8;
+  }
+  let mapped: MappedRamHeader | undefined;
+  if (s.caps.mappedRam) {
+    const h = q.peek(at, 28);
+    mapped = { version: readU32(h, 0), pageSize: readU64(h, 4), bitmapOffset: readU64(h, 12), pagesOffset: readU64(h, 20) };
+    info.mappedRam = mapped;
+    at += 28;
+  }
+  q.skip(need);
+  if (usedLength > s.memSizeLeft) s.fail(ErrorCode.RamMemSizeMismatch, 'RAM block lengths add up to more than MEM_SIZE', offset + 1 + len, `<= ${s.memSizeLeft} left`, String(usedLength));
+  s.memSizeLeft -= usedLength;
+  s.addBlock(info);
+  sink({ kind: 'ram-block', offset, length: need, depth: s.frames.length, sectionId: s.sectionId, block: info });
+  if (mapped) {
+    // The file position jumps past the block's page region (the bitmap and pages live there).
+    const skip = mapped.pagesOffset + usedLength - q.offset;
+    if (mapped.version !== 1 || skip < 0 || skip > s.limits.maxMappedRamRegionBytes || mapped.bitmapOffset < q.offset || mapped.pagesOffset < mapped.bitmapOffset) {
+      s.fail(ErrorCode.BadMappedRam, `mapped-ram header of block ${name} is inconsistent`, offset + need - 28, `version 1, bitmap at >= ${q.offset}, pages after bitmap`, `version ${mapped.version}, bitmap ${mapped.bitmapOffset}, pages ${mapped.pagesOffset}`);
+    }
+    s.mappedLeft = skip;
+    s.mappedBlock = name;
+    s.state = skip > 0 ? State.MappedSkip : s.memSizeLeft > 0 ? State.RamBlock : State.Ram;
+  } else if (s.memSizeLeft === 0) {
+    s.state = State.Ram;
+  }
+  return true;
+}
+
+
+export function stepMappedSkip(s: MainDecoderCore, sink: RecordSink): boolean {
+  const q = s.q;
+  const n = Math.min(s.mappedLeft, q.length);
+  if (n === 0) return false;
+  for (const data of q.takeViews(n)) {
+    sink({ kind: 'mapped-ram-data', offset: q.offset - n, length: data.length, depth: s.frames.length, block: s.mappedBlock, data });
+  }
+  s.mappedLeft -= n;
+  if (s.mappedLeft === 0) s.state = s.memSizeLeft > 0 ? State.RamBlock : State.Ram;
+  return true;
+}
+

@@ -1,0 +1,106 @@
+/**
+ * What the main-channel decoder knows between chunks, shared by the modules that decode each part
+ * of the stream (record framing, RAM section bodies, device sections). Internal to the decoder.
+ */
+import { ChunkQueue } from '../core/chunk-queue.js';
+import { CodecError, ErrorCode } from '../core/errors.js';
+import { resolveLimits, type DecoderLimits } from '../core/limits.js';
+import type { PayloadProblem } from '../core/problem.js';
+import { indexVmdesc, type Vmdesc, type VmdescDevice } from '../vmstate/vmdesc.js';
+import type { MainDecoderOptions, RamCapabilities } from './options.js';
+import type { RamBlockInfo } from './records.js';
+
+/** What the next bytes are. */
+export enum State {
+  Header,
+  Record,
+  Ram,
+  RamBlock,
+  MappedSkip,
+  Device,
+  Failed,
+}
+
+interface Frame {
+  /** Absolute offset where the nested PACKAGED stream ends. */
+  end: number;
+}
+
+export class MainDecoderCore {
+  readonly channel: string;
+  readonly q = new ChunkQueue();
+  readonly limits: DecoderLimits;
+  readonly pageSize: number;
+  readonly flagMask: number;
+  readonly startState: State;
+  state: State;
+  error: CodecError | undefined;
+  ended = false;
+  frames: Frame[] = [];
+  // Sections
+  readonly sections = new Map<number, string>();
+  sectionId = 0;
+  sectionIdstr = '';
+  footerFor = -1;
+  // RAM
+  readonly blocks = new Map<string, RamBlockInfo>();
+  blocksKnown = false;
+  lastBlock: string | undefined;
+  memSizeLeft = 0;
+  memSizeCount = 0;
+  mappedLeft = 0;
+  mappedBlock = '';
+  // Device sections
+  deviceScanFrom = 0;
+  deviceInstance: number | undefined;
+  caps: RamCapabilities;
+  readonly capsFixed: boolean;
+  vmdescIndex: Map<string, VmdescDevice> | undefined;
+  /** The stream's own VMDESCRIPTION, once decoded. */
+  streamVmdesc: Vmdesc | undefined;
+  /** Machine type from CONFIGURATION. */
+  machine: string | undefined;
+
+  constructor(readonly options: MainDecoderOptions) {
+    this.channel = options.channel ?? 'main';
+    this.limits = resolveLimits(options.limits);
+    this.pageSize = options.targetPageSize ?? 4096;
+    this.flagMask = this.pageSize - 1;
+    this.startState = options.start === 'ram' ? State.Ram : options.start === 'records' ? State.Record : State.Header;
+    this.state = this.startState;
+    this.caps = { ...options.capabilities };
+    this.capsFixed = options.capabilities !== undefined;
+    if (options.vmdesc) this.vmdescIndex = indexVmdesc(options.vmdesc);
+    if (options.ramBlocks) for (const b of options.ramBlocks) this.addBlock(b);
+  }
+
+  fail(code: ErrorCode, message: string, offset: number, expected?: string, found?: string): never {
+    const d: ConstructorParameters<typeof CodecError>[0] = { code, channel: this.channel, role: this.startState === State.Ram ? 'postcopy-preempt' : 'main', offset, message };
+    if (expected !== undefined) d.expected = expected;
+    if (found !== undefined) d.found = found;
+    this.error = new CodecError(d);
+    this.state = State.Failed;
+    throw this.error;
+  }
+
+  failProblem(p: PayloadProblem, base: number): never {
+    this.fail(p.code, p.message, base + p.at, p.expected, p.found);
+  }
+
+  /** Bytes left before the innermost PACKAGED stream ends (Infinity at top level). */
+  frameLeft(): number {
+    const f = this.frames[this.frames.length - 1];
+    return f ? f.end - this.q.offset : Infinity;
+  }
+
+  checkFrame(need: number): void {
+    if (need > this.frameLeft()) {
+      this.fail(ErrorCode.PackageOverrun, 'record runs past the end of its PACKAGED stream', this.q.offset, `<= ${this.frameLeft()} bytes`, `${need} bytes`);
+    }
+  }
+
+  addBlock(b: RamBlockInfo): void {
+    this.blocks.set(b.name, b);
+    this.blocksKnown = true;
+  }
+}

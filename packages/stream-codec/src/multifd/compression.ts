@@ -1,0 +1,125 @@
+/**
+ * Multifd payload compression: the flag table, and compress / decompress for the methods the
+ * codec implements. Both sides keep one stream per channel, as QEMU does:
+ * - zlib: one zlib stream for the whole migration, each packet's pages ending in a sync flush
+ *   (QEMU's z_stream per channel). pako does both sides: node:zlib has no synchronous streaming
+ *   API (its sync calls close the stream after one chunk).
+ * - zstd: the source writes one complete frame per packet; a destination reads the channel's
+ *   payloads as one stream (frames or flushed blocks). fzstd decodes (streaming, synchronous);
+ *   @bokuweb/zstd-wasm encodes (fzstd cannot compress; zstd-wasm's decoder is one-shot only).
+ */
+import { Deflate, Inflate, Z_NO_FLUSH, Z_SYNC_FLUSH } from 'pako';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm';
+import { concat } from '../core/bytes.js';
+
+/** Compression methods by the name QEMU's multifd-compression parameter gives them. */
+export type CompressionMethod = 'none' | 'zlib' | 'zstd' | 'qpl' | 'uadk' | 'qatzip';
+/** The methods this codec compresses and decompresses. */
+export type PayloadCompression = 'none' | 'zlib' | 'zstd';
+
+/** Packet flag bits of each method (QEMU migration/multifd.h, MULTIFD_FLAG_*). */
+export const COMPRESSION_FLAG: Readonly<Record<CompressionMethod, number>> = {
+  none: 0x00,
+  zlib: 0x02,
+  zstd: 0x04,
+  qpl: 0x08,
+  uadk: 0x10,
+  qatzip: 0x20,
+};
+
+export const COMPRESSION_BY_FLAG: Readonly<Record<number, CompressionMethod>> = Object.fromEntries(
+  Object.entries(COMPRESSION_FLAG).map(([name, flag]) => [flag, name as CompressionMethod]),
+);
+
+export function isPayloadCompression(m: string): m is PayloadCompression {
+  return m === 'none' || m === 'zlib' || m === 'zstd';
+}
+
+export interface PageCompressor {
+  /** The payload for these pages (in order) as parts, ready to follow the packet header. */
+  compress(pages: readonly Uint8Array[]): Uint8Array[];
+}
+
+let zstdReady: Promise<void> | undefined;
+
+/** zstd compresses in WebAssembly: await this once before making zstd compressors. */
+export function prepareCompression(method: PayloadCompression): Promise<void> {
+  if (method !== 'zstd') return Promise.resolve();
+  zstdReady ??= zstdInit();
+  return zstdReady;
+}
+
+class NoCompression implements PageCompressor {
+  // The pages themselves: the caller gathers them, so nothing is copied here.
+  compress(pages: readonly Uint8Array[]): Uint8Array[] {
+    return [...pages];
+  }
+}
+
+class ZlibChannel implements PageCompressor {
+  readonly #deflate = new Deflate({ level: 1 });
+
+  compress(pages: readonly Uint8Array[]): Uint8Array[] {
+    const d = this.#deflate;
+    d.chunks = [];
+    // A sync flush after the last page: every byte of the packet's pages is in its payload.
+    pages.forEach((p, i) => d.push(p, i === pages.length - 1 ? Z_SYNC_FLUSH : Z_NO_FLUSH));
+    if (d.err) throw new Error(`zlib: ${d.msg}`);
+    return d.chunks;
+  }
+}
+
+class ZstdFrames implements PageCompressor {
+  compress(pages: readonly Uint8Array[]): Uint8Array[] {
+    return [zstdCompress(pages.length === 1 ? pages[0]! : concat(pages), 1)];
+  }
+}
+
+/** A compressor for one channel (zstd: after prepareCompression('zstd') resolved). */
+export function pageCompressor(method: PayloadCompression): PageCompressor {
+  switch (method) {
+    case 'none':
+      return new NoCompression();
+    case 'zlib':
+      return new ZlibChannel();
+    case 'zstd':
+      return new ZstdFrames();
+  }
+}
+
+/** One channel's decompression stream: each push yields its output to the sink, synchronously. */
+export interface PayloadInflater {
+  /** Throws on a corrupt stream (or whatever the sink throws). */
+  push(payload: Uint8Array): void;
+}
+
+class ZlibInflater implements PayloadInflater {
+  readonly #inflate = new Inflate();
+
+  constructor(sink: (chunk: Uint8Array) => void) {
+    this.#inflate.onData = sink;
+  }
+
+  push(payload: Uint8Array): void {
+    const i = this.#inflate;
+    if (!i.push(payload, Z_SYNC_FLUSH) || i.err) throw new Error(i.msg || `zlib error ${i.err}`);
+  }
+}
+
+class ZstdInflater implements PayloadInflater {
+  readonly #stream: ZstdDecompress;
+
+  constructor(sink: (chunk: Uint8Array) => void) {
+    this.#stream = new ZstdDecompress(sink);
+  }
+
+  push(payload: Uint8Array): void {
+    this.#stream.push(payload, false);
+  }
+}
+
+/** A decompression stream for one channel's zlib or zstd payloads. */
+export function payloadInflater(method: 'zlib' | 'zstd', sink: (chunk: Uint8Array) => void): PayloadInflater {
+  return method === 'zlib' ? new ZlibInflater(sink) : new ZstdInflater(sink);
+}
