@@ -1,21 +1,10 @@
 /**
- * The one place this package touches the codec's decoder classes: a decoder per channel role,
- * behind one small interface. When the codec gains its own `decoderFor(role)` factory, only this
- * file changes.
+ * The one place this package asks the codec for decoders: the codec's `decoderFor(role)`, plus
+ * the RAM block list a main decoder learned (multifd and preempt channels are checked against it).
  */
-import {
-  CodecError,
-  MainStreamDecoder,
-  MultifdDecoder,
-  ReturnPathDecoder,
-  type ChannelRole,
-  type MainRecord,
-  type MultifdRecord,
-  type RamBlockInfo,
-  type ReturnPathRecord,
-} from '@migwire/stream-codec';
+import { CodecError, MainStreamDecoder, decoderFor as codecDecoderFor, type ChannelRole, type CodecRecord, type RamBlockInfo } from '@migwire/stream-codec';
 
-export type AnyRecord = MainRecord | ReturnPathRecord | MultifdRecord;
+export type AnyRecord = CodecRecord;
 export type RecordSink = (record: AnyRecord) => void;
 
 export interface ChannelDecoder {
@@ -33,32 +22,14 @@ export interface DecoderContext {
 
 /** A decoder for a channel of `role`, or undefined when the role carries nothing decodable (TLS, empty, unknown). */
 export function decoderFor(role: ChannelRole, ctx: DecoderContext): ChannelDecoder | undefined {
-  const blocks = ctx.ramBlocks && ctx.ramBlocks.length ? { ramBlocks: ctx.ramBlocks } : {};
-  let dec: { write(c: Uint8Array, s: RecordSink): void; end(s: RecordSink): void };
-  let main: MainStreamDecoder | undefined;
-  switch (role) {
-    case 'main':
-      dec = main = new MainStreamDecoder({ channel: ctx.channel });
-      break;
-    case 'postcopy-preempt':
-      dec = new MainStreamDecoder({ channel: ctx.channel, start: 'ram', ...blocks });
-      break;
-    case 'return-path':
-      dec = new ReturnPathDecoder({ channel: ctx.channel });
-      break;
-    case 'multifd':
-      // Headers carry everything counted here (offsets, page counts); payloads are skipped, never copied.
-      dec = new MultifdDecoder({ channel: ctx.channel, omitPayloads: true, ...blocks });
-      break;
-    default:
-      return undefined;
-  }
-  const d = dec;
+  // Multifd headers carry everything counted here (offsets, page counts): payloads are skipped, never copied.
+  const d = codecDecoderFor(role, { channel: ctx.channel, omitPayloads: true, ...(ctx.ramBlocks?.length ? { ramBlocks: ctx.ramBlocks } : {}) });
+  if (!d) return undefined;
   return {
     write: (chunk, sink) => d.write(chunk, sink),
     end: (sink) => d.end(sink),
     get ramBlocks() {
-      return main?.ramBlocks ?? [];
+      return role === 'main' && d instanceof MainStreamDecoder ? d.ramBlocks : [];
     },
   };
 }
