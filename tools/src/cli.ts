@@ -8,6 +8,7 @@ import { extract } from './commands/extract.js';
 import { fuzz, FuzzUsageError } from './commands/fuzz.js';
 import { parseHostPort, record } from './commands/record.js';
 import { replay } from './commands/replay.js';
+import { REPORT_COMMAND } from './commands/report.js';
 import { transcode } from './commands/transcode.js';
 import { CaptureError } from '@migwire/capture';
 import { InputError } from './input-error.js';
@@ -462,6 +463,7 @@ fuzz qemu --out DIR
       }
     },
   },
+  report: REPORT_COMMAND,
 };
 
 class UsageError extends Error {}
