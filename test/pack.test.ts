@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PACKAGES = ['packages/stream-codec', 'packages/capture', 'packages/pcap', 'packages/sync', 'packages/channel-manager', 'packages/qemu', 'tools'];
+const PACKAGES = ['packages/stream-codec', 'packages/capture', 'packages/pcap', 'packages/sync', 'packages/channel-manager', 'packages/qemu', 'packages/report', 'tools'];
 const PNPM = ['--yes', 'pnpm@10.34.9'];
 
 let project = '';
