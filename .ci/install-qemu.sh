@@ -163,6 +163,12 @@ if ! command -v tcpdump >/dev/null || ! command -v tshark >/dev/null || ! comman
   run apt-get install -y --no-install-recommends tcpdump tshark
 fi
 
+# --- 5b. Headless browser for the report tests (packages/report renders HTML in real chromium) -----
+if ! command -v chromium >/dev/null; then
+  run apt-get update
+  run apt-get install -y --no-install-recommends chromium
+fi
+
 # Run the 11.1 binary on the host through the trixie root's own loader and libraries.
 qemu111() {
   QEMU_MODULE_DIR="$CACHE_111/usr/lib/x86_64-linux-gnu/qemu" \

@@ -24,6 +24,7 @@ import {
 import { main as cli, replayCapture, runExtract, runTranscode, type Output } from 'migwire';
 import { writePcapOf } from './pcap-file.js';
 import * as channelManager from '@migwire/channel-manager';
+import { analyzeCapture } from '@migwire/report';
 import { sendFile } from './send.js';
 import { LiveChecker } from 'migwire';
 
@@ -515,6 +516,21 @@ async function main(): Promise<void> {
     record('plain read (main stream file)', base);
     const r = await measure(() => decodeMainFile(path));
     record('main-stream decode (PAGE records)', r, base);
+  }
+
+  if (want('report')) {
+    // `migwire report`'s analysis: every record of the stream, per-page state in typed arrays.
+    const path = join(WORK, `main-${sizeMiB}.bin`);
+    if (!existsSync(path)) await makeMainStream(path);
+    await plainRead(path);
+    const base = await measure(() => plainRead(path));
+    const r = await measure(async () => {
+      const a = await analyzeCapture(path);
+      const pages = a.rounds.reduce((n, x) => n + x.pages, 0);
+      if (pages !== (sizeMiB * MiB) / PAGE) throw new Error(`report counted ${pages} pages`);
+      return statSync(path).size;
+    });
+    record('report analysis (main stream)', r, base);
   }
 
   if (want('transcode')) {

@@ -8,6 +8,7 @@ import { extract } from './commands/extract.js';
 import { fuzz, FuzzUsageError } from './commands/fuzz.js';
 import { parseHostPort, record } from './commands/record.js';
 import { replay } from './commands/replay.js';
+import { REPORT_COMMAND } from './commands/report.js';
 import { transcode } from './commands/transcode.js';
 import { importCommand } from './commands/import.js';
 import { CaptureError } from '@migwire/capture';
@@ -499,6 +500,7 @@ fuzz qemu --out DIR
       }
     },
   },
+  report: REPORT_COMMAND,
 };
 
 class UsageError extends Error {}

@@ -16,6 +16,7 @@ import type { MainRecord, RamBlockInfo } from './records.js';
 import { stepHeader, stepRecord } from './record-framing.js';
 import { MainDecoderCore, State } from './state.js';
 import type { Vmdesc } from '../vmstate/vmdesc.js';
+import { decodeAll } from '../decoder/decode-all.js';
 
 export type { MainDecoderOptions, RamCapabilities, RecordSink } from './options.js';
 
@@ -134,18 +135,6 @@ function run(s: MainDecoderCore, sink: RecordSink): void {
 
 /** Decode a whole in-memory stream; returns the records and the error that stopped it, if any. */
 export function decodeMainStream(bytes: Uint8Array, options: MainDecoderOptions = {}): { records: MainRecord[]; error?: CodecError } {
-  const records: MainRecord[] = [];
-  const dec = new MainStreamDecoder(options);
-  const sink = (r: MainRecord): void => {
-    records.push(r);
-  };
-  try {
-    dec.write(bytes, sink);
-    dec.end(sink);
-  } catch (e) {
-    if (e instanceof CodecError) return { records, error: e };
-    throw e;
-  }
-  return { records };
+  return decodeAll(new MainStreamDecoder(options), bytes);
 }
 

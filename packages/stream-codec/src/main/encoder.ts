@@ -4,7 +4,7 @@
  * stream can be re-emitted (or doctored) record by record.
  */
 import { RamFlag, RecordType } from '../core/constants.js';
-import { latin1ToBytes, writeU16, writeU32, writeU64 } from '../core/bytes.js';
+import { concat, latin1ToBytes, writeU16, writeU32, writeU64 } from '../core/bytes.js';
 import { encodeConfigurationSubsection } from './configuration.js';
 import type { MainRecordInput } from './records.js';
 
@@ -137,32 +137,12 @@ function ramPageHead(offset: number, flags: number, block: string): Uint8Array {
 export function encodeMainRecord(r: MainRecordInput): Uint8Array {
   const parts = encodeMainRecordParts(r);
   if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** Encode a list of records into one buffer. */
 export function encodeMainStream(records: Iterable<MainRecordInput>): Uint8Array {
   const parts: Uint8Array[] = [];
-  let n = 0;
-  for (const r of records) {
-    for (const p of encodeMainRecordParts(r)) {
-      parts.push(p);
-      n += p.length;
-    }
-  }
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  for (const r of records) parts.push(...encodeMainRecordParts(r));
+  return concat(parts);
 }

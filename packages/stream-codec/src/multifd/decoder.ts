@@ -20,6 +20,7 @@ import {
   MULTIFD_VERSION,
 } from './constants.js';
 import type { MultifdCompression, MultifdLayout, MultifdRecord } from './records.js';
+import { decodeAll } from '../decoder/decode-all.js';
 
 export type MultifdSink = (r: MultifdRecord) => void;
 
@@ -269,17 +270,5 @@ export class MultifdDecoder {
 
 /** Decode a whole in-memory multifd channel. */
 export function decodeMultifdChannel(bytes: Uint8Array, options: MultifdDecoderOptions = {}): { records: MultifdRecord[]; error?: CodecError } {
-  const records: MultifdRecord[] = [];
-  const dec = new MultifdDecoder(options);
-  const sink = (r: MultifdRecord): void => {
-    records.push(r);
-  };
-  try {
-    dec.write(bytes, sink);
-    dec.end(sink);
-  } catch (e) {
-    if (e instanceof CodecError) return { records, error: e };
-    throw e;
-  }
-  return { records };
+  return decodeAll(new MultifdDecoder(options), bytes);
 }

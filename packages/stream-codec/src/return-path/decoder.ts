@@ -5,6 +5,7 @@ import { CodecError, ErrorCode, hex } from '../core/errors.js';
 import { bytesToLatin1, readU32, readU64 } from '../core/bytes.js';
 import { resolveLimits, type DecoderLimits } from '../core/limits.js';
 import type { ReturnPathArgs, ReturnPathRecord } from './records.js';
+import { decodeAll } from '../decoder/decode-all.js';
 
 export interface ReturnPathDecoderOptions {
   channel?: string;
@@ -142,17 +143,5 @@ export class ReturnPathDecoder {
 
 /** Decode a whole in-memory return path. */
 export function decodeReturnPath(bytes: Uint8Array, options: ReturnPathDecoderOptions = {}): { records: ReturnPathRecord[]; error?: CodecError } {
-  const records: ReturnPathRecord[] = [];
-  const dec = new ReturnPathDecoder(options);
-  const sink = (r: ReturnPathRecord): void => {
-    records.push(r);
-  };
-  try {
-    dec.write(bytes, sink);
-    dec.end(sink);
-  } catch (e) {
-    if (e instanceof CodecError) return { records, error: e };
-    throw e;
-  }
-  return { records };
+  return decodeAll(new ReturnPathDecoder(options), bytes);
 }

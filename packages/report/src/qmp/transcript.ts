@@ -1,0 +1,102 @@
+/**
+ * A source-side QMP transcript (one `{"t","dir","msg"}` per line, what the recorder and the
+ * fixtures keep): the downtime limit over time, the moment `migrate` was sent, capabilities set,
+ * the release, and QEMU's last `query-migrate` answer.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface QmpMigrateAnswer {
+  t: number;
+  status: string;
+  downtimeMs?: number;
+  totalTimeMs?: number;
+  expectedDowntimeMs?: number;
+  dirtySyncCount?: number;
+  /** ram.mbps: QEMU's own bandwidth figure, megabits per second. */
+  mbps?: number;
+}
+
+export interface QmpTranscript {
+  /** downtime-limit (ms) values in time order, from migrate-set-parameters and query-migrate-parameters. */
+  downtimeLimits: Array<{ t: number; ms: number }>;
+  /** When `migrate` was sent (the anchor for aligning with the capture's clock). */
+  migrateAt?: number;
+  capabilities: Record<string, boolean>;
+  release?: string;
+  /** Every query-migrate answer, in order. */
+  migrateAnswers: QmpMigrateAnswer[];
+}
+
+type Json = Record<string, unknown>;
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+/** Parse a transcript's text; lines that are not JSON objects are skipped. */
+export function parseQmpTranscript(text: string): QmpTranscript {
+  const out: QmpTranscript = { downtimeLimits: [], capabilities: {}, migrateAnswers: [] };
+  const pending = new Map<unknown, string>(); // id -> command sent
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let entry: Json;
+    try {
+      entry = JSON.parse(line) as Json;
+    } catch {
+      continue;
+    }
+    const t = num(entry['t']) ?? 0;
+    const msg = entry['msg'] as Json | undefined;
+    if (!msg || typeof msg !== 'object') continue;
+    const execute = msg['execute'];
+    if (typeof execute === 'string') {
+      pending.set(msg['id'], execute);
+      const args = (msg['arguments'] ?? {}) as Json;
+      if (execute === 'migrate') out.migrateAt ??= t;
+      if (execute === 'migrate-set-parameters' && num(args['downtime-limit']) !== undefined) out.downtimeLimits.push({ t, ms: num(args['downtime-limit'])! });
+      if (execute === 'migrate-set-capabilities' && Array.isArray(args['capabilities'])) {
+        for (const c of args['capabilities'] as Json[]) if (typeof c['capability'] === 'string') out.capabilities[c['capability']] = c['state'] === true;
+      }
+      continue;
+    }
+    const ret = msg['return'] as Json | undefined;
+    if (!ret || typeof ret !== 'object') continue;
+    const cmd = pending.get(msg['id']);
+    if (cmd === 'query-migrate-parameters' && num(ret['downtime-limit']) !== undefined) out.downtimeLimits.push({ t, ms: num(ret['downtime-limit'])! });
+    if (cmd === 'query-version') {
+      const q = ret['qemu'] as Json | undefined;
+      if (q) out.release = `${num(q['major'])}.${num(q['minor'])}`;
+    }
+    if (typeof ret['status'] === 'string' && (cmd === 'query-migrate' || cmd === undefined)) {
+      const ram = (ret['ram'] ?? {}) as Json;
+      const a: QmpMigrateAnswer = { t, status: ret['status'] };
+      const set = (k: keyof QmpMigrateAnswer, v: number | undefined): void => {
+        if (v !== undefined) (a as unknown as Record<string, number>)[k] = v;
+      };
+      set('downtimeMs', num(ret['downtime']));
+      set('totalTimeMs', num(ret['total-time']));
+      set('expectedDowntimeMs', num(ret['expected-downtime']));
+      set('dirtySyncCount', num(ram['dirty-sync-count']));
+      set('mbps', num(ram['mbps']));
+      out.migrateAnswers.push(a);
+    }
+  }
+  out.downtimeLimits.sort((a, b) => a.t - b.t);
+  return out;
+}
+
+export function readQmpTranscript(path: string): QmpTranscript {
+  return parseQmpTranscript(readFileSync(path, 'utf8'));
+}
+
+/** The downtime limit in force at transcript time `t` (the last one set or seen by then; the first one before any). */
+export function downtimeLimitAt(q: QmpTranscript, t: number | undefined): number | undefined {
+  if (q.downtimeLimits.length === 0) return undefined;
+  if (t === undefined) return q.downtimeLimits[q.downtimeLimits.length - 1]!.ms;
+  let v = q.downtimeLimits[0]!.ms;
+  for (const d of q.downtimeLimits) if (d.t <= t) v = d.ms;
+  return v;
+}
+
+/** When QEMU first reported `dirtySyncCount` dirty syncs (a query-migrate answer), for captures without their own clock. */
+export function syncReportedAt(q: QmpTranscript, dirtySyncCount: number): number | undefined {
+  return q.migrateAnswers.find((a) => (a.dirtySyncCount ?? 0) >= dirtySyncCount)?.t;
+}

@@ -1,0 +1,49 @@
+import test from 'ava';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ReportAnalysis } from '@migwire/report';
+import { checkRules, main, MemoryOutput } from '../src/index.js';
+import { FIXTURES } from './paths.js';
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const o = new MemoryOutput();
+  const code = await main(argv, o);
+  return { code, out: o.lines.join('\n'), err: o.errors.join('\n') };
+}
+
+for (const name of ['10.0-multifd4-zlib', '10.0-c-multifd4-zstd', '10.0-g-postcopy-preempt', '10.0-xbzrle-exec', '10.0-switchover-ack']) {
+  test(`report --json on ${name}: the rounds and re-sent pages that \`check\` counts, and its verdict`, async (t) => {
+    const path = join(FIXTURES, name);
+    const r = await run('report', path, '--json');
+    t.is(r.code, 0);
+    const a = JSON.parse(r.out) as ReportAnalysis;
+    const check = await checkRules(path);
+    t.is(a.rounds.length, check.rounds.length);
+    t.deepEqual(
+      a.rounds.map((x) => [x.round, x.perChannel]),
+      check.rounds.map((x) => [x.round, x.pages]),
+    );
+    t.is(a.hotPages.resentPages, check.resentPages);
+    t.deepEqual(
+      a.verdict?.rules.map((x) => [x.id, x.status]),
+      check.rules.map((x) => [x.rule, x.status]),
+    );
+    // The transcript next to the capture is used when --qmp is not given.
+    t.is(a.switchover.downtimeLimitSource, 'qmp');
+    t.regex(r.err, /qmp-src\.jsonl/);
+  });
+}
+
+test('report --out writes one HTML file with the headline; without --out or --json it is a usage error', async (t) => {
+  const out = join(mkdtempSync(join(tmpdir(), 'migwire-report-')), 'r.html');
+  const path = join(FIXTURES, '10.0-g-postcopy-preempt');
+  const r = await run('report', path, '--out', out, '--qmp', join(path, 'qmp-src.jsonl'));
+  t.is(r.code, 0);
+  const html = readFileSync(out, 'utf8');
+  t.regex(html, /^<!doctype html>/);
+  t.regex(html, /check: every rule holds/);
+  t.regex(r.err, /wrote .*r\.html: 5 rounds; Switched to postcopy/);
+  t.is((await run('report', path)).code, 2);
+  t.is((await run('report', path, '--json', '--qmp', '/nonexistent.jsonl')).code, 2);
+});
