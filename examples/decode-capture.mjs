@@ -3,7 +3,7 @@
 import { openCapture } from '@migwire/capture';
 import { decoderFor, CodecError } from '@migwire/stream-codec';
 
-const capture = openCapture(process.argv[2] ?? 'fixtures/10.0-multifd4-zlib');
+const capture = await openCapture(process.argv[2] ?? 'fixtures/10.0-multifd4-zlib');
 let failed = false;
 for (const ch of capture.channels) {
   const decoder = decoderFor(ch.role, { channel: ch.name });

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { MigrationAcceptor } from '@migwire/channel-manager';
 import { openCapture, readHead } from '@migwire/capture';
 
-const capture = openCapture(process.argv[2] ?? 'fixtures/10.0-multifd4-zlib');
+const capture = await openCapture(process.argv[2] ?? 'fixtures/10.0-multifd4-zlib');
 const sources = capture.channels.filter((ch) => ch.direction === 'src2dst' && ch.path);
 const multifd = sources.filter((ch) => ch.role === 'multifd').length;
 

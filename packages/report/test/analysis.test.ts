@@ -5,7 +5,7 @@ import { analyzeCapture, renderReport } from '../src/index.js';
 import { fixture, sourceQmp } from './fixtures.js';
 
 async function channelBytes(path: string, role: string): Promise<Uint8Array> {
-  const ch = openCapture(path).channels.find((c) => c.role === role)!;
+  const ch = (await openCapture(path)).channels.find((c) => c.role === role)!;
   const parts: Uint8Array[] = [];
   for await (const p of ch.open()) parts.push(p);
   return Buffer.concat(parts);

@@ -15,6 +15,8 @@ export interface AnalyzeOptions {
   verdict?: Verdict;
   /** Bins on the throughput timeline (default 160). */
   bins?: number;
+  /** Which migration of a pcap/pcapng holding several. */
+  migration?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -22,7 +24,7 @@ const MiB = 1024 * 1024;
 const QEMU_BANDWIDTH_WINDOW_S = 0.1;
 
 export async function analyzeCapture(path: string, options: AnalyzeOptions = {}): Promise<ReportAnalysis> {
-  const capture = openCapture(path);
+  const capture = await openCapture(path, { migration: options.migration });
   const arrivals = await capture.arrivals();
   const qmp: QmpTranscript | undefined = options.qmpPath ? readQmpTranscript(options.qmpPath) : undefined;
 
