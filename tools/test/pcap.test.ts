@@ -31,6 +31,9 @@ test('check and extract read the capture; --migration picks the only migration a
   const c = await run('check', PCAP, '--migration', '0');
   t.is(c.code, 0, c.out.join('\n'));
   t.true(c.out.includes('check: every rule holds'));
+  const rt = await run('check', '--roundtrip', PCAP);
+  t.is(rt.code, 0);
+  t.true(rt.out.includes('round trip: every byte of every channel matches'));
   const out = mkdtempSync(join(tmpdir(), 'mw-pcap-x-'));
   t.is((await run('extract', PCAP, '--out', out, '--block', 'pc.ram', '--quiet')).code, 0);
   t.is(readFileSync(join(out, 'pc.ram.img')).length, 16 << 20);
