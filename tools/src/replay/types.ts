@@ -68,6 +68,8 @@ export interface ReplayConnectionReport {
   bytesToSend: number;
   /** Bytes the kernel took from us (write completed). */
   bytesSent: number;
+  /** Bytes handed to the socket that the destination never took (it stopped reading). */
+  bytesStuck: number;
   /** Bytes the destination sent back. */
   bytesReceived: number;
   /** Bytes the destination sent back in the recording. */
