@@ -101,7 +101,7 @@ rounds with pages per channel and the number of re-sent pages. Exit 0 only when 
   },
   record: {
     summary: 'a recording proxy: forward a live migration between two QEMUs and record every channel',
-    usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--tls DIR] [--multifd N] [--check] [--exit-when-idle MS] [--quiet]',
+    usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--tls DIR] [--multifd N] [--check] [--exit-when-idle MS] [--force] [--quiet]',
     help: `Point the source QEMU's \`migrate\` at --listen; migwire opens one connection to --target (the
 destination's \`migrate-incoming\` address) per connection the source opens, in the same order,
 forwards both directions (half-close passed on, backpressure respected), and records every byte:
@@ -130,7 +130,10 @@ Options:
                          pages after postcopy starts, non-page records on the preempt channel), then
                          the full check on the finished recording; exit 1 if any rule fails
   --exit-when-idle MS    stop once every connection has closed and no new one came for MS ms
-                         (default: run until SIGINT/SIGTERM)
+                         (default: run until SIGINT/SIGTERM; a stop signal closes connections
+                         still open after 0.5 s, writes index.json with status stopped, exit 1)
+  --force                record into a folder that is not empty (files of the same name are
+                         replaced; a link is removed, never written through)
   --quiet                no progress lines`,
     options: {
       listen: { type: 'string' },
@@ -141,6 +144,7 @@ Options:
       check: { type: 'boolean' },
       tls: { type: 'string' },
       quiet: { type: 'boolean' },
+      force: { type: 'boolean' },
     },
     run: async (_pos, v, out) => {
       if (typeof v['listen'] !== 'string' || typeof v['target'] !== 'string' || typeof v['out'] !== 'string') throw new UsageError('record needs --listen, --target and --out');
@@ -161,6 +165,7 @@ Options:
           check: v['check'] === true,
           ...(typeof v['tls'] === 'string' ? { tlsDir: v['tls'] } : {}),
           quiet: v['quiet'] === true,
+          force: v['force'] === true,
         },
         out,
       );

@@ -39,3 +39,13 @@ export { ArrivalTimes } from './chunks/arrival-times.js';
 export { openCapture, type Capture, type CaptureChannel, type OpenCaptureOptions } from './open/open-capture.js';
 export { fileBytes, readHead, channelSize } from './open/byte-source.js';
 export { findTrailingVmdesc } from './open/trailer.js';
+export {
+  createOutputStream,
+  openOutputFile,
+  OutputError,
+  prepareOutputDir,
+  SpaceReserve,
+  writeFileAtomic,
+  writeOutputFile,
+  type OutputFileOptions,
+} from './output/safe-output.js';
