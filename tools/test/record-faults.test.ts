@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCaptureIndex, type TcpProxyIndex } from '@migwire/capture';
 import { BIN } from './paths.js';
-import { destination, pushUntil, QEVM, source, startRecord } from './helpers/record-cli.js';
+import { destination, exitWithin, pushUntil, QEVM, source, startRecord } from './helpers/record-cli.js';
 
 const MiB = 1024 * 1024;
 const chunk = (n: number): Buffer => Buffer.concat([QEVM, Buffer.alloc(n - QEVM.length, 0xa5)]);
@@ -39,7 +39,7 @@ test('SIGINT with stalled, flowing and idle connections: stops within 2 s, index
   await new Promise((r) => setTimeout(r, 500));
   const t0 = Date.now();
   rec.child.kill('SIGINT');
-  const { code, at } = await rec.exited;
+  const { code, at } = await exitWithin(rec, 10_000);
   stop = true;
   for (const s of [stalled, flowing, idle]) s.destroy();
   dst.close();
@@ -81,7 +81,7 @@ test('a destination killed mid-stream gives exit 1 whatever the timing', async (
     // The source notices the close (end or reset) and closes its side.
     if (!src.destroyed) await Promise.race([once(src, 'end'), once(src, 'close')]);
     src.destroy();
-    const { code } = await rec.exited;
+    const { code } = await exitWithin(rec, 10_000);
     dst.close();
     t.is(code, 1, `destination killed after ${killAfter} B: ${rec.stdout()}`);
     t.notRegex(rec.stdout(), /MISMATCH: \{|INCOMPLETE \(complete\)/);
@@ -115,7 +115,7 @@ test.serial('disk full under record --out: index.json parses, the shortfall is n
     let pushed = 0;
     await pushUntil(src, chunk(256 * 1024), () => (pushed += 256 * 1024) > 20 * MiB);
     src.destroy();
-    const { code } = await rec.exited;
+    const { code } = await exitWithin(rec, 10_000);
     dst.close();
     t.is(code, 1);
     t.notRegex(rec.stderr() + rec.stdout(), /\n\s+at |ENOSPC.*\n.*at /, 'no stack trace');

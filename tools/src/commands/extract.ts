@@ -11,7 +11,7 @@ import { openCapture } from '@migwire/capture';
 import { ChannelCursor } from '../decode/cursor.js';
 import { channelOrder } from '../decode/channels.js';
 import { DestinationOrderReader } from '../decode/destination-order.js';
-import { MappedRamRegion, RamImages } from '../extract/ram-images.js';
+import { ImageLimitError, MappedRamRegion, RamImages } from '../extract/ram-images.js';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
 
@@ -19,6 +19,10 @@ export interface ExtractOptions {
   outDir: string;
   blocks: string[];
   quiet: boolean;
+  /** Write into a folder that is not empty (files of the same name replaced, never through a link). */
+  force?: boolean;
+  /** Refuse RAM blocks that would make the images larger than this (default 64 GiB). */
+  maxImageBytes?: number;
 }
 
 export interface ExtractReport {
@@ -31,7 +35,10 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   const input = openCapture(path);
   const chans = channelOrder(input.channels);
   if (!chans.some((c) => c.role === 'main')) throw new Error(`${path} has no main channel`);
-  const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined);
+  const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined, {
+    ...(o.force ? { force: true } : {}),
+    ...(o.maxImageBytes !== undefined ? { maxImageBytes: o.maxImageBytes } : {}),
+  });
   const errors: string[] = [];
   // Pages are written as they come: no copy of decompressed multifd pages needed.
   const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true });
@@ -100,7 +107,7 @@ export async function extract(path: string, o: ExtractOptions, out: Output): Pro
   try {
     report = await runExtract(path, o, o.quiet ? undefined : (s) => out.err(s));
   } catch (e) {
-    if (isCodecError(e)) {
+    if (isCodecError(e) || e instanceof ImageLimitError) {
       out.err(`migwire: ${e.message}`);
       return 1;
     }

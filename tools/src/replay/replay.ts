@@ -72,7 +72,7 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
 
   const watch = o.qmpSocket ? await openWatch(o.qmpSocket, qclock, o.pollMs ?? 50, (desc) => fail(`destination QEMU: ${desc}`)) : null;
   void watch?.done.then(() => destinationDone(), () => destinationDone());
-  const out = o.outDir ? new CaptureOut(o.outDir, target, now) : null;
+  const out = o.outDir ? new CaptureOut(o.outDir, target, now, o.force ?? false) : null;
 
   const progress = (): ReplayProgress => ({
     t: now(),

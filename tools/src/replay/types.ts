@@ -22,6 +22,8 @@ export interface ReplayOptions {
   tls?: ConnectionOptions;
   /** Write what was sent and what came back as a capture directory here. */
   outDir?: string;
+  /** --out into a folder that is not empty (files of the same name replaced, never through a link). */
+  force?: boolean;
   /** Without QMP: stop once everything is sent and nothing moved for this long (ms). Default 5000. */
   idleTimeoutMs?: number;
   /** Give up after this long (ms). Default 300000. */

@@ -14,6 +14,12 @@ export interface RecordRun {
 }
 
 /** Start `migwire record --listen 127.0.0.1:0 --target ... --out DIR ...args`; resolves once it listens. */
+/** The child's exit, or a SIGKILL and `code: null` after `ms` (no orphan outlives a failing test). */
+export function exitWithin(run: RecordRun, ms: number): Promise<{ code: number | null; at: number }> {
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), ms);
+  return run.exited.finally(() => clearTimeout(timer));
+}
+
 export async function startRecord(targetPort: number, outDir: string, args: string[] = []): Promise<RecordRun> {
   const child = spawn(process.execPath, [BIN, 'record', '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${targetPort}`, '--out', outDir, '--quiet', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

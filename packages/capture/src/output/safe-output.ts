@@ -13,13 +13,15 @@ export class OutputError extends CaptureError {
   override name = 'OutputError';
 }
 
-const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const CREATE_NEW = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 export interface OutputFileOptions {
   /** Replace an existing entry (its directory entry is removed first; a link is never followed). */
   replace?: boolean;
   /** Permission bits of a new file (default 0644). */
   mode?: number;
+  /** Open for reading too (files patched in place, such as RAM images). */
+  read?: boolean;
 }
 
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
@@ -51,8 +53,9 @@ export function prepareOutputDir(dir: string, o: { force?: boolean; mode?: numbe
 /** Open a new file for writing (a file descriptor); never opens an existing entry. */
 export function openOutputFile(path: string, o: OutputFileOptions = {}): number {
   const mode = o.mode ?? 0o644;
+  const flags = CREATE_NEW | (o.read ? constants.O_RDWR : constants.O_WRONLY);
   try {
-    return openSync(path, CREATE_NEW, mode);
+    return openSync(path, flags, mode);
   } catch (e) {
     if (errno(e) !== 'EEXIST' && errno(e) !== 'ELOOP') throw new OutputError(`cannot create ${path}: ${(e as Error).message}`, path, { cause: e });
     const st = lstatSync(path);
@@ -60,7 +63,7 @@ export function openOutputFile(path: string, o: OutputFileOptions = {}): number 
     if (!o.replace || st.isDirectory()) throw new OutputError(`${path} already exists (${what}); output is never written into an existing entry${st.isDirectory() ? '' : ' (--force replaces it)'}`, path);
     unlinkSync(path); // the link itself goes, never what it points to
     try {
-      return openSync(path, CREATE_NEW, mode);
+      return openSync(path, flags, mode);
     } catch (e2) {
       throw new OutputError(`cannot create ${path}: ${(e2 as Error).message}`, path, { cause: e2 });
     }
