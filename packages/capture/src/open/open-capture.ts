@@ -11,7 +11,7 @@ import { ArrivalTimes } from '../chunks/arrival-times.js';
 import { CaptureError } from '../errors.js';
 import { readCaptureIndex, type CaptureIndex } from '../index-schema/capture-index.js';
 import { CHUNKS_FILE, connectionFileName, connectionLabel, DIRECTIONS, parseConnectionFileName, STREAM_FILES, type Direction } from '../naming.js';
-import { channelSize, fileBytes, isGzipPath, readHead, streamBytes } from './byte-source.js';
+import { channelSize, fileBytes, isGzipPath, readHead, streamBytes, type ExpectedContent } from './byte-source.js';
 
 export interface CaptureChannel {
   /** Display name: "main", "return-path", "multifd 2", "postcopy-preempt", "conn05.src2dst", ... */
@@ -44,6 +44,11 @@ export interface Capture {
 export interface OpenCaptureOptions {
   /** What "-" reads (default process.stdin). */
   stdin?: Readable;
+  /**
+   * Check channel files against index.json (default true): sizes when opened, sha256 while they
+   * are read; a difference is a CaptureError naming the file.
+   */
+  verify?: boolean;
 }
 
 const noArrivals = (): Promise<undefined> => Promise.resolve(undefined);
@@ -67,8 +72,33 @@ function channelName(role: ChannelRole, conn: number, direction: Direction, mult
   }
 }
 
-function fileChannel(path: string, init: Omit<CaptureChannel, 'path' | 'size' | 'open'>): CaptureChannel {
-  return { ...init, path, size: channelSize(path), open: () => fileBytes(path) };
+/** What index.json says each channel file holds, by file name (without .gz). */
+function expectedContents(index: CaptureIndex | undefined): Map<string, ExpectedContent> {
+  const m = new Map<string, ExpectedContent>();
+  const rows: Array<{ file?: unknown; size?: unknown; sha256?: unknown }> = [];
+  if (Array.isArray(index?.connections)) for (const c of index.connections) rows.push(...Object.values((c as { directions?: object }).directions ?? {}).map((d: { file?: unknown; file_size?: unknown; sha256?: unknown }) => ({ file: d.file, size: d.file_size, sha256: d.sha256 })));
+  if (Array.isArray((index as { files?: unknown })?.files)) rows.push(...((index as { files: Array<{ file?: unknown; size?: unknown; sha256?: unknown }> }).files));
+  for (const r of rows) {
+    if (typeof r.file !== 'string') continue;
+    const e: ExpectedContent = {};
+    if (typeof r.size === 'number') e.size = r.size;
+    if (typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256)) e.sha256 = r.sha256;
+    m.set(r.file, e);
+  }
+  return m;
+}
+
+/** A size on disk that differs from index.json is reported at once (a .gz keeps its size modulo 4 GiB). */
+function checkSize(path: string, size: number, expect: ExpectedContent | undefined): void {
+  if (expect?.size === undefined) return;
+  const want = isGzipPath(path) ? expect.size % 2 ** 32 : expect.size;
+  if (size !== want) throw new CaptureError(`${path}: holds ${size} bytes, index.json says ${expect.size}: the file changed after it was recorded`, path);
+}
+
+function fileChannel(path: string, init: Omit<CaptureChannel, 'path' | 'size' | 'open'>, expect?: ExpectedContent): CaptureChannel {
+  const size = channelSize(path);
+  checkSize(path, size, expect);
+  return { ...init, path, size, open: () => fileBytes(path, expect) };
 }
 
 /** Open a capture directory, a stream file (plain or .gz) or "-" (stdin). Throws CaptureError. */
@@ -78,7 +108,7 @@ export function openCapture(path: string, options: OpenCaptureOptions = {}): Cap
     return { kind: 'stdin', path, channels: [{ name: 'main', role: 'main', conn: 0, direction: 'src2dst', open: () => streamBytes(stdin, path) }], arrivals: noArrivals };
   }
   if (!existsSync(path)) throw new CaptureError(`no such file or directory: ${path}`, path);
-  return statSync(path).isDirectory() ? openDirectory(path) : openStreamFile(path);
+  return statSync(path).isDirectory() ? openDirectory(path, options.verify ?? true) : openStreamFile(path);
 }
 
 function openStreamFile(path: string): Capture {
@@ -90,11 +120,13 @@ function openStreamFile(path: string): Capture {
   return { kind: 'file', path, channels: [ch], arrivals: noArrivals };
 }
 
-function openDirectory(path: string): Capture {
+function openDirectory(path: string, verify: boolean): Capture {
   const index = readCaptureIndex(path);
+  const expected = verify ? expectedContents(index) : new Map<string, ExpectedContent>();
+  const expect = (file: string): ExpectedContent | undefined => expected.get(basename(file).replace(/\.gz$/, ''));
   const channels: CaptureChannel[] = [];
   const streamFile = STREAM_FILES.map((f) => join(path, f)).find((f) => existsSync(f));
-  if (streamFile) channels.push(fileChannel(streamFile, { name: 'main', role: 'main', conn: 0, direction: 'src2dst' }));
+  if (streamFile) channels.push(fileChannel(streamFile, { name: 'main', role: 'main', conn: 0, direction: 'src2dst' }, expect(streamFile)));
   const conns = new Set<number>();
   for (const f of readdirSync(path)) {
     const parsed = parseConnectionFileName(f);
@@ -106,6 +138,7 @@ function openDirectory(path: string): Capture {
       const file = [false, true].map((gz) => join(path, connectionFileName(conn, direction, gz))).find((f) => existsSync(f));
       if (!file) continue;
       const size = channelSize(file);
+      checkSize(file, size, expect(file));
       let role: ChannelRole;
       let multifdId: number | undefined;
       if (direction === 'src2dst') {
@@ -116,7 +149,8 @@ function openDirectory(path: string): Capture {
         // The destination's bytes on a main connection are its return path; elsewhere they name nothing.
         role = !size ? 'empty' : srcRole === 'main' ? 'return-path' : 'other';
       }
-      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, path: file, size, open: () => fileBytes(file) };
+      const want = expect(file);
+      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, path: file, size, open: () => fileBytes(file, want) };
       if (multifdId !== undefined) ch.multifdId = multifdId;
       channels.push(ch);
     }

@@ -4,7 +4,7 @@
  * prove it lost nothing (received = written = forwarded).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, type WriteStream } from 'node:fs';
+import { createReadStream, lstatSync, type WriteStream } from 'node:fs';
 import { createOutputStream, type Direction, type DirectionStats, type EndReason } from '@migwire/capture';
 
 export type DirectionName = Direction;
@@ -119,6 +119,8 @@ export class DirectionRecorder {
     if (!this.out || !this.path || this.out.closed) return;
     this.out.end();
     await this.closed;
+    // After a refused write the file may hold part of the chunk that failed: count what is there.
+    if (this.writeError) this.written = Math.min(this.received, onDiskSize(this.path) ?? this.written);
     if (this.digest === '' && !this.writeError) {
       const h = createHash('sha256');
       for await (const c of createReadStream(this.path, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
@@ -147,5 +149,15 @@ export class DirectionRecorder {
       sha256: this.digest,
       head_hex: this.head.toString('hex'),
     };
+  }
+}
+
+/** Size of the regular file at `path` (a link is not followed), if there is one. */
+function onDiskSize(path: string): number | undefined {
+  try {
+    const st = lstatSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
   }
 }
