@@ -3,14 +3,15 @@
  * the recording at once whatever the connections are doing; a full disk leaves an index.json that
  * parses and names the shortfall; a destination killed mid-stream gives exit 1 whatever the timing.
  */
-import test, { type ExecutionContext } from 'ava';
-import { execFileSync, spawnSync } from 'node:child_process';
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCaptureIndex, type TcpProxyIndex } from '@migwire/capture';
 import { BIN } from './paths.js';
+import { smallTmpfs, unmount } from './helpers/tmpfs.js';
 import { destination, exitWithin, pushUntil, QEVM, source, startRecord } from './helpers/record-cli.js';
 
 const MiB = 1024 * 1024;
@@ -89,20 +90,6 @@ test('a destination killed mid-stream gives exit 1 whatever the timing', async (
   }
 });
 
-/** Mount a tmpfs of `size` at a new folder; undefined (with the reason logged) where mounting is not permitted. */
-function smallTmpfs(t: ExecutionContext, size: string): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'mw-tmpfs-'));
-  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' });
-  if (r.status === 0) return dir;
-  const why = `mounting a tmpfs is not permitted here: ${(r.stderr || r.error?.message || '').trim()}`;
-  if (process.env['CI'] === 'true') t.fail(`${why}. CI=true: the disk-full test must run (as root)`);
-  else {
-    t.log(`SKIPPED: ${why}`);
-    t.pass();
-  }
-  return undefined;
-}
-
 test.serial('disk full under record --out: index.json parses, the shortfall is named per connection, exit 1, no stack trace', async (t) => {
   t.timeout(30_000);
   const mnt = smallTmpfs(t, '8m');
@@ -136,8 +123,7 @@ test.serial('disk full under record --out: index.json parses, the shortfall is n
       t.notRegex(r.stderr, /SyntaxError|JSON\.parse|\n\s+at /, `${cmd}: ${r.stderr}`);
     }
   } finally {
-    execFileSync('umount', [mnt]);
-    rmSync(mnt, { recursive: true, force: true });
+    unmount(mnt);
   }
 });
 
