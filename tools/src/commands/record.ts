@@ -160,7 +160,7 @@ export function report(index: TcpProxyIndex, out: Output): number {
   }
   if (index.failure) {
     why.push('the recording failed');
-    out.line(`recording FAILED: ${index.failure}; every byte received before it is on disk`);
+    out.line(`recording FAILED: ${index.failure} (what is on disk is counted per connection above)`);
   }
   if (index.status === 'stopped' || index.status === 'forced') why.push('stopped with connections open');
   if (why.length === 0) {
