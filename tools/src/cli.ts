@@ -109,7 +109,7 @@ rounds with pages per channel and the number of re-sent pages. Exit 0 only when 
   },
   record: {
     summary: 'a recording proxy: forward a live migration between two QEMUs and record every channel',
-    usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--tls DIR] [--multifd N] [--check] [--exit-when-idle MS] [--quiet]',
+    usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--tls DIR] [--multifd N] [--check] [--exit-when-idle MS] [--force] [--quiet]',
     help: `Point the source QEMU's \`migrate\` at --listen; migwire opens one connection to --target (the
 destination's \`migrate-incoming\` address) per connection the source opens, in the same order,
 forwards both directions (half-close passed on, backpressure respected), and records every byte:
@@ -138,7 +138,10 @@ Options:
                          pages after postcopy starts, non-page records on the preempt channel), then
                          the full check on the finished recording; exit 1 if any rule fails
   --exit-when-idle MS    stop once every connection has closed and no new one came for MS ms
-                         (default: run until SIGINT/SIGTERM)
+                         (default: run until SIGINT/SIGTERM; a stop signal closes connections
+                         still open after 0.5 s, writes index.json with status stopped, exit 1)
+  --force                record into a folder that is not empty (files of the same name are
+                         replaced; a link is removed, never written through)
   --quiet                no progress lines`,
     options: {
       listen: { type: 'string' },
@@ -149,6 +152,7 @@ Options:
       check: { type: 'boolean' },
       tls: { type: 'string' },
       quiet: { type: 'boolean' },
+      force: { type: 'boolean' },
     },
     run: async (_pos, v, out) => {
       if (typeof v['listen'] !== 'string' || typeof v['target'] !== 'string' || typeof v['out'] !== 'string') throw new UsageError('record needs --listen, --target and --out');
@@ -169,6 +173,7 @@ Options:
           check: v['check'] === true,
           ...(typeof v['tls'] === 'string' ? { tlsDir: v['tls'] } : {}),
           quiet: v['quiet'] === true,
+          force: v['force'] === true,
         },
         out,
       );
@@ -247,7 +252,7 @@ closed the stream (SHUT status 0 when it sent one), 1 otherwise or on a decode e
   },
   replay: {
     summary: 'send a recorded migration into a listening destination QEMU and report how it took it',
-    usage: 'migwire replay PATH [--migration N] (--target HOST:PORT | --qmp SOCKET --setup) [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--tls DIR] [--out DIR] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
+    usage: 'migwire replay PATH [--migration N] (--target HOST:PORT | --qmp SOCKET --setup) [--timing fast|recorded] [--speed X] [--qmp SOCKET] [--tls DIR] [--out DIR [--force]] [--json] [--idle-timeout MS] [--timeout MS] [--quiet]',
     help: `PATH is a capture directory (connNN.src2dst.bin / connNN.dst2src.bin + index.json; chunks.csv
 for --timing recorded), a directory with stream.bin or stream.bin.gz, or a single stream file.
 
@@ -285,7 +290,8 @@ Options:
                        and start migrate-incoming on --target (default 127.0.0.1 and a free port)
   --tls DIR            speak x509 TLS toward the destination with the tls-creds-x509 folder DIR
                        (ca-cert.pem, client-cert.pem, client-key.pem)
-  --out DIR            write what was sent and what came back as a capture directory
+  --out DIR            write what was sent and what came back as a capture directory (new or
+                       empty; --force writes into a non-empty one, never through a link)
   --idle-timeout MS    without --qmp: stop when everything is sent and nothing moved for MS ms
                        (default 5000)
   --timeout MS         give up after MS ms (default 300000)
@@ -307,6 +313,7 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
       json: { type: 'boolean' },
       quiet: { type: 'boolean' },
       ...MIGRATION_OPTION,
+      force: { type: 'boolean' },
     },
     run: async (pos, v, out) => {
       const setup = v['setup'] === true;
@@ -349,6 +356,7 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
           ...(typeof v['qmp'] === 'string' ? { qmpSocket: v['qmp'] } : {}),
           ...(tls ? { tls } : {}),
           ...(typeof v['out'] === 'string' ? { outDir: v['out'] } : {}),
+          ...(v['force'] === true ? { force: true } : {}),
           ...(idle !== undefined ? { idleTimeoutMs: idle } : {}),
           ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
           migration: migrationOf(v['migration']),
@@ -361,26 +369,21 @@ sent and taken (no reset, no early close, the destination's SHUT status 0 when i
   },
   'tls-certs': {
     summary: 'make x509 credentials (CA, server, client) for QEMU tls-creds-x509 and migwire record --tls',
-    usage: 'migwire tls-certs --out DIR [--ip ADDR]... [--dns NAME]...',
+    usage: 'migwire tls-certs --out DIR [--ip ADDR]... [--dns NAME]... [--force]',
     help: `Writes ca-cert.pem, ca-key.pem, server-cert.pem, server-key.pem, client-cert.pem and
 client-key.pem into DIR (keys 0600): a CA and server/client certificates it signed, RSA 2048,
 valid for a year. The server certificate names every --ip and --dns given (default 127.0.0.1, ::1
 and localhost): it must name the host in the migration URI. Point both QEMUs' tls-creds-x509
 objects (endpoint=client on the source, endpoint=server on the destination) and
-\`migwire record --tls DIR\` at the same folder.`,
-    options: { out: { type: 'string' }, ip: { type: 'string', multiple: true }, dns: { type: 'string', multiple: true } },
+\`migwire record --tls DIR\` at the same folder. DIR must be new or empty; existing credentials
+(keys above all) are replaced only with --force, and never through a link.`,
+    options: { out: { type: 'string' }, ip: { type: 'string', multiple: true }, dns: { type: 'string', multiple: true }, force: { type: 'boolean' } },
     run: async (_pos, v, out) => {
       if (typeof v['out'] !== 'string') throw new UsageError('tls-certs needs --out DIR');
-      const { generateTlsCredentials, writeQemuTlsDir } = await import('@migwire/channel-manager');
-      const { writeFileSync } = await import('node:fs');
-      const { join } = await import('node:path');
+      const { tlsCerts } = await import('./commands/tls-certs.js');
       const ips = v['ip'] as string[] | undefined;
       const dns = v['dns'] as string[] | undefined;
-      const creds = generateTlsCredentials({ ...(ips ? { ipAddresses: ips } : {}), ...(dns ? { dnsNames: dns } : {}), cache: false });
-      writeQemuTlsDir(v['out'], creds);
-      writeFileSync(join(v['out'], 'ca-key.pem'), creds.caKey, { mode: 0o600 });
-      out.line(`wrote CA, server and client credentials to ${v['out']}`);
-      return 0;
+      return tlsCerts({ outDir: v['out'], ...(ips ? { ips } : {}), ...(dns ? { dns } : {}), force: v['force'] === true }, out);
     },
   },
   import: {
@@ -411,7 +414,7 @@ Options:
   },
   extract: {
     summary: "rebuild the guest's RAM as the destination had it at completion, one image per RAM block",
-    usage: 'migwire extract PATH [--migration N] --out DIR [--block NAME]... [--quiet]',
+    usage: 'migwire extract PATH [--migration N] --out DIR [--block NAME]... [--max-image-bytes N] [--force] [--quiet]',
     help: `${INPUT_HELP}
 
 Writes DIR/<block>.img for each RAM block (block names are made safe: nothing is written outside
@@ -422,18 +425,31 @@ round (a page of a later SYNC round wins over an earlier one). Zero pages are ho
 sparse files. Also writes DIR/blocks.json (name, file, length, pages written).
 
 Options:
-  --out DIR       output folder (created)
+  --out DIR       output folder (created; an existing one must be empty)
   --block NAME    only this RAM block (repeatable)
+  --max-image-bytes N
+                  refuse (exit 1) RAM blocks that would make the images larger than N bytes in
+                  all (default 68719476736, 64 GiB); block lengths beyond the stream's own MEM_SIZE
+                  total are a decode error
+  --force         write into a folder that is not empty (files of the same name are replaced; a
+                  link is removed, never written through)
   --quiet         no progress on stderr`,
-    options: { out: { type: 'string' }, block: { type: 'string', multiple: true }, quiet: { type: 'boolean' }, ...MIGRATION_OPTION },
+    options: { out: { type: 'string' }, block: { type: 'string', multiple: true }, quiet: { type: 'boolean' }, force: { type: 'boolean' }, 'max-image-bytes': { type: 'string' }, ...MIGRATION_OPTION },
     run: async (pos, v, out) => {
       if (typeof v['out'] !== 'string') throw new UsageError('extract needs --out DIR');
-      return extract(pos[0]!, { outDir: v['out'], blocks: (v['block'] as string[] | undefined) ?? [], quiet: v['quiet'] === true, migration: migrationOf(v['migration']) }, out);
+      const max = v['max-image-bytes'];
+      const maxImageBytes = typeof max === 'string' ? Number(max) : undefined;
+      if (maxImageBytes !== undefined && !(Number.isSafeInteger(maxImageBytes) && maxImageBytes > 0)) throw new UsageError(`--max-image-bytes must be a positive number of bytes, got ${String(max)}`);
+      return extract(
+        pos[0]!,
+        { outDir: v['out'], blocks: (v['block'] as string[] | undefined) ?? [], quiet: v['quiet'] === true, force: v['force'] === true, migration: migrationOf(v['migration']), ...(maxImageBytes !== undefined ? { maxImageBytes } : {}) },
+        out,
+      );
     },
   },
   fuzz: {
     summary: 'structure-aware fuzzing: mutated fixtures from real streams, our codec under 10^6 inputs, QEMU\'s loader',
-    usage: 'migwire fuzz mutate SEED_STREAM --count N --out DIR [--seed S] [--kinds K,...] [--channel NAME] [--migration N] [--reduce] [--json]\n       migwire fuzz codec [--count N] [--seed S] [--seeds PATH[#CHANNEL]]... [--kinds K,...] [--jobs N] [--out DIR] [--json]\n       migwire fuzz qemu --out DIR [--seeds PATH]... [--count N] [--qemu 10.0|7.2] [--timeout MS] [--seed S] [--kinds K,...] [--reduce] [--json]',
+    usage: 'migwire fuzz mutate SEED_STREAM --count N --out DIR [--seed S] [--kinds K,...] [--channel NAME] [--migration N] [--reduce] [--max-bytes N] [--force] [--json]\n       migwire fuzz codec [--count N] [--seed S] [--seeds PATH[#CHANNEL]]... [--kinds K,...] [--jobs N] [--out DIR] [--json]\n       migwire fuzz qemu --out DIR [--seeds PATH]... [--count N] [--qemu 10.0|7.2] [--timeout MS] [--seed S] [--kinds K,...] [--reduce] [--json]',
     help: `Seeds are real streams: a fixture or capture directory (its main channel, or --channel / PATH#CHANNEL:
 return-path, "multifd 0", conn01.src2dst ...) or a stream file. A seed is decoded, mutated at the
 structure level and re-encoded with the codec's encoders, or mutated byte by byte. Input i uses seed
@@ -453,6 +469,9 @@ fuzz mutate SEED_STREAM --out DIR
   Writes --count (default 100) fixtures NNNN-KIND.bin and DIR/manifest.json: per fixture its seed
   number, the mutation (kind, path, old and new value), the byte offset it touched, size, sha256.
   --reduce keeps only a few RAM pages of each kind (a 32 MiB guest's stream shrinks to ~100 KB).
+  Before writing it states the bytes it will write (count x seed size, on stderr) and refuses a
+  run over --max-bytes (default 268435456, 256 MiB). DIR must be new or empty unless --force
+  (files of the same name are replaced; a link is removed, never written through).
 
 fuzz codec
   Feeds mutants through every decoder (MainStreamDecoder, ReturnPathDecoder, MultifdDecoder and
@@ -490,6 +509,8 @@ fuzz qemu --out DIR
       'minimise-runs': { type: 'string' },
       quiet: { type: 'boolean' },
       ...MIGRATION_OPTION,
+      force: { type: 'boolean' },
+      'max-bytes': { type: 'string' },
     },
     run: async (pos, v, out) => {
       try {

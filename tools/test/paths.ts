@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { createHash } from 'node:crypto';
 import { REAL_CAPTURES, sharedCapturesDir } from '../src/fuzz/paths.js';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +31,26 @@ export function unpackedCopy(from: string, prefix = 'mw-copy-'): string {
     else writeFileSync(join(dir, f), bytes);
   }
   return dir;
+}
+
+/**
+ * After doctoring a copy on purpose: index.json's file sizes and sha256 set to the files as they now
+ * are (openCapture checks them, and a doctored file would otherwise be reported as changed).
+ */
+export function restampIndex(dir: string): void {
+  const path = join(dir, 'index.json');
+  if (!existsSync(path)) return;
+  const index = JSON.parse(readFileSync(path, 'utf8')) as { connections?: Array<{ directions: Record<string, { file: string; file_size?: number; sha256?: string }> }> };
+  for (const c of index.connections ?? []) {
+    for (const d of Object.values(c.directions)) {
+      const f = join(dir, d.file);
+      if (!existsSync(f)) continue;
+      const bytes = readFileSync(f);
+      d.file_size = bytes.length;
+      d.sha256 = createHash('sha256').update(bytes).digest('hex');
+    }
+  }
+  writeFileSync(path, JSON.stringify(index, null, 2) + '\n');
 }
 
 /** Committed fixtures (directories with stream.bin or stream.bin.gz). */

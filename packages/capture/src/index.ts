@@ -40,3 +40,13 @@ export { openCapture, type Capture, type CaptureChannel, type OpenCaptureOptions
 export { fileBytes, readHead, channelSize } from './open/byte-source.js';
 export { findTrailingVmdesc } from './open/trailer.js';
 export { describeMigration, type PcapSelection } from './open/pcap-capture.js';
+export {
+  createOutputStream,
+  openOutputFile,
+  OutputError,
+  prepareOutputDir,
+  SpaceReserve,
+  writeFileAtomic,
+  writeOutputFile,
+  type OutputFileOptions,
+} from './output/safe-output.js';

@@ -491,7 +491,7 @@ test('a destination that resets mid-transfer: src2dst ends with send-error', asy
   t.true(d.bytes_sent <= d.bytes_received);
 });
 
-test('disk full: status recording-failed, a record-error event, and the connections are closed', async (t) => {
+test('a file that cannot be created (a link planted in its place): status recording-failed, a record-error event, the connections are closed', async (t) => {
   const dir = tempDir(t);
   let destinationClosed!: Promise<void>;
   const srv = await startServer(t, (s) => {
@@ -500,7 +500,8 @@ test('disk full: status recording-failed, a record-error event, and the connecti
     destinationClosed = new Promise((r) => s.on('close', () => r()));
   });
   const { proxy, port } = await startProxy(t, srv.port, dir);
-  // The first connection's upstream file is /dev/full: every write fails with ENOSPC.
+  // A link where the first connection's upstream file goes: it is refused, never written through.
+  // (A real full disk: tools/test/record-faults.test.ts on a small tmpfs.)
   symlinkSync('/dev/full', join(dir, 'conn00.src2dst.bin'));
   const recordError = once(proxy, 'record-error');
   const c = await connectTo(port);
@@ -509,7 +510,7 @@ test('disk full: status recording-failed, a record-error event, and the connecti
   void gone.then(() => (closedBySource = true));
   await writeAll(c, Buffer.concat([QEVM, randomBytes(16 * MiB)]), 256 * KiB, () => closedBySource);
   const [err] = (await recordError) as [Error];
-  t.regex(err.message, /ENOSPC|no space/i);
+  t.regex(err.message, /symbolic link/);
   await gone;
   await proxy.allClosed();
   t.is(srv.sockets.length, 1);
@@ -519,8 +520,9 @@ test('disk full: status recording-failed, a record-error event, and the connecti
   const onDisk = readIndex(dir);
   t.is(index.status, 'recording-failed');
   t.is(onDisk.status, 'recording-failed');
-  t.regex(onDisk.failure ?? '', /ENOSPC|no space/i);
-  t.regex(onDisk.connections[0]!.directions.src2dst.write_error ?? '', /ENOSPC|no space/i);
+  t.regex(onDisk.failure ?? '', /symbolic link/);
+  t.regex(onDisk.connections[0]!.directions.src2dst.write_error ?? '', /symbolic link/);
+  t.is(onDisk.connections[0]!.directions.src2dst.end_reason, 'write-error', 'a refused file is a write error, not a receive error');
   t.false(onDisk.all_recorded_equals_forwarded);
   t.not(onDisk.connections[0]!.closed_at, null);
 });

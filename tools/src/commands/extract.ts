@@ -11,7 +11,7 @@ import { openCapture } from '@migwire/capture';
 import { ChannelCursor } from '../decode/cursor.js';
 import { channelOrder } from '../decode/channels.js';
 import { DestinationOrderReader } from '../decode/destination-order.js';
-import { MappedRamRegion, RamImages } from '../extract/ram-images.js';
+import { ImageLimitError, MappedRamRegion, RamImages } from '../extract/ram-images.js';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
 
@@ -21,6 +21,10 @@ export interface ExtractOptions {
   quiet: boolean;
   /** Which migration of a pcap/pcapng holding several. */
   migration?: number;
+  /** Write into a folder that is not empty (files of the same name replaced, never through a link). */
+  force?: boolean;
+  /** Refuse RAM blocks that would make the images larger than this (default 64 GiB). */
+  maxImageBytes?: number;
 }
 
 export interface ExtractReport {
@@ -33,7 +37,10 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   const input = await openCapture(path, { migration: o.migration });
   const chans = channelOrder(input.channels);
   if (!chans.some((c) => c.role === 'main')) throw new Error(`${path} has no main channel`);
-  const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined);
+  const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined, {
+    ...(o.force ? { force: true } : {}),
+    ...(o.maxImageBytes !== undefined ? { maxImageBytes: o.maxImageBytes } : {}),
+  });
   const errors: string[] = [];
   // Pages are written as they come: no copy of decompressed multifd pages needed.
   const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true });
@@ -102,7 +109,7 @@ export async function extract(path: string, o: ExtractOptions, out: Output): Pro
   try {
     report = await runExtract(path, o, o.quiet ? undefined : (s) => out.err(s));
   } catch (e) {
-    if (isCodecError(e)) {
+    if (isCodecError(e) || e instanceof ImageLimitError) {
       out.err(`migwire: ${e.message}`);
       return 1;
     }

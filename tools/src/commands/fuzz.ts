@@ -13,11 +13,15 @@ import { codecReportLines, qemuReportLines } from '../fuzz/report.js';
 import { loadSeed, type MainSeed } from '../fuzz/seed.js';
 import { migrationOf } from './migration-option.js';
 import { InputError } from '../input-error.js';
+import { bytesHuman } from '../format/human.js';
 import { qemuBinary, type QemuVersion } from '@migwire/qemu';
 
 export type FuzzValues = Record<string, string | boolean | string[] | undefined>;
 
 export class FuzzUsageError extends Error {}
+
+/** Default cap on what one `fuzz mutate` run writes (--max-bytes). */
+export const DEFAULT_MUTATE_MAX_BYTES = 256 * 1024 * 1024;
 
 function num(v: FuzzValues[string], name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -70,7 +74,13 @@ async function fuzzMutate(rest: string[], v: FuzzValues, out: Output): Promise<n
   let seed = await loadSeed(rest[0]!, { ...(typeof v['channel'] === 'string' ? { channel: v['channel'] } : {}), migration: migrationOf(v['migration']) });
   const reduced = v['reduce'] === true;
   if (reduced) seed = reduceSeed(seed);
-  const m = writeFixtures(seed, v['out'], { count, base, seedStream: rest[0]!, reduced, ...(kinds ? { kinds } : {}) });
+  // Each mutant is about the seed's size: say what the run writes before writing, refuse above the cap.
+  const maxBytes = num(v['max-bytes'], '--max-bytes', DEFAULT_MUTATE_MAX_BYTES);
+  const estimate = count * seed.bytes.length;
+  const about = `${count} fixtures of about ${bytesHuman(seed.bytes.length)}: about ${bytesHuman(estimate)} (${estimate} bytes)`;
+  if (estimate > maxBytes) throw new FuzzUsageError(`fuzz mutate would write ${about}, over --max-bytes ${maxBytes}; lower --count, use --reduce, or raise --max-bytes`);
+  if (v['quiet'] !== true) out.err(`fuzz mutate: writing ${about} to ${v['out']}`);
+  const m = writeFixtures(seed, v['out'], { count, base, seedStream: rest[0]!, reduced, force: v['force'] === true, ...(kinds ? { kinds } : {}) });
   if (v['json'] === true) out.line(JSON.stringify(m));
   else {
     const byKind = new Map<string, number>();

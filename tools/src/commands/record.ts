@@ -3,7 +3,7 @@
  * every byte, record every byte, and say per channel what went through.
  */
 import { clientTlsOptions, readQemuTlsDir, RecordingProxy, serverTlsOptions } from '@migwire/channel-manager';
-import type { TcpProxyIndex } from '@migwire/capture';
+import type { DirectionStats, TcpProxyIndex } from '@migwire/capture';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
 import { LiveChecker } from '../check/live.js';
@@ -21,7 +21,12 @@ export interface RecordOptions {
   /** Exit once every connection closed and none came for this long (ms); 0 = run until a signal. */
   idleExitMs: number;
   quiet: boolean;
+  /** Record into a folder that is not empty, replacing files of the same name (never through a link). */
+  force?: boolean;
 }
+
+/** How long open connections may take to finish after a stop signal before they are cut. */
+const STOP_GRACE_MS = 500;
 
 export function parseHostPort(s: string, what: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(s);
@@ -43,6 +48,7 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
     ...(o.tlsDir ? { tls: (() => { const c = readQemuTlsDir(o.tlsDir); return { server: serverTlsOptions(c), client: clientTlsOptions(c, o.target.host) }; })() } : {}),
     ...(live ? { onChunk: (c: number, d: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => live.onChunk(c, d, chunk, t) } : {}),
     ...(o.multifdChannels !== undefined ? { layout: { multifdChannels: o.multifdChannels } } : {}),
+    ...(o.force ? { force: true } : {}),
   });
   const addr = await proxy.start();
   out.err(`migwire record: listening on ${addr.host}:${addr.port}, forwarding to ${o.target.host}:${o.target.port}, recording into ${o.outDir}`);
@@ -68,10 +74,19 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
   const timer = setInterval(tick, 1000);
   timer.unref();
 
+  let signalled: string | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) return out.err(`migwire record: ${sig}: already stopping`);
+    signalled = sig;
+    out.err(`migwire record: ${sig}: stopping (open connections are closed within ${STOP_GRACE_MS} ms)`);
+    stopNow();
+  };
+  let stopNow: () => void = () => {};
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const stop = new Promise<void>((resolve) => {
     failedEarly = resolve;
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    stopNow = resolve;
     if (o.idleExitMs > 0) {
       let idle: NodeJS.Timeout | undefined;
       const check = (): void => {
@@ -86,8 +101,18 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
   await stop;
   clearInterval(timer);
   tick(); // the final tally, however short the migration
-  const index = await proxy.close(2000);
+  let index: TcpProxyIndex;
+  try {
+    index = await proxy.close(signalled ? STOP_GRACE_MS : 2000);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   let code = report(index, out);
+  if (proxy.indexError) {
+    out.line(`recording FAILED: index.json could not be written: ${proxy.indexError}`);
+    code = 1;
+  }
   if (o.check) {
     out.line('');
     out.line(`live checks: ${live!.violations.length} violation(s) while proxying; full check of the recording:`);
@@ -96,24 +121,52 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
   return code;
 }
 
+/** Why a direction ended, when it was cut rather than closed by its peer. */
+const CUT: ReadonlySet<string> = new Set(['recv-error', 'send-error', 'write-error', 'forced']);
+
+/** "src->dst received 8388608, forwarded 8388608, written 8380416 (8192 B not on disk)". */
+function shortfall(label: string, d: DirectionStats): string | undefined {
+  const notWritten = d.bytes_not_written ?? d.bytes_received - d.bytes_written;
+  const notSent = d.bytes_not_forwarded ?? d.bytes_received - d.bytes_sent;
+  if (d.recorded_equals_forwarded) return undefined;
+  const lost = [notWritten > 0 ? `${notWritten} B not on disk` : '', notSent > 0 ? `${notSent} B not forwarded` : ''].filter(Boolean).join(', ');
+  return `${label} received ${d.bytes_received}, forwarded ${d.bytes_sent}, written ${d.bytes_written}${lost ? ` (${lost})` : ''}`;
+}
+
+/**
+ * The per-connection report of a recording. Exit 1 when any byte is unaccounted for, a connection
+ * could not reach the target, the disk refused a write, or a connection was cut rather than closed
+ * by its peer (a reset on either side, a destination killed mid-stream, a stop signal): the same
+ * fault gives the same code whatever its timing.
+ */
 export function report(index: TcpProxyIndex, out: Output): number {
-  let ok = true;
+  const why: string[] = [];
   for (const c of index.connections) {
     const u = c.directions.src2dst;
     const d = c.directions.dst2src;
-    const fine = u.recorded_equals_forwarded && d.recorded_equals_forwarded;
-    ok &&= fine && !c.connect_error;
+    const name = `conn${String(c.id).padStart(2, '0')}`;
+    const short = [shortfall('src->dst', u), shortfall('dst->src', d)].filter((x): x is string => x !== undefined);
+    const cut = [u, d].some((x) => x.end_reason !== null && CUT.has(x.end_reason));
+    if (short.length) why.push(`${name} lost bytes`);
+    else if (cut) why.push(`${name} was cut (${[u, d].map((x) => x.end_reason).filter((r) => r && CUT.has(r)).join(', ')})`);
+    if (c.connect_error) why.push(`${name} could not reach the target`);
+    const writeErrors = [u, d].map((x) => x.write_error).filter((x): x is string => !!x);
     out.line(
-      `conn${String(c.id).padStart(2, '0')} ${roleName(c).padEnd(18)} src->dst ${String(u.bytes_received).padStart(12)} B (${u.end_reason ?? 'open'})  dst->src ${String(d.bytes_received).padStart(10)} B (${d.end_reason ?? 'open'})  ${fine ? 'received = forwarded = written' : 'MISMATCH: ' + JSON.stringify({ u: [u.bytes_received, u.bytes_sent, u.bytes_written], d: [d.bytes_received, d.bytes_sent, d.bytes_written] })}` +
+      `${name} ${roleName(c).padEnd(18)} src->dst ${String(u.bytes_received).padStart(12)} B (${u.end_reason ?? 'open'})  dst->src ${String(d.bytes_received).padStart(10)} B (${d.end_reason ?? 'open'})  ${short.length ? `SHORTFALL: ${short.join('; ')}` : 'received = forwarded = written'}` +
         (c.connect_error ? `  connect error: ${c.connect_error}` : '') +
         (c.role_error ? `  ${c.role_error}` : '') +
-        (u.write_error ? `  write error: ${u.write_error}` : ''),
+        (writeErrors.length ? `  write error: ${writeErrors[0]}` : ''),
     );
   }
   if (index.failure) {
-    ok = false;
-    out.line(`recording FAILED: ${index.failure}; every byte received before it is on disk`);
+    why.push('the recording failed');
+    out.line(`recording FAILED: ${index.failure} (what is on disk is counted per connection above)`);
   }
-  out.line(ok ? `recorded ${index.connection_count} connections, every byte accounted for` : `recording INCOMPLETE (${index.status}): see above`);
-  return ok ? 0 : 1;
+  if (index.status === 'stopped' || index.status === 'forced') why.push('stopped with connections open');
+  if (why.length === 0) {
+    out.line(`recorded ${index.connection_count} connections, every byte accounted for`);
+    return 0;
+  }
+  out.line(`recording INCOMPLETE: ${[...new Set(why)].join('; ')}`);
+  return 1;
 }

@@ -30,7 +30,7 @@ export function formatReplayReport(r: ReplayReport): string[] {
   const lines: string[] = [];
   lines.push(`replay ${r.capture} -> ${r.target} (timing ${r.timing}${r.timing === 'recorded' ? `, speed ${r.speed}` : ''}), ${r.duration.toFixed(2)} s`);
   for (const c of r.connections) {
-    const sent = `${c.bytesSent}/${c.bytesToSend} B sent`;
+    const sent = `${c.bytesSent}/${c.bytesToSend} B sent${c.bytesStuck ? `, ${c.bytesStuck} B stuck` : ''}`;
     const back = `${c.bytesReceived} B back (recorded ${c.recordedBytesReceived})`;
     lines.push(`conn${String(c.id).padStart(2, '0')}  ${c.name.padEnd(18)} ${sent.padEnd(26)} ${back.padEnd(30)} ${c.end}${c.error ? `: ${c.error}` : ''}`);
     const rp = c.returnPath;

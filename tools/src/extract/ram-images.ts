@@ -2,7 +2,8 @@
  * The destination's RAM, block by block, as sparse image files. Pages are
  * written where they belong; a page never written stays a hole (zero).
  */
-import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, readSync, writeSync } from 'node:fs';
+import { openOutputFile, prepareOutputDir, writeOutputFile } from '@migwire/capture';
 import { applyXbzrle, type RamBlockInfo } from '@migwire/stream-codec';
 import { insideDir, safeFileName } from './safe-name.js';
 
@@ -17,6 +18,21 @@ interface BlockImage {
 
 const ZERO_PAGE = new Uint8Array(65536);
 
+/** Default bound on the images' total size (`--max-image-bytes`): far above any guest we record. */
+export const DEFAULT_MAX_IMAGE_BYTES = 64 * 1024 ** 3;
+
+/** A stream whose RAM blocks would make images larger than allowed (a crafted or absurd length). */
+export class ImageLimitError extends Error {
+  override name = 'ImageLimitError';
+}
+
+export interface RamImagesOptions {
+  /** Write into a folder that is not empty, replacing files of the same name (never through a link). */
+  force?: boolean;
+  /** Refuse blocks that would make the images add up to more (default 64 GiB). */
+  maxImageBytes?: number;
+}
+
 export class RamImages {
   private readonly images = new Map<string, BlockImage>();
   private readonly taken = new Set<string>();
@@ -26,16 +42,25 @@ export class RamImages {
     private readonly dir: string,
     private readonly pageSize = 4096,
     private readonly only: ReadonlySet<string> | undefined = undefined,
+    private readonly o: RamImagesOptions = {},
   ) {
-    mkdirSync(dir, { recursive: true });
+    prepareOutputDir(dir, { force: o.force ?? false });
     this.scratch = new Uint8Array(pageSize);
   }
+
+  /** Bytes the images hold so far (the sum of their block lengths). */
+  private total = 0;
 
   /** Called for every MEM_SIZE entry; a block listed again (a new stream) keeps its image. */
   addBlock(info: RamBlockInfo): void {
     if (this.images.has(info.name) || (this.only && !this.only.has(info.name))) return;
+    const max = this.o.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+    if (this.total + info.usedLength > max) {
+      throw new ImageLimitError(`RAM block ${JSON.stringify(info.name)} is ${info.usedLength} bytes: the images would hold ${this.total + info.usedLength} bytes, over --max-image-bytes ${max}; nothing that large is written`);
+    }
+    this.total += info.usedLength;
     const file = safeFileName(info.name, this.taken);
-    const fd = openSync(insideDir(this.dir, file), 'w+');
+    const fd = openOutputFile(insideDir(this.dir, file), { replace: this.o.force ?? false, read: true });
     ftruncateSync(fd, info.usedLength);
     this.images.set(info.name, { info, file, fd, written: new Uint8Array(Math.ceil(info.usedLength / this.pageSize / 8)), pagesWritten: 0 });
   }
@@ -92,7 +117,7 @@ export class RamImages {
   finish(): Array<{ name: string; file: string; length: number; pagesWritten: number }> {
     const summary = [...this.images.values()].map((i) => ({ name: i.info.name, file: i.file, length: i.info.usedLength, pagesWritten: i.pagesWritten }));
     for (const i of this.images.values()) closeSync(i.fd);
-    writeFileSync(insideDir(this.dir, 'blocks.json'), JSON.stringify(summary, null, 2) + '\n');
+    writeOutputFile(insideDir(this.dir, 'blocks.json'), JSON.stringify(summary, null, 2) + '\n', { replace: this.o.force ?? false });
     return summary;
   }
 }

@@ -1,7 +1,7 @@
 /** Fixture sets on disk: one file per mutant and a manifest.json that says how each was made. */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { prepareOutputDir, writeOutputFile } from '@migwire/capture';
 import { mutate } from './mutate.js';
 import type { Mutation, MutationKind } from './mutation.js';
 import type { Seed, SeedTarget } from './seed.js';
@@ -37,6 +37,8 @@ export interface WriteFixturesOptions {
   /** How the seed was named on the command line (kept in the manifest). */
   seedStream: string;
   reduced: boolean;
+  /** Write into a folder that is not empty (files of the same name replaced, never through a link). */
+  force?: boolean;
 }
 
 export function sha256(b: Uint8Array): string {
@@ -45,7 +47,8 @@ export function sha256(b: Uint8Array): string {
 
 /** Write `count` mutants of `seed` into `dir` with manifest.json; returns the manifest. */
 export function writeFixtures(seed: Seed, dir: string, o: WriteFixturesOptions): Manifest {
-  mkdirSync(dir, { recursive: true });
+  prepareOutputDir(dir, { force: o.force ?? false });
+  const replace = o.force ?? false;
   const fixtures: FixtureEntry[] = [];
   const width = Math.max(4, String(o.count - 1).length);
   for (let i = 0; i < o.count; i++) {
@@ -53,7 +56,7 @@ export function writeFixtures(seed: Seed, dir: string, o: WriteFixturesOptions):
     const m = mutate(seed, n, o.kinds ? { kinds: o.kinds } : {});
     if (!m) continue;
     const file = `${String(i).padStart(width, '0')}-${m.mutation.kind}.bin`;
-    writeFileSync(join(dir, file), m.bytes);
+    writeOutputFile(join(dir, file), m.bytes, { replace });
     fixtures.push({ file, seed: n, mutation: m.mutation, bytes: m.bytes.length, sha256: sha256(m.bytes) });
   }
   const manifest: Manifest = {
@@ -68,6 +71,6 @@ export function writeFixtures(seed: Seed, dir: string, o: WriteFixturesOptions):
     ...(seed.target ? { target: seed.target } : {}),
     fixtures,
   };
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  writeOutputFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n', { replace });
   return manifest;
 }

@@ -26,8 +26,10 @@ export class CaptureOut {
     readonly dir: string,
     private readonly target: string,
     private readonly now: () => number,
+    /** Write into a folder that is not empty (never through a link). */
+    force = false,
   ) {
-    this.files = new CaptureFiles(dir);
+    this.files = new CaptureFiles(dir, { force });
   }
 
   add(id: number, role: ChannelRole): void {

@@ -31,6 +31,7 @@ export function connectionReport(l: Live, recorded: ReturnPathLog | undefined): 
     role: l.plan.role,
     bytesToSend: totalOf(l),
     bytesSent: l.sender?.sent ?? 0,
+    bytesStuck: l.sender?.stuck ?? 0,
     bytesReceived: l.received,
     recordedBytesReceived: l.plan.recordedReturnSize,
     connectedAt: l.connectedAt,

@@ -72,7 +72,7 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
 
   const watch = o.qmpSocket ? await openWatch(o.qmpSocket, qclock, o.pollMs ?? 50, (desc) => fail(`destination QEMU: ${desc}`)) : null;
   void watch?.done.then(() => destinationDone(), () => destinationDone());
-  const out = o.outDir ? new CaptureOut(o.outDir, target, now) : null;
+  const out = o.outDir ? new CaptureOut(o.outDir, target, now, o.force ?? false) : null;
 
   const progress = (): ReplayProgress => ({
     t: now(),
@@ -87,7 +87,8 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
     const id = l.plan.id;
     let s: Socket;
     try {
-      s = await dialer.dial();
+      // A destination that accepts but never answers a TLS handshake must not outlast the timeout.
+      s = await untilAborted(dialer.dial(), abort.signal);
     } catch (e) {
       fail(`connection ${id} (${l.plan.name}): cannot connect to ${target}: ${(e as Error).message}`);
       return;
@@ -147,6 +148,11 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
 
   const deadline = performance.now() + (o.timeoutMs ?? 300_000);
   let timedOut = false;
+  // The timeout holds over every wait (a connect, a recorded time, a full send queue), not only the loop below.
+  const deadlineTimer = setTimeout(() => {
+    timedOut = true;
+    fail(`timed out after ${o.timeoutMs ?? 300_000} ms`);
+  }, o.timeoutMs ?? 300_000);
   try {
     for (const l of lives) {
       if (failure) break;
@@ -182,14 +188,18 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
       await delay(20);
     }
     // A failure seen on a socket first: give QEMU a moment to report its own error.
-    if (watch && failure && !['failed', 'cancelled', 'postcopy-paused'].includes(watch.state.status ?? '')) await Promise.race([watch.done, delay(5000)]);
+    if (watch && failure && !timedOut && !['failed', 'cancelled', 'postcopy-paused'].includes(watch.state.status ?? '')) await Promise.race([watch.done, delay(5000)]);
     // Let the destination finish its side (its SHUT on the return path, its closes).
     const closeBy = performance.now() + (idle ? 0 : 2000);
     while (!failure && performance.now() < closeBy && !lives.every((l) => l.socket === null || l.closed || l.peerClosedAt !== null)) await delay(20);
   } finally {
+    clearTimeout(deadlineTimer);
     abort.abort();
     destinationDone();
     for (const l of lives) l.sender?.stop();
+    // A failed or timed-out replay is over: what a destination that stopped reading still holds
+    // in our send queue is counted as stuck, not waited for.
+    if (failure) for (const l of lives) if (l.sender && l.sender.stuck > 0) l.socket?.destroy();
     await Promise.allSettled([...sending, ...closing]);
     if (ticker) clearInterval(ticker);
   }
@@ -226,4 +236,29 @@ async function openWatch(socket: string, clock: Clock, pollMs: number, onFailed:
   } catch (e) {
     throw new InputError(`--qmp ${socket}: cannot talk QMP: ${(e as Error).message}`);
   }
+}
+
+/** `p`, or a rejection once `signal` aborts (the socket it may still bring is closed). */
+function untilAborted(p: Promise<Socket>, signal: AbortSignal): Promise<Socket> {
+  if (signal.aborted) {
+    void p.then((s) => s.destroy(), () => undefined);
+    return Promise.reject(new Error('replay ended before connecting'));
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      void p.then((s) => s.destroy(), () => undefined);
+      reject(new Error('replay ended before connecting'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (s) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(s);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
 }

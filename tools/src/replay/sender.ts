@@ -12,6 +12,10 @@ export class ChannelSender {
   sent = 0;
   /** Bytes handed to the socket. */
   queued = 0;
+  /** Bytes handed to the socket that the kernel never took (the destination stopped reading). */
+  get stuck(): number {
+    return this.queued - this.sent;
+  }
   error: string | null = null;
   endedAt: number | null = null;
   private stopped = false;
@@ -90,15 +94,20 @@ export class ChannelSender {
       else this.sent += n;
     });
     if (ok) return this.active;
-    // The socket's buffer is full: wait for the kernel to take it (drain), or for the socket to die.
+    // The socket's buffer is full: wait for the kernel to take it (drain), for the socket to die,
+    // or for the replay to end (a destination that never reads must not hold us past the timeout).
+    const signal = this.signal;
+    if (signal?.aborted) return false;
     return new Promise((resolve) => {
       const done = (): void => {
         s.off('drain', done);
         s.off('close', done);
+        signal?.removeEventListener('abort', done);
         resolve(this.active);
       };
       s.on('drain', done);
       s.on('close', done);
+      signal?.addEventListener('abort', done);
     });
   }
 }

@@ -24,6 +24,8 @@ export interface ReplayOptions {
   tls?: ConnectionOptions;
   /** Write what was sent and what came back as a capture directory here. */
   outDir?: string;
+  /** --out into a folder that is not empty (files of the same name replaced, never through a link). */
+  force?: boolean;
   /** Without QMP: stop once everything is sent and nothing moved for this long (ms). Default 5000. */
   idleTimeoutMs?: number;
   /** Give up after this long (ms). Default 300000. */
@@ -70,6 +72,8 @@ export interface ReplayConnectionReport {
   bytesToSend: number;
   /** Bytes the kernel took from us (write completed). */
   bytesSent: number;
+  /** Bytes handed to the socket that the destination never took (it stopped reading). */
+  bytesStuck: number;
   /** Bytes the destination sent back. */
   bytesReceived: number;
   /** Bytes the destination sent back in the recording. */

@@ -185,6 +185,13 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
       for (const s of multifd) s.end();
       await Promise.all(multifdSockets.map((s) => closed(s, 5000)));
     }
+  } catch (e) {
+    // A destination that stopped reading: say what each channel still held when we gave up.
+    if (e instanceof TranscodeError && e.code === 'DESTINATION_STALLED' && mainSink) {
+      const sinks = [mainSink, ...multifd].filter((x): x is SocketSink => x instanceof SocketSink);
+      e.message += `; stuck in the send queue: ${sinks.map((x) => `${x.name} ${x.stuck} B`).join(', ')}`;
+    }
+    throw e;
   } finally {
     mainSocket?.destroy();
     for (const s of multifdSockets) s.destroy();

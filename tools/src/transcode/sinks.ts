@@ -43,6 +43,11 @@ export class SocketSink implements ByteSink {
     });
   }
 
+  /** Bytes given to this sink that the destination has not taken (gathered here or queued in the socket). */
+  get stuck(): number {
+    return this.#pendingBytes + (this.socket.destroyed ? 0 : this.socket.writableLength);
+  }
+
   /** The socket's error, if it had one (a reset, a refused write). */
   get error(): Error | undefined {
     return this.#error;

@@ -2,10 +2,11 @@
  * index.json: one schema for every kind of capture (a TCP recording, a file/exec migration, a
  * probe that moved no bytes), read and written here only.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureError } from '../errors.js';
 import { INDEX_FILE } from '../naming.js';
+import { writeFileAtomic } from '../output/safe-output.js';
 import type { TcpProxyIndex } from './tcp-proxy.js';
 
 export const FILE_FORMAT = 'qemu-migration-capture/file/1';
@@ -54,9 +55,12 @@ export function readCaptureIndex(dir: string): CaptureIndex | undefined {
   return parsed as CaptureIndex;
 }
 
-/** Write index.json into a capture directory (pretty-printed, newline at the end). */
+/**
+ * Write index.json into a capture directory (pretty-printed, newline at the end), atomically: a
+ * reader finds the previous index.json or the whole new one, never a part (a full disk included).
+ */
 export function writeCaptureIndex(dir: string, index: CaptureIndex): void {
-  writeFileSync(join(dir, INDEX_FILE), JSON.stringify(index, null, 2) + '\n');
+  writeFileAtomic(join(dir, INDEX_FILE), JSON.stringify(index, null, 2) + '\n');
 }
 
 export function isTcpProxyIndex(index: CaptureIndex | undefined): index is TcpProxyIndex {

@@ -18,6 +18,10 @@ export interface DirectionStats {
   bytes_received: number;
   bytes_written: number;
   bytes_sent: number;
+  /** Received but not on disk (a full disk): the recording's shortfall. Absent in older indexes. */
+  bytes_not_written?: number;
+  /** Received but not forwarded (the peer went away first). Absent in older indexes. */
+  bytes_not_forwarded?: number;
   file_size: number;
   recorded_equals_forwarded: boolean;
   chunks: number;
@@ -61,8 +65,11 @@ export interface RoleRow {
   [extra: string]: unknown;
 }
 
-/** complete | recording-failed (a file refused a write) | target-refused | forced (closed at stop). */
-export type CaptureStatus = 'complete' | 'recording-failed' | 'target-refused' | 'forced';
+/**
+ * complete | recording-failed (a file refused a write) | target-refused | stopped (a stop signal
+ * closed connections still open) | forced (older recorders: closed at stop).
+ */
+export type CaptureStatus = 'complete' | 'recording-failed' | 'target-refused' | 'stopped' | 'forced';
 
 export interface TcpProxyIndex {
   format: typeof TCP_PROXY_FORMAT;

@@ -2,6 +2,7 @@
  * Reading one channel file, plain or gzipped: streamed in bounded chunks, its first bytes, and its
  * length, without unpacking the whole file.
  */
+import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
@@ -20,13 +21,41 @@ async function* guarded(source: Readable, path: string, what: string): AsyncGene
   }
 }
 
-/** A file's bytes (unpacked when it ends in .gz), 256 KiB at a time. */
-export function fileBytes(path: string): AsyncIterable<Uint8Array> {
+/** What index.json says a channel file holds (its unpacked bytes). */
+export interface ExpectedContent {
+  size?: number;
+  /** sha256 of the bytes, hex; empty or absent: not checked. */
+  sha256?: string;
+}
+
+/**
+ * Pass the bytes through, hashing them on the way (no second pass); at the end, a byte count or
+ * digest that differs from index.json is a CaptureError naming the file.
+ */
+async function* verified(source: AsyncIterable<Uint8Array>, path: string, expect: ExpectedContent): AsyncGenerator<Uint8Array> {
+  const hash = expect.sha256 ? createHash('sha256') : undefined;
+  let n = 0;
+  for await (const chunk of source) {
+    hash?.update(chunk);
+    n += chunk.length;
+    yield chunk;
+  }
+  if (expect.size !== undefined && n !== expect.size) throw new CaptureError(`${path}: holds ${n} bytes, index.json says ${expect.size}: the file changed after it was recorded`, path);
+  const got = hash?.digest('hex');
+  if (got !== undefined && got !== expect.sha256) throw new CaptureError(`${path}: sha256 ${got} differs from index.json's ${expect.sha256}: the file changed after it was recorded`, path);
+}
+
+/** A file's bytes (unpacked when it ends in .gz), 256 KiB at a time; checked against `expect` when given. */
+export function fileBytes(path: string, expect?: ExpectedContent): AsyncIterable<Uint8Array> {
   const file = createReadStream(path, { highWaterMark: 256 * 1024 });
-  if (!isGzipPath(path)) return guarded(file, path, 'cannot read');
-  const gunzip = createGunzip();
-  file.on('error', (e) => gunzip.destroy(e));
-  return guarded(file.pipe(gunzip), path, 'corrupt or truncated gzip');
+  let bytes: AsyncIterable<Uint8Array>;
+  if (!isGzipPath(path)) bytes = guarded(file, path, 'cannot read');
+  else {
+    const gunzip = createGunzip();
+    file.on('error', (e) => gunzip.destroy(e));
+    bytes = guarded(file.pipe(gunzip), path, 'corrupt or truncated gzip');
+  }
+  return expect && (expect.sha256 || expect.size !== undefined) ? verified(bytes, path, expect) : bytes;
 }
 
 /** Bytes of a stream (stdin), with failures named after `path`. */

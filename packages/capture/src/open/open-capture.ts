@@ -13,9 +13,10 @@ import { ArrivalTimes } from '../chunks/arrival-times.js';
 import { CaptureError } from '../errors.js';
 import { readCaptureIndex, type CaptureIndex } from '../index-schema/capture-index.js';
 import { CHUNKS_FILE, connectionFileName, DIRECTIONS, parseConnectionFileName, STREAM_FILES, type Direction } from '../naming.js';
-import { channelSize, fileBytes, isGzipPath, readHead, streamBytes } from './byte-source.js';
+import { channelSize, fileBytes, isGzipPath, readHead, streamBytes, type ExpectedContent } from './byte-source.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
 import { openPcapCapture, type PcapSelection } from './pcap-capture.js';
+import { checkSize, expectedContents } from './verify-content.js';
 
 export interface CaptureChannel {
   /** Display name: "main", "return-path", "multifd 2", "postcopy-preempt", "conn05.src2dst", ... */
@@ -54,6 +55,11 @@ export interface OpenCaptureOptions {
   stdin?: Readable;
   /** Which migration of a pcap/pcapng holding several (its id); default the only one. */
   migration?: number;
+  /**
+   * Check channel files against index.json (default true): sizes when opened, sha256 while they
+   * are read; a difference is a CaptureError naming the file.
+   */
+  verify?: boolean;
 }
 
 const noArrivals = (): Promise<undefined> => Promise.resolve(undefined);
@@ -63,8 +69,10 @@ function identify(head: Uint8Array): { role: ChannelRole; multifdId?: number } {
   return identifyChannel(head, { ended: true })!;
 }
 
-function fileChannel(path: string, init: Omit<CaptureChannel, 'path' | 'size' | 'open'>): CaptureChannel {
-  return { ...init, path, size: channelSize(path), open: () => fileBytes(path) };
+function fileChannel(path: string, init: Omit<CaptureChannel, 'path' | 'size' | 'open'>, expect?: ExpectedContent): CaptureChannel {
+  const size = channelSize(path);
+  checkSize(path, size, expect);
+  return { ...init, path, size, open: () => fileBytes(path, expect) };
 }
 
 /** Open a capture directory, a stream file (plain or .gz), a pcap/pcapng or "-" (stdin). Throws CaptureError. */
@@ -78,7 +86,7 @@ export async function openCapture(path: string, options: OpenCaptureOptions = {}
   const head = statSync(path).isDirectory() ? undefined : readHead(path);
   if (head && looksLikePcap(head)) return openPcapCapture(path, options.migration);
   if (options.migration !== undefined) throw new CaptureError(`${path}: --migration applies to pcap/pcapng captures only`, path);
-  return head ? openStreamFile(path, head) : openDirectory(path);
+  return head ? openStreamFile(path, head) : openDirectory(path, options.verify ?? true);
 }
 
 function openStreamFile(path: string, head: Uint8Array): Capture {
@@ -89,11 +97,13 @@ function openStreamFile(path: string, head: Uint8Array): Capture {
   return { kind: 'file', path, channels: [ch], arrivals: noArrivals };
 }
 
-function openDirectory(path: string): Capture {
+function openDirectory(path: string, verify: boolean): Capture {
   const index = readCaptureIndex(path);
+  const expected = verify ? expectedContents(index) : new Map<string, ExpectedContent>();
+  const expect = (file: string): ExpectedContent | undefined => expected.get(basename(file).replace(/\.gz$/, ''));
   const channels: CaptureChannel[] = [];
   const streamFile = STREAM_FILES.map((f) => join(path, f)).find((f) => existsSync(f));
-  if (streamFile) channels.push(fileChannel(streamFile, { name: 'main', role: 'main', conn: 0, direction: 'src2dst' }));
+  if (streamFile) channels.push(fileChannel(streamFile, { name: 'main', role: 'main', conn: 0, direction: 'src2dst' }, expect(streamFile)));
   const conns = new Set<number>();
   for (const f of readdirSync(path)) {
     const parsed = parseConnectionFileName(f);
@@ -105,6 +115,7 @@ function openDirectory(path: string): Capture {
       const file = [false, true].map((gz) => join(path, connectionFileName(conn, direction, gz))).find((f) => existsSync(f));
       if (!file) continue;
       const size = channelSize(file);
+      checkSize(file, size, expect(file));
       let role: ChannelRole;
       let multifdId: number | undefined;
       if (direction === 'src2dst') {
@@ -115,7 +126,8 @@ function openDirectory(path: string): Capture {
         // The destination's bytes on a main connection are its return path; elsewhere they name nothing.
         role = reverseRole(srcRole, size);
       }
-      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, path: file, size, open: () => fileBytes(file) };
+      const want = expect(file);
+      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, path: file, size, open: () => fileBytes(file, want) };
       if (multifdId !== undefined) ch.multifdId = multifdId;
       channels.push(ch);
     }

@@ -4,8 +4,8 @@
  * prove it lost nothing (received = written = forwarded).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import type { Direction, DirectionStats, EndReason } from '@migwire/capture';
+import { createReadStream, lstatSync, type WriteStream } from 'node:fs';
+import { createOutputStream, type Direction, type DirectionStats, type EndReason } from '@migwire/capture';
 
 export type DirectionName = Direction;
 export type { DirectionStats, EndReason };
@@ -43,12 +43,23 @@ export class DirectionRecorder {
     private readonly onWriteError: (message: string) => void = () => {},
     /** Bytes the file may lag behind the network before the reader is paused. */
     fileBufferBytes = DEFAULT_FILE_BUFFER_BYTES,
+    /** Replace an existing file (--force); a link in its place is removed, never written through. */
+    replace = false,
   ) {
     if (path === undefined) {
       this.closed = Promise.resolve();
       return;
     }
-    const out = createWriteStream(path, { highWaterMark: fileBufferBytes });
+    let out: WriteStream;
+    try {
+      out = createOutputStream(path, { replace, highWaterMark: fileBufferBytes });
+    } catch (e) {
+      // Told after the constructor returns: the caller is still setting the connection up.
+      this.closed = Promise.resolve();
+      this.writeError = (e as Error).message;
+      queueMicrotask(() => this.onWriteError((e as Error).message));
+      return;
+    }
     this.out = out;
     out.on('error', (e) => this.failWrite(e.message));
     this.closed = new Promise((resolve) => out.once('close', () => resolve()));
@@ -89,6 +100,11 @@ export class DirectionRecorder {
     });
   }
 
+  /** This direction is recorded into a file (not a blind pipe). */
+  get recording(): boolean {
+    return this.path !== undefined;
+  }
+
   firstBytes(): Buffer {
     return this.head;
   }
@@ -100,9 +116,11 @@ export class DirectionRecorder {
   }
 
   async close(): Promise<void> {
-    if (!this.out || !this.path) return;
+    if (!this.out || !this.path || this.out.closed) return;
     this.out.end();
     await this.closed;
+    // After a refused write the file may hold part of the chunk that failed: count what is there.
+    if (this.writeError) this.written = Math.min(this.received, onDiskSize(this.path) ?? this.written);
     if (this.digest === '' && !this.writeError) {
       const h = createHash('sha256');
       for await (const c of createReadStream(this.path, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
@@ -116,9 +134,11 @@ export class DirectionRecorder {
       bytes_received: this.received,
       bytes_written: this.written,
       bytes_sent: this.sent,
+      bytes_not_written: this.recording ? this.received - this.written : 0,
+      bytes_not_forwarded: this.received - this.sent,
       file_size: this.written,
       // Without a file (a blind proxy) only received = forwarded can be shown.
-      recorded_equals_forwarded: this.received === this.sent && (this.out === undefined || this.received === this.written),
+      recorded_equals_forwarded: this.received === this.sent && (!this.recording || (this.received === this.written && this.writeError === null)),
       chunks: this.chunks,
       first_data_at: this.firstDataAt,
       ended_at: this.endedAt,
@@ -129,5 +149,15 @@ export class DirectionRecorder {
       sha256: this.digest,
       head_hex: this.head.toString('hex'),
     };
+  }
+}
+
+/** Size of the regular file at `path` (a link is not followed), if there is one. */
+function onDiskSize(path: string): number | undefined {
+  try {
+    const st = lstatSync(path);
+    return st.isFile() ? st.size : undefined;
+  } catch {
+    return undefined;
   }
 }

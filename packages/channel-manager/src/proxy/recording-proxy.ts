@@ -36,7 +36,10 @@ export interface RecordingProxyOptions {
   onChunk?: (connection: number, direction: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => void;
   /** Bytes a recording file may lag behind the network per direction (default 8 MiB). */
   fileBufferBytes?: number;
+  /** Record into an output folder that is not empty, replacing files of the same name (never through a link). */
+  force?: boolean;
 }
+
 
 export interface ProxyProgress {
   t: number;
@@ -78,7 +81,7 @@ export class RecordingProxy extends EventEmitter {
     super();
     this.dialer = new OrderedDialer(o.target, o.tls?.client);
     this.registry = new ChannelRegistry(o.layout ?? {});
-    this.files = new CaptureFiles(o.outDir, o.fileBufferBytes);
+    this.files = new CaptureFiles(o.outDir, { ...(o.fileBufferBytes !== undefined ? { fileBufferBytes: o.fileBufferBytes } : {}), force: o.force ?? false });
   }
 
   /** Seconds since the proxy started (the capture's clock). */
@@ -177,6 +180,15 @@ export class RecordingProxy extends EventEmitter {
       };
       this.dialer.dial().then(
         (dst) => {
+          if (src.destroyed) {
+            // Closed while dialing (a stop, a failed recording): the destination gets nothing.
+            dst.destroy();
+            conn.up.end('forced', this.now());
+            conn.down.end('forced', this.now());
+            open = 1;
+            finished();
+            return;
+          }
           conn.dst = dst;
           conn.connectedAt = this.now();
           conn.targetLocal = `${dst.localAddress}:${dst.localPort}`;
@@ -210,8 +222,12 @@ export class RecordingProxy extends EventEmitter {
     if (this.failure) return;
     this.failure = `writing connection ${connection} failed: ${message}`;
     this.emit('record-error', new Error(this.failure));
+    const t = this.now();
     for (const c of this.conns) {
       if (c.closedAt === null) {
+        // The file that refused ends with write-error; every other open direction was cut by us.
+        for (const rec of [c.up, c.down]) rec.end(rec.writeError !== null ? 'write-error' : 'forced', t);
+        c.forced ||= c.up.endReason === 'forced' || c.down.endReason === 'forced';
         c.src.destroy();
         c.dst?.destroy();
       }
@@ -279,8 +295,11 @@ export class RecordingProxy extends EventEmitter {
     const end = (reason: 'eof' | 'recv-error' | 'send-error', err?: Error): void => {
       if (ended) return;
       ended = true;
-      if (reason === 'recv-error') rec.recvError = err?.message ?? null;
-      if (reason === 'send-error') rec.sendError = err?.message ?? null;
+      // A direction we ended ourselves (stop, disk full) keeps that reason, not the socket error it caused.
+      if (rec.endReason === null) {
+        if (reason === 'recv-error') rec.recvError = err?.message ?? null;
+        if (reason === 'send-error') rec.sendError = err?.message ?? null;
+      }
       rec.end(reason, this.now());
       if (upstream) {
         this.identify(conn, true);
@@ -298,15 +317,20 @@ export class RecordingProxy extends EventEmitter {
     from.on('close', () => end(from.readableEnded ? 'eof' : 'recv-error'));
   }
 
+  /** Why index.json could not be written, if it could not. */
+  indexError: string | undefined;
+
   /**
    * Stop accepting, wait up to `graceMs` for open connections to finish (then
-   * close them, marked forced), flush every file and write index.json.
+   * close them, marked forced), flush every file and write index.json (atomically).
+   * Never waits on a peer: a stalled connection is cut after the grace.
    */
   async close(graceMs = 0): Promise<TcpProxyIndex> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    // Stop accepting; server.close's callback would wait for every open connection, so not awaited.
+    this.server?.close();
     const all = this.allClosed();
-    const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
-    if (timedOut) {
+    const within = (ms: number): Promise<boolean> => Promise.race([all.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref())]);
+    if (!(await within(graceMs))) {
       for (const c of this.conns) {
         if (c.closedAt === null) {
           c.forced = true;
@@ -316,12 +340,16 @@ export class RecordingProxy extends EventEmitter {
           c.dst?.destroy();
         }
       }
-      await all;
+      await within(1000); // destroyed sockets close at once; a dial still pending is not waited for
     }
     await Promise.all(this.conns.flatMap((c) => [c.up.close(), c.down.close()]));
     await this.files.closeChunks();
     const index = this.index();
-    this.files.writeIndex(index);
+    try {
+      this.files.writeIndex(index);
+    } catch (e) {
+      this.indexError = (e as Error).message;
+    }
     return index;
   }
 
@@ -340,6 +368,8 @@ export class RecordingProxy extends EventEmitter {
       role_error: c.roleError,
       directions: { src2dst: c.up.stats(), dst2src: c.down.stats() },
     }));
+    const chunksError = this.files.chunksError;
+    const failure = this.failure ?? (chunksError !== null ? `writing ${CHUNKS_FILE} failed: ${chunksError}` : undefined);
     return {
       format: TCP_PROXY_FORMAT,
       transport: this.o.tls ? 'tls-terminated' : 'tcp',
@@ -354,8 +384,9 @@ export class RecordingProxy extends EventEmitter {
       chunk_count: this.files.chunkCount,
       all_recorded_equals_forwarded: connections.every((c) => c.directions.src2dst.recorded_equals_forwarded && c.directions.dst2src.recorded_equals_forwarded),
       accept_errors: this.acceptErrors,
-      status: this.failure ? 'recording-failed' : connections.some((c) => c.connect_error) ? 'target-refused' : connections.some((c) => c.forced_close) ? 'forced' : 'complete',
-      ...(this.failure ? { failure: this.failure } : {}),
+      // stopped: a stop (signal, end of grace) cut connections that were still open.
+      status: failure ? 'recording-failed' : connections.some((c) => c.connect_error) ? 'target-refused' : connections.some((c) => c.forced_close) ? 'stopped' : 'complete',
+      ...(failure ? { failure } : {}),
       roles: roleRows(connections),
     };
   }

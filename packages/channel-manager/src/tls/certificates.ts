@@ -30,7 +30,8 @@
  */
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeOutputFile } from '@migwire/capture';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate, type TlsOptions } from 'node:tls';
@@ -236,11 +237,12 @@ export function generateTlsCredentials(options: TlsCredentialsOptions = {}): Tls
 /**
  * Write the files QEMU's `tls-creds-x509` expects into `dir` (created if needed, mode 0700):
  * ca-cert.pem, server-cert.pem, client-cert.pem (0644) and server-key.pem, client-key.pem (0600).
- * The CA key is not written: QEMU never needs it. Existing files are overwritten and re-moded.
- * Both endpoints may use the same folder (a server loads only the server files, a client only
- * the client files).
+ * The CA key is not written: QEMU never needs it. Existing files are replaced (each is created new
+ * with its mode; a link in its place is removed, never written through) unless `replace` is false,
+ * when an existing file is an OutputError. Both endpoints may use the same folder (a server loads
+ * only the server files, a client only the client files).
  */
-export function writeQemuTlsDir(dir: string, creds: TlsCredentials): void {
+export function writeQemuTlsDir(dir: string, creds: TlsCredentials, o: { replace?: boolean } = {}): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files: [string, string, number][] = [
     [QEMU_TLS_FILES.caCert, creds.caCert, 0o644],
@@ -249,11 +251,7 @@ export function writeQemuTlsDir(dir: string, creds: TlsCredentials): void {
     [QEMU_TLS_FILES.clientCert, creds.clientCert, 0o644],
     [QEMU_TLS_FILES.clientKey, creds.clientKey, 0o600],
   ];
-  for (const [file, pem, mode] of files) {
-    const path = join(dir, file);
-    writeFileSync(path, pem, { mode });
-    chmodSync(path, mode); // writeFileSync's mode applies only to newly created files
-  }
+  for (const [file, pem, mode] of files) writeOutputFile(join(dir, file), pem, { mode, replace: o.replace ?? true });
 }
 
 export interface QemuTlsObjectOptions {

@@ -1,0 +1,50 @@
+/**
+ * openCapture checks channel files against index.json (issue 13, item 12): a size that differs
+ * is reported when the capture is opened, a sha256 that differs when the file has been read;
+ * both as CaptureErrors naming the file. verify: false opens it anyway.
+ */
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { openCapture, TCP_PROXY_FORMAT } from '../src/index.js';
+
+const QEVM = Buffer.from('QEVM\0\0\0\x03', 'latin1');
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+function capture(recorded: Buffer, onDisk: Buffer, gz = false): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-verify-'));
+  writeFileSync(join(dir, `conn00.src2dst.bin${gz ? '.gz' : ''}`), gz ? gzipSync(onDisk) : onDisk);
+  writeFileSync(join(dir, 'conn00.dst2src.bin'), Buffer.alloc(0));
+  const dirn = (file: string, b: Buffer): object => ({ file, bytes_received: b.length, bytes_written: b.length, bytes_sent: b.length, file_size: b.length, sha256: sha(b) });
+  const index = { format: TCP_PROXY_FORMAT, connections: [{ id: 0, directions: { src2dst: dirn('conn00.src2dst.bin', recorded), dst2src: dirn('conn00.dst2src.bin', Buffer.alloc(0)) } }] };
+  writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
+  return dir;
+}
+
+async function readAll(dir: string, verify = true): Promise<number> {
+  let n = 0;
+  for (const ch of (await openCapture(dir, { verify })).channels) for await (const c of ch.open()) n += c.length;
+  return n;
+}
+
+test('a file whose size differs from index.json is a CaptureError when the capture is opened', async (t) => {
+  const data = Buffer.concat([QEVM, Buffer.alloc(10_000, 1)]);
+  const dir = capture(data, data.subarray(0, 5000));
+  await t.throwsAsync(openCapture(dir), { name: 'CaptureError', message: /conn00\.src2dst\.bin: holds 5000 bytes, index\.json says 10008/ });
+  await t.notThrowsAsync(openCapture(dir, { verify: false }));
+});
+
+test('a file whose bytes differ (same size) fails its sha256 once read, plain or gzipped', async (t) => {
+  const data = Buffer.concat([QEVM, Buffer.alloc(300_000, 1)]);
+  const doctored = Buffer.from(data);
+  doctored[200_000] = 7;
+  for (const gz of [false, true]) {
+    const dir = capture(data, doctored, gz);
+    await t.throwsAsync(readAll(dir), { name: 'CaptureError', message: /conn00\.src2dst\.bin(\.gz)?: sha256 [0-9a-f]{64} differs from index\.json's/ });
+    t.is(await readAll(dir, false), data.length);
+  }
+  t.is(await readAll(capture(data, data)), data.length, 'an intact capture reads as before');
+});
