@@ -2,13 +2,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isCodecError } from '@migwire/stream-codec';
 import { StdOutput, type Output } from './cli-io.js';
-import { dump } from './commands/dump.js';
-import { checkProtocol, checkRoundTrip } from './commands/check.js';
-import { extract } from './commands/extract.js';
-import { fuzz, FuzzUsageError } from './commands/fuzz.js';
-import { parseHostPort, record } from './commands/record.js';
-import { replay } from './commands/replay.js';
-import { transcode } from './commands/transcode.js';
+import { dump } from './dump/command.js';
+import { checkProtocol, checkRoundTrip } from './check/command.js';
+import { extract } from './extract/command.js';
+import { fuzz, FuzzUsageError } from './fuzz/command.js';
+import { parseHostPort, record } from './record/command.js';
+import { replay } from './replay/command.js';
+import { transcode } from './transcode/command.js';
 import { CaptureError } from '@migwire/capture';
 import { InputError } from './input-error.js';
 

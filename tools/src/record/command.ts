@@ -7,7 +7,7 @@ import type { TcpProxyIndex } from '@migwire/capture';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
 import { LiveChecker } from '../check/live.js';
-import { checkProtocol } from './check.js';
+import { checkProtocol } from '../check/command.js';
 
 export interface RecordOptions {
   listen: { host: string; port: number };
