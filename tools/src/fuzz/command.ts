@@ -12,11 +12,13 @@ import { reduceSeed } from '../fuzz/reduce.js';
 import { codecReportLines, qemuReportLines } from '../fuzz/report.js';
 import { loadSeed, type MainSeed } from '../fuzz/seed.js';
 import { InputError } from '../input-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { qemuBinary, type QemuVersion } from '@migwire/qemu';
 
 export type FuzzValues = Record<string, string | boolean | string[] | undefined>;
 
-export class FuzzUsageError extends Error {}
+/** A fuzz command line that cannot run: exit 2 like any usage error. */
+export class FuzzUsageError extends UsageError {}
 
 function num(v: FuzzValues[string], name: string, dflt: number): number {
   if (v === undefined) return dflt;

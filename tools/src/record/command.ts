@@ -23,12 +23,6 @@ export interface RecordOptions {
   quiet: boolean;
 }
 
-export function parseHostPort(s: string, what: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(s);
-  if (!m) throw new Error(`${what} must be HOST:PORT, got ${JSON.stringify(s)}`);
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(m[2]) };
-}
-
 function roleName(c: { role?: string; multifdId?: number }): string {
   // The recorder always writes a role; indexes from other recorders keep theirs in `roles`.
   return c.role === 'multifd' && c.multifdId !== undefined ? `multifd ${c.multifdId}` : (c.role ?? 'other');

@@ -1,0 +1,54 @@
+/** `migwire dump`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { INPUT_HELP } from './input-help.js';
+import { UsageError } from '../errors/usage-error.js';
+
+export const dump: CommandSpec = {
+  summary: 'print every record of every channel (main, return path, multifd, postcopy-preempt)',
+  usage: 'migwire dump PATH [--json] [--channel NAME]... [--section ID|IDSTR]... [--no-pages | --pages] [--fields] [--no-summary]',
+  help: `${INPUT_HELP}
+
+Output is one line per record: channel, byte offset, length, and what the record is. Runs of RAM
+page records are folded into one line per RAM block unless --pages is given. A summary (records
+and bytes per kind, pages per block, commands and return-path messages) ends the output.
+Decoding streams each file: memory stays flat whatever the stream's size.
+
+Options:
+  --json             one JSON object per record (JSON lines); byte fields as {length, hex}
+  --channel NAME     only this channel: main, return-path, multifd, multifd2, postcopy-preempt,
+                     connNN or connNN.src2dst (repeatable)
+  --section ID       only records of this section id or idstr, e.g. 2 or ram (repeatable)
+  --no-pages         leave out RAM page records
+  --pages            list every page record instead of one line per run
+  --fields           show the VMState fields of device sections (uses the stream's own
+                     VMDESCRIPTION trailer when the input is a seekable file)
+  --no-summary       no summary at the end
+Exit status: 0 when every channel decoded to the end, 1 when one stopped at an error (shown with
+its code, channel and byte offset), 2 for a usage error.`,
+  options: {
+    json: { type: 'boolean' },
+    channel: { type: 'string', multiple: true },
+    section: { type: 'string', multiple: true },
+    'no-pages': { type: 'boolean' },
+    pages: { type: 'boolean' },
+    fields: { type: 'boolean' },
+    'no-summary': { type: 'boolean' },
+  },
+  run: async (pos, v, out) => {
+    if (v['pages'] === true && v['no-pages'] === true) throw new UsageError('dump: --pages and --no-pages contradict each other: give one');
+    const { dump } = await import('../dump/command.js');
+    return dump(
+      pos[0]!,
+      {
+        json: v['json'] === true,
+        channels: (v['channel'] as string[] | undefined) ?? [],
+        sections: (v['section'] as string[] | undefined) ?? [],
+        noPages: v['no-pages'] === true,
+        pages: v['pages'] === true,
+        fields: v['fields'] === true,
+        summary: v['no-summary'] !== true,
+      },
+      out,
+    );
+  },
+};

@@ -1,0 +1,28 @@
+/** `migwire extract`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { INPUT_HELP } from './input-help.js';
+import { UsageError } from '../errors/usage-error.js';
+
+export const extract: CommandSpec = {
+  summary: "rebuild the guest's RAM as the destination had it at completion, one image per RAM block",
+  usage: 'migwire extract PATH --out DIR [--block NAME]... [--quiet]',
+  help: `${INPUT_HELP}
+
+Writes DIR/<block>.img for each RAM block (block names are made safe: nothing is written outside
+DIR), holding each page's last content in the order the destination applies them: pages from the
+main channel (PAGE, ZERO, XBZRLE applied to the previous copy), multifd packets (normal pages,
+decompressed; zero pages), and the postcopy-preempt channel. Multifd pages are applied round by
+round (a page of a later SYNC round wins over an earlier one). Zero pages are holes: the images are
+sparse files. Also writes DIR/blocks.json (name, file, length, pages written).
+
+Options:
+  --out DIR       output folder (created)
+  --block NAME    only this RAM block (repeatable)
+  --quiet         no progress on stderr`,
+  options: { out: { type: 'string' }, block: { type: 'string', multiple: true }, quiet: { type: 'boolean' } },
+  run: async (pos, v, out) => {
+    if (typeof v['out'] !== 'string') throw new UsageError('extract needs --out DIR');
+    const { extract } = await import('../extract/command.js');
+    return extract(pos[0]!, { outDir: v['out'], blocks: (v['block'] as string[] | undefined) ?? [], quiet: v['quiet'] === true }, out);
+  },
+};

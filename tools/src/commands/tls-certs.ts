@@ -1,0 +1,29 @@
+/** `migwire tls-certs`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { UsageError } from '../errors/usage-error.js';
+
+export const tlsCerts: CommandSpec = {
+  summary: 'make x509 credentials (CA, server, client) for QEMU tls-creds-x509 and migwire record --tls',
+  usage: 'migwire tls-certs --out DIR [--ip ADDR]... [--dns NAME]...',
+  help: `Writes ca-cert.pem, ca-key.pem, server-cert.pem, server-key.pem, client-cert.pem and
+client-key.pem into DIR (keys 0600): a CA and server/client certificates it signed, RSA 2048,
+valid for a year. The server certificate names every --ip and --dns given (default 127.0.0.1, ::1
+and localhost): it must name the host in the migration URI. Point both QEMUs' tls-creds-x509
+objects (endpoint=client on the source, endpoint=server on the destination) and
+\`migwire record --tls DIR\` at the same folder.`,
+  paths: 'none',
+  options: { out: { type: 'string' }, ip: { type: 'string', multiple: true }, dns: { type: 'string', multiple: true } },
+  run: async (_pos, v, out) => {
+    if (typeof v['out'] !== 'string') throw new UsageError('tls-certs needs --out DIR');
+    const { generateTlsCredentials, writeQemuTlsDir } = await import('@migwire/channel-manager');
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const ips = v['ip'] as string[] | undefined;
+    const dns = v['dns'] as string[] | undefined;
+    const creds = generateTlsCredentials({ ...(ips ? { ipAddresses: ips } : {}), ...(dns ? { dnsNames: dns } : {}), cache: false });
+    writeQemuTlsDir(v['out'], creds);
+    writeFileSync(join(v['out'], 'ca-key.pem'), creds.caKey, { mode: 0o600 });
+    out.line(`wrote CA, server and client credentials to ${v['out']}`);
+    return 0;
+  },
+};
