@@ -9,12 +9,14 @@ import {
   type MainRecord,
   type MultifdRecord,
   type ReturnPathRecord,
+  isDecodableRole,
 } from '@migwire/stream-codec';
 import { ChunkQueue } from '@migwire/stream-codec/internal';
 import { openCapture, type CaptureChannel } from '@migwire/capture';
 import { decodeInput, type AnyRecord } from '../decode/channels.js';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
+import { nothingDecoded } from '../decode/outcome.js';
 
 export interface RoundTripChannelReport {
   channel: string;
@@ -79,7 +81,8 @@ export async function checkRoundTrip(path: string, json: boolean, out: Output): 
     if (res.skipped && res.channel.role === 'empty') rep.ok = true;
     reports.push(rep);
   }
-  const ok = reports.every((r) => r.ok || r.skipped !== undefined);
+  const nothing = nothingDecoded(path, results);
+  const ok = !nothing && reports.every((r) => r.ok || r.skipped !== undefined);
   const allDecoded = reports.every((r) => r.ok);
   if (json) {
     out.line(JSON.stringify({ kind: 'roundtrip', ok, channels: reports }));
@@ -91,6 +94,8 @@ export async function checkRoundTrip(path: string, json: boolean, out: Output): 
     }
     out.line(ok ? (allDecoded ? 'round trip: every byte of every channel matches' : 'round trip: every decoded channel matches; some channels could not be decoded') : 'round trip: FAILED');
   }
+  for (const r of results) if (r.error) out.err(`migwire: ${r.error.message}`);
+  if (nothing) out.err(`migwire: ${nothing}`);
   return ok ? 0 : 1;
 }
 
@@ -98,9 +103,13 @@ export async function checkRoundTrip(path: string, json: boolean, out: Output): 
 export async function checkProtocol(path: string, json: boolean, out: Output): Promise<number> {
   const { checkRules } = await import('../check/rules.js');
   const rep = await checkRules(path);
+  // The rules skip what has no decoder; when that is every channel, nothing was checked.
+  const decodable = openCapture(path).channels.filter((c) => isDecodableRole(c.role) || c.role === 'other');
+  const nothing = decodable.length === 0 ? `${path}: nothing could be checked: no channel decodes (every one TLS-encrypted or empty)` : undefined;
   if (json) {
-    out.line(JSON.stringify({ kind: 'check', ...rep }));
-    return rep.ok ? 0 : 1;
+    out.line(JSON.stringify({ kind: 'check', ...rep, ...(nothing ? { ok: false, nothingChecked: nothing } : {}) }));
+    if (nothing) out.err(`migwire: ${nothing}`);
+    return rep.ok && !nothing ? 0 : 1;
   }
   for (const r of rep.rules) {
     const where = r.channel ? ` [${r.channel}${r.offset !== undefined ? ` @ byte ${r.offset}` : ''}]` : '';
@@ -112,6 +121,11 @@ export async function checkProtocol(path: string, json: boolean, out: Output): P
     out.line(`rounds (pages per channel):  ${chans.join(' | ')}`);
     for (const r of rep.rounds) out.line(`  round ${String(r.round).padStart(3)}: ${chans.map((c) => String(r.pages[c] ?? 0).padStart(6)).join(' | ')}`);
     out.line(`${rep.resentPages} pages were sent in more than one round`);
+  }
+  if (nothing) {
+    out.line('check: NOTHING CHECKED');
+    out.err(`migwire: ${nothing}`);
+    return 1;
   }
   out.line(rep.ok ? 'check: every rule holds' : 'check: FAILED');
   return rep.ok ? 0 : 1;

@@ -3,8 +3,8 @@
  * streaming each file (constant memory), main first so the others can be
  * checked against its RAM block list.
  */
-import { CodecError, MainStreamDecoder, decoderFor, isDecodableRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
-import { findTrailingVmdesc, type Capture, type CaptureChannel } from '@migwire/capture';
+import { CodecError, ErrorCode, MainStreamDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
+import { CaptureError, findTrailingVmdesc, type Capture, type CaptureChannel } from '@migwire/capture';
 
 export type AnyRecord = CodecRecord;
 
@@ -58,6 +58,9 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
       dec = decoderFor(ch.role, { channel: ch.name, ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}) });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
+    // Bytes that claim no role are not a migration stream: decoding them as one says what is wrong
+    // (bad magic, or empty) instead of skipping them; TLS peers' answers and empty directions stay skipped.
+    if (!dec && notAMigrationStream(input, ch)) dec = new MainStreamDecoder({ channel: ch.name });
     const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
     if (!dec) {
       result.skipped = ch.role === 'tls' ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
@@ -65,8 +68,12 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
       opts.onChannelEnd?.(result);
       continue;
     }
+    let last: AnyRecord | undefined;
+    let ended = false;
     const sink = (r: AnyRecord): void => {
       result.records++;
+      last = r;
+      if (r.kind === 'eof' && r.depth === 0) ended = true;
       opts.onRecord(ch, r);
     };
     try {
@@ -76,8 +83,10 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
         dec.write(chunk, sink);
       }
       dec.end(sink);
+      if (ch.role === 'main' && !ended) result.error = incomplete(ch, result.bytes, last);
     } catch (e) {
       if (e instanceof CodecError) result.error = e;
+      else if (e instanceof CaptureError) throw new CaptureError(`${e.message} (channel ${ch.name}, after ${result.bytes} bytes)`, e.path, { cause: e });
       else throw e;
     }
     if (main && main.ramBlocks.length) ramBlocks = main.ramBlocks;
@@ -85,6 +94,28 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
     opts.onChannelEnd?.(result);
   }
   return results;
+}
+
+/** A channel that should have been a stream and is not: a lone file or stdin, or a source's bytes with no known role. */
+function notAMigrationStream(input: Capture, ch: CaptureChannel): boolean {
+  if (input.kind !== 'capture') return ch.role === 'empty' || ch.role === 'other';
+  if (ch.role !== 'other') return false;
+  const src = input.channels.find((c) => c.conn === ch.conn && c.direction === 'src2dst');
+  return !(src && isEncryptedRole(src.role));
+}
+
+/** A main stream that stops between records but before QEMU_VM_EOF: the migration did not finish. */
+function incomplete(ch: CaptureChannel, bytes: number, last: AnyRecord | undefined): CodecError {
+  const lastText = last ? `${last.kind}${'idstr' in last && last.idstr ? ` "${last.idstr}"` : ''} at byte ${last.offset}` : 'none';
+  return new CodecError({
+    code: ErrorCode.Truncated,
+    channel: ch.name,
+    role: 'main',
+    offset: bytes,
+    message: `incomplete stream: ends before QEMU_VM_EOF; last complete record: ${lastText}`,
+    expected: 'QEMU_VM_EOF',
+    found: 'end of stream',
+  });
 }
 
 async function prepassVmdesc(ch: CaptureChannel): Promise<Vmdesc | undefined> {

@@ -5,6 +5,8 @@ import { decodeInput, type AnyRecord, type ChannelResult } from '../decode/chann
 import { bytesHuman, describe, hexOffset, recordJson } from '../format/human.js';
 import { Summary } from '../format/summary.js';
 import type { Output } from '../cli-io.js';
+import { nameList, UsageError } from '../errors/usage-error.js';
+import { channelNames, nothingDecoded } from '../decode/outcome.js';
 
 export interface DumpOptions {
   json: boolean;
@@ -71,7 +73,10 @@ function row(channel: string, offset: number, length: number, text: string): str
 
 export async function dump(path: string, o: DumpOptions, out: Output): Promise<number> {
   const input = openCapture(path);
+  const unknown = o.channels.filter((w) => !input.channels.some((ch) => channelMatches(ch, [w])));
+  if (unknown.length) throw new UsageError(`--channel ${unknown.join(', ')}: no such channel in ${path} (channels: ${nameList(channelNames(input.channels))})`);
   const summary = new Summary();
+  const sectionsSeen = new Set<string>();
   const runs = new Map<string, PageRun>();
   const sectionNames = new Map<string, string>(); // "channel/id" -> idstr
   const sectionOf = (ch: string, r: AnyRecord): string | undefined => {
@@ -98,7 +103,10 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
     vmdescPrepass: o.fields,
     onRecord: (ch: CaptureChannel, r: AnyRecord) => {
       summary.add(ch.name, r);
-      if (r.kind === 'section') sectionNames.set(`${ch.name}/${r.sectionId}`, r.idstr);
+      if (r.kind === 'section') {
+        sectionNames.set(`${ch.name}/${r.sectionId}`, r.idstr);
+        sectionsSeen.add(String(r.sectionId)).add(r.idstr);
+      }
       const isPage = PAGE_KINDS.has(r.kind);
       if (isPage && o.noPages) return;
       if (!sectionWanted(ch.name, r)) return;
@@ -131,8 +139,16 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
     if (o.json) out.line(JSON.stringify({ kind: 'summary', ...summary.toJSON() }));
     else for (const l of summary.lines()) out.line(l);
   }
-  const failed = results.some((r) => r.error);
-  return failed ? 1 : 0;
+  for (const r of results) if (r.error) out.err(`migwire: ${r.error.message}`);
+  if (results.some((r) => r.error)) return 1;
+  const nothing = nothingDecoded(path, results);
+  if (nothing) {
+    out.err(`migwire: ${nothing}`);
+    return 1;
+  }
+  const unknownSections = o.sections.filter((w) => !sectionsSeen.has(w));
+  if (unknownSections.length) throw new UsageError(`--section ${unknownSections.join(', ')}: no such section id or idstr in ${path} (sections: ${nameList([...sectionsSeen].filter((n) => !/^\d+$/.test(n)))})`);
+  return 0;
 }
 
 export { isCodecError };

@@ -29,6 +29,7 @@ export const ErrorCode = {
   BadVfio: 'BAD_VFIO',
   BadCompressedPayload: 'BAD_COMPRESSED_PAYLOAD',
   NextPacketSize: 'NEXT_PACKET_SIZE',
+  AfterEof: 'AFTER_EOF',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
