@@ -104,7 +104,7 @@ export async function checkProtocol(path: string, json: boolean, out: Output): P
   const { checkRules } = await import('../check/rules.js');
   const rep = await checkRules(path);
   // The rules skip what has no decoder; when that is every channel, nothing was checked.
-  const decodable = openCapture(path).channels.filter((c) => isDecodableRole(c.role) || c.role === 'other');
+  const decodable = openCapture(path).channels.filter((c) => isDecodableRole(c.role));
   const nothing = decodable.length === 0 ? `${path}: nothing could be checked: no channel decodes (every one TLS-encrypted or empty)` : undefined;
   if (json) {
     out.line(JSON.stringify({ kind: 'check', ...rep, ...(nothing ? { ok: false, nothingChecked: nothing } : {}) }));

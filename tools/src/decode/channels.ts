@@ -3,8 +3,9 @@
  * streaming each file (constant memory), main first so the others can be
  * checked against its RAM block list.
  */
-import { CodecError, ErrorCode, MainStreamDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
-import { CaptureError, findTrailingVmdesc, type Capture, type CaptureChannel } from '@migwire/capture';
+import { CodecError, MainStreamDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
+import { findTrailingVmdesc, type Capture, type CaptureChannel } from '@migwire/capture';
+import { incompleteStream, withPlace } from './outcome.js';
 
 export type AnyRecord = CodecRecord;
 
@@ -63,7 +64,7 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
     if (!dec && notAMigrationStream(input, ch)) dec = new MainStreamDecoder({ channel: ch.name });
     const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
     if (!dec) {
-      result.skipped = ch.role === 'tls' ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
+      result.skipped = ch.role === 'tls' || ch.role === 'other' ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
       results.push(result);
       opts.onChannelEnd?.(result);
       continue;
@@ -83,11 +84,10 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
         dec.write(chunk, sink);
       }
       dec.end(sink);
-      if (ch.role === 'main' && !ended) result.error = incomplete(ch, result.bytes, last);
+      if (ch.role === 'main' && !ended) result.error = incompleteStream(ch, result.bytes, last);
     } catch (e) {
       if (e instanceof CodecError) result.error = e;
-      else if (e instanceof CaptureError) throw new CaptureError(`${e.message} (channel ${ch.name}, after ${result.bytes} bytes)`, e.path, { cause: e });
-      else throw e;
+      else throw withPlace(e, ch, result.bytes);
     }
     if (main && main.ramBlocks.length) ramBlocks = main.ramBlocks;
     results.push(result);
@@ -102,20 +102,6 @@ function notAMigrationStream(input: Capture, ch: CaptureChannel): boolean {
   if (ch.role !== 'other') return false;
   const src = input.channels.find((c) => c.conn === ch.conn && c.direction === 'src2dst');
   return !(src && isEncryptedRole(src.role));
-}
-
-/** A main stream that stops between records but before QEMU_VM_EOF: the migration did not finish. */
-function incomplete(ch: CaptureChannel, bytes: number, last: AnyRecord | undefined): CodecError {
-  const lastText = last ? `${last.kind}${'idstr' in last && last.idstr ? ` "${last.idstr}"` : ''} at byte ${last.offset}` : 'none';
-  return new CodecError({
-    code: ErrorCode.Truncated,
-    channel: ch.name,
-    role: 'main',
-    offset: bytes,
-    message: `incomplete stream: ends before QEMU_VM_EOF; last complete record: ${lastText}`,
-    expected: 'QEMU_VM_EOF',
-    found: 'end of stream',
-  });
 }
 
 async function prepassVmdesc(ch: CaptureChannel): Promise<Vmdesc | undefined> {

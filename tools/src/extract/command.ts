@@ -7,7 +7,11 @@
  * after main (each page is sent once after postcopy starts).
  */
 import { CodecError, MainStreamDecoder, isCodecError, type MainRecord } from '@migwire/stream-codec';
-import { openCapture } from '@migwire/capture';
+import { CaptureError, openCapture } from '@migwire/capture';
+import { nameList, UsageError } from '../errors/usage-error.js';
+import { incompleteStream } from '../decode/outcome.js';
+
+const ROLE_TEXT: Partial<Record<string, string>> = { other: 'not a migration stream', empty: 'empty', tls: 'TLS-encrypted' };
 import { ChannelCursor } from '../decode/cursor.js';
 import { channelOrder } from '../decode/channels.js';
 import { DestinationOrderReader } from '../decode/destination-order.js';
@@ -30,12 +34,15 @@ export interface ExtractReport {
 export async function runExtract(path: string, o: ExtractOptions, progress?: (s: string) => void): Promise<ExtractReport> {
   const input = openCapture(path);
   const chans = channelOrder(input.channels);
-  if (!chans.some((c) => c.role === 'main')) throw new Error(`${path} has no main channel`);
+  const main = chans.find((c) => c.role === 'main');
+  if (!main) throw new CaptureError(`${path} has no main channel to rebuild RAM from (channels: ${chans.map((c) => `${c.name}: ${ROLE_TEXT[c.role] ?? c.role}`).join(', ')})`, path);
   const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined);
   const errors: string[] = [];
   // Pages are written as they come: no copy of decompressed multifd pages needed.
   const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true });
   let region: MappedRamRegion | undefined;
+  let last: MainRecord | undefined;
+  let ended = false;
   let lastProgress = Date.now();
   const tick = (): void => {
     if (progress && Date.now() - lastProgress > 1000) {
@@ -55,6 +62,8 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
         continue;
       }
       const r = e.record;
+      last = r;
+      if (r.kind === 'eof' && r.depth === 0) ended = true;
       switch (r.kind) {
         case 'ram-block':
           images.addBlock(r.block);
@@ -82,6 +91,9 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
     errors.push(e.message);
   }
   errors.unshift(...reader.errors.map((e) => e.message));
+  if (!errors.length && !ended) errors.push(incompleteStream(main, last ? last.offset + last.length : 0, last).message);
+  const unknown = o.blocks.filter((b) => !reader.ramBlocks.some((r) => r.name === b));
+  if (unknown.length) throw new UsageError(`--block ${unknown.join(', ')}: no such RAM block in ${path} (blocks: ${nameList(reader.ramBlocks.map((b) => b.name))})`);
   // Then the postcopy-preempt channel (each page is sent once after postcopy starts).
   const preempt = chans.find((c) => c.role === 'postcopy-preempt');
   if (preempt) {
