@@ -1,5 +1,5 @@
 export { main } from './cli.js';
-export { InputError } from './input-error.js';
+export { DataError, InputError } from './input-error.js';
 export { decodeInput, type AnyRecord, type ChannelResult, type DecodeOptions } from './decode/channels.js';
 export { MemoryOutput, StdOutput, type Output } from './cli-io.js';
 export { runExtract, type ExtractOptions, type ExtractReport } from './extract/command.js';

@@ -1,5 +1,6 @@
 /** `migwire tls-certs`: its options, usage and help; the work is loaded only when it runs. */
 import type { CommandSpec } from './command-spec.js';
+import { isIP } from 'node:net';
 import { UsageError } from '../errors/usage-error.js';
 
 export const tlsCerts: CommandSpec = {
@@ -20,6 +21,8 @@ objects (endpoint=client on the source, endpoint=server on the destination) and
     const { join } = await import('node:path');
     const ips = v['ip'] as string[] | undefined;
     const dns = v['dns'] as string[] | undefined;
+    const badIps = (ips ?? []).filter((ip) => isIP(ip) === 0);
+    if (badIps.length) throw new UsageError(`--ip ${badIps.join(', ')}: not an IP address (use --dns for host names)`);
     const creds = generateTlsCredentials({ ...(ips ? { ipAddresses: ips } : {}), ...(dns ? { dnsNames: dns } : {}), cache: false });
     writeQemuTlsDir(v['out'], creds);
     writeFileSync(join(v['out'], 'ca-key.pem'), creds.caKey, { mode: 0o600 });

@@ -5,14 +5,15 @@ import type { Output } from '../cli-io.js';
 import { runCodecCampaign } from '../fuzz/codec/supervisor.js';
 import { defaultSeedSpecs, type SeedSpec } from '../fuzz/codec/seeds.js';
 import { writeFixtures } from '../fuzz/manifest.js';
-import { isMutationKind, type MutationKind } from '../fuzz/mutation.js';
+import { isMutationKind, kindsFor, type MutationKind } from '../fuzz/mutation.js';
+import { usableKinds } from '../fuzz/mutate.js';
 import { fixtureDirs } from '../fuzz/paths.js';
 import { runQemuCampaign } from '../fuzz/qemu/campaign.js';
 import { reduceSeed } from '../fuzz/reduce.js';
 import { codecReportLines, qemuReportLines } from '../fuzz/report.js';
 import { loadSeed, type MainSeed } from '../fuzz/seed.js';
 import { InputError } from '../input-error.js';
-import { UsageError } from '../errors/usage-error.js';
+import { nameList, UsageError } from '../errors/usage-error.js';
 import { qemuBinary, type QemuVersion } from '@migwire/qemu';
 
 export type FuzzValues = Record<string, string | boolean | string[] | undefined>;
@@ -71,7 +72,10 @@ async function fuzzMutate(rest: string[], v: FuzzValues, out: Output): Promise<n
   let seed = loadSeed(rest[0]!, typeof v['channel'] === 'string' ? { channel: v['channel'] } : {});
   const reduced = v['reduce'] === true;
   if (reduced) seed = reduceSeed(seed);
+  const applicable = kindsFor(seed.channel);
+  if (kinds && !usableKinds(seed, kinds).length) throw new FuzzUsageError(`--kinds ${kinds.join(',')}: none applies to a ${seed.channel} seed (kinds for it: ${nameList(applicable)})`);
   const m = writeFixtures(seed, v['out'], { count, base, seedStream: rest[0]!, reduced, ...(kinds ? { kinds } : {}) });
+  if (count > 0 && m.fixtures.length === 0) throw new FuzzUsageError(`--kinds ${kinds?.join(',') ?? 'all'}: no record of ${rest[0]!} fits (kinds for a ${seed.channel} seed: ${nameList(applicable)})`);
   if (v['json'] === true) out.line(JSON.stringify(m));
   else {
     const byKind = new Map<string, number>();
