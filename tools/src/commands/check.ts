@@ -22,7 +22,8 @@ Without --roundtrip, decodes every channel and checks, with the arrival times in
   switchover-ack             with switchover-ack on (meta.json caps), SWITCHOVER_ACK arrives before
                              completion
 Prints PASS/FAIL/N/A per rule (with the channel and byte offset of the first violation), then the
-rounds with pages per channel and the number of re-sent pages. Exit 0 only when no rule fails.
+rounds with pages per channel and the number of re-sent pages. Exit 0 only when no rule fails;
+exit 1 when a rule fails or nothing could be checked (every channel TLS-encrypted or empty).
 
   --roundtrip   instead: decode every channel of PATH to the end, re-encode every record, and
                 compare with the input. Exit 0 only if every byte matches; otherwise exit 1 and

@@ -23,8 +23,9 @@ Options:
   --fields           show the VMState fields of device sections (uses the stream's own
                      VMDESCRIPTION trailer when the input is a seekable file)
   --no-summary       no summary at the end
-Exit status: 0 when every channel decoded to the end, 1 when one stopped at an error (shown with
-its code, channel and byte offset), 2 for a usage error.`,
+Exit status: 0 when every channel decoded to the end (a main stream through QEMU_VM_EOF), 1 when
+one stopped at an error (shown with its code, channel and byte offset), ended early, is not a
+migration stream, or nothing could be decoded; 2 for a usage error.`,
   options: {
     json: { type: 'boolean' },
     channel: { type: 'string', multiple: true },
