@@ -141,6 +141,9 @@ export async function runFileRoundTrip(o: RoundTripOptions): Promise<RoundTripRe
       fail(`save: ${res.save.status}: ${res.save.reason ?? ''}`);
       return res;
     }
+    // exec:cat > PATH: `cat` may still be writing the tail (EOF, VMDESCRIPTION) when QEMU reports
+    // completed, and stopping the source kills it: wait until the file stops growing.
+    if (o.kind === 'exec') await settledSize(o.streamPath);
     const st = statSync(o.streamPath);
     res.stream = {
       path: o.streamPath, size: st.size, allocated_bytes: st.blocks * 512,
@@ -212,3 +215,15 @@ export async function runFileRoundTrip(o: RoundTripOptions): Promise<RoundTripRe
   }
 }
 
+/** Resolve once the file's size has not changed for 300 ms (at most 10 s). */
+async function settledSize(path: string): Promise<void> {
+  let last = -1;
+  let stableSince = Date.now();
+  for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    const size = statSync(path).size;
+    if (size !== last) {
+      last = size;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= 300) return;
+  }
+}

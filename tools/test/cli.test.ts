@@ -32,8 +32,9 @@ test('usage errors exit 2 with a message', async (t) => {
   t.is((await run('frobnicate')).code, 2);
   t.is((await run('dump')).code, 2);
   t.is((await run('dump', PRECOPY, '--bogus')).code, 2);
+  // A missing file is a file problem, not a usage error (issue 13: exit 2 only for usage).
   const missing = await run('dump', '/nonexistent/stream');
-  t.is(missing.code, 2);
+  t.is(missing.code, 1);
   t.regex(missing.err.join('\n'), /no such file/);
 });
 

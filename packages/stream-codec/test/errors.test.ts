@@ -136,6 +136,13 @@ test('BAD_VMDESC: a trailer that is not JSON', (t) => {
   expectError(t, Buffer.concat([enc(HDR), hex('00 06 00000002 7b7b')]), ErrorCode.BadVmdesc, 14);
 });
 
+test('AFTER_EOF: after the top-level EOF only one VMDESCRIPTION may follow', (t) => {
+  // A header and 1 MiB of zeros once decoded as 1,048,577 EOF records.
+  t.regex(expectError(t, Buffer.concat([enc(HDR), Buffer.alloc(1 << 20)]), ErrorCode.AfterEof, 9)?.message ?? '', /bytes after QEMU_VM_EOF/);
+  expectError(t, Buffer.concat([enc(HDR), hex('00 06 00000002 7b7d 00')]), ErrorCode.AfterEof, 16);
+  t.falsy(decodeMainStream(Buffer.concat([enc(HDR), hex('00 06 00000002 7b7d')])).error);
+});
+
 test('PACKAGE_OVERRUN: a nested record running past its PACKAGED length', (t) => {
   expectError(t, Buffer.concat([enc(HDR), hex('08 0007 0004 00000003'), hex('08 0004 0000')]), ErrorCode.PackageOverrun, 17);
 });
@@ -227,5 +234,5 @@ test('BAD_VMSTATE and BAD_VFIO from the field decoders', (t) => {
 });
 
 test('every stable error code is exercised somewhere in this file', (t) => {
-  t.is(Object.keys(ErrorCode).length, 27);
+  t.is(Object.keys(ErrorCode).length, 28);
 });

@@ -1,118 +1,38 @@
-/**
- * `migwire check --roundtrip`: decode every channel to the end, re-encode
- * every record, and compare with the bytes that came in, as they stream.
- */
-import {
-  encodeMainRecordParts,
-  encodeMultifdRecordParts,
-  encodeReturnPathRecord,
-  type MainRecord,
-  type MultifdRecord,
-  type ReturnPathRecord,
-} from '@migwire/stream-codec';
-import { ChunkQueue } from '@migwire/stream-codec/internal';
-import { openCapture, type CaptureChannel } from '@migwire/capture';
-import { decodeInput, type AnyRecord } from '../decode/channels.js';
-import { bytesHuman } from '../format/human.js';
-import type { Output } from '../cli-io.js';
+/** `migwire check`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { MIGRATION_OPTION, migrationOf } from './migration-option.js';
+import { INPUT_HELP } from './input-help.js';
 
-export interface RoundTripChannelReport {
-  channel: string;
-  role: string;
-  bytes: number;
-  records: number;
-  ok: boolean;
-  /** First offset where re-encoded bytes differ from the input. */
-  firstDifference?: number;
-  decodeError?: ReturnType<import('@migwire/stream-codec').CodecError['toJSON']>;
-  skipped?: string;
-}
+export const check: CommandSpec = {
+  summary: 'prove (or disprove) the multi-channel rules on a recording; --roundtrip: byte-exact re-encode',
+  usage: 'migwire check PATH [--migration N] [--json] | migwire check --roundtrip PATH [--migration N] [--json]',
+  help: `${INPUT_HELP}
 
-function encodeParts(r: AnyRecord): Uint8Array[] {
-  if (r.kind.startsWith('rp-')) return [encodeReturnPathRecord(r as ReturnPathRecord)];
-  if (r.kind.startsWith('multifd-')) return encodeMultifdRecordParts(r as MultifdRecord);
-  return encodeMainRecordParts(r as MainRecord);
-}
+Without --roundtrip, decodes every channel and checks, with the arrival times in chunks.csv:
+  decodes                    every channel decodes to the end
+  multifd-channel-ids        init-message ids unique and exactly 0..N-1
+  packet-numbers             increase per channel, unique across channels
+  sync-per-flush             each MULTIFD_FLUSH on main (each RAM EOS before 8.0) matched by one
+                             SYNC on every channel
+  round-order                no page has two different copies in one round on different channels
+                             (either could land last); rounds are counted per channel by SYNC
+  no-multifd-after-postcopy  no multifd page arrives after POSTCOPY_LISTEN
+  preempt-pages-only         the postcopy-preempt channel carries page records only
+  ping-pong                  every PING answered by a PONG with its value
+  page-requests-served       every REQ_PAGES(_ID) answered by the page (main or preempt)
+  switchover-ack             with switchover-ack on (meta.json caps), SWITCHOVER_ACK arrives before
+                             completion
+Prints PASS/FAIL/N/A per rule (with the channel and byte offset of the first violation), then the
+rounds with pages per channel and the number of re-sent pages. Exit 0 only when no rule fails;
+exit 1 when a rule fails or nothing could be checked (every channel TLS-encrypted or empty).
 
-export async function checkRoundTrip(path: string, json: boolean, out: Output, migration?: number): Promise<number> {
-  const input = await openCapture(path, { migration });
-  const originals = new Map<string, ChunkQueue>();
-  const diffs = new Map<string, number>();
-  const reports: RoundTripChannelReport[] = [];
-  const results = await decodeInput(input, {
-    onChunk: (ch: CaptureChannel, chunk: Uint8Array) => {
-      let q = originals.get(ch.name);
-      if (!q) originals.set(ch.name, (q = new ChunkQueue()));
-      q.push(chunk);
-    },
-    onRecord: (ch: CaptureChannel, r: AnyRecord) => {
-      const q = originals.get(ch.name)!;
-      if (diffs.has(ch.name)) return;
-      let at = 0;
-      for (const part of encodeParts(r)) {
-        const orig = q.peek(at, Math.min(part.length, q.length - at));
-        if (orig.length !== part.length || !Buffer.from(orig.buffer, orig.byteOffset, orig.length).equals(Buffer.from(part.buffer, part.byteOffset, part.length))) {
-          let i = 0;
-          while (i < orig.length && orig[i] === part[i]) i++;
-          diffs.set(ch.name, q.offset + at + i);
-          return;
-        }
-        at += part.length;
-      }
-      if (at !== r.length) {
-        diffs.set(ch.name, q.offset + Math.min(at, r.length));
-        return;
-      }
-      q.skip(at);
-    },
-  });
-  for (const res of results) {
-    const name = res.channel.name;
-    const rep: RoundTripChannelReport = { channel: name, role: res.channel.role, bytes: res.bytes, records: res.records, ok: false };
-    const diff = diffs.get(name);
-    const left = originals.get(name)?.length ?? 0;
-    if (res.skipped) rep.skipped = res.skipped;
-    if (res.error) rep.decodeError = res.error.toJSON();
-    if (diff !== undefined) rep.firstDifference = diff;
-    else if (!res.error && !res.skipped && left > 0) rep.firstDifference = res.bytes - left;
-    rep.ok = !res.error && !res.skipped && rep.firstDifference === undefined;
-    if (res.skipped && res.channel.role === 'empty') rep.ok = true;
-    reports.push(rep);
-  }
-  const ok = reports.every((r) => r.ok || r.skipped !== undefined);
-  const allDecoded = reports.every((r) => r.ok);
-  if (json) {
-    out.line(JSON.stringify({ kind: 'roundtrip', ok, channels: reports }));
-  } else {
-    for (const r of reports) {
-      if (r.role === 'empty') continue;
-      const status = r.ok ? 'ok' : r.skipped ? `skipped (${r.skipped})` : r.decodeError ? `DECODE ERROR ${r.decodeError.message}` : `DIFFERS at byte ${r.firstDifference}`;
-      out.line(`${r.channel.padEnd(18)} ${r.role.padEnd(17)} ${bytesHuman(r.bytes).padStart(10)} ${String(r.records).padStart(8)} records  ${status}`);
-    }
-    out.line(ok ? (allDecoded ? 'round trip: every byte of every channel matches' : 'round trip: every decoded channel matches; some channels could not be decoded') : 'round trip: FAILED');
-  }
-  return ok ? 0 : 1;
-}
-
-/** `migwire check PATH`: every protocol rule, a line each; exit 0 only when none fails. */
-export async function checkProtocol(path: string, json: boolean, out: Output, migration?: number): Promise<number> {
-  const { checkRules } = await import('../check/rules.js');
-  const rep = await checkRules(path, migration);
-  if (json) {
-    out.line(JSON.stringify({ kind: 'check', ...rep }));
-    return rep.ok ? 0 : 1;
-  }
-  for (const r of rep.rules) {
-    const where = r.channel ? ` [${r.channel}${r.offset !== undefined ? ` @ byte ${r.offset}` : ''}]` : '';
-    out.line(`${r.status.toUpperCase().padEnd(4)} ${r.rule.padEnd(26)} ${r.detail}${where}`);
-  }
-  if (rep.rounds.length > 1) {
-    const chans = [...new Set(rep.rounds.flatMap((r) => Object.keys(r.pages)))].sort();
-    out.line('');
-    out.line(`rounds (pages per channel):  ${chans.join(' | ')}`);
-    for (const r of rep.rounds) out.line(`  round ${String(r.round).padStart(3)}: ${chans.map((c) => String(r.pages[c] ?? 0).padStart(6)).join(' | ')}`);
-    out.line(`${rep.resentPages} pages were sent in more than one round`);
-  }
-  out.line(rep.ok ? 'check: every rule holds' : 'check: FAILED');
-  return rep.ok ? 0 : 1;
-}
+  --roundtrip   instead: decode every channel of PATH to the end, re-encode every record, and
+                compare with the input. Exit 0 only if every byte matches; otherwise exit 1 and
+                report, per channel, the first differing byte offset or the decode error.
+  --json        one JSON object with the report`,
+  options: { roundtrip: { type: 'boolean' }, json: { type: 'boolean' }, ...MIGRATION_OPTION },
+  run: async (pos, v, out) => {
+    const { checkProtocol, checkRoundTrip } = await import('../check/command.js');
+    return v['roundtrip'] === true ? checkRoundTrip(pos[0]!, v['json'] === true, out, migrationOf(v['migration'])) : checkProtocol(pos[0]!, v['json'] === true, out, migrationOf(v['migration']));
+  },
+};

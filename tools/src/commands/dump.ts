@@ -1,141 +1,58 @@
-/** `migwire dump`: every record of every channel, for people (default) or machines (--json). */
-import { isCodecError } from '@migwire/stream-codec';
-import { openCapture, type CaptureChannel } from '@migwire/capture';
-import { decodeInput, type AnyRecord, type ChannelResult } from '../decode/channels.js';
-import { bytesHuman, describe, hexOffset, recordJson } from '../format/human.js';
-import { Summary } from '../format/summary.js';
-import type { Output } from '../cli-io.js';
+/** `migwire dump`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { MIGRATION_OPTION, migrationOf } from './migration-option.js';
+import { INPUT_HELP } from './input-help.js';
+import { UsageError } from '../errors/usage-error.js';
 
-export interface DumpOptions {
-  json: boolean;
-  /** Channel names, roles or connNN.dir to show. */
-  channels: string[];
-  /** Section ids or idstrs to show. */
-  sections: string[];
-  /** Leave out RAM page records. */
-  noPages: boolean;
-  /** List every page record instead of one line per run of pages. */
-  pages: boolean;
-  /** Show VMState fields of device sections. */
-  fields: boolean;
-  summary: boolean;
-  /** Which migration of a pcap/pcapng holding several. */
-  migration?: number;
-}
+export const dump: CommandSpec = {
+  summary: 'print every record of every channel (main, return path, multifd, postcopy-preempt)',
+  usage: 'migwire dump PATH [--migration N] [--json] [--channel NAME]... [--section ID|IDSTR]... [--no-pages | --pages] [--fields] [--no-summary]',
+  help: `${INPUT_HELP}
 
-export function channelMatches(ch: CaptureChannel, wanted: string[]): boolean {
-  if (wanted.length === 0) return true;
-  const names = [ch.name, ch.role, `conn${String(ch.conn).padStart(2, '0')}.${ch.direction}`, `conn${String(ch.conn).padStart(2, '0')}`];
-  if (ch.multifdId !== undefined) names.push(`multifd${ch.multifdId}`, `multifd:${ch.multifdId}`);
-  return wanted.some((w) => names.includes(w));
-}
+Output is one line per record: channel, byte offset, length, and what the record is. Runs of RAM
+page records are folded into one line per RAM block unless --pages is given. A summary (records
+and bytes per kind, pages per block, commands and return-path messages) ends the output.
+Decoding streams each file: memory stays flat whatever the stream's size.
 
-const PAGE_KINDS = new Set(['ram-page', 'ram-zero', 'ram-xbzrle', 'ram-compressed']);
-
-/** Consecutive page records of one channel, folded into a line per block. */
-class PageRun {
-  private perBlock = new Map<string, { page: number; zero: number; xbzrle: number; compressed: number; min: number; max: number }>();
-  first = -1;
-  last = 0;
-  count = 0;
-
-  add(r: Extract<AnyRecord, { kind: 'ram-page' | 'ram-zero' | 'ram-xbzrle' | 'ram-compressed' }>): void {
-    if (this.first < 0) this.first = r.offset;
-    this.last = r.offset + r.length;
-    this.count++;
-    let b = this.perBlock.get(r.block);
-    if (!b) this.perBlock.set(r.block, (b = { page: 0, zero: 0, xbzrle: 0, compressed: 0, min: Infinity, max: -1 }));
-    if (r.kind === 'ram-page') b.page++;
-    else if (r.kind === 'ram-zero') b.zero++;
-    else if (r.kind === 'ram-xbzrle') b.xbzrle++;
-    else b.compressed++;
-    b.min = Math.min(b.min, r.pageOffset);
-    b.max = Math.max(b.max, r.pageOffset);
-  }
-
-  lines(channel: string): string[] {
-    if (this.count === 0) return [];
-    const out: string[] = [];
-    for (const [name, b] of this.perBlock) {
-      const parts = [b.page && `${b.page} pages`, b.zero && `${b.zero} zero`, b.xbzrle && `${b.xbzrle} xbzrle`, b.compressed && `${b.compressed} compressed`].filter(Boolean);
-      out.push(row(channel, this.first, this.last - this.first, `  RAM "${name}": ${parts.join(', ')} (offsets 0x${b.min.toString(16)}..0x${b.max.toString(16)})`));
-    }
-    this.perBlock.clear();
-    this.first = -1;
-    this.count = 0;
-    return out;
-  }
-}
-
-function row(channel: string, offset: number, length: number, text: string): string {
-  return `${channel.padEnd(16)} ${hexOffset(offset)} ${String(length).padStart(8)}  ${text}`;
-}
-
-export async function dump(path: string, o: DumpOptions, out: Output): Promise<number> {
-  const input = await openCapture(path, { migration: o.migration });
-  const summary = new Summary();
-  const runs = new Map<string, PageRun>();
-  const sectionNames = new Map<string, string>(); // "channel/id" -> idstr
-  const sectionOf = (ch: string, r: AnyRecord): string | undefined => {
-    if ('sectionId' in r) return `${r.sectionId}`;
-    return undefined;
-  };
-  const sectionWanted = (ch: string, r: AnyRecord): boolean => {
-    if (o.sections.length === 0) return true;
-    const id = sectionOf(ch, r);
-    if (id === undefined) return false;
-    const idstr = (r.kind === 'section' || r.kind === 'device-state' ? r.idstr : undefined) ?? sectionNames.get(`${ch}/${id}`);
-    return o.sections.includes(id) || (idstr !== undefined && o.sections.includes(idstr));
-  };
-  if (!o.json) {
-    out.line(`# ${input.kind} ${input.path}: ${input.channels.map((c) => `${c.name} (${c.size !== undefined ? bytesHuman(c.size) : 'stream'})`).join(', ')}`);
-    for (const n of input.notices ?? []) out.line(`# note: ${n}`);
-    out.line(`${'channel'.padEnd(16)} ${'offset'.padEnd(10)} ${'length'.padStart(8)}  record`);
-  } else for (const n of input.notices ?? []) out.line(JSON.stringify({ kind: 'notice', message: n }));
-  const flush = (ch: string): void => {
-    const run = runs.get(ch);
-    if (run) for (const l of run.lines(ch)) out.line(l);
-  };
-  const results = await decodeInput(input, {
-    only: (ch) => channelMatches(ch, o.channels),
-    vmdescPrepass: o.fields,
-    onRecord: (ch: CaptureChannel, r: AnyRecord) => {
-      summary.add(ch.name, r);
-      if (r.kind === 'section') sectionNames.set(`${ch.name}/${r.sectionId}`, r.idstr);
-      const isPage = PAGE_KINDS.has(r.kind);
-      if (isPage && o.noPages) return;
-      if (!sectionWanted(ch.name, r)) return;
-      if (o.json) {
-        out.line(recordJson(ch.name, r));
-        return;
-      }
-      if (isPage && !o.pages) {
-        let run = runs.get(ch.name);
-        if (!run) runs.set(ch.name, (run = new PageRun()));
-        run.add(r as Parameters<PageRun['add']>[0]);
-        return;
-      }
-      flush(ch.name);
-      out.line(row(ch.name, r.offset, r.length, describe(r)));
-      if (o.fields && r.kind === 'device-state' && r.vmstate) {
-        for (const f of r.vmstate.fields) out.line(`${' '.repeat(40)}${f.name} (${f.type}) = ${JSON.stringify(f.value)}`);
-        for (const s of r.vmstate.subsections) out.line(`${' '.repeat(40)}[${s.name} v${s.version}] ${JSON.stringify(s.fields.map((f) => [f.name, f.value]))}`);
-      }
-    },
-    onChannelEnd: (res: ChannelResult) => {
-      if (!o.json) flush(res.channel.name);
-      summary.channel(res);
-      if (res.error && !o.json) out.line(row(res.channel.name, res.error.offset, 0, `ERROR ${res.error.message}`));
-      if (res.error && o.json) out.line(JSON.stringify({ kind: 'error', ...res.error.toJSON() }));
-      if (res.skipped && !o.json) out.line(`${res.channel.name.padEnd(16)} (not decoded: ${res.skipped})`);
-    },
-  });
-  if (o.summary) {
-    if (o.json) out.line(JSON.stringify({ kind: 'summary', ...summary.toJSON() }));
-    else for (const l of summary.lines()) out.line(l);
-  }
-  const failed = results.some((r) => r.error);
-  return failed ? 1 : 0;
-}
-
-export { isCodecError };
+Options:
+  --json             one JSON object per record (JSON lines); byte fields as {length, hex}
+  --channel NAME     only this channel: main, return-path, multifd, multifd2, postcopy-preempt,
+                     connNN or connNN.src2dst (repeatable)
+  --section ID       only records of this section id or idstr, e.g. 2 or ram (repeatable)
+  --no-pages         leave out RAM page records
+  --pages            list every page record instead of one line per run
+  --fields           show the VMState fields of device sections (uses the stream's own
+                     VMDESCRIPTION trailer when the input is a seekable file)
+  --no-summary       no summary at the end
+Exit status: 0 when every channel decoded to the end (a main stream through QEMU_VM_EOF), 1 when
+one stopped at an error (shown with its code, channel and byte offset), ended early, is not a
+migration stream, or nothing could be decoded; 2 for a usage error.`,
+  options: {
+    json: { type: 'boolean' },
+    channel: { type: 'string', multiple: true },
+    section: { type: 'string', multiple: true },
+    'no-pages': { type: 'boolean' },
+    pages: { type: 'boolean' },
+    fields: { type: 'boolean' },
+    'no-summary': { type: 'boolean' },
+    ...MIGRATION_OPTION,
+  },
+  run: async (pos, v, out) => {
+    if (v['pages'] === true && v['no-pages'] === true) throw new UsageError('dump: --pages and --no-pages contradict each other: give one');
+    const { dump } = await import('../dump/command.js');
+    return dump(
+      pos[0]!,
+      {
+        json: v['json'] === true,
+        channels: (v['channel'] as string[] | undefined) ?? [],
+        sections: (v['section'] as string[] | undefined) ?? [],
+        noPages: v['no-pages'] === true,
+        pages: v['pages'] === true,
+        fields: v['fields'] === true,
+        summary: v['no-summary'] !== true,
+        migration: migrationOf(v['migration']),
+      },
+      out,
+    );
+  },
+};

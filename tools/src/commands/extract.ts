@@ -1,122 +1,42 @@
-/**
- * `migwire extract`: rebuild the destination's RAM from every channel of a
- * migration, applying pages in the order the destination would. The main
- * channel's barriers (MULTIFD_FLUSH since 8.0, else each RAM EOS) wait for
- * one SYNC from every multifd channel, so the multifd pages of round k are
- * applied when main reaches its k-th barrier; postcopy-preempt pages come
- * after main (each page is sent once after postcopy starts).
- */
-import { CodecError, MainStreamDecoder, isCodecError, type MainRecord } from '@migwire/stream-codec';
-import { openCapture } from '@migwire/capture';
-import { ChannelCursor } from '../decode/cursor.js';
-import { channelOrder } from '../decode/channels.js';
-import { DestinationOrderReader } from '../decode/destination-order.js';
-import { ImageLimitError, MappedRamRegion, RamImages } from '../extract/ram-images.js';
-import { bytesHuman } from '../format/human.js';
-import type { Output } from '../cli-io.js';
+/** `migwire extract`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { MIGRATION_OPTION, migrationOf } from './migration-option.js';
+import { INPUT_HELP } from './input-help.js';
+import { UsageError } from '../errors/usage-error.js';
 
-export interface ExtractOptions {
-  outDir: string;
-  blocks: string[];
-  quiet: boolean;
-  /** Which migration of a pcap/pcapng holding several. */
-  migration?: number;
-  /** Write into a folder that is not empty (files of the same name replaced, never through a link). */
-  force?: boolean;
-  /** Refuse RAM blocks that would make the images larger than this (default 64 GiB). */
-  maxImageBytes?: number;
-}
+export const extract: CommandSpec = {
+  summary: "rebuild the guest's RAM as the destination had it at completion, one image per RAM block",
+  usage: 'migwire extract PATH [--migration N] --out DIR [--block NAME]... [--max-image-bytes N] [--force] [--quiet]',
+  help: `${INPUT_HELP}
 
-export interface ExtractReport {
-  blocks: Array<{ name: string; file: string; length: number; pagesWritten: number }>;
-  rounds: number;
-  errors: string[];
-}
+Writes DIR/<block>.img for each RAM block (block names are made safe: nothing is written outside
+DIR), holding each page's last content in the order the destination applies them: pages from the
+main channel (PAGE, ZERO, XBZRLE applied to the previous copy), multifd packets (normal pages,
+decompressed; zero pages), and the postcopy-preempt channel. Multifd pages are applied round by
+round (a page of a later SYNC round wins over an earlier one). Zero pages are holes: the images are
+sparse files. Also writes DIR/blocks.json (name, file, length, pages written).
 
-export async function runExtract(path: string, o: ExtractOptions, progress?: (s: string) => void): Promise<ExtractReport> {
-  const input = await openCapture(path, { migration: o.migration });
-  const chans = channelOrder(input.channels);
-  if (!chans.some((c) => c.role === 'main')) throw new Error(`${path} has no main channel`);
-  const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined, {
-    ...(o.force ? { force: true } : {}),
-    ...(o.maxImageBytes !== undefined ? { maxImageBytes: o.maxImageBytes } : {}),
-  });
-  const errors: string[] = [];
-  // Pages are written as they come: no copy of decompressed multifd pages needed.
-  const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true });
-  let region: MappedRamRegion | undefined;
-  let lastProgress = Date.now();
-  const tick = (): void => {
-    if (progress && Date.now() - lastProgress > 1000) {
-      lastProgress = Date.now();
-      progress(`extract: ${reader.progress().map((c) => `${c.channel} ${bytesHuman(c.bytes)}`).join(', ')}, round ${reader.rounds}`);
-    }
-  };
-  try {
-    for await (const e of reader.events()) {
-      tick();
-      if (e.kind === 'multifd-pages') {
-        for (const p of e.pages) {
-          if (p.data) {
-            if (images.has(p.block)) images.writePage(p.block, p.offset, p.data);
-          } else images.zeroPage(p.block, p.offset);
-        }
-        continue;
-      }
-      const r = e.record;
-      switch (r.kind) {
-        case 'ram-block':
-          images.addBlock(r.block);
-          region = r.block.mappedRam && images.has(r.block.name) ? new MappedRamRegion({ ...r.block, mappedRam: r.block.mappedRam }, r.offset + r.length, images) : undefined;
-          break;
-        case 'mapped-ram-data':
-          region?.feed(r.data);
-          break;
-        case 'ram-page':
-          images.writePage(r.block, r.pageOffset, r.data);
-          break;
-        case 'ram-zero':
-          images.zeroPage(r.block, r.pageOffset, r.fill);
-          break;
-        case 'ram-xbzrle':
-          images.xbzrle(r.block, r.pageOffset, r.delta);
-          break;
-        case 'command':
-          if (r.args.command === 'POSTCOPY_RAM_DISCARD') for (const d of r.args.ranges) images.discard(r.args.block, d.start, d.length);
-          break;
-      }
-    }
-  } catch (e) {
-    if (!(e instanceof CodecError)) throw e;
-    errors.push(e.message);
-  }
-  errors.unshift(...reader.errors.map((e) => e.message));
-  // Then the postcopy-preempt channel (each page is sent once after postcopy starts).
-  const preempt = chans.find((c) => c.role === 'postcopy-preempt');
-  if (preempt) {
-    const cur = new ChannelCursor<MainRecord>(preempt, new MainStreamDecoder({ channel: preempt.name, start: 'ram', ramBlocks: reader.ramBlocks }));
-    for (let r = await cur.next(); r; r = await cur.next()) {
-      if (r.kind === 'ram-page') images.writePage(r.block, r.pageOffset, r.data);
-      else if (r.kind === 'ram-zero') images.zeroPage(r.block, r.pageOffset, r.fill);
-    }
-    if (cur.error) errors.push(cur.error.message);
-  }
-  return { blocks: images.finish(), rounds: reader.rounds, errors };
-}
-
-export async function extract(path: string, o: ExtractOptions, out: Output): Promise<number> {
-  let report: ExtractReport;
-  try {
-    report = await runExtract(path, o, o.quiet ? undefined : (s) => out.err(s));
-  } catch (e) {
-    if (isCodecError(e) || e instanceof ImageLimitError) {
-      out.err(`migwire: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
-  for (const b of report.blocks) out.line(`${b.name.padEnd(28)} -> ${b.file.padEnd(32)} ${bytesHuman(b.length).padStart(10)}  ${b.pagesWritten} pages with data`);
-  out.line(`${report.rounds} multifd sync rounds applied`);
-  for (const e of report.errors) out.err(`migwire: stopped early: ${e}`);
-  return report.errors.length ? 1 : 0;
-}
+Options:
+  --out DIR       output folder (created; an existing one must be empty)
+  --block NAME    only this RAM block (repeatable)
+  --max-image-bytes N
+                  refuse (exit 1) RAM blocks that would make the images larger than N bytes in
+                  all (default 68719476736, 64 GiB); block lengths beyond the stream's own MEM_SIZE
+                  total are a decode error
+  --force         write into a folder that is not empty (files of the same name are replaced; a
+                  link is removed, never written through)
+  --quiet         no progress on stderr`,
+  options: { out: { type: 'string' }, block: { type: 'string', multiple: true }, quiet: { type: 'boolean' }, force: { type: 'boolean' }, 'max-image-bytes': { type: 'string' }, ...MIGRATION_OPTION },
+  run: async (pos, v, out) => {
+    if (typeof v['out'] !== 'string') throw new UsageError('extract needs --out DIR');
+    const { extract } = await import('../extract/command.js');
+    const max = v['max-image-bytes'];
+    const maxImageBytes = typeof max === 'string' ? Number(max) : undefined;
+    if (maxImageBytes !== undefined && !(Number.isSafeInteger(maxImageBytes) && maxImageBytes > 0)) throw new UsageError(`--max-image-bytes must be a positive number of bytes, got ${String(max)}`);
+    return extract(
+      pos[0]!,
+      { outDir: v['out'], blocks: (v['block'] as string[] | undefined) ?? [], quiet: v['quiet'] === true, force: v['force'] === true, migration: migrationOf(v['migration']), ...(maxImageBytes !== undefined ? { maxImageBytes } : {}) },
+      out,
+    );
+  },
+};

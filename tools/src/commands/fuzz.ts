@@ -1,165 +1,75 @@
-/** `migwire fuzz mutate | codec | qemu`: fixtures from real streams, our codec's robustness, QEMU's loader. */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Output } from '../cli-io.js';
-import { runCodecCampaign } from '../fuzz/codec/supervisor.js';
-import { defaultSeedSpecs, type SeedSpec } from '../fuzz/codec/seeds.js';
-import { writeFixtures } from '../fuzz/manifest.js';
-import { isMutationKind, type MutationKind } from '../fuzz/mutation.js';
-import { fixtureDirs } from '../fuzz/paths.js';
-import { runQemuCampaign } from '../fuzz/qemu/campaign.js';
-import { reduceSeed } from '../fuzz/reduce.js';
-import { codecReportLines, qemuReportLines } from '../fuzz/report.js';
-import { loadSeed, type MainSeed } from '../fuzz/seed.js';
-import { migrationOf } from './migration-option.js';
-import { InputError } from '../input-error.js';
-import { bytesHuman } from '../format/human.js';
-import { qemuBinary, type QemuVersion } from '@migwire/qemu';
+/** `migwire fuzz`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { MIGRATION_OPTION, migrationOf } from './migration-option.js';
 
-export type FuzzValues = Record<string, string | boolean | string[] | undefined>;
+export const fuzz: CommandSpec = {
+  summary: 'structure-aware fuzzing: mutated fixtures from real streams, our codec under 10^6 inputs, QEMU\'s loader',
+  usage: 'migwire fuzz mutate SEED_STREAM --count N --out DIR [--seed S] [--kinds K,...] [--channel NAME] [--migration N] [--reduce] [--max-bytes N] [--force] [--json]\n       migwire fuzz codec [--count N] [--seed S] [--seeds PATH[#CHANNEL]]... [--kinds K,...] [--jobs N] [--out DIR] [--json]\n       migwire fuzz qemu --out DIR [--seeds PATH]... [--count N] [--qemu 10.0|7.2] [--timeout MS] [--seed S] [--kinds K,...] [--reduce] [--json]',
+  help: `Seeds are real streams: a fixture or capture directory (its main channel, or --channel / PATH#CHANNEL:
+return-path, "multifd 0", conn01.src2dst ...) or a stream file. A seed is decoded, mutated at the
+structure level and re-encoded with the codec's encoders, or mutated byte by byte. Input i uses seed
+number S+i (default S=1): the same seed stream, number and kinds give the same bytes everywhere.
 
-export class FuzzUsageError extends Error {}
+Mutation kinds (--kinds takes a comma list; default all that apply to the channel):
+  main:        section-id footer-id version-id instance-id idstr-length idstr-name subsection-name
+               vmstate-field (guided by the stream's VMDESCRIPTION: counts, lengths, indices first)
+               ram-flags ram-offset ram-mem-size ram-block-list command-length command-payload
+               packaged-length
+  multifd:     multifd-init-id multifd-init-version multifd-page-count multifd-zero-count
+               multifd-next-packet-size multifd-packet-num multifd-compression
+  return path: rp-type rp-length rp-payload
+  any channel: record-drop record-duplicate bit-flip byte-set insert delete truncate
 
-/** Default cap on what one `fuzz mutate` run writes (--max-bytes). */
-export const DEFAULT_MUTATE_MAX_BYTES = 256 * 1024 * 1024;
+fuzz mutate SEED_STREAM --out DIR
+  Writes --count (default 100) fixtures NNNN-KIND.bin and DIR/manifest.json: per fixture its seed
+  number, the mutation (kind, path, old and new value), the byte offset it touched, size, sha256.
+  --reduce keeps only a few RAM pages of each kind (a 32 MiB guest's stream shrinks to ~100 KB).
+  Before writing it states the bytes it will write (count x seed size, on stderr) and refuses a
+  run over --max-bytes (default 268435456, 256 MiB). DIR must be new or empty unless --force
+  (files of the same name are replaced; a link is removed, never written through).
 
-function num(v: FuzzValues[string], name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (typeof v !== 'string' || !Number.isSafeInteger(n) || n < 0) throw new FuzzUsageError(`${name} needs a non-negative integer, got ${String(v)}`);
-  return n;
-}
+fuzz codec
+  Feeds mutants through every decoder (MainStreamDecoder, ReturnPathDecoder, MultifdDecoder and
+  MultifdPageDecoder) in random chunk sizes, from reduced seeds (default: every fixture, and the main
+  channel, first multifd channel and return path of each shared capture). Every input must end in
+  records or a CodecError, hold no more bytes than the decoder's limits allow, and after an error
+  reset() must give a decoder that decodes the seed again; a worker thread whose input makes no
+  progress for --hang-ms (default 10000) is a hang. Prints inputs/s, per-decoder counts and the
+  error-code histogram. --count default 100000; --jobs worker threads (default 1); --out DIR keeps
+  each finding's input and findings.json. Exit 1 when anything was found.
 
-export function parseKinds(v: FuzzValues[string]): MutationKind[] | undefined {
-  if (v === undefined) return undefined;
-  const list = (Array.isArray(v) ? v : [String(v)]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  const bad = list.filter((k) => !isMutationKind(k));
-  if (bad.length) throw new FuzzUsageError(`unknown mutation kind ${bad.join(', ')}`);
-  return list as MutationKind[];
-}
-
-function list(v: FuzzValues[string]): string[] {
-  if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [String(v)]).flatMap((s) => s.split(',')).filter(Boolean);
-}
-
-/** PATH or PATH#CHANNEL. */
-function seedSpec(s: string): SeedSpec {
-  const i = s.lastIndexOf('#');
-  return i < 0 ? { path: s } : { path: s.slice(0, i), channel: s.slice(i + 1) };
-}
-
-export async function fuzz(positionals: string[], v: FuzzValues, out: Output): Promise<number> {
-  const [sub, ...rest] = positionals;
-  switch (sub) {
-    case 'mutate':
-      return fuzzMutate(rest, v, out);
-    case 'codec':
-      if (rest.length) throw new FuzzUsageError('fuzz codec takes no PATH (use --seeds)');
-      return fuzzCodec(v, out);
-    case 'qemu':
-      if (rest.length) throw new FuzzUsageError('fuzz qemu takes no PATH (use --seeds)');
-      return fuzzQemu(v, out);
-    default:
-      throw new FuzzUsageError(`fuzz needs a subcommand: mutate, codec or qemu${sub ? ` (got ${sub})` : ''}`);
-  }
-}
-
-async function fuzzMutate(rest: string[], v: FuzzValues, out: Output): Promise<number> {
-  if (rest.length !== 1) throw new FuzzUsageError('fuzz mutate needs one SEED_STREAM');
-  if (typeof v['out'] !== 'string') throw new FuzzUsageError('fuzz mutate needs --out DIR');
-  const count = num(v['count'], '--count', 100);
-  const base = num(v['seed'], '--seed', 1);
-  const kinds = parseKinds(v['kinds']);
-  let seed = await loadSeed(rest[0]!, { ...(typeof v['channel'] === 'string' ? { channel: v['channel'] } : {}), migration: migrationOf(v['migration']) });
-  const reduced = v['reduce'] === true;
-  if (reduced) seed = reduceSeed(seed);
-  // Each mutant is about the seed's size: say what the run writes before writing, refuse above the cap.
-  const maxBytes = num(v['max-bytes'], '--max-bytes', DEFAULT_MUTATE_MAX_BYTES);
-  const estimate = count * seed.bytes.length;
-  const about = `${count} fixtures of about ${bytesHuman(seed.bytes.length)}: about ${bytesHuman(estimate)} (${estimate} bytes)`;
-  if (estimate > maxBytes) throw new FuzzUsageError(`fuzz mutate would write ${about}, over --max-bytes ${maxBytes}; lower --count, use --reduce, or raise --max-bytes`);
-  if (v['quiet'] !== true) out.err(`fuzz mutate: writing ${about} to ${v['out']}`);
-  const m = writeFixtures(seed, v['out'], { count, base, seedStream: rest[0]!, reduced, force: v['force'] === true, ...(kinds ? { kinds } : {}) });
-  if (v['json'] === true) out.line(JSON.stringify(m));
-  else {
-    const byKind = new Map<string, number>();
-    for (const f of m.fixtures) byKind.set(f.mutation.kind, (byKind.get(f.mutation.kind) ?? 0) + 1);
-    out.line(`wrote ${m.fixtures.length} fixtures of ${seed.name} (${seed.channel}, ${seed.bytes.length} bytes) to ${v['out']}, seeds ${base}..${base + count - 1}`);
-    out.line(`kinds: ${[...byKind.entries()].map(([k, n]) => `${k} ${n}`).join(', ')}`);
-    out.line(`manifest: ${join(v['out'], 'manifest.json')}`);
-  }
-  return 0;
-}
-
-async function fuzzCodec(v: FuzzValues, out: Output): Promise<number> {
-  const specs = list(v['seeds']).map(seedSpec);
-  const kinds = parseKinds(v['kinds']);
-  const json = v['json'] === true;
-  let lastLine = 0;
-  const stats = await runCodecCampaign({
-    count: num(v['count'], '--count', 100_000),
-    base: num(v['seed'], '--seed', 1),
-    specs: specs.length ? specs : defaultSeedSpecs(),
-    jobs: num(v['jobs'], '--jobs', 1),
-    hangMs: num(v['hang-ms'], '--hang-ms', 10_000),
-    ...(kinds ? { kinds } : {}),
-    ...(typeof v['out'] === 'string' ? { outDir: v['out'] } : {}),
-    onProgress: (s) => {
-      if (v['quiet'] === true || Date.now() - lastLine < 10_000) return;
-      lastLine = Date.now();
-      out.err(`fuzz codec: ${s.inputs} inputs, ${(s.inputs / (s.ms / 1000)).toFixed(0)}/s, ${s.findings.length} findings`);
-    },
-  });
-  if (json) out.line(JSON.stringify(stats));
-  else for (const l of codecReportLines(stats)) out.line(l);
-  if (typeof v['out'] === 'string') {
-    mkdirSync(v['out'], { recursive: true });
-    writeFileSync(join(v['out'], 'codec-report.json'), JSON.stringify(stats, null, 2) + '\n');
-  }
-  return stats.findings.length ? 1 : 0;
-}
-
-async function fuzzQemu(v: FuzzValues, out: Output): Promise<number> {
-  if (typeof v['out'] !== 'string') throw new FuzzUsageError('fuzz qemu needs --out DIR');
-  const qemu = (typeof v['qemu'] === 'string' ? v['qemu'] : '10.0') as QemuVersion;
-  if (qemu !== '10.0' && qemu !== '7.2') throw new FuzzUsageError('--qemu is 10.0 or 7.2');
-  if (!qemuBinary(qemu)) throw new InputError(`QEMU ${qemu} is not installed (run .ci/install-qemu.sh)`);
-  const paths = list(v['seeds']);
-  const seeds: MainSeed[] = [];
-  for (const p of paths.length ? paths : fixtureDirs()) {
-    let seed = await loadSeed(p);
-    if (seed.channel !== 'main') throw new InputError(`${p}: fuzz qemu loads main-stream seeds`);
-    if (!seed.target) throw new InputError(`${p}: no meta.json next to the stream says which machine and RAM size load it`);
-    const needsChannels = Object.entries(seed.target.caps).filter(([c, on]) => on && /multifd|postcopy/.test(c));
-    if (needsChannels.length) throw new InputError(`${p}: its migration ran with ${needsChannels.map(([c]) => c).join(', ')}: a main stream alone does not load (use a file or exec fixture)`);
-    if (qemu === '7.2' && seed.target.qemu !== '7.2') {
-      out.err(`fuzz qemu: skipping ${p}: a ${seed.target.qemu} stream does not load into QEMU 7.2`);
-      continue;
-    }
-    if (v['reduce'] === true) seed = reduceSeed(seed);
-    seeds.push(seed as MainSeed);
-  }
-  if (!seeds.length) throw new InputError('no usable seeds');
-  const kinds = parseKinds(v['kinds']);
-  const count = num(v['count'], '--count', 100);
-  const report = await runQemuCampaign({
-    seeds,
-    count,
-    base: num(v['seed'], '--seed', 1),
-    qemu,
-    timeoutMs: num(v['timeout'], '--timeout', 10_000),
-    outDir: v['out'],
-    ...(kinds ? { kinds } : {}),
-    ...(v['minimise-runs'] !== undefined ? { minimiseRuns: num(v['minimise-runs'], '--minimise-runs', 24) } : {}),
-    onResult: (r, done) => {
-      if (v['quiet'] === true) return;
-      if (r.outcome === 'crashed' || r.outcome === 'hung' || done % 50 === 0 || done === count) {
-        out.err(`fuzz qemu: ${done}/${count}${r.outcome === 'crashed' || r.outcome === 'hung' ? ` ${r.outcome.toUpperCase()} (${r.mutation?.kind}): ${r.message}` : ''}`);
-      }
-    },
-  });
-  if (v['json'] === true) out.line(JSON.stringify(report));
-  else for (const l of qemuReportLines(report)) out.line(l);
-  return report.findings.length ? 1 : 0;
-}
+fuzz qemu --out DIR
+  Loads each mutant into a fresh destination QEMU (-incoming defer, machine, RAM and capabilities
+  from the seed's meta.json; migrate-incoming exec:cat FILE) and classifies it: loaded (completed;
+  the guest is then run briefly), rejected (QEMU's error-desc and its printed lines kept), crashed
+  (died by a signal: signal and last output lines kept), hung (no outcome within --timeout ms,
+  default 10000). Crashing and hanging inputs are minimised (whole sections removed while the outcome
+  stays the same) and kept in DIR/findings with a one-line QEMU command that reproduces them.
+  Seeds (--seeds, repeatable; default every fixture) must be main streams with a meta.json.
+  Writes DIR/results.jsonl (one line per input) and DIR/report.json; prints the outcomes per
+  mutation kind and the most frequent rejection messages. Exit 1 when something crashed or hung.`,
+  paths: 'any',
+  options: {
+    count: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+    kinds: { type: 'string', multiple: true },
+    channel: { type: 'string' },
+    seeds: { type: 'string', multiple: true },
+    reduce: { type: 'boolean' },
+    json: { type: 'boolean' },
+    jobs: { type: 'string' },
+    'hang-ms': { type: 'string' },
+    qemu: { type: 'string' },
+    timeout: { type: 'string' },
+    'minimise-runs': { type: 'string' },
+    quiet: { type: 'boolean' },
+    ...MIGRATION_OPTION,
+    force: { type: 'boolean' },
+    'max-bytes': { type: 'string' },
+  },
+  run: async (pos, v, out) => {
+    const { fuzz } = await import('../fuzz/command.js');
+    return fuzz(pos, v, out);
+  },
+};

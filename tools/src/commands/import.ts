@@ -1,177 +1,32 @@
-/**
- * `migwire import FILE --out DIR`: one migration of a tcpdump/Wireshark capture written as a
- * migwire capture directory (connNN.{src2dst,dst2src}.bin, chunks.csv with the packet times,
- * index.json), in one pass over the file. A direction with missing bytes is written up to its
- * first hole and the hole reported: a capture directory holds contiguous streams only.
- */
-import { createHash, type Hash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  CHUNKS_FILE,
-  ChunksWriter,
-  connectionFileName,
-  connectionLabel,
-  DIRECTIONS,
-  openCapture,
-  roleRows,
-  TCP_PROXY_FORMAT,
-  writeCaptureIndex,
-  type Direction,
-  type DirectionStats,
-  type TcpConnection,
-  type TcpProxyIndex,
-} from '@migwire/capture';
-import { tcpEvents } from '@migwire/pcap';
-import { bytesHuman } from '../format/human.js';
-import { InputError } from '../input-error.js';
-import type { Output } from '../cli-io.js';
+/** `migwire import`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { MIGRATION_OPTION, migrationOf } from './migration-option.js';
+import { UsageError } from '../errors/usage-error.js';
 
-export interface ImportOptions {
-  outDir: string;
-  /** Which migration of a capture holding several. */
-  migration?: number;
-}
+export const importCapture: CommandSpec = {
+  summary: 'write a migration from a tcpdump/Wireshark capture (.pcap, .pcapng, .gz) as a capture directory',
+  usage: 'migwire import FILE --out DIR [--migration N] [--quiet]',
+  help: `FILE is a libpcap or pcapng capture (optionally gzipped; link types Ethernet with VLAN tags,
+Linux cooked v1/v2 as from \`tcpdump -i any\`, raw IP, BSD loopback; IPv4 and IPv6). Its TCP
+connections are reassembled per direction (reordering, retransmissions, sequence wrap), grouped
+into migrations by destination and time, and one migration is written to DIR in migwire's own
+format: connNN.src2dst.bin / connNN.dst2src.bin (NN in order of first packet), chunks.csv (one row
+per captured segment, t = seconds since the migration's first packet) and index.json, which dump,
+check, extract, replay and transcode read like a recording.
 
-/** Where a direction stopped short: the first hole, with the bytes missing in it. */
-export interface ImportHole {
-  conn: number;
-  direction: Direction;
-  offset: number;
-  length: number;
-  reason: string;
-}
+Bytes the capture missed (a dropped segment, a packet cut by the snapshot length) are a hole:
+that direction's file stops at it, the hole is reported with its connection, direction and
+stream offset, and the exit status is 1. Connections whose SYN was not captured, TLS channels
+and unrelated traffic are listed as notes.
 
-export interface ImportReport {
-  index: TcpProxyIndex;
-  holes: ImportHole[];
-  notices: string[];
-}
-
-/** One direction being written: its file, digest, first bytes and how far it got. */
-class DirectionFile {
-  readonly fd: number;
-  readonly hash: Hash = createHash('sha256');
-  head = Buffer.alloc(0);
-  bytes = 0;
-  chunks = 0;
-  firstAt: number | null = null;
-  lastAt: number | null = null;
-  hole: ImportHole | undefined;
-
-  constructor(readonly file: string, path: string) {
-    this.fd = openSync(path, 'w');
-  }
-
-  write(bytes: Uint8Array, t: number): void {
-    writeSync(this.fd, bytes);
-    this.hash.update(bytes);
-    if (this.head.length < 64) this.head = Buffer.concat([this.head, bytes.subarray(0, 64 - this.head.length)]);
-    this.bytes += bytes.length;
-    this.chunks++;
-    this.firstAt ??= t;
-    this.lastAt = t;
-  }
-
-  stats(): DirectionStats {
-    closeSync(this.fd);
-    return {
-      file: this.file,
-      bytes_received: this.bytes,
-      bytes_written: this.bytes,
-      bytes_sent: this.bytes,
-      file_size: this.bytes,
-      recorded_equals_forwarded: !this.hole,
-      chunks: this.chunks,
-      first_data_at: this.firstAt,
-      ended_at: this.lastAt,
-      end_reason: this.hole ? 'recv-error' : 'eof',
-      recv_error: this.hole ? `${this.hole.length} bytes missing from the capture at offset ${this.hole.offset} (${this.hole.reason})` : null,
-      send_error: null,
-      sha256: this.hash.digest('hex'),
-      head_hex: this.head.toString('hex'),
-    };
-  }
-}
-
-export async function runImport(path: string, o: ImportOptions): Promise<ImportReport> {
-  const capture = await openCapture(path, { migration: o.migration });
-  if (!capture.pcap) throw new InputError(`${path}: import reads tcpdump/Wireshark captures (.pcap, .pcapng, optionally .gz)`);
-  const { migration: m, source } = capture.pcap;
-  mkdirSync(o.outDir, { recursive: true });
-  const chunks = new ChunksWriter(join(o.outDir, CHUNKS_FILE));
-  const files = m.connections.map((_c, conn) => {
-    const f = {} as Record<Direction, DirectionFile>;
-    for (const d of DIRECTIONS) f[d] = new DirectionFile(connectionFileName(conn, d), join(o.outDir, connectionFileName(conn, d)));
-    return f;
-  });
-  const byIndex = new Map(m.connections.map((c, conn) => [c.index, { c, conn }]));
-  for await (const e of tcpEvents(source(), { select: (i) => byIndex.has(i) })) {
-    if (e.kind !== 'stream') continue;
-    const hit = byIndex.get(e.connection);
-    if (!hit) continue;
-    const d: Direction = e.from === hit.c.srcSide ? 'src2dst' : 'dst2src';
-    const f = files[hit.conn]![d];
-    if (f.hole) continue; // past a hole nothing is contiguous any more; the hole is reported
-    const t = e.event.time - m.start;
-    if (e.event.kind === 'data') {
-      chunks.row(t, hit.conn, d, f.bytes, e.event.bytes.length);
-      f.write(e.event.bytes, t);
-    } else if (e.event.kind === 'hole') {
-      f.hole = { conn: hit.conn, direction: d, offset: e.event.offset, length: e.event.length, reason: e.event.reason };
-    }
-  }
-  await chunks.close();
-  const connections: TcpConnection[] = m.connections.map((c, conn) => {
-    const directions = { src2dst: files[conn]!.src2dst.stats(), dst2src: files[conn]!.dst2src.stats() };
-    const times = DIRECTIONS.flatMap((d) => [c[d].firstTime, c[d].lastTime]).filter((x) => !Number.isNaN(x));
-    return {
-      id: conn,
-      role: c.role,
-      ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}),
-      accepted_at: times.length ? Math.min(...times) - m.start : null,
-      target_connected_at: null,
-      closed_at: times.length ? Math.max(...times) - m.start : null,
-      forced_close: false,
-      source_peer: `${c.src.address}:${c.src.port}`,
-      target_local: null,
-      directions,
-    };
-  });
-  const holes = files.flatMap((f) => DIRECTIONS.map((d) => f[d].hole)).filter((h): h is ImportHole => h !== undefined);
-  const index: TcpProxyIndex = {
-    format: TCP_PROXY_FORMAT,
-    transport: m.connections.some((c) => c.role === 'tls') ? 'tls' : 'tcp',
-    listen: null,
-    target: `${m.destination.address}:${m.destination.port}`,
-    clock: `seconds since the migration's first packet (pcap timestamps of ${path})`,
-    proxy_start_unix: m.start,
-    recorder: 'migwire import',
-    connection_count: connections.length,
-    connections,
-    chunks_file: CHUNKS_FILE,
-    chunk_count: chunks.count,
-    all_recorded_equals_forwarded: holes.length === 0,
-    status: 'complete',
-    roles: roleRows(connections.map((c) => ({ id: c.id, role: c.role!, ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}), directions: c.directions }))),
-  };
-  writeCaptureIndex(o.outDir, index);
-  return { index, holes, notices: capture.notices ?? [] };
-}
-
-/** Import, then say per connection what was written; exit 1 when a direction stopped at a hole. */
-export async function importCommand(path: string, o: ImportOptions & { quiet: boolean }, out: Output): Promise<number> {
-  const r = await runImport(path, o);
-  if (!o.quiet) for (const n of r.notices) out.line(`# note: ${n}`);
-  for (const c of r.index.connections) {
-    const up = c.directions.src2dst.bytes_received;
-    const back = c.directions.dst2src.bytes_received;
-    const role = c.role + (c.multifdId !== undefined ? ` ${c.multifdId}` : '');
-    out.line(`conn${String(c.id).padStart(2, '0')}  ${role.padEnd(18)} ${bytesHuman(up).padStart(10)} up  ${bytesHuman(back).padStart(10)} back`);
-  }
-  for (const h of r.holes) {
-    out.line(`HOLE ${connectionLabel(h.conn, h.direction)}: ${h.length} bytes missing at offset ${h.offset} (${h.reason}); the file stops there`);
-  }
-  out.line(r.holes.length ? `import: ${o.outDir} written; ${r.holes.length} direction(s) cut at a hole` : `import: ${o.outDir} written, every byte of ${r.index.connection_count} connection(s)`);
-  return r.holes.length ? 1 : 0;
-}
+Options:
+  --out DIR        capture directory to write (created)
+  --migration N    the migration to import when the file holds several (the error lists them)
+  --quiet          no notes, only the per-connection lines`,
+  options: { out: { type: 'string' }, quiet: { type: 'boolean' }, ...MIGRATION_OPTION },
+  run: async (pos, v, out) => {
+    if (typeof v['out'] !== 'string') throw new UsageError('import needs --out DIR');
+    const { importCommand } = await import('../import/command.js');
+    return importCommand(pos[0]!, { outDir: v['out'], migration: migrationOf(v['migration']), quiet: v['quiet'] === true }, out);
+  },
+};

@@ -1,172 +1,74 @@
-/**
- * `migwire record`: sit between a migration source and destination, forward
- * every byte, record every byte, and say per channel what went through.
- */
-import { clientTlsOptions, readQemuTlsDir, RecordingProxy, serverTlsOptions } from '@migwire/channel-manager';
-import type { DirectionStats, TcpProxyIndex } from '@migwire/capture';
-import { bytesHuman } from '../format/human.js';
-import type { Output } from '../cli-io.js';
-import { LiveChecker } from '../check/live.js';
-import { checkProtocol } from './check.js';
+/** `migwire record`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { parseHostPort } from './host-port.js';
+import { UsageError } from '../errors/usage-error.js';
 
-export interface RecordOptions {
-  listen: { host: string; port: number };
-  target: { host: string; port: number };
-  outDir: string;
-  multifdChannels?: number;
-  /** A QEMU tls-creds-x509 folder: terminate TLS on both sides and record the plaintext. */
-  tlsDir?: string;
-  /** Run the protocol rules live while proxying, then on the finished recording. */
-  check?: boolean;
-  /** Exit once every connection closed and none came for this long (ms); 0 = run until a signal. */
-  idleExitMs: number;
-  quiet: boolean;
-  /** Record into a folder that is not empty, replacing files of the same name (never through a link). */
-  force?: boolean;
-}
+export const record: CommandSpec = {
+  summary: 'a recording proxy: forward a live migration between two QEMUs and record every channel',
+  usage: 'migwire record --listen HOST:PORT --target HOST:PORT --out DIR [--tls DIR] [--multifd N] [--check] [--exit-when-idle MS] [--force] [--quiet]',
+  help: `Point the source QEMU's \`migrate\` at --listen; migwire opens one connection to --target (the
+destination's \`migrate-incoming\` address) per connection the source opens, in the same order,
+forwards both directions (half-close passed on, backpressure respected), and records every byte:
+DIR/connNN.src2dst.bin and connNN.dst2src.bin, chunks.csv (per-recv timing) and index.json, the
+shared capture format that dump, check and extract read. Channels are named from their first bytes
+(main, multifd N from the init message, postcopy-preempt by position).
 
-/** How long open connections may take to finish after a stop signal before they are cut. */
-const STOP_GRACE_MS = 500;
+Progress (per channel: role, bytes, rate) goes to stderr every second. At the end it reports, per
+connection and direction, bytes received = forwarded = written; exit 1 if any differ, a connection
+to the target failed, or the disk refused a write. A source killed mid-migration or a destination
+that resets ends that connection; what was received is on disk.
 
-export function parseHostPort(s: string, what: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(s);
-  if (!m) throw new Error(`${what} must be HOST:PORT, got ${JSON.stringify(s)}`);
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(m[2]) };
-}
-
-function roleName(c: { role?: string; multifdId?: number }): string {
-  // The recorder always writes a role; indexes from other recorders keep theirs in `roles`.
-  return c.role === 'multifd' && c.multifdId !== undefined ? `multifd ${c.multifdId}` : (c.role ?? 'other');
-}
-
-export async function record(o: RecordOptions, out: Output): Promise<number> {
-  const live = o.check ? new LiveChecker((v) => out.err(`migwire record: VIOLATION ${v.rule} on ${v.channel} at byte ${v.offset} (t=${v.t.toFixed(3)}s): ${v.detail}`)) : undefined;
-  const proxy = new RecordingProxy({
-    listen: o.listen,
-    target: o.target,
-    outDir: o.outDir,
-    ...(o.tlsDir ? { tls: (() => { const c = readQemuTlsDir(o.tlsDir); return { server: serverTlsOptions(c), client: clientTlsOptions(c, o.target.host) }; })() } : {}),
-    ...(live ? { onChunk: (c: number, d: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => live.onChunk(c, d, chunk, t) } : {}),
-    ...(o.multifdChannels !== undefined ? { layout: { multifdChannels: o.multifdChannels } } : {}),
-    ...(o.force ? { force: true } : {}),
-  });
-  const addr = await proxy.start();
-  out.err(`migwire record: listening on ${addr.host}:${addr.port}, forwarding to ${o.target.host}:${o.target.port}, recording into ${o.outDir}`);
-  proxy.on('channel-error', (e: Error) => out.err(`migwire record: ${e.message}`));
-  if (live) proxy.on('role', (id: number, role: string, multifdId?: number) => live.onRole(id, role, multifdId));
-  let failedEarly: () => void = () => {};
-  proxy.on('record-error', (e: Error) => {
-    out.err(`migwire record: recording failed, stopping: ${e.message}`);
-    failedEarly();
-  });
-  let last = new Map<number, number>();
-  const tick = (): void => {
-    if (o.quiet) return;
-    const p = proxy.progress();
-    if (p.connections.length === 0) return;
-    const parts = p.connections.map((c) => {
-      const rate = (c.src2dst - (last.get(c.id) ?? 0)) / 1;
-      return `${roleName(c)} ${bytesHuman(c.src2dst)} (${bytesHuman(rate)}/s)${c.dst2src ? ` back ${bytesHuman(c.dst2src)}` : ''}${c.open ? '' : ' closed'}`;
-    });
-    last = new Map(p.connections.map((c) => [c.id, c.src2dst]));
-    out.err(`[${p.t.toFixed(1)}s] ${parts.join(' | ')}`);
-  };
-  const timer = setInterval(tick, 1000);
-  timer.unref();
-
-  let signalled: string | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (signalled) return out.err(`migwire record: ${sig}: already stopping`);
-    signalled = sig;
-    out.err(`migwire record: ${sig}: stopping (open connections are closed within ${STOP_GRACE_MS} ms)`);
-    stopNow();
-  };
-  let stopNow: () => void = () => {};
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  const stop = new Promise<void>((resolve) => {
-    failedEarly = resolve;
-    stopNow = resolve;
-    if (o.idleExitMs > 0) {
-      let idle: NodeJS.Timeout | undefined;
-      const check = (): void => {
-        if (idle) clearTimeout(idle);
-        const open = proxy.progress().connections.some((c) => c.open);
-        if (!open && proxy.progress().connections.length > 0) idle = setTimeout(resolve, o.idleExitMs);
-      };
-      proxy.on('connection-closed', check);
-      proxy.on('connection', () => idle && clearTimeout(idle));
-    }
-  });
-  await stop;
-  clearInterval(timer);
-  tick(); // the final tally, however short the migration
-  let index: TcpProxyIndex;
-  try {
-    index = await proxy.close(signalled ? STOP_GRACE_MS : 2000);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-  let code = report(index, out);
-  if (proxy.indexError) {
-    out.line(`recording FAILED: index.json could not be written: ${proxy.indexError}`);
-    code = 1;
-  }
-  if (o.check) {
-    out.line('');
-    out.line(`live checks: ${live!.violations.length} violation(s) while proxying; full check of the recording:`);
-    if ((await checkProtocol(o.outDir, false, out)) !== 0 || live!.violations.length) code = 1;
-  }
-  return code;
-}
-
-/** Why a direction ended, when it was cut rather than closed by its peer. */
-const CUT: ReadonlySet<string> = new Set(['recv-error', 'send-error', 'write-error', 'forced']);
-
-/** "src->dst received 8388608, forwarded 8388608, written 8380416 (8192 B not on disk)". */
-function shortfall(label: string, d: DirectionStats): string | undefined {
-  const notWritten = d.bytes_not_written ?? d.bytes_received - d.bytes_written;
-  const notSent = d.bytes_not_forwarded ?? d.bytes_received - d.bytes_sent;
-  if (d.recorded_equals_forwarded) return undefined;
-  const lost = [notWritten > 0 ? `${notWritten} B not on disk` : '', notSent > 0 ? `${notSent} B not forwarded` : ''].filter(Boolean).join(', ');
-  return `${label} received ${d.bytes_received}, forwarded ${d.bytes_sent}, written ${d.bytes_written}${lost ? ` (${lost})` : ''}`;
-}
-
-/**
- * The per-connection report of a recording. Exit 1 when any byte is unaccounted for, a connection
- * could not reach the target, the disk refused a write, or a connection was cut rather than closed
- * by its peer (a reset on either side, a destination killed mid-stream, a stop signal): the same
- * fault gives the same code whatever its timing.
- */
-export function report(index: TcpProxyIndex, out: Output): number {
-  const why: string[] = [];
-  for (const c of index.connections) {
-    const u = c.directions.src2dst;
-    const d = c.directions.dst2src;
-    const name = `conn${String(c.id).padStart(2, '0')}`;
-    const short = [shortfall('src->dst', u), shortfall('dst->src', d)].filter((x): x is string => x !== undefined);
-    const cut = [u, d].some((x) => x.end_reason !== null && CUT.has(x.end_reason));
-    if (short.length) why.push(`${name} lost bytes`);
-    else if (cut) why.push(`${name} was cut (${[u, d].map((x) => x.end_reason).filter((r) => r && CUT.has(r)).join(', ')})`);
-    if (c.connect_error) why.push(`${name} could not reach the target`);
-    const writeErrors = [u, d].map((x) => x.write_error).filter((x): x is string => !!x);
-    out.line(
-      `${name} ${roleName(c).padEnd(18)} src->dst ${String(u.bytes_received).padStart(12)} B (${u.end_reason ?? 'open'})  dst->src ${String(d.bytes_received).padStart(10)} B (${d.end_reason ?? 'open'})  ${short.length ? `SHORTFALL: ${short.join('; ')}` : 'received = forwarded = written'}` +
-        (c.connect_error ? `  connect error: ${c.connect_error}` : '') +
-        (c.role_error ? `  ${c.role_error}` : '') +
-        (writeErrors.length ? `  write error: ${writeErrors[0]}` : ''),
+Options:
+  --listen HOST:PORT     where the source connects (port 0: pick one, printed on stderr)
+  --target HOST:PORT     the destination QEMU
+  --out DIR              capture directory (created)
+  --multifd N            expected multifd channels (for channel checks)
+  --tls DIR              terminate x509 TLS on both sides with the QEMU tls-creds-x509 folder DIR
+                         (ca-cert.pem, server-cert.pem/-key.pem toward the source, client-cert.pem/
+                         -key.pem toward the destination) and record the plaintext; channels are then
+                         named from their decrypted first bytes. Without it TLS passes through
+                         encrypted and channels are named by order (main(tls), multifd(tls)).
+                         \`migwire tls-certs --out DIR\` makes such a folder.
+  --check                run the protocol rules of \`migwire check\` while proxying (violations on
+                         stderr as they happen: decode errors, multifd ids, packet numbers, multifd
+                         pages after postcopy starts, non-page records on the preempt channel), then
+                         the full check on the finished recording; exit 1 if any rule fails
+  --exit-when-idle MS    stop once every connection has closed and no new one came for MS ms
+                         (default: run until SIGINT/SIGTERM; a stop signal closes connections
+                         still open after 0.5 s, writes index.json with status stopped, exit 1)
+  --force                record into a folder that is not empty (files of the same name are
+                         replaced; a link is removed, never written through)
+  --quiet                no progress lines`,
+  paths: 'none',
+  options: {
+    listen: { type: 'string' },
+    target: { type: 'string' },
+    out: { type: 'string' },
+    multifd: { type: 'string' },
+    'exit-when-idle': { type: 'string' },
+    check: { type: 'boolean' },
+    tls: { type: 'string' },
+    quiet: { type: 'boolean' },
+    force: { type: 'boolean' },
+  },
+  run: async (_pos, v, out) => {
+    if (typeof v['listen'] !== 'string' || typeof v['target'] !== 'string' || typeof v['out'] !== 'string') throw new UsageError('record needs --listen, --target and --out');
+    const listen = parseHostPort(v['listen'], '--listen');
+    const target = parseHostPort(v['target'], '--target');
+    const { record } = await import('../record/command.js');
+    return record(
+      {
+        listen,
+        target,
+        outDir: v['out'],
+        ...(typeof v['multifd'] === 'string' ? { multifdChannels: Number(v['multifd']) } : {}),
+        idleExitMs: typeof v['exit-when-idle'] === 'string' ? Number(v['exit-when-idle']) : 0,
+        check: v['check'] === true,
+        ...(typeof v['tls'] === 'string' ? { tlsDir: v['tls'] } : {}),
+        quiet: v['quiet'] === true,
+        force: v['force'] === true,
+      },
+      out,
     );
-  }
-  if (index.failure) {
-    why.push('the recording failed');
-    out.line(`recording FAILED: ${index.failure} (what is on disk is counted per connection above)`);
-  }
-  if (index.status === 'stopped' || index.status === 'forced') why.push('stopped with connections open');
-  if (why.length === 0) {
-    out.line(`recorded ${index.connection_count} connections, every byte accounted for`);
-    return 0;
-  }
-  out.line(`recording INCOMPLETE: ${[...new Set(why)].join('; ')}`);
-  return 1;
-}
+  },
+};

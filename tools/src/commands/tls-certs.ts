@@ -1,29 +1,27 @@
-/** `migwire tls-certs`: a CA and server/client credentials for QEMU tls-creds-x509 and `record --tls`. */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { prepareOutputDir, writeOutputFile } from '@migwire/capture';
-import { generateTlsCredentials, QEMU_TLS_FILES, writeQemuTlsDir } from '@migwire/channel-manager';
-import type { Output } from '../cli-io.js';
-import { InputError } from '../input-error.js';
+/** `migwire tls-certs`: its options, usage and help; the work is loaded only when it runs. */
+import type { CommandSpec } from './command-spec.js';
+import { isIP } from 'node:net';
+import { UsageError } from '../errors/usage-error.js';
 
-export const CA_KEY_FILE = 'ca-key.pem';
-
-export interface TlsCertsOptions {
-  outDir: string;
-  ips?: string[];
-  dns?: string[];
-  /** Replace credentials already in the folder (never through a link). */
-  force: boolean;
-}
-
-export function tlsCerts(o: TlsCertsOptions, out: Output): number {
-  // Keys are not overwritten by accident: a CA key replaced invalidates every certificate it signed.
-  const present = [...Object.values(QEMU_TLS_FILES), CA_KEY_FILE].filter((f) => existsSync(join(o.outDir, f)));
-  if (present.length && !o.force) throw new InputError(`${o.outDir} already holds credentials (${present.join(', ')}): --force replaces them`);
-  prepareOutputDir(o.outDir, { force: o.force, mode: 0o700 });
-  const creds = generateTlsCredentials({ ...(o.ips ? { ipAddresses: o.ips } : {}), ...(o.dns ? { dnsNames: o.dns } : {}), cache: false });
-  writeQemuTlsDir(o.outDir, creds, { replace: o.force });
-  writeOutputFile(join(o.outDir, CA_KEY_FILE), creds.caKey, { mode: 0o600, replace: o.force });
-  out.line(`wrote CA, server and client credentials to ${o.outDir}`);
-  return 0;
-}
+export const tlsCerts: CommandSpec = {
+  summary: 'make x509 credentials (CA, server, client) for QEMU tls-creds-x509 and migwire record --tls',
+  usage: 'migwire tls-certs --out DIR [--ip ADDR]... [--dns NAME]... [--force]',
+  help: `Writes ca-cert.pem, ca-key.pem, server-cert.pem, server-key.pem, client-cert.pem and
+client-key.pem into DIR (keys 0600): a CA and server/client certificates it signed, RSA 2048,
+valid for a year. The server certificate names every --ip and --dns given (default 127.0.0.1, ::1
+and localhost): it must name the host in the migration URI. Point both QEMUs' tls-creds-x509
+objects (endpoint=client on the source, endpoint=server on the destination) and
+\`migwire record --tls DIR\` at the same folder. DIR must be new or empty; existing credentials
+(keys above all) are replaced only with --force, and never through a link.`,
+  paths: 'none',
+  options: { out: { type: 'string' }, ip: { type: 'string', multiple: true }, dns: { type: 'string', multiple: true }, force: { type: 'boolean' } },
+  run: async (_pos, v, out) => {
+    if (typeof v['out'] !== 'string') throw new UsageError('tls-certs needs --out DIR');
+    const ips = v['ip'] as string[] | undefined;
+    const dns = v['dns'] as string[] | undefined;
+    const badIps = (ips ?? []).filter((ip) => isIP(ip) === 0);
+    if (badIps.length) throw new UsageError(`--ip ${badIps.join(', ')}: not an IP address (use --dns for host names)`);
+    const { tlsCerts } = await import('../tls-certs/command.js');
+    return tlsCerts({ outDir: v['out'], ...(ips ? { ips } : {}), ...(dns ? { dns } : {}), force: v['force'] === true }, out);
+  },
+};

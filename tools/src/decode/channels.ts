@@ -5,6 +5,7 @@
  */
 import { CodecError, MainStreamDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
 import { findTrailingVmdesc, type Capture, type CaptureChannel } from '@migwire/capture';
+import { incompleteStream, withPlace } from './outcome.js';
 
 export type AnyRecord = CodecRecord;
 
@@ -58,6 +59,9 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
       dec = decoderFor(ch.role, { channel: ch.name, ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}) });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
+    // Bytes that claim no role are not a migration stream: decoding them as one says what is wrong
+    // (bad magic, or empty) instead of skipping them; TLS peers' answers and empty directions stay skipped.
+    if (!dec && notAMigrationStream(input, ch)) dec = new MainStreamDecoder({ channel: ch.name });
     const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
     if (!dec) {
       result.skipped = isEncryptedRole(ch.role) ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
@@ -65,8 +69,12 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
       opts.onChannelEnd?.(result);
       continue;
     }
+    let last: AnyRecord | undefined;
+    let ended = false;
     const sink = (r: AnyRecord): void => {
       result.records++;
+      last = r;
+      if (r.kind === 'eof' && r.depth === 0) ended = true;
       opts.onRecord(ch, r);
     };
     try {
@@ -76,15 +84,24 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
         dec.write(chunk, sink);
       }
       dec.end(sink);
+      if (ch.role === 'main' && !ended) result.error = incompleteStream(ch, result.bytes, last);
     } catch (e) {
       if (e instanceof CodecError) result.error = e;
-      else throw e;
+      else throw withPlace(e, ch, result.bytes);
     }
     if (main && main.ramBlocks.length) ramBlocks = main.ramBlocks;
     results.push(result);
     opts.onChannelEnd?.(result);
   }
   return results;
+}
+
+/** A channel that should have been a stream and is not: a lone file or stdin, or a source's bytes with no known role. */
+function notAMigrationStream(input: Capture, ch: CaptureChannel): boolean {
+  if (input.kind !== 'capture') return ch.role === 'empty' || ch.role === 'other';
+  if (ch.role !== 'other') return false;
+  const src = input.channels.find((c) => c.conn === ch.conn && c.direction === 'src2dst');
+  return !(src && isEncryptedRole(src.role));
 }
 
 async function prepassVmdesc(ch: CaptureChannel): Promise<Vmdesc | undefined> {

@@ -5,6 +5,7 @@
  */
 import { CodecError, type CodecRecord, type Decoder } from '@migwire/stream-codec';
 import type { CaptureChannel } from '@migwire/capture';
+import { withPlace } from './outcome.js';
 
 export class ChannelCursor<R extends CodecRecord> {
   private readonly queue: R[] = [];
@@ -45,7 +46,7 @@ export class ChannelCursor<R extends CodecRecord> {
         this.decoder.write(n.value, sink);
       }
     } catch (e) {
-      if (!(e instanceof CodecError)) throw e;
+      if (!(e instanceof CodecError)) throw withPlace(e, this.channel, this.bytes);
       this.error = e;
       this.done = true;
     }

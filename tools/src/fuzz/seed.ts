@@ -17,7 +17,7 @@ import {
   type Vmdesc,
 } from '@migwire/stream-codec';
 import { openCapture } from '@migwire/capture';
-import { InputError } from '../input-error.js';
+import { DataError, InputError } from '../input-error.js';
 import type { QemuVersion } from '@migwire/qemu';
 
 export type SeedChannel = 'main' | 'return-path' | 'multifd';
@@ -83,7 +83,7 @@ export function seedFromBytes(name: string, channel: SeedChannel, bytes: Uint8Ar
   const base = { name, bytes, ...(target ? { target } : {}) };
   if (channel === 'main') {
     const first = decodeMainStream(bytes);
-    if (first.error) throw new InputError(`seed ${name} does not decode: ${first.error.message}`);
+    if (first.error) throw new DataError(`seed ${name} does not decode: ${first.error.message}`);
     const vmdescRec = first.records.find((r) => r.kind === 'vmdescription');
     const vmdesc = vmdescRec && isVmdesc(vmdescRec.description) ? vmdescRec.description : undefined;
     // Decode again with the trailer in hand, so device sections carry their VMState fields.
@@ -92,11 +92,11 @@ export function seedFromBytes(name: string, channel: SeedChannel, bytes: Uint8Ar
   }
   if (channel === 'return-path') {
     const r = decodeReturnPath(bytes);
-    if (r.error) throw new InputError(`seed ${name} does not decode: ${r.error.message}`);
+    if (r.error) throw new DataError(`seed ${name} does not decode: ${r.error.message}`);
     return { ...base, channel, records: r.records };
   }
   const r = decodeMultifdChannel(bytes);
-  if (r.error) throw new InputError(`seed ${name} does not decode: ${r.error.message}`);
+  if (r.error) throw new DataError(`seed ${name} does not decode: ${r.error.message}`);
   return { ...base, channel, records: r.records };
 }
 

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Capture, CaptureChannel } from '@migwire/capture';
 import type { ChannelRole } from '@migwire/stream-codec';
-import { InputError } from '../input-error.js';
+import { DataError, InputError } from '../input-error.js';
 
 export interface PlannedConnection {
   id: number;
@@ -62,7 +62,7 @@ export function destinationSettings(captureDir: string): { caps: Record<string, 
   try {
     meta = JSON.parse(readFileSync(p, 'utf8')) as Meta;
   } catch (e) {
-    throw new InputError(`${p}: not JSON (${(e as Error).message})`);
+    throw new DataError(`${p}: not JSON (${(e as Error).message})`);
   }
   const caps: Record<string, boolean> = { ...(meta.caps ?? {}) };
   const params: Record<string, unknown> = { ...(meta.params ?? {}), ...(meta.dst_params ?? {}) };

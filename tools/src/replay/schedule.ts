@@ -5,7 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { readChunks } from '@migwire/capture';
-import { InputError } from '../input-error.js';
+import { DataError } from '../input-error.js';
 
 /** One connection's source-to-destination chunks, in order: parallel columns (compact for long captures). */
 export interface ChunkSchedule {
@@ -23,7 +23,7 @@ export async function readSchedule(path: string): Promise<Map<number, ChunkSched
     if (!s) out.set(conn, (s = { t: [], offset: [], len: [] }));
     const last = s.t.length - 1;
     const expected = last < 0 ? 0 : s.offset[last]! + s.len[last]!;
-    if (offset !== expected) throw new InputError(`${path} line ${line}: connection ${conn} chunk at offset ${offset}, expected ${expected} (chunks must follow each other)`);
+    if (offset !== expected) throw new DataError(`${path} line ${line}: connection ${conn} chunk at offset ${offset}, expected ${expected} (chunks must follow each other)`);
     s.t.push(t);
     s.offset.push(offset);
     s.len.push(len);

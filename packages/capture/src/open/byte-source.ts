@@ -86,7 +86,9 @@ export function readHead(path: string, n = 64): Uint8Array {
     try {
       const head = gunzipSync(packed, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
       if (head.length >= n || packed.length < prefix) return head.subarray(0, n);
-    } catch {
+    } catch (e) {
+      // With the gzip magic it is a damaged gzip, not a stream of unknown kind.
+      if (packed[0] === 0x1f && packed[1] === 0x8b) throw new CaptureError(`${path}: corrupt gzip within its first ${packed.length} bytes: ${(e as Error).message}`, path, { cause: e });
       return packed.subarray(0, n); // not gzip after all: its own bytes decide (usually 'other')
     }
   }

@@ -31,6 +31,7 @@ export const ErrorCode = {
   NextPacketSize: 'NEXT_PACKET_SIZE',
   /** The input lacks bytes here (a packet capture lost them): decoding cannot go on in order. */
   StreamHole: 'STREAM_HOLE',
+  AfterEof: 'AFTER_EOF',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

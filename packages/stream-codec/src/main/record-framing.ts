@@ -34,9 +34,14 @@ export function stepRecord(s: MainDecoderCore, sink: RecordSink): boolean {
   const offset = q.offset;
   const depth = s.frames.length;
   const type = q.byte(0);
+  // QEMU writes only its VMDESCRIPTION after the top-level EOF (a nested PACKAGED EOF ends the package).
+  if (depth === 0 && s.afterEof !== 'open' && (type !== RecordType.VmDescription || s.afterEof === 'vmdesc')) {
+    s.fail(ErrorCode.AfterEof, `bytes after QEMU_VM_EOF${s.afterEof === 'vmdesc' ? ' and its VMDESCRIPTION' : ''}`, offset, s.afterEof === 'vmdesc' ? 'end of stream' : 'a VMDESCRIPTION or end of stream', `record type ${hex(type, 2)}`);
+  }
   switch (type) {
     case RecordType.Eof:
       q.skip(1);
+      if (depth === 0) s.afterEof = 'eof';
       s.footerFor = -1;
       sink({ kind: 'eof', offset, length: 1, depth });
       return true;
@@ -105,6 +110,7 @@ export function stepRecord(s: MainDecoderCore, sink: RecordSink): boolean {
         if (!s.vmdescIndex) s.vmdescIndex = indexVmdesc(description);
       }
       s.footerFor = -1;
+      if (depth === 0 && s.afterEof === 'eof') s.afterEof = 'vmdesc';
       sink({ kind: 'vmdescription', offset, length: 5 + len, depth, json, description });
       return true;
     }

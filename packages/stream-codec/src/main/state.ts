@@ -42,6 +42,8 @@ export class MainDecoderCore {
   sectionId = 0;
   sectionIdstr = '';
   footerFor = -1;
+  /** What the top-level stream allows after QEMU_VM_EOF: a VMDESCRIPTION, then nothing. */
+  afterEof: 'open' | 'eof' | 'vmdesc' = 'open';
   // RAM
   readonly blocks = new Map<string, RamBlockInfo>();
   blocksKnown = false;

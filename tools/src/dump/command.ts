@@ -1,0 +1,157 @@
+/** `migwire dump`: every record of every channel, for people (default) or machines (--json). */
+import { isCodecError } from '@migwire/stream-codec';
+import { openCapture, type CaptureChannel } from '@migwire/capture';
+import { decodeInput, type AnyRecord, type ChannelResult } from '../decode/channels.js';
+import { bytesHuman, describe, hexOffset, recordJson } from '../format/human.js';
+import { Summary } from '../format/summary.js';
+import type { Output } from '../cli-io.js';
+import { nameList, UsageError } from '../errors/usage-error.js';
+import { channelNames, nothingDecoded } from '../decode/outcome.js';
+
+export interface DumpOptions {
+  json: boolean;
+  /** Channel names, roles or connNN.dir to show. */
+  channels: string[];
+  /** Section ids or idstrs to show. */
+  sections: string[];
+  /** Leave out RAM page records. */
+  noPages: boolean;
+  /** List every page record instead of one line per run of pages. */
+  pages: boolean;
+  /** Show VMState fields of device sections. */
+  fields: boolean;
+  summary: boolean;
+  /** Which migration of a pcap/pcapng holding several. */
+  migration?: number;
+}
+
+export function channelMatches(ch: CaptureChannel, wanted: string[]): boolean {
+  if (wanted.length === 0) return true;
+  const names = [ch.name, ch.role, `conn${String(ch.conn).padStart(2, '0')}.${ch.direction}`, `conn${String(ch.conn).padStart(2, '0')}`];
+  if (ch.multifdId !== undefined) names.push(`multifd${ch.multifdId}`, `multifd:${ch.multifdId}`);
+  return wanted.some((w) => names.includes(w));
+}
+
+const PAGE_KINDS = new Set(['ram-page', 'ram-zero', 'ram-xbzrle', 'ram-compressed']);
+
+/** Consecutive page records of one channel, folded into a line per block. */
+class PageRun {
+  private perBlock = new Map<string, { page: number; zero: number; xbzrle: number; compressed: number; min: number; max: number }>();
+  first = -1;
+  last = 0;
+  count = 0;
+
+  add(r: Extract<AnyRecord, { kind: 'ram-page' | 'ram-zero' | 'ram-xbzrle' | 'ram-compressed' }>): void {
+    if (this.first < 0) this.first = r.offset;
+    this.last = r.offset + r.length;
+    this.count++;
+    let b = this.perBlock.get(r.block);
+    if (!b) this.perBlock.set(r.block, (b = { page: 0, zero: 0, xbzrle: 0, compressed: 0, min: Infinity, max: -1 }));
+    if (r.kind === 'ram-page') b.page++;
+    else if (r.kind === 'ram-zero') b.zero++;
+    else if (r.kind === 'ram-xbzrle') b.xbzrle++;
+    else b.compressed++;
+    b.min = Math.min(b.min, r.pageOffset);
+    b.max = Math.max(b.max, r.pageOffset);
+  }
+
+  lines(channel: string): string[] {
+    if (this.count === 0) return [];
+    const out: string[] = [];
+    for (const [name, b] of this.perBlock) {
+      const parts = [b.page && `${b.page} pages`, b.zero && `${b.zero} zero`, b.xbzrle && `${b.xbzrle} xbzrle`, b.compressed && `${b.compressed} compressed`].filter(Boolean);
+      out.push(row(channel, this.first, this.last - this.first, `  RAM "${name}": ${parts.join(', ')} (offsets 0x${b.min.toString(16)}..0x${b.max.toString(16)})`));
+    }
+    this.perBlock.clear();
+    this.first = -1;
+    this.count = 0;
+    return out;
+  }
+}
+
+function row(channel: string, offset: number, length: number, text: string): string {
+  return `${channel.padEnd(16)} ${hexOffset(offset)} ${String(length).padStart(8)}  ${text}`;
+}
+
+export async function dump(path: string, o: DumpOptions, out: Output): Promise<number> {
+  const input = await openCapture(path, { migration: o.migration });
+  const unknown = o.channels.filter((w) => !input.channels.some((ch) => channelMatches(ch, [w])));
+  if (unknown.length) throw new UsageError(`--channel ${unknown.join(', ')}: no such channel in ${path} (channels: ${nameList(channelNames(input.channels))})`);
+  const summary = new Summary();
+  const sectionsSeen = new Set<string>();
+  const runs = new Map<string, PageRun>();
+  const sectionNames = new Map<string, string>(); // "channel/id" -> idstr
+  const sectionOf = (ch: string, r: AnyRecord): string | undefined => {
+    if ('sectionId' in r) return `${r.sectionId}`;
+    return undefined;
+  };
+  const sectionWanted = (ch: string, r: AnyRecord): boolean => {
+    if (o.sections.length === 0) return true;
+    const id = sectionOf(ch, r);
+    if (id === undefined) return false;
+    const idstr = (r.kind === 'section' || r.kind === 'device-state' ? r.idstr : undefined) ?? sectionNames.get(`${ch}/${id}`);
+    return o.sections.includes(id) || (idstr !== undefined && o.sections.includes(idstr));
+  };
+  if (!o.json) {
+    out.line(`# ${input.kind} ${input.path}: ${input.channels.map((c) => `${c.name} (${c.size !== undefined ? bytesHuman(c.size) : 'stream'})`).join(', ')}`);
+    for (const n of input.notices ?? []) out.line(`# note: ${n}`);
+    out.line(`${'channel'.padEnd(16)} ${'offset'.padEnd(10)} ${'length'.padStart(8)}  record`);
+  } else for (const n of input.notices ?? []) out.line(JSON.stringify({ kind: 'notice', message: n }));
+  const flush = (ch: string): void => {
+    const run = runs.get(ch);
+    if (run) for (const l of run.lines(ch)) out.line(l);
+  };
+  const results = await decodeInput(input, {
+    only: (ch) => channelMatches(ch, o.channels),
+    vmdescPrepass: o.fields,
+    onRecord: (ch: CaptureChannel, r: AnyRecord) => {
+      summary.add(ch.name, r);
+      if (r.kind === 'section') {
+        sectionNames.set(`${ch.name}/${r.sectionId}`, r.idstr);
+        sectionsSeen.add(String(r.sectionId)).add(r.idstr);
+      }
+      const isPage = PAGE_KINDS.has(r.kind);
+      if (isPage && o.noPages) return;
+      if (!sectionWanted(ch.name, r)) return;
+      if (o.json) {
+        out.line(recordJson(ch.name, r));
+        return;
+      }
+      if (isPage && !o.pages) {
+        let run = runs.get(ch.name);
+        if (!run) runs.set(ch.name, (run = new PageRun()));
+        run.add(r as Parameters<PageRun['add']>[0]);
+        return;
+      }
+      flush(ch.name);
+      out.line(row(ch.name, r.offset, r.length, describe(r)));
+      if (o.fields && r.kind === 'device-state' && r.vmstate) {
+        for (const f of r.vmstate.fields) out.line(`${' '.repeat(40)}${f.name} (${f.type}) = ${JSON.stringify(f.value)}`);
+        for (const s of r.vmstate.subsections) out.line(`${' '.repeat(40)}[${s.name} v${s.version}] ${JSON.stringify(s.fields.map((f) => [f.name, f.value]))}`);
+      }
+    },
+    onChannelEnd: (res: ChannelResult) => {
+      if (!o.json) flush(res.channel.name);
+      summary.channel(res);
+      if (res.error && !o.json) out.line(row(res.channel.name, res.error.offset, 0, `ERROR ${res.error.message}`));
+      if (res.error && o.json) out.line(JSON.stringify({ kind: 'error', ...res.error.toJSON() }));
+      if (res.skipped && !o.json) out.line(`${res.channel.name.padEnd(16)} (not decoded: ${res.skipped})`);
+    },
+  });
+  if (o.summary) {
+    if (o.json) out.line(JSON.stringify({ kind: 'summary', ...summary.toJSON() }));
+    else for (const l of summary.lines()) out.line(l);
+  }
+  for (const r of results) if (r.error) out.err(`migwire: ${r.error.message}`);
+  if (results.some((r) => r.error)) return 1;
+  const nothing = nothingDecoded(path, results);
+  if (nothing) {
+    out.err(`migwire: ${nothing}`);
+    return 1;
+  }
+  const unknownSections = o.sections.filter((w) => !sectionsSeen.has(w));
+  if (unknownSections.length) throw new UsageError(`--section ${unknownSections.join(', ')}: no such section id or idstr in ${path} (sections: ${nameList([...sectionsSeen].filter((n) => !/^\d+$/.test(n)))})`);
+  return 0;
+}
+
+export { isCodecError };

@@ -1,0 +1,134 @@
+/**
+ * `migwire extract`: rebuild the destination's RAM from every channel of a
+ * migration, applying pages in the order the destination would. The main
+ * channel's barriers (MULTIFD_FLUSH since 8.0, else each RAM EOS) wait for
+ * one SYNC from every multifd channel, so the multifd pages of round k are
+ * applied when main reaches its k-th barrier; postcopy-preempt pages come
+ * after main (each page is sent once after postcopy starts).
+ */
+import { CodecError, MainStreamDecoder, isCodecError, type MainRecord } from '@migwire/stream-codec';
+import { CaptureError, openCapture } from '@migwire/capture';
+import { nameList, UsageError } from '../errors/usage-error.js';
+import { incompleteStream } from '../decode/outcome.js';
+
+const ROLE_TEXT: Partial<Record<string, string>> = { other: 'not a migration stream', empty: 'empty', tls: 'TLS-encrypted' };
+import { ChannelCursor } from '../decode/cursor.js';
+import { channelOrder } from '../decode/channels.js';
+import { DestinationOrderReader } from '../decode/destination-order.js';
+import { ImageLimitError, MappedRamRegion, RamImages } from '../extract/ram-images.js';
+import { bytesHuman } from '../format/human.js';
+import type { Output } from '../cli-io.js';
+
+export interface ExtractOptions {
+  outDir: string;
+  blocks: string[];
+  quiet: boolean;
+  /** Which migration of a pcap/pcapng holding several. */
+  migration?: number;
+  /** Write into a folder that is not empty (files of the same name replaced, never through a link). */
+  force?: boolean;
+  /** Refuse RAM blocks that would make the images larger than this (default 64 GiB). */
+  maxImageBytes?: number;
+}
+
+export interface ExtractReport {
+  blocks: Array<{ name: string; file: string; length: number; pagesWritten: number }>;
+  rounds: number;
+  errors: string[];
+}
+
+export async function runExtract(path: string, o: ExtractOptions, progress?: (s: string) => void): Promise<ExtractReport> {
+  const input = await openCapture(path, { migration: o.migration });
+  const chans = channelOrder(input.channels);
+  const main = chans.find((c) => c.role === 'main');
+  if (!main) throw new CaptureError(`${path} has no main channel to rebuild RAM from (channels: ${chans.map((c) => `${c.name}: ${ROLE_TEXT[c.role] ?? c.role}`).join(', ')})`, path);
+  const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined, {
+    ...(o.force ? { force: true } : {}),
+    ...(o.maxImageBytes !== undefined ? { maxImageBytes: o.maxImageBytes } : {}),
+  });
+  const errors: string[] = [];
+  // Pages are written as they come: no copy of decompressed multifd pages needed.
+  const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true });
+  let region: MappedRamRegion | undefined;
+  let last: MainRecord | undefined;
+  let ended = false;
+  let lastProgress = Date.now();
+  const tick = (): void => {
+    if (progress && Date.now() - lastProgress > 1000) {
+      lastProgress = Date.now();
+      progress(`extract: ${reader.progress().map((c) => `${c.channel} ${bytesHuman(c.bytes)}`).join(', ')}, round ${reader.rounds}`);
+    }
+  };
+  try {
+    for await (const e of reader.events()) {
+      tick();
+      if (e.kind === 'multifd-pages') {
+        for (const p of e.pages) {
+          if (p.data) {
+            if (images.has(p.block)) images.writePage(p.block, p.offset, p.data);
+          } else images.zeroPage(p.block, p.offset);
+        }
+        continue;
+      }
+      const r = e.record;
+      last = r;
+      if (r.kind === 'eof' && r.depth === 0) ended = true;
+      switch (r.kind) {
+        case 'ram-block':
+          images.addBlock(r.block);
+          region = r.block.mappedRam && images.has(r.block.name) ? new MappedRamRegion({ ...r.block, mappedRam: r.block.mappedRam }, r.offset + r.length, images) : undefined;
+          break;
+        case 'mapped-ram-data':
+          region?.feed(r.data);
+          break;
+        case 'ram-page':
+          images.writePage(r.block, r.pageOffset, r.data);
+          break;
+        case 'ram-zero':
+          images.zeroPage(r.block, r.pageOffset, r.fill);
+          break;
+        case 'ram-xbzrle':
+          images.xbzrle(r.block, r.pageOffset, r.delta);
+          break;
+        case 'command':
+          if (r.args.command === 'POSTCOPY_RAM_DISCARD') for (const d of r.args.ranges) images.discard(r.args.block, d.start, d.length);
+          break;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof CodecError)) throw e;
+    errors.push(e.message);
+  }
+  errors.unshift(...reader.errors.map((e) => e.message));
+  if (!errors.length && !ended) errors.push(incompleteStream(main, last ? last.offset + last.length : 0, last).message);
+  const unknown = o.blocks.filter((b) => !reader.ramBlocks.some((r) => r.name === b));
+  if (unknown.length) throw new UsageError(`--block ${unknown.join(', ')}: no such RAM block in ${path} (blocks: ${nameList(reader.ramBlocks.map((b) => b.name))})`);
+  // Then the postcopy-preempt channel (each page is sent once after postcopy starts).
+  const preempt = chans.find((c) => c.role === 'postcopy-preempt');
+  if (preempt) {
+    const cur = new ChannelCursor<MainRecord>(preempt, new MainStreamDecoder({ channel: preempt.name, start: 'ram', ramBlocks: reader.ramBlocks }));
+    for (let r = await cur.next(); r; r = await cur.next()) {
+      if (r.kind === 'ram-page') images.writePage(r.block, r.pageOffset, r.data);
+      else if (r.kind === 'ram-zero') images.zeroPage(r.block, r.pageOffset, r.fill);
+    }
+    if (cur.error) errors.push(cur.error.message);
+  }
+  return { blocks: images.finish(), rounds: reader.rounds, errors };
+}
+
+export async function extract(path: string, o: ExtractOptions, out: Output): Promise<number> {
+  let report: ExtractReport;
+  try {
+    report = await runExtract(path, o, o.quiet ? undefined : (s) => out.err(s));
+  } catch (e) {
+    if (isCodecError(e) || e instanceof ImageLimitError) {
+      out.err(`migwire: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  for (const b of report.blocks) out.line(`${b.name.padEnd(28)} -> ${b.file.padEnd(32)} ${bytesHuman(b.length).padStart(10)}  ${b.pagesWritten} pages with data`);
+  out.line(`${report.rounds} multifd sync rounds applied`);
+  for (const e of report.errors) out.err(`migwire: stopped early: ${e}`);
+  return report.errors.length ? 1 : 0;
+}

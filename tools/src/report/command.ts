@@ -1,0 +1,47 @@
+/**
+ * `migwire report PATH --out FILE`: the analysis of @migwire/report as one self-contained HTML
+ * file (or, with --json, as data), with this CLI's `check` verdict in its headline.
+ */
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeCapture, renderReport, type Verdict } from '@migwire/report';
+import type { Output } from '../cli-io.js';
+import { InputError } from '../input-error.js';
+
+/** The transcript the recorder and the fixtures keep next to a capture. */
+const SOURCE_QMP_FILE = 'qmp-src.jsonl';
+
+async function checkVerdict(path: string, migration: number | undefined): Promise<Verdict> {
+  const { checkRules } = await import('../check/rules.js');
+  const rep = await checkRules(path, migration);
+  return {
+    rules: rep.rules.map((r) => ({ id: r.rule, status: r.status, detail: r.detail, ...(r.channel ? { channel: r.channel } : {}), ...(r.offset !== undefined ? { offset: r.offset } : {}) })),
+  };
+}
+
+function qmpFor(path: string, given: string | undefined, out: Output): string | undefined {
+  if (given !== undefined) {
+    if (!existsSync(given)) throw new InputError(`no such QMP transcript: ${given}`);
+    return given;
+  }
+  const beside = path !== '-' && existsSync(path) && statSync(path).isDirectory() ? join(path, SOURCE_QMP_FILE) : undefined;
+  if (beside && existsSync(beside)) {
+    out.err(`migwire: using the QMP transcript ${beside} (--qmp to choose another)`);
+    return beside;
+  }
+  return undefined;
+}
+
+export async function report(path: string, opts: { out?: string; qmp?: string; json: boolean; migration?: number }, out: Output): Promise<number> {
+  if (!opts.json && opts.out === undefined) throw new InputError('report needs --out FILE (or --json)');
+  const qmpPath = qmpFor(path, opts.qmp, out);
+  const verdict = await checkVerdict(path, opts.migration);
+  const analysis = await analyzeCapture(path, { ...(qmpPath ? { qmpPath } : {}), verdict, migration: opts.migration });
+  const text = opts.json ? JSON.stringify(analysis) : renderReport(analysis);
+  if (opts.out === undefined || opts.out === '-') out.line(text);
+  else {
+    writeFileSync(opts.out, opts.json ? text + '\n' : text);
+    out.err(`migwire: wrote ${opts.out}: ${analysis.rounds.length} rounds; ${analysis.switchover.explanation}`);
+  }
+  return 0;
+}
