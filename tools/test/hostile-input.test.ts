@@ -115,11 +115,11 @@ test('a capture whose every channel is TLS: dump, check and check --roundtrip sa
 test('extract of input with no main channel, or onto an existing file: one line, exit 1', (t) => {
   expectError(t, cli(['extract', at('random.bin'), '--out', at('x-random')]), 1, /random\.bin has no main channel .*not a migration stream/);
   expectError(t, cli(['extract', at('tls-capture'), '--out', at('x-tls')]), 1, /no main channel .*conn00\.src2dst: TLS-encrypted/);
-  expectError(t, cli(['extract', PRECOPY, '--out', at('afile'), '--quiet']), 1, /cannot mkdir .*afile: already exists \(EEXIST\)/);
+  expectError(t, cli(['extract', PRECOPY, '--out', at('afile'), '--quiet']), 1, /afile(: already exists \(EEXIST\)| exists and is not a folder)/);
 });
 
 test('record: an unusable --out is exit 1 with the path; a malformed --listen is a usage error', (t) => {
-  expectError(t, cli(['record', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--out', at('afile/sub'), '--exit-when-idle', '100', '--quiet']), 1, /afile\/sub: not a directory \(ENOTDIR\)/);
+  expectError(t, cli(['record', '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--out', at('afile/sub'), '--exit-when-idle', '100', '--quiet']), 1, /afile\/sub: .*not a directory/);
   expectError(t, cli(['record', '--listen', '127.0.0.1:99999', '--target', '127.0.0.1:1', '--out', at('rec')]), 2, /--listen: port 99999 is out of range 0\.\.65535/);
   expectError(t, cli(['record', '--listen', '256.1.1.1:0', '--target', '127.0.0.1:1', '--out', at('rec')]), 2, /--listen: 256\.1\.1\.1 is not an IPv4 address/);
 });

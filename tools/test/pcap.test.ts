@@ -39,7 +39,7 @@ test('check and extract read the capture; --migration picks the only migration a
   t.is(readFileSync(join(out, 'pc.ram.img')).length, 16 << 20);
   const bad = await run('dump', PCAP, '--migration', '3');
   t.is(bad.code, 2);
-  t.regex(bad.err.join('\n'), /no migration 3; the capture holds:\n {2}migration 0: to 127\.0\.0\.1:\d+, 1 connections \(main\)/);
+  t.regex(bad.err.join('\n'), /no migration 3; the capture holds: migration 0: to 127\.0\.0\.1:\d+, 1 connections \(main\)/);
   t.is((await run('dump', PCAP, '--migration', 'x')).code, 2);
 });
 

@@ -14,6 +14,11 @@ export class CaptureError extends Error {
   }
 }
 
+/** A capture that is readable but not as asked: --migration N names no migration, or several need one named. */
+export class CaptureSelectionError extends CaptureError {
+  override name = 'CaptureSelectionError';
+}
+
 /**
  * Bytes of a channel the capture never saw (a packet capture that lost a segment or cut it at the
  * snapshot length). A CodecError (code STREAM_HOLE) so every decoder loop stops here as at any

@@ -1,4 +1,4 @@
-export { CaptureError, StreamHoleError } from './errors.js';
+export { CaptureError, CaptureSelectionError, StreamHoleError } from './errors.js';
 export {
   CHUNKS_FILE,
   connectionFileName,

@@ -98,7 +98,8 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
 
 /** A channel that should have been a stream and is not: a lone file or stdin, or a source's bytes with no known role. */
 function notAMigrationStream(input: Capture, ch: CaptureChannel): boolean {
-  if (input.kind !== 'capture') return ch.role === 'empty' || ch.role === 'other';
+  // A lone stream must be one; a capture's (or pcap's) directions may be empty or unclaimed.
+  if (input.kind === 'file' || input.kind === 'stdin') return ch.role === 'empty' || ch.role === 'other';
   if (ch.role !== 'other') return false;
   const src = input.channels.find((c) => c.conn === ch.conn && c.direction === 'src2dst');
   return !(src && isEncryptedRole(src.role));

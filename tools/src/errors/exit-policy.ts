@@ -25,7 +25,7 @@ interface SystemErrorLike extends Error {
 }
 
 /** Errors the user fixes on the command line. */
-const USAGE_ERRORS = new Set(['UsageError', 'InputError']);
+const USAGE_ERRORS = new Set(['UsageError', 'InputError', 'CaptureSelectionError']);
 
 /** The toolkit's own errors: their message already says what and where (channel, offset, path). */
 const TYPED_ERRORS = new Set(['CodecError', 'CaptureError', 'ChannelError', 'SyncError', 'TranscodeError']);

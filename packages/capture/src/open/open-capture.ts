@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { identifyChannel, type ChannelRole } from '@migwire/stream-codec';
 import { looksLikePcap } from '@migwire/pcap';
 import { ArrivalTimes } from '../chunks/arrival-times.js';
-import { CaptureError } from '../errors.js';
+import { CaptureError, CaptureSelectionError } from '../errors.js';
 import { readCaptureIndex, type CaptureIndex } from '../index-schema/capture-index.js';
 import { CHUNKS_FILE, connectionFileName, DIRECTIONS, parseConnectionFileName, STREAM_FILES, type Direction } from '../naming.js';
 import { channelSize, fileBytes, isGzipPath, readHead, streamBytes, type ExpectedContent } from './byte-source.js';
@@ -78,14 +78,14 @@ function fileChannel(path: string, init: Omit<CaptureChannel, 'path' | 'size' | 
 /** Open a capture directory, a stream file (plain or .gz), a pcap/pcapng or "-" (stdin). Throws CaptureError. */
 export async function openCapture(path: string, options: OpenCaptureOptions = {}): Promise<Capture> {
   if (path === '-') {
-    if (options.migration !== undefined) throw new CaptureError('--migration applies to pcap/pcapng captures only', path);
+    if (options.migration !== undefined) throw new CaptureSelectionError('--migration applies to pcap/pcapng captures only', path);
     const stdin = options.stdin ?? process.stdin;
     return { kind: 'stdin', path, channels: [{ name: 'main', role: 'main', conn: 0, direction: 'src2dst', open: () => streamBytes(stdin, path) }], arrivals: noArrivals };
   }
   if (!existsSync(path)) throw new CaptureError(`no such file or directory: ${path}`, path);
   const head = statSync(path).isDirectory() ? undefined : readHead(path);
   if (head && looksLikePcap(head)) return openPcapCapture(path, options.migration);
-  if (options.migration !== undefined) throw new CaptureError(`${path}: --migration applies to pcap/pcapng captures only`, path);
+  if (options.migration !== undefined) throw new CaptureSelectionError(`${path}: --migration applies to pcap/pcapng captures only`, path);
   return head ? openStreamFile(path, head) : openDirectory(path, options.verify ?? true);
 }
 

@@ -16,7 +16,7 @@ import {
   tcpEvents,
 } from '@migwire/pcap';
 import { ArrivalTimes } from '../chunks/arrival-times.js';
-import { CaptureError, StreamHoleError } from '../errors.js';
+import { CaptureError, CaptureSelectionError, StreamHoleError } from '../errors.js';
 import { connectionLabel, DIRECTIONS, type Direction } from '../naming.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
 import type { Capture, CaptureChannel } from './open-capture.js';
@@ -43,14 +43,14 @@ function pickMigration(path: string, index: PcapIndex, wanted: number | undefine
   const list = index.migrations.map(describeMigration).join('\n  ');
   if (wanted !== undefined) {
     const m = index.migrations.find((x) => x.id === wanted);
-    if (!m) throw new CaptureError(`${path}: no migration ${wanted}; the capture holds:\n  ${list || '(none)'}`, path);
+    if (!m) throw new CaptureSelectionError(`${path}: no migration ${wanted}; the capture holds:\n  ${list || '(none)'}`, path);
     return m;
   }
   if (index.migrations.length === 1) return index.migrations[0]!;
   if (index.migrations.length === 0) {
     throw new CaptureError(`${path}: no QEMU migration found among ${index.ignored.length} TCP connections (${index.packets} packets)`, path);
   }
-  throw new CaptureError(`${path}: ${index.migrations.length} migrations; choose one with --migration N:\n  ${list}`, path);
+  throw new CaptureSelectionError(`${path}: ${index.migrations.length} migrations; choose one with --migration N:\n  ${list}`, path);
 }
 
 /** Human-readable facts a reader must not miss: streams started mid-way, holes, conflicts, ignored traffic. */
