@@ -24,7 +24,7 @@ import {
 import { replayCapture, runExtract, runTranscode } from 'migwire';
 import * as channelManager from '@migwire/channel-manager';
 import { sendFile } from './send.js';
-import { LiveChecker } from 'migwire';
+import { LiveChecker } from '@migwire/sync';
 
 const ROOT = (() => {
   let d = dirname(fileURLToPath(import.meta.url));

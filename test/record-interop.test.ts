@@ -10,8 +10,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, RecordingProxy, serverTlsOptions, writeQemuTlsDir } from '@migwire/channel-manager';
-import type { TcpProxyIndex } from '@migwire/capture';
-import { checkRules, LiveChecker, main, MemoryOutput, runExtract } from 'migwire';
+import { openCapture, type TcpProxyIndex } from '@migwire/capture';
+import { checkCapture, LiveChecker } from '@migwire/sync';
+import { main, MemoryOutput, runExtract } from 'migwire';
 import { writeFileSync } from 'node:fs';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { compareMemory, pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
@@ -146,11 +147,11 @@ for (const c of cases) {
       // The protocol rules hold, live while proxying and on the finished recording.
       t.deepEqual(live.violations, []);
       writeFileSync(join(capture, 'meta.json'), JSON.stringify({ caps: c.caps ?? {} }));
-      const checked = await checkRules(capture);
+      const checked = await checkCapture(openCapture(capture));
       t.true(checked.ok, JSON.stringify(checked.rules.filter((x) => x.status === 'fail')));
-      if (c.caps?.['switchover-ack']) t.is(checked.rules.find((x) => x.rule === 'switchover-ack')?.status, 'pass');
-      if (c.roles.includes('multifd')) t.is(checked.rules.find((x) => x.rule === 'sync-per-flush')?.status, 'pass');
-      if (c.postcopy) t.is(checked.rules.find((x) => x.rule === 'no-multifd-after-postcopy')?.detail, 'no multifd channels', 'the recording carries the postcopy commands');
+      if (c.caps?.['switchover-ack']) t.is(checked.rules.find((x) => x.id === 'switchover-ack')?.status, 'pass');
+      if (c.roles.includes('multifd')) t.is(checked.rules.find((x) => x.id === 'sync-per-flush')?.status, 'pass');
+      if (c.postcopy) t.is(checked.rules.find((x) => x.id === 'no-multifd-after-postcopy')?.detail, 'no multifd channels', 'the recording carries the postcopy commands');
 
       // What the recording carries is the source's RAM at switchover: for precopy also the destination's.
       t.is(sha(readFileSync(join(dir, 'ram', 'pc.ram.img'))), sha(srcRam), 'extracted pc.ram equals the RAM the source stopped with');

@@ -39,3 +39,5 @@ export { ArrivalTimes } from './chunks/arrival-times.js';
 export { openCapture, type Capture, type CaptureChannel, type OpenCaptureOptions } from './open/open-capture.js';
 export { fileBytes, readHead, channelSize } from './open/byte-source.js';
 export { findTrailingVmdesc } from './open/trailer.js';
+export { channelOrder, decodeCapture, type ChannelResult, type DecodeOptions } from './decode/decode-capture.js';
+export { ChannelCursor } from './decode/channel-cursor.js';

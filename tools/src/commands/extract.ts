@@ -7,10 +7,8 @@
  * after main (each page is sent once after postcopy starts).
  */
 import { CodecError, MainStreamDecoder, isCodecError, type MainRecord } from '@migwire/stream-codec';
-import { openCapture } from '@migwire/capture';
-import { ChannelCursor } from '../decode/cursor.js';
-import { channelOrder } from '../decode/channels.js';
-import { DestinationOrderReader } from '../decode/destination-order.js';
+import { ChannelCursor, channelOrder, openCapture } from '@migwire/capture';
+import { DestinationOrderReader } from '@migwire/sync';
 import { MappedRamRegion, RamImages } from '../extract/ram-images.js';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
