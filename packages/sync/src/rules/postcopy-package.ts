@@ -33,7 +33,7 @@ export class PostcopyPackageRule extends Rule {
     }
     if (m.depth === 0 && m.command !== Command.PostcopyListen && m.command !== Command.PostcopyRun) return;
     const inFirst = m.depth > 0 && this.#packages === 1;
-    const what = m.args.command === 'PING' ? `PING ${m.args.value}` : m.args.command;
+    const what = m.args.command === 'PING' ? `PING ${m.args.value === LOADED ? '0x42' : m.args.value}` : m.args.command;
     if (m.command === Command.PostcopyListen || m.command === Command.PostcopyRun) {
       if (m.depth === 0) this.fail(`${what} outside PACKAGED`, 'main', m.offset);
       else if (!inFirst) this.fail(`${what} in a second PACKAGED`, 'main', m.offset);
@@ -50,7 +50,7 @@ export class PostcopyPackageRule extends Rule {
     if (at('POSTCOPY_LISTEN') !== 0) return bad('POSTCOPY_LISTEN does not open the package');
     if (at('POSTCOPY_RUN') !== order.length - 1) return bad('POSTCOPY_RUN does not close the package');
     if (at('PING 3') < 0) return bad('no PING 3 in the package');
-    const loaded = at(`PING ${LOADED}`);
+    const loaded = at('PING 0x42');
     const v = this.facts.machineVersion;
     const needsLoaded = v !== undefined && (v[0] > 10 || (v[0] === 10 && v[1] >= 2));
     if (loaded < 0 && needsLoaded) return bad(`no PING 0x42 (PACKAGED_LOADED) in the package, which QEMU 10.2+ sends (machine type ${this.facts.machine})`);

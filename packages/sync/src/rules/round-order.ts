@@ -30,6 +30,7 @@ const MAX_ROUNDS = 100_000;
 const COLUMNS = {
   round: ['i32', -1],
   raceRound: ['i32', -1],
+  orderedRound: ['i32', -1],
   digest: ['u32', 0],
   chan: ['u8', 0],
   flags: ['u8', 0],
@@ -58,7 +59,6 @@ export class RoundOrderRule extends Rule {
   readonly #pageDecoders = new Map<string, MultifdPageDecoder>();
   readonly #rounds = new Map<number, Map<number, number>>();
   readonly #raceDetails = new Map<string, { detail: string; channel: string; offset: number }>();
-  #orderedByArrival = 0;
   #beyond = 0;
   readonly #copy: Copy = { round: 0, chan: 0, digest: 0, packet: NO_PACKET, start: NaN, end: NaN, offset: 0 };
 
@@ -141,7 +141,7 @@ export class RoundOrderRule extends Rule {
     const bothMultifd = kept.packet !== NO_PACKET && neu.packet !== NO_PACKET;
     if (bothMultifd ? neu.packet < kept.packet : (neu.start || 0) < (kept.start || 0)) [older, newer] = [neu, kept];
     if (!Number.isNaN(older.end) && !Number.isNaN(newer.start) && newer.start > older.end) {
-      this.#orderedByArrival++;
+      c.orderedRound[i] = neu.round;
       return;
     }
     c.raceRound[i] = neu.round;
@@ -182,6 +182,7 @@ export class RoundOrderRule extends Rule {
     let pages = 0;
     let checked = 0;
     let earlierRaces = 0;
+    let orderedByArrival = 0;
     let bad: RuleResult | undefined;
     for (const [block, b] of this.pages.blocks) {
       const c = b.columns;
@@ -189,6 +190,11 @@ export class RoundOrderRule extends Rule {
         if (c.round[i]! < 0) continue;
         pages++;
         if (c.flags[i]! & MULTI) checked++;
+        const ordered = c.orderedRound[i]!;
+        if (ordered >= 0) {
+          if (ordered === c.round[i]) orderedByArrival++;
+          else earlierRaces++;
+        }
         const race = c.raceRound[i]!;
         if (race < 0) continue;
         if (race !== c.round[i]) {
@@ -206,7 +212,7 @@ export class RoundOrderRule extends Rule {
     if (bad) return bad;
     if (this.facts.multifdChannels.length === 0) return this.notApplicable('single channel: order is the stream order');
     const extra =
-      (this.#orderedByArrival ? `; ${this.#orderedByArrival} same-round re-sends with no SYNC between them, ordered only by arrival` : '') +
+      (orderedByArrival ? `; ${orderedByArrival} same-round re-sends with no SYNC between them, ordered only by arrival` : '') +
       (earlierRaces ? `; ${earlierRaces} unordered same-round re-sends later overwritten by a newer round (a 7.2 sender race)` : '') +
       (this.#beyond ? `; ${this.#beyond} page records beyond 64 GiB in their block not checked` : '');
     return this.pass(`${pages} pages, ${checked} sent more than once, no copy could overtake a newer one${extra}`);
