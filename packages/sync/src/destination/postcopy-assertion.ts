@@ -76,7 +76,7 @@ export class MultifdPostcopyAssertion {
       channel: multifdChannelName(channel),
       offset: record.offset,
       packetNum: record.packetNum,
-      expected: 'no multifd pages once postcopy listens',
+      expected: this.#strict ? 'nothing on multifd once postcopy listens' : 'no multifd pages once postcopy listens',
       found: pages === 0 ? 'an empty packet' : `${pages} page(s) of "${record.block}"`,
     });
   }

@@ -62,18 +62,29 @@ export interface SyntheticCapture {
  * flush in the RAM section before the PACKAGED (LISTEN, PING 3, PING 0x42, RUN), then postcopy
  * pages on main. Times: precopy 1 s, multifd 2 s, the package 5 s, PONGs 5.5 s, postcopy 6 s.
  */
-export function multifdPostcopy(channels = 2): SyntheticCapture {
+export interface MultifdPostcopyOptions {
+  channels?: number;
+  /** Leave the final MULTIFD_FLUSH out of the RAM section before the package (it goes in an earlier one). */
+  earlyFinalFlush?: boolean;
+  /** Send command 8 (ENABLE_COLO) after OPEN_RETURN_PATH. */
+  enableColo?: boolean;
+}
+
+export function multifdPostcopy(o: MultifdPostcopyOptions = {}): SyntheticCapture {
+  const channels = o.channels ?? 2;
   const chunks: SyntheticChunk[] = [];
+  const lastSection = o.earlyFinalFlush
+    ? [marker('ram-multifd-flush'), marker('ram-eos'), footer(), part(), marker('ram-eos'), footer()]
+    : [marker('ram-multifd-flush'), marker('ram-eos'), footer()];
   const precopy = main([
     ...ramStart(),
     marker('ram-multifd-flush'),
     marker('ram-eos'),
     footer(),
     command('OpenReturnPath'),
+    ...(o.enableColo ? [command('EnableColo')] : []),
     part(),
-    marker('ram-multifd-flush'),
-    marker('ram-eos'),
-    footer(),
+    ...lastSection,
   ]);
   const nested = main([command('PostcopyListen'), ping(3), ping(0x42), command('PostcopyRun')]);
   const packaged = main([command('Packaged', be32(nested.length))]);
