@@ -8,7 +8,8 @@ import test from 'ava';
 import { rmSync } from 'node:fs';
 import { openCapture } from '@migwire/capture';
 import { decodeMultifdChannel } from '@migwire/stream-codec';
-import { checkCapture, LiveChecker, type CheckReport, type RuleId, type RuleResult } from '../src/index.js';
+import { checkCapture, LiveChecker, StreamFacts, type CheckReport, type RuleId, type RuleResult } from '../src/index.js';
+import { PreemptOpenedLastRule } from '../src/rules/preempt-opened-last.js';
 import { multifdPostcopy, pagesPacket, writeCapture, type SyntheticCapture } from './helpers/synthetic-capture.js';
 
 async function check(c: SyntheticCapture): Promise<CheckReport> {
@@ -109,4 +110,17 @@ test('record --check: the same rules, fed live, report a multifd packet after LI
   const results = live.finish();
   t.is(results.find((r) => r.id === 'decodes')?.status, 'pass');
   t.false(results.some((r) => r.id === 'round-order'), 'rules that need page contents run on the finished recording');
+});
+
+test('a postcopy-preempt connection opened before a multifd channel fails preempt-opened-last', (t) => {
+  const facts = new StreamFacts({ timed: true });
+  for (const c of [
+    { name: 'main', role: 'main', conn: 0 },
+    { name: 'postcopy-preempt', role: 'postcopy-preempt', conn: 1 },
+    { name: 'multifd 0', role: 'multifd', conn: 2, multifdId: 0 },
+  ] as const) facts.addChannel(c);
+  const r = new PreemptOpenedLastRule(facts).result();
+  t.is(r.status, 'fail');
+  t.is(r.channel, 'postcopy-preempt');
+  t.regex(r.detail, /connection 1, opened before multifd 0 \(connection 2\)/);
 });
