@@ -3,9 +3,9 @@
  * migration (main + return path + N multifd channels, with chunks.csv arrival times), small enough
  * to doctor by hand, and hostile main streams (one page sent over and over).
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Command, encodeMainRecordParts, MultifdPacketBuilder, RamFlag, type MainRecordInput } from '@migwire/stream-codec';
 
@@ -156,8 +156,7 @@ export function onePageOverAndOver(copies: number, o: { pages?: number; data?: b
 
 /** A writable copy of a capture with its channel files unpacked (tests that doctor raw bytes). */
 export function unpackedCopy(from: string, prefix = 'mw-copy-'): string {
-  const dir = join(mkdtempSync(join(tmpdir(), prefix)), basename(from));
-  mkdirSync(dir);
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   for (const f of readdirSync(from)) {
     const bytes = readFileSync(join(from, f));
     if (f.endsWith('.bin.gz')) writeFileSync(join(dir, f.slice(0, -3)), gunzipSync(bytes));
