@@ -26,7 +26,7 @@ import { writePcapOf } from './pcap-file.js';
 import * as channelManager from '@migwire/channel-manager';
 import { analyzeCapture } from '@migwire/report';
 import { sendFile } from './send.js';
-import { LiveChecker } from 'migwire';
+import { LiveChecker } from '@migwire/sync';
 
 const ROOT = (() => {
   let d = dirname(fileURLToPath(import.meta.url));

@@ -1,6 +1,6 @@
 /**
  * The fixtures a user gets: every committed fixture (no QEMU needed) is intact (channel files
- * match the sha256 in index.json), decodes and re-encodes byte for byte, passes checkRules,
+ * match the sha256 in index.json), decodes and re-encodes byte for byte, passes checkCapture,
  * extracts to the RAM hash its meta.json recorded at switchover, and still shows its feature.
  * With QEMU: a tcp fixture generated on demand (ensureFixture) passes the same checks.
  */
@@ -10,7 +10,9 @@ import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { checkRules, main, MemoryOutput, runExtract } from 'migwire';
+import { openCapture } from '@migwire/capture';
+import { checkCapture } from '@migwire/sync';
+import { main, MemoryOutput, runExtract } from 'migwire';
 import type { MigrationResult } from '@migwire/qemu';
 import { takeCensus } from './harness/fixtures/census.js';
 import { ensureFixture, FIXTURES_DIR, REPO_ROOT } from './harness/fixtures/generate.js';
@@ -80,7 +82,7 @@ async function assertFixture(t: ExecutionContext, dir: string, cfg: FixtureConfi
   t.is(await main(['check', '--roundtrip', dir], rt), 0, rt.lines.join('\n'));
   t.regex(rt.lines.join('\n'), /every byte of every channel matches/);
 
-  const rules = await checkRules(dir);
+  const rules = await checkCapture(await openCapture(dir));
   t.true(rules.ok, JSON.stringify(rules.rules.filter((r) => r.status === 'fail')));
 
   const out = mkdtempSync(join(tmpdir(), 'mw-fixture-ex-'));
@@ -124,7 +126,7 @@ test('the results table in README.md and fixtures/README.md is the one of manife
 });
 
 for (const cfg of committed) {
-  test(`committed fixture ${cfg.name}: intact, round-trips, passes checkRules, extracts to its recorded RAM hash`, async (t) => {
+  test(`committed fixture ${cfg.name}: intact, round-trips, passes checkCapture, extracts to its recorded RAM hash`, async (t) => {
     const dir = join(FIXTURES_DIR, cfg.name);
     t.true(existsSync(join(dir, 'meta.json')), `${cfg.name} is committed`);
     await assertFixture(t, dir, cfg);

@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { openCapture, type Capture } from '@migwire/capture';
-import { checkRules, decodeInput, main, MemoryOutput, runExtract } from 'migwire';
+import { decodeCapture, openCapture, type Capture } from '@migwire/capture';
+import { checkCapture } from '@migwire/sync';
+import { main, MemoryOutput, runExtract } from 'migwire';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { pmemsaveAll } from './harness/memory.js';
 import { DEFAULT_HOLD, launchVm, QEMU_REQUIRED, caseSettings, requireQemu, runMigration, whenQemu, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
@@ -76,7 +77,7 @@ async function decodeAll(capture: Capture): Promise<{ errors: string[]; skipped:
   const hashes = new Map<string, ReturnType<typeof createHash>>();
   const key = (conn: number, dir: string): string => `${conn}.${dir}`;
   for (const ch of capture.channels) hashes.set(key(ch.conn, ch.direction), createHash('sha256'));
-  const results = await decodeInput(capture, { onChunk: (ch, b) => void hashes.get(key(ch.conn, ch.direction))!.update(b), onRecord: () => {} });
+  const results = await decodeCapture(capture, { onChunk: (ch, b) => void hashes.get(key(ch.conn, ch.direction))!.update(b), onRecord: () => {} });
   return {
     errors: results.filter((r) => r.error).map((r) => `${r.channel.name}: ${r.error!.message}`),
     skipped: results.filter((r) => r.skipped && r.channel.role !== 'empty').map((r) => `${r.channel.name}: ${r.skipped}`),
@@ -138,9 +139,9 @@ for (const c of cases) {
         t.is(d.hashes.get(`${conn}.dst2src`), sha(Buffer.concat(rc.dst2src)), `conn${conn} dst2src`);
       }
 
-      const checked = await checkRules(file);
+      const checked = await checkCapture(await openCapture(file));
       t.true(checked.ok, JSON.stringify(checked.rules.filter((x) => x.status === 'fail')));
-      if (c.roles.length > 2) t.is(checked.rules.find((x) => x.rule === 'sync-per-flush')?.status, 'pass');
+      if (c.roles.length > 2) t.is(checked.rules.find((x) => x.id === 'sync-per-flush')?.status, 'pass');
       const rep = await runExtract(file, { outDir: join(dir, 'ram'), blocks: ['pc.ram'], quiet: true });
       t.deepEqual(rep.errors, []);
       t.is(sha(readFileSync(join(dir, 'ram', 'pc.ram.img'))), expectedRam, 'extracted pc.ram equals the destination RAM');

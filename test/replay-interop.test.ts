@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, RecordingProxy, serverTlsOptions, writeQemuTlsDir, type TlsCredentials } from '@migwire/channel-manager';
-import { openCapture } from '@migwire/capture';
-import { decodeInput, destinationSettings, main, MemoryOutput, prepareDestination, replayCapture, replayIntoFreshQemu, runExtract, type ReplayReport, type ReplayTiming } from 'migwire';
+import { decodeCapture, openCapture } from '@migwire/capture';
+import { destinationSettings, main, MemoryOutput, prepareDestination, replayCapture, replayIntoFreshQemu, runExtract, type ReplayReport, type ReplayTiming } from 'migwire';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
 import { DEFAULT_HOLD, launchVm, qemuBinary, requireQemu, runMigration, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
@@ -293,7 +293,7 @@ for (const c of own) {
       writeFileSync(join(capture, 'meta.json'), JSON.stringify({ caps: c.caps ?? {}, params: c.params ?? {} }));
       if (c.expectRecord) {
         let n = 0;
-        await decodeInput(await openCapture(capture), { only: (ch) => ch.name === 'main', onRecord: (_ch, rec) => void (rec.kind === c.expectRecord && n++) });
+        await decodeCapture(await openCapture(capture), { only: (ch) => ch.name === 'main', onRecord: (_ch, rec) => void (rec.kind === c.expectRecord && n++) });
         t.true(n > 0, `the recording holds ${c.expectRecord} records`);
       }
 
@@ -357,7 +357,7 @@ function copyCapture(from: string, to: string): void {
     const flipped = mkdtempSync(join(tmpdir(), 'mw-replay-flip-'));
     copyCapture(base, flipped);
     let cpuAt = -1;
-    await decodeInput(await openCapture(flipped), {
+    await decodeCapture(await openCapture(flipped), {
       only: (ch) => ch.name === 'main',
       onRecord: (_ch, r) => {
         if (cpuAt < 0 && r.kind === 'section' && 'idstr' in r && r.idstr === 'cpu') cpuAt = r.offset + 6;
@@ -412,7 +412,7 @@ function copyCapture(from: string, to: string): void {
     const mid = mkdtempSync(join(tmpdir(), 'mw-replay-mid-'));
     copyCapture(pc, mid);
     let pageAt = -1;
-    await decodeInput(await openCapture(mid), { only: (ch) => ch.name === 'main', onRecord: (_ch, r) => void (pageAt < 0 && r.offset > 4_000_000 && r.kind === 'ram-page' && (pageAt = r.offset)) });
+    await decodeCapture(await openCapture(mid), { only: (ch) => ch.name === 'main', onRecord: (_ch, r) => void (pageAt < 0 && r.offset > 4_000_000 && r.kind === 'ram-page' && (pageAt = r.offset)) });
     const midMain = join(mid, 'conn00.src2dst.bin');
     const mb = readFileSync(midMain);
     mb[pageAt + 6] = mb[pageAt + 6]! | 0x0f; // the be64 address+flags word: flags in its low 12 bits

@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RecordingProxy } from '@migwire/channel-manager';
-import { checkRules, runExtract, runTranscode, type TranscodeOptions, type TranscodeReport } from 'migwire';
+import { openCapture } from '@migwire/capture';
+import { checkCapture } from '@migwire/sync';
+import { runExtract, runTranscode, type TranscodeOptions, type TranscodeReport } from 'migwire';
 import { makeBootDisk } from './harness/guest.js';
 import { pmemsaveAll } from './harness/memory.js';
 import { launchVm, qemuBinary, requireQemu, runMigration, type QemuVersion, type Vm } from './harness/qemu.js';
@@ -101,11 +103,11 @@ for (const c of cases) {
         await dst.stop();
         const index = await proxy.close(3000);
         t.true(index.all_recorded_equals_forwarded);
-        const checked = await checkRules(recording);
+        const checked = await checkCapture(await openCapture(recording));
         t.true(checked.ok, JSON.stringify(checked.rules.filter((x) => x.status === 'fail')));
         if (c.channels) {
-          t.is(checked.rules.find((x) => x.rule === 'sync-per-flush')?.status, 'pass');
-          t.is(checked.rules.find((x) => x.rule === 'round-order')?.status, 'pass');
+          t.is(checked.rules.find((x) => x.id === 'sync-per-flush')?.status, 'pass');
+          t.is(checked.rules.find((x) => x.id === 'round-order')?.status, 'pass');
         }
         t.is(await carriedRam(recording, join(dir, 'again')), sha(ram), 'what transcode sent extracts to the same RAM');
       }

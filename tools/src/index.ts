@@ -1,16 +1,11 @@
 export { main } from './cli.js';
 export { DataError, InputError } from './input-error.js';
-export { decodeInput, type AnyRecord, type ChannelResult, type DecodeOptions } from './decode/channels.js';
 export { MemoryOutput, StdOutput, type Output } from './cli-io.js';
 export { runExtract, type ExtractOptions, type ExtractReport } from './extract/command.js';
 export { runImport, type ImportOptions, type ImportReport, type ImportHole } from './import/command.js';
-export { checkRules, type CheckReport, type RuleResult, type RuleStatus } from './check/rules.js';
-export { LiveChecker, type LiveViolation } from './check/live.js';
 export { record, report as recordReport, type RecordOptions } from './record/command.js';
 export { runTranscode, planFor, type TranscodeOptions, type TranscodeReport, type ReturnPathReport, type QemuRelease } from './transcode/run.js';
-export { Transcoder, type TranscodePlan, type TranscodeCounts, type UnsafeFlushPlacement } from './transcode/transcoder.js';
-export { DestinationOrderReader, type DestinationOrderOptions, type OrderedEvent, type RecordedPage } from './decode/destination-order.js';
-export { PageRouter, type PageRoute, type RouteDecision } from './transcode/page-router.js';
+export { Transcoder, type TranscodePlan, type TranscodeCounts } from './transcode/transcoder.js';
 export { DiscardSink, SocketSink, type ByteSink } from './transcode/sinks.js';
 export { TranscodeError, type TranscodeErrorCode } from './transcode/errors.js';
 export { replayCapture } from './replay/replay.js';

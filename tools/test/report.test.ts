@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReportAnalysis } from '@migwire/report';
-import { checkRules, main, MemoryOutput } from '../src/index.js';
+import { openCapture } from '@migwire/capture';
+import { checkCapture } from '@migwire/sync';
+import { main, MemoryOutput } from '../src/index.js';
 import { FIXTURES } from './paths.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -18,7 +20,7 @@ for (const name of ['10.0-multifd4-zlib', '10.0-c-multifd4-zstd', '10.0-g-postco
     const r = await run('report', path, '--json');
     t.is(r.code, 0);
     const a = JSON.parse(r.out) as ReportAnalysis;
-    const check = await checkRules(path);
+    const check = await checkCapture(await openCapture(path));
     t.is(a.rounds.length, check.rounds.length);
     t.deepEqual(
       a.rounds.map((x) => [x.round, x.perChannel]),
@@ -27,7 +29,7 @@ for (const name of ['10.0-multifd4-zlib', '10.0-c-multifd4-zstd', '10.0-g-postco
     t.is(a.hotPages.resentPages, check.resentPages);
     t.deepEqual(
       a.verdict?.rules.map((x) => [x.id, x.status]),
-      check.rules.map((x) => [x.rule, x.status]),
+      check.rules.map((x) => [x.id, x.status]),
     );
     // The transcript next to the capture is used when --qmp is not given.
     t.is(a.switchover.downtimeLimitSource, 'qmp');

@@ -8,7 +8,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkRules, main, MemoryOutput, runExtract, runTranscode, TranscodeError, type ByteSink, type TranscodeOptions, type TranscodeReport } from '../src/index.js';
+import { openCapture } from '@migwire/capture';
+import { checkCapture } from '@migwire/sync';
+import { DestinationOrderReader, PageRouter, type PageRouterOptions, type RouteDecision, type RoutedPage } from '@migwire/sync';
+import { main, MemoryOutput, planFor, runExtract, runTranscode, Transcoder, TranscodeError, type ByteSink, type TranscodeOptions, type TranscodeReport } from '../src/index.js';
+import { probeRecording } from '../src/transcode/probe.js';
 import { FIXTURES, SHARED_CAPTURES, sharedCaptures } from './paths.js';
 
 class MemorySink implements ByteSink {
@@ -36,6 +40,42 @@ async function transcodeToCapture(path: string, o: Omit<TranscodeOptions, 'targe
   [mainSink, ...multifd].forEach((s, i) => writeFileSync(join(dir, `conn${String(i).padStart(2, '0')}.src2dst.bin`), Buffer.concat(s.parts)));
   return { dir, report };
 }
+
+/** Test-only wrong placement: a page re-sent within its round gets no new round; the copy goes on main, unordered. */
+class SkipResendBarrier extends Transcoder {
+  protected override createRouter(o: PageRouterOptions): PageRouter {
+    return new (class extends PageRouter {
+      override route(p: RoutedPage): RouteDecision {
+        const d = super.route(p);
+        return d.newRoundFirst ? { route: 'main', newRoundFirst: false } : d;
+      }
+    })(o);
+  }
+}
+
+/** Test-only wrong placement: every re-send barrier writes one MULTIFD_FLUSH more than it has SYNCs for. */
+class FlushWithoutSync extends Transcoder {
+  protected override newRound(): void {
+    super.newRound();
+    this.writeFlush();
+  }
+}
+
+/** Transcode with a test-side Transcoder subclass into a capture directory. */
+async function wrongTranscodeToCapture(path: string, channels: number, Kind: typeof Transcoder): Promise<string> {
+  const input = await openCapture(path);
+  const { plan } = planFor({ target: undefined, channels }, await probeRecording(input));
+  const mainSink = new MemorySink('main');
+  const multifd = Array.from({ length: channels }, (_, i) => new MemorySink(`multifd ${i}`));
+  const t = new Kind(plan, mainSink, multifd);
+  t.start();
+  await t.run(new DestinationOrderReader(input).events());
+  const dir = mkdtempSync(join(tmpdir(), 'mw-transcode-'));
+  [mainSink, ...multifd].forEach((s, i) => writeFileSync(join(dir, `conn${String(i).padStart(2, '0')}.src2dst.bin`), Buffer.concat(s.parts)));
+  return dir;
+}
+
+const checkRules = async (dir: string): ReturnType<typeof checkCapture> => checkCapture(await openCapture(dir));
 
 const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
 
@@ -124,21 +164,21 @@ const MF72 = join(SHARED_CAPTURES, '7.2-c-multifd4-zstd');
 });
 
 test('a wrong barrier placement (re-sent pages without a new round) fails round-order', async (t) => {
-  const { dir } = await transcodeToCapture(PRECOPY, { channels: 4, unsafeFlushPlacement: 'skip-resend-barrier' });
+  const dir = await wrongTranscodeToCapture(PRECOPY, 4, SkipResendBarrier);
   try {
     const checked = await checkRules(dir);
     t.false(checked.ok);
-    t.is(checked.rules.find((r) => r.rule === 'round-order')?.status, 'fail');
+    t.is(checked.rules.find((r) => r.id === 'round-order')?.status, 'fail');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test('a FLUSH without its SYNCs fails sync-per-flush', async (t) => {
-  const { dir } = await transcodeToCapture(PRECOPY, { channels: 4, unsafeFlushPlacement: 'flush-without-sync' });
+  const dir = await wrongTranscodeToCapture(PRECOPY, 4, FlushWithoutSync);
   try {
     const checked = await checkRules(dir);
-    t.is(checked.rules.find((r) => r.rule === 'sync-per-flush')?.status, 'fail');
+    t.is(checked.rules.find((r) => r.id === 'sync-per-flush')?.status, 'fail');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

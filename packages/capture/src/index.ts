@@ -50,3 +50,6 @@ export {
   writeOutputFile,
   type OutputFileOptions,
 } from './output/safe-output.js';
+export { channelOrder, decodeCapture, type ChannelResult, type DecodeOptions } from './decode/decode-capture.js';
+export { ChannelCursor } from './decode/channel-cursor.js';
+export { channelNames, incompleteStream, nothingDecoded } from './decode/outcome.js';

@@ -11,11 +11,20 @@ export {
   type MainBarrierMarker,
   type QueueOutcome,
 } from './source/flush-coordinator.js';
+export { RoundTracker } from './source/round-tracker.js';
+export { PageRouter, type PageRoute, type PageRouterOptions, type RouteDecision, type RoutedPage } from './source/page-router.js';
 
 // Destination side: the barrier (state machine, live, recorded timeline) and the postcopy assertion.
 export { SyncBarrier, type BarrierRelease, type SyncArrival, type SyncBarrierOptions } from './destination/sync-barrier.js';
 export { LiveSyncBarrier } from './destination/live-sync-barrier.js';
-export { isMainBarrier } from './destination/barrier-record.js';
+export { isMainBarrier, RecordedBarriers } from './destination/barrier-record.js';
+export {
+  DestinationOrderReader,
+  type DestinationOrderOptions,
+  type OrderedEvent,
+  type RecordedMultifd,
+  type RecordedPage,
+} from './destination/destination-order.js';
 export {
   replaySyncTimeline,
   type BarrierPassage,
@@ -23,7 +32,7 @@ export {
   type TimelineReplay,
   type TimelineStep,
 } from './destination/timeline-replay.js';
-export { MultifdPostcopyAssertion, type DestinationPhase } from './destination/postcopy-assertion.js';
+export { MultifdPostcopyAssertion, type DestinationPhase, type PostcopyAssertionOptions } from './destination/postcopy-assertion.js';
 
 // Switchover: the ACK gate, PRECOPY_INFO readiness, the decision.
 export { diagnoseSwitchoverAck, type SwitchoverAckSetup, type SwitchoverBlocker } from './switchover/ack-setup.js';
@@ -36,3 +45,11 @@ export {
   type ReadinessUpdate,
 } from './switchover/precopy-readiness.js';
 export { decideSwitchover, type HoldReason, type SwitchoverDecision, type SwitchoverInputs } from './switchover/decision.js';
+
+// The rule engine: every protocol rule, offline over a capture and live over flowing channels.
+export { checkCapture, recordedConfiguration, type CheckOptions, type CheckReport } from './rules/check-capture.js';
+export { LiveChecker, type LiveViolation } from './rules/live-checker.js';
+export { createRules, type RuleSet } from './rules/all-rules.js';
+export { StreamFacts, type RecordedConfiguration, type StreamPoint } from './rules/facts.js';
+export { Rule, type ChannelEnd, type RuleChannel, type RuleId, type RuleResult, type RuleStatus, type Violation } from './rules/rule.js';
+export type { RoundSummary } from './rules/round-order.js';

@@ -6,17 +6,18 @@ import {
   encodeMainRecordParts,
   encodeMultifdRecordParts,
   encodeReturnPathRecord,
+  type CodecRecord,
   type MainRecord,
   type MultifdRecord,
   type ReturnPathRecord,
   isDecodableRole,
 } from '@migwire/stream-codec';
 import { ChunkQueue } from '@migwire/stream-codec/internal';
-import { openCapture, type CaptureChannel } from '@migwire/capture';
-import { decodeInput, type AnyRecord } from '../decode/channels.js';
+import { checkCapture } from '@migwire/sync';
+import { decodeCapture, openCapture, type CaptureChannel } from '@migwire/capture';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
-import { nothingDecoded } from '../decode/outcome.js';
+import { nothingDecoded } from '@migwire/capture';
 
 export interface RoundTripChannelReport {
   channel: string;
@@ -30,7 +31,7 @@ export interface RoundTripChannelReport {
   skipped?: string;
 }
 
-function encodeParts(r: AnyRecord): Uint8Array[] {
+function encodeParts(r: CodecRecord): Uint8Array[] {
   if (r.kind.startsWith('rp-')) return [encodeReturnPathRecord(r as ReturnPathRecord)];
   if (r.kind.startsWith('multifd-')) return encodeMultifdRecordParts(r as MultifdRecord);
   return encodeMainRecordParts(r as MainRecord);
@@ -41,13 +42,13 @@ export async function checkRoundTrip(path: string, json: boolean, out: Output, m
   const originals = new Map<string, ChunkQueue>();
   const diffs = new Map<string, number>();
   const reports: RoundTripChannelReport[] = [];
-  const results = await decodeInput(input, {
+  const results = await decodeCapture(input, {
     onChunk: (ch: CaptureChannel, chunk: Uint8Array) => {
       let q = originals.get(ch.name);
       if (!q) originals.set(ch.name, (q = new ChunkQueue()));
       q.push(chunk);
     },
-    onRecord: (ch: CaptureChannel, r: AnyRecord) => {
+    onRecord: (ch: CaptureChannel, r: CodecRecord) => {
       const q = originals.get(ch.name)!;
       if (diffs.has(ch.name)) return;
       let at = 0;
@@ -99,21 +100,22 @@ export async function checkRoundTrip(path: string, json: boolean, out: Output, m
   return ok ? 0 : 1;
 }
 
-/** `migwire check PATH`: every protocol rule, a line each; exit 0 only when none fails. */
+/** `migwire check PATH`: every protocol rule (@migwire/sync), a line each; exit 0 only when none fails. */
 export async function checkProtocol(path: string, json: boolean, out: Output, migration?: number): Promise<number> {
-  const { checkRules } = await import('../check/rules.js');
-  const rep = await checkRules(path, migration);
+  const capture = await openCapture(path, { migration });
+  const rep = await checkCapture(capture);
   // The rules skip what has no decoder; when that is every channel, nothing was checked.
-  const decodable = (await openCapture(path, { migration })).channels.filter((c) => isDecodableRole(c.role));
+  const decodable = capture.channels.filter((c) => isDecodableRole(c.role));
   const nothing = decodable.length === 0 ? `${path}: nothing could be checked: no channel decodes (every one TLS-encrypted or empty)` : undefined;
   if (json) {
-    out.line(JSON.stringify({ kind: 'check', ...rep, ...(nothing ? { ok: false, nothingChecked: nothing } : {}) }));
+    // The JSON shape scripts read: each rule's id under "rule".
+    out.line(JSON.stringify({ kind: 'check', ...rep, rules: rep.rules.map(({ id, ...r }) => ({ rule: id, ...r })), ...(nothing ? { ok: false, nothingChecked: nothing } : {}) }));
     if (nothing) out.err(`migwire: ${nothing}`);
     return rep.ok && !nothing ? 0 : 1;
   }
   for (const r of rep.rules) {
     const where = r.channel ? ` [${r.channel}${r.offset !== undefined ? ` @ byte ${r.offset}` : ''}]` : '';
-    out.line(`${r.status.toUpperCase().padEnd(4)} ${r.rule.padEnd(26)} ${r.detail}${where}`);
+    out.line(`${r.status.toUpperCase().padEnd(4)} ${r.id.padEnd(26)} ${r.detail}${where}`);
   }
   if (rep.rounds.length > 1) {
     const chans = [...new Set(rep.rounds.flatMap((r) => Object.keys(r.pages)))].sort();

@@ -1,12 +1,12 @@
 /** `migwire dump`: every record of every channel, for people (default) or machines (--json). */
 import { isCodecError } from '@migwire/stream-codec';
-import { openCapture, type CaptureChannel } from '@migwire/capture';
-import { decodeInput, type AnyRecord, type ChannelResult } from '../decode/channels.js';
+import type { CodecRecord } from '@migwire/stream-codec';
+import { decodeCapture, openCapture, type CaptureChannel, type ChannelResult } from '@migwire/capture';
 import { bytesHuman, describe, hexOffset, recordJson } from '../format/human.js';
 import { Summary } from '../format/summary.js';
 import type { Output } from '../cli-io.js';
 import { nameList, UsageError } from '../errors/usage-error.js';
-import { channelNames, nothingDecoded } from '../decode/outcome.js';
+import { channelNames, nothingDecoded } from '@migwire/capture';
 
 export interface DumpOptions {
   json: boolean;
@@ -41,7 +41,7 @@ class PageRun {
   last = 0;
   count = 0;
 
-  add(r: Extract<AnyRecord, { kind: 'ram-page' | 'ram-zero' | 'ram-xbzrle' | 'ram-compressed' }>): void {
+  add(r: Extract<CodecRecord, { kind: 'ram-page' | 'ram-zero' | 'ram-xbzrle' | 'ram-compressed' }>): void {
     if (this.first < 0) this.first = r.offset;
     this.last = r.offset + r.length;
     this.count++;
@@ -81,11 +81,11 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
   const sectionsSeen = new Set<string>();
   const runs = new Map<string, PageRun>();
   const sectionNames = new Map<string, string>(); // "channel/id" -> idstr
-  const sectionOf = (ch: string, r: AnyRecord): string | undefined => {
+  const sectionOf = (ch: string, r: CodecRecord): string | undefined => {
     if ('sectionId' in r) return `${r.sectionId}`;
     return undefined;
   };
-  const sectionWanted = (ch: string, r: AnyRecord): boolean => {
+  const sectionWanted = (ch: string, r: CodecRecord): boolean => {
     if (o.sections.length === 0) return true;
     const id = sectionOf(ch, r);
     if (id === undefined) return false;
@@ -101,10 +101,10 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
     const run = runs.get(ch);
     if (run) for (const l of run.lines(ch)) out.line(l);
   };
-  const results = await decodeInput(input, {
+  const results = await decodeCapture(input, {
     only: (ch) => channelMatches(ch, o.channels),
     vmdescPrepass: o.fields,
-    onRecord: (ch: CaptureChannel, r: AnyRecord) => {
+    onRecord: (ch: CaptureChannel, r: CodecRecord) => {
       summary.add(ch.name, r);
       if (r.kind === 'section') {
         sectionNames.set(`${ch.name}/${r.sectionId}`, r.idstr);

@@ -7,15 +7,13 @@
  * after main (each page is sent once after postcopy starts).
  */
 import { CodecError, MainStreamDecoder, isCodecError, type MainRecord } from '@migwire/stream-codec';
-import { CaptureError, openCapture } from '@migwire/capture';
+import { CaptureError, ChannelCursor, channelOrder, openCapture } from '@migwire/capture';
+import { DestinationOrderReader } from '@migwire/sync';
 import { nameList, UsageError } from '../errors/usage-error.js';
-import { incompleteStream } from '../decode/outcome.js';
+import { incompleteStream } from '@migwire/capture';
+import { ImageLimitError, MappedRamRegion, RamImages } from '../extract/ram-images.js';
 
 const ROLE_TEXT: Partial<Record<string, string>> = { other: 'not a migration stream', empty: 'empty', tls: 'TLS-encrypted' };
-import { ChannelCursor } from '../decode/cursor.js';
-import { channelOrder } from '../decode/channels.js';
-import { DestinationOrderReader } from '../decode/destination-order.js';
-import { ImageLimitError, MappedRamRegion, RamImages } from '../extract/ram-images.js';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
 

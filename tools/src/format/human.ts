@@ -1,6 +1,6 @@
 /** One-line human descriptions of records, for `migwire dump`. */
 import { ramFlagNames } from '@migwire/stream-codec';
-import type { AnyRecord } from '../decode/channels.js';
+import type { CodecRecord } from '@migwire/stream-codec';
 
 export function hexOffset(n: number): string {
   return '0x' + n.toString(16).padStart(8, '0');
@@ -14,7 +14,7 @@ export function bytesHuman(n: number): string {
 }
 
 /** Text after the offset/length columns; pages are aggregated by the caller. */
-export function describe(r: AnyRecord): string {
+export function describe(r: CodecRecord): string {
   switch (r.kind) {
     case 'header':
       return `HEADER QEVM version ${r.version}`;
@@ -113,7 +113,7 @@ function rpDetail(a: import('@migwire/stream-codec').ReturnPathArgs): string {
 }
 
 /** JSON text of a record: byte arrays become {length, hex} (hex only when short); the raw copies kept for re-encoding are left out. */
-export function recordJson(channel: string, r: AnyRecord, maxHex = 64): string {
+export function recordJson(channel: string, r: CodecRecord, maxHex = 64): string {
   return JSON.stringify({ channel, ...r }, (key, v: unknown) => {
     if (key === 'raw') return undefined;
     if (v instanceof Uint8Array) return v.length <= maxHex ? { length: v.length, hex: Buffer.from(v.buffer, v.byteOffset, v.length).toString('hex') } : { length: v.length };

@@ -1,5 +1,6 @@
 /** Totals `migwire dump` prints at the end: records, bytes per kind, pages per block, messages by name. */
-import type { AnyRecord, ChannelResult } from '../decode/channels.js';
+import type { CodecRecord } from '@migwire/stream-codec';
+import type { ChannelResult } from '@migwire/capture';
 import { bytesHuman } from './human.js';
 
 interface BlockPages {
@@ -17,7 +18,7 @@ export class Summary {
   private names = new Map<string, number>();
   private channels: Array<{ name: string; role: string; bytes: number; records: number; error?: string; skipped?: string }> = [];
 
-  add(_channel: string, r: AnyRecord): void {
+  add(_channel: string, r: CodecRecord): void {
     const k = this.kinds.get(r.kind) ?? { count: 0, bytes: 0 };
     k.count++;
     k.bytes += r.length;

@@ -6,7 +6,7 @@ import { clientTlsOptions, readQemuTlsDir, RecordingProxy, serverTlsOptions } fr
 import type { DirectionStats, TcpProxyIndex } from '@migwire/capture';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
-import { LiveChecker } from '../check/live.js';
+import { LiveChecker } from '@migwire/sync';
 import { checkProtocol } from '../check/command.js';
 
 export interface RecordOptions {
@@ -34,7 +34,7 @@ function roleName(c: { role?: string; multifdId?: number }): string {
 }
 
 export async function record(o: RecordOptions, out: Output): Promise<number> {
-  const live = o.check ? new LiveChecker((v) => out.err(`migwire record: VIOLATION ${v.rule} on ${v.channel} at byte ${v.offset} (t=${v.t.toFixed(3)}s): ${v.detail}`)) : undefined;
+  const live = o.check ? new LiveChecker((v) => out.err(`migwire record: VIOLATION ${v.id} on ${v.channel} at byte ${v.offset} (t=${v.t.toFixed(3)}s): ${v.detail}`)) : undefined;
   const proxy = new RecordingProxy({
     listen: o.listen,
     target: o.target,

@@ -12,10 +12,10 @@ import { InputError } from '../input-error.js';
 const SOURCE_QMP_FILE = 'qmp-src.jsonl';
 
 async function checkVerdict(path: string, migration: number | undefined): Promise<Verdict> {
-  const { checkRules } = await import('../check/rules.js');
-  const rep = await checkRules(path, migration);
+  const [{ checkCapture }, { openCapture }] = await Promise.all([import('@migwire/sync'), import('@migwire/capture')]);
+  const rep = await checkCapture(await openCapture(path, { migration }));
   return {
-    rules: rep.rules.map((r) => ({ id: r.rule, status: r.status, detail: r.detail, ...(r.channel ? { channel: r.channel } : {}), ...(r.offset !== undefined ? { offset: r.offset } : {}) })),
+    rules: rep.rules.map((r) => ({ id: r.id, status: r.status, detail: r.detail, ...(r.channel ? { channel: r.channel } : {}), ...(r.offset !== undefined ? { offset: r.offset } : {}) })),
   };
 }
 

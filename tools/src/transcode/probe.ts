@@ -4,9 +4,7 @@
  * and uuid of its first multifd channel.
  */
 import { MainStreamDecoder, MultifdDecoder, type MainRecord, type MultifdCompression, type MultifdLayout, type MultifdRecord } from '@migwire/stream-codec';
-import { ChannelCursor } from '../decode/cursor.js';
-import { channelOrder } from '../decode/channels.js';
-import type { Capture } from '@migwire/capture';
+import { ChannelCursor, channelOrder, type Capture } from '@migwire/capture';
 
 export interface RecordingProbe {
   machine: string | undefined;

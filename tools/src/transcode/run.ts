@@ -7,14 +7,13 @@
 import type { Socket } from 'node:net';
 import { MigrationDialer, type DialTarget } from '@migwire/channel-manager';
 import { ReturnPathDecoder, type MultifdLayout, type ReturnPathRecord } from '@migwire/stream-codec';
-import { flushModeFor, type FlushMode } from '@migwire/sync';
+import { DestinationOrderReader, flushModeFor, type FlushMode } from '@migwire/sync';
 import { openCapture } from '@migwire/capture';
 import { prepareCompression, type PayloadCompression } from '@migwire/stream-codec';
-import { DestinationOrderReader } from '../decode/destination-order.js';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
 import { DiscardSink, SocketSink, type ByteSink } from './sinks.js';
-import { Transcoder, type TranscodeCounts, type TranscodePlan, type UnsafeFlushPlacement } from './transcoder.js';
+import { Transcoder, type TranscodeCounts, type TranscodePlan } from './transcoder.js';
 
 export type QemuRelease = '7.2' | '10.0';
 
@@ -33,8 +32,6 @@ export interface TranscodeOptions {
   timeoutMs?: number;
   /** Which migration of a pcap/pcapng holding several. */
   migration?: number;
-  /** Test only: a wrong barrier placement (see TranscodePlan). */
-  unsafeFlushPlacement?: UnsafeFlushPlacement;
   /** Without a target: where the bytes go (default: discarded). One multifd sink per channel. */
   output?: { main: ByteSink; multifd: ByteSink[] };
 }
@@ -80,7 +77,6 @@ export function planFor(o: TranscodeOptions, probe: RecordingProbe): { qemu: Qem
     layout: qemu,
     flushMode,
     uuid: probe.multifdUuid ?? probe.uuid ?? new Uint8Array(16),
-    ...(o.unsafeFlushPlacement ? { unsafeFlushPlacement: o.unsafeFlushPlacement } : {}),
   };
   return { qemu, plan };
 }

@@ -6,21 +6,20 @@
  * are dropped, since the new layout needs its own.
  */
 import { RamFlag, encodeMainRecordParts, type MainRecord, type MainRecordInput, type MultifdLayout } from '@migwire/stream-codec';
-import { MultifdFlushCoordinator, type FlushMode, type FlushReason, type FlushReport, type OutgoingPagesPacket } from '@migwire/sync';
-import type { OrderedEvent, RecordedPage } from '../decode/destination-order.js';
+import {
+  MultifdFlushCoordinator,
+  PageRouter,
+  type FlushMode,
+  type FlushReason,
+  type FlushReport,
+  type OrderedEvent,
+  type OutgoingPagesPacket,
+  type PageRouterOptions,
+  type RecordedPage,
+} from '@migwire/sync';
 import { TranscodeError } from './errors.js';
 import { MultifdPacketBuilder, type PayloadCompression } from '@migwire/stream-codec';
-import { PageRouter } from './page-router.js';
 import type { ByteSink } from './sinks.js';
-
-/**
- * Deliberately wrong placements, for tests only:
- * - 'skip-resend-barrier': a page re-sent within its round gets no new round; the copy goes on
- *   main, unordered against the earlier multifd copy (round-order must fail).
- * - 'flush-without-sync': every re-send barrier writes one MULTIFD_FLUSH more than it has SYNCs
- *   for (sync-per-flush must fail; a real destination would wait for ever).
- */
-export type UnsafeFlushPlacement = 'skip-resend-barrier' | 'flush-without-sync';
 
 export interface TranscodePlan {
   /** Multifd channels to send on (0: a single main stream). */
@@ -32,8 +31,6 @@ export interface TranscodePlan {
   flushMode: FlushMode;
   /** uuid in the multifd init messages (the destination compares it with its own). */
   uuid: Uint8Array;
-  /** Test only: a wrong barrier placement, to show `migwire check` catches it (see UnsafeFlushPlacement). */
-  unsafeFlushPlacement?: UnsafeFlushPlacement;
 }
 
 export interface ChannelCounts {
@@ -106,7 +103,7 @@ export class Transcoder {
     this.#main = main;
     this.#multifd = multifd;
     this.#builders = multifd.map(() => new MultifdPacketBuilder({ layout: plan.layout, compression: plan.compression }));
-    this.#router = new PageRouter({ channels: plan.channels, zeroPages: plan.zeroPages, ...(plan.unsafeFlushPlacement === 'skip-resend-barrier' ? { unsafeSkipResendBarrier: true } : {}) });
+    this.#router = this.createRouter({ channels: plan.channels, zeroPages: plan.zeroPages });
     this.counts = {
       main: { pages: 0, zeroPages: 0, otherPages: 0, flushes: 0, bytes: 0 },
       multifd: multifd.map((s) => ({ channel: s.name, normalPages: 0, zeroPages: 0, packets: 0, syncs: 0, bytes: 0 })),
@@ -122,13 +119,18 @@ export class Transcoder {
     if (plan.channels > 0) {
       this.#coordinator = new MultifdFlushCoordinator({
         mode: plan.flushMode,
-        main: { writeMultifdFlush: () => this.#writeFlush() },
+        main: { writeMultifdFlush: () => this.writeFlush() },
         channels: multifd.map((_, i) => ({
           sendPages: (p) => this.#sendPages(i, p),
           sendSync: (p) => this.#sendSync(i, p.packetNum),
         })),
       });
     }
+  }
+
+  /** The page router (a seam for tests that build a wrong placement in a subclass). */
+  protected createRouter(o: PageRouterOptions): PageRouter {
+    return new PageRouter(o);
   }
 
   /** Write the multifd init messages; call once the channels are open, before any event. */
@@ -238,10 +240,9 @@ export class Transcoder {
   }
 
   /** A barrier for a page re-sent within the round; per-section mode ends the RAM section for it. */
-  #newRound(): void {
+  protected newRound(): void {
     const report = this.#coordinator!.newRound();
     this.#barrierDone(report);
-    if (this.#plan.unsafeFlushPlacement === 'flush-without-sync') this.#writeFlush();
     if (report.marker === 'eos') {
       const s = this.#ramSection();
       this.#main.write(encodeMainRecordParts({ kind: 'ram-eos', sectionId: s.id, flags: RamFlag.Eos }));
@@ -264,7 +265,7 @@ export class Transcoder {
     // A zero record with a non-zero fill byte is not a zero page for multifd.
     const routed = { block: p.block, offset: p.offset, zero, ...(zero && fill !== 0 ? { mainOnly: true } : {}) };
     const decision = this.#router.route(routed);
-    if (decision.newRoundFirst) this.#newRound();
+    if (decision.newRoundFirst) this.newRound();
     this.#router.sent(routed);
     if (decision.route === 'main') {
       if (p.data) this.#writeMainPage({ kind: 'ram-page', block: p.block, pageOffset: p.offset, data: p.data }, RamFlag.Page);
@@ -281,7 +282,7 @@ export class Transcoder {
   #mainOnlyPage(r: MainRecord & { kind: 'ram-xbzrle' | 'ram-compressed' }): void {
     const routed = { block: r.block, offset: r.pageOffset, zero: false, mainOnly: true };
     const decision = this.#router.route(routed);
-    if (decision.newRoundFirst) this.#newRound();
+    if (decision.newRoundFirst) this.newRound();
     this.#router.sent(routed);
     if (r.kind === 'ram-xbzrle') this.#writeMainPage({ kind: 'ram-xbzrle', block: r.block, pageOffset: r.pageOffset, encoding: r.encoding, delta: r.delta }, RamFlag.Xbzrle);
     else this.#writeMainPage({ kind: 'ram-compressed', block: r.block, pageOffset: r.pageOffset, data: r.data }, RamFlag.CompressPage);
@@ -315,7 +316,7 @@ export class Transcoder {
     this.#main.write(encodeMainRecordParts(full));
   }
 
-  #writeFlush(): void {
+  protected writeFlush(): void {
     const s = this.#ramSection();
     this.#main.write(encodeMainRecordParts({ kind: 'ram-multifd-flush', sectionId: s.id, flags: RamFlag.MultifdFlush }));
     this.counts.main.flushes++;

@@ -12,7 +12,7 @@ export type CaptureEvent =
 /** The real QEMU captures the repository ships (gzipped) in fixtures/. */
 const REAL_CAPTURES = ['10.0-c-multifd4-zstd', '10.0-c2-multifd4-zlib', '10.0-g-postcopy-preempt', '7.2-c-multifd4-zstd'];
 
-function capturesDir(): string {
+export function capturesDir(): string {
   let d = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(d, 'pnpm-workspace.yaml'))) {
     const up = dirname(d);

@@ -1,7 +1,8 @@
 /** What a decode of every channel amounted to, in the words the commands print. */
 import { CodecError, ErrorCode, type CodecRecord } from '@migwire/stream-codec';
-import { CaptureError, type CaptureChannel } from '@migwire/capture';
-import type { ChannelResult } from './channels.js';
+import { CaptureError } from '../errors.js';
+import type { CaptureChannel } from '../open/open-capture.js';
+import type { ChannelResult } from './decode-capture.js';
 
 /** Names a user can give to --channel: each channel's name, and connNN.direction for the rest. */
 export function channelNames(channels: CaptureChannel[]): string[] {

@@ -2,8 +2,11 @@
  * Which channel a page takes, and when a new round must start first. Within one round the
  * destination applies main-channel pages and multifd pages in no set order (the multifd pages of
  * a round land at any time before main passes the round's barrier), so a page touched once in a
- * round, on any channel, may not be touched again until a barrier has passed.
+ * round, on any channel, may not be touched again until a barrier has passed. The pages touched
+ * in the current round are the RoundTracker's, the same the flush coordinator keeps.
  */
+import { RoundTracker } from './round-tracker.js';
+
 export type PageRoute = 'main' | 'multifd';
 
 export interface RoutedPage {
@@ -26,44 +29,30 @@ export interface PageRouterOptions {
   channels: number;
   /** 'legacy': zero pages as ZERO records on main, as QEMU's zero-page-detection=legacy does. */
   zeroPages: 'multifd' | 'legacy';
-  /**
-   * Test only: never start a new round for a re-sent page; a copy that multifd would refuse goes
-   * on main in the same round. Breaks the ordering on purpose so `migwire check` can catch it.
-   */
-  unsafeSkipResendBarrier?: boolean;
 }
 
 export class PageRouter {
   readonly #o: PageRouterOptions;
-  /** Offsets touched in the current round, per block (numbers: no key strings per page). */
-  readonly #touched = new Map<string, Set<number>>();
+  readonly #touched = new RoundTracker();
 
   constructor(o: PageRouterOptions) {
     this.#o = o;
   }
 
   route(p: RoutedPage): RouteDecision {
-    let route: PageRoute = this.#o.channels > 0 && !p.mainOnly && (!p.zero || this.#o.zeroPages === 'multifd') ? 'multifd' : 'main';
+    const route: PageRoute = this.#o.channels > 0 && !p.mainOnly && (!p.zero || this.#o.zeroPages === 'multifd') ? 'multifd' : 'main';
     // One channel: the stream order is the order.
     if (this.#o.channels === 0) return { route, newRoundFirst: false };
-    let newRoundFirst = false;
-    if (this.#touched.get(p.block)?.has(p.offset)) {
-      if (this.#o.unsafeSkipResendBarrier) route = 'main';
-      else newRoundFirst = true;
-    }
-    return { route, newRoundFirst };
+    return { route, newRoundFirst: this.#touched.has(p) };
   }
 
   /** The page is being sent now (after the barrier its decision asked for). */
   sent(p: RoutedPage): void {
-    if (this.#o.channels === 0) return;
-    let set = this.#touched.get(p.block);
-    if (!set) this.#touched.set(p.block, (set = new Set()));
-    set.add(p.offset);
+    if (this.#o.channels > 0) this.#touched.add(p);
   }
 
   /** A barrier was issued (for any reason): earlier copies are now ordered. */
   barrierPassed(): void {
-    this.#touched.clear();
+    this.#touched.nextRound();
   }
 }

@@ -4,7 +4,7 @@
  * channels (e.g. multifd rounds between main-channel barriers) in flat memory.
  */
 import { CodecError, type CodecRecord, type Decoder } from '@migwire/stream-codec';
-import type { CaptureChannel } from '@migwire/capture';
+import type { CaptureChannel } from '../open/open-capture.js';
 import { withPlace } from './outcome.js';
 
 export class ChannelCursor<R extends CodecRecord> {

@@ -1,13 +1,12 @@
 /**
- * Decode every channel of an input with the decoder its role calls for,
- * streaming each file (constant memory), main first so the others can be
- * checked against its RAM block list.
+ * decodeCapture(capture, options): every channel of a capture through the decoder its role calls
+ * for, streaming each file (constant memory), main first so the others can be checked against its
+ * RAM block list. The one decode loop of the toolkit: dump, check and the rule engine use it.
  */
 import { CodecError, MainStreamDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
-import { findTrailingVmdesc, type Capture, type CaptureChannel } from '@migwire/capture';
+import type { Capture, CaptureChannel } from '../open/open-capture.js';
+import { findTrailingVmdesc } from '../open/trailer.js';
 import { incompleteStream, withPlace } from './outcome.js';
-
-export type AnyRecord = CodecRecord;
 
 export interface ChannelResult {
   channel: CaptureChannel;
@@ -24,7 +23,7 @@ export interface DecodeOptions {
   /** Called with every chunk before it is decoded (round-trip checks, progress). */
   onChunk?: (channel: CaptureChannel, chunk: Uint8Array) => void;
   /** Called after every record, in order. */
-  onRecord: (channel: CaptureChannel, record: AnyRecord) => void;
+  onRecord: (channel: CaptureChannel, record: CodecRecord) => void;
   /** Called once a channel is done. */
   onChannelEnd?: (result: ChannelResult) => void;
   /**
@@ -42,7 +41,7 @@ export function channelOrder(channels: CaptureChannel[]): CaptureChannel[] {
   return [...channels].sort((a, b) => (ORDER[a.role] ?? 9) - (ORDER[b.role] ?? 9) || (a.multifdId ?? 0) - (b.multifdId ?? 0) || a.conn - b.conn);
 }
 
-export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<ChannelResult[]> {
+export async function decodeCapture(input: Capture, opts: DecodeOptions): Promise<ChannelResult[]> {
   const results: ChannelResult[] = [];
   let ramBlocks: RamBlockInfo[] | undefined;
   for (const ch of channelOrder(input.channels)) {
@@ -69,9 +68,9 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
       opts.onChannelEnd?.(result);
       continue;
     }
-    let last: AnyRecord | undefined;
+    let last: CodecRecord | undefined;
     let ended = false;
-    const sink = (r: AnyRecord): void => {
+    const sink = (r: CodecRecord): void => {
       result.records++;
       last = r;
       if (r.kind === 'eof' && r.depth === 0) ended = true;

@@ -16,9 +16,8 @@ import {
   type MultifdRecord,
   type RamBlockInfo,
 } from '@migwire/stream-codec';
-import { ChannelCursor } from './cursor.js';
-import { channelOrder } from './channels.js';
-import type { CaptureChannel, Capture } from '@migwire/capture';
+import { ChannelCursor, channelOrder, type Capture, type CaptureChannel } from '@migwire/capture';
+import { RecordedBarriers } from './barrier-record.js';
 
 /** One page as it reached the destination: data, or a zero page. */
 export interface RecordedPage {
@@ -111,8 +110,7 @@ export class DestinationOrderReader {
   readonly #mainDecoder: MainStreamDecoder;
   readonly #multifdChannels: CaptureChannel[];
   #feeds: MultifdFeed[] | undefined;
-  #barrier: 'flush' | 'eos' | undefined;
-  #round = 0;
+  readonly #barriers = new RecordedBarriers();
 
   /** `input` must have a main channel (see `channelOrder`). */
   constructor(input: Capture, o: DestinationOrderOptions = {}) {
@@ -133,7 +131,7 @@ export class DestinationOrderReader {
 
   /** Multifd barriers seen on main so far. */
   get rounds(): number {
-    return this.#round;
+    return this.#barriers.count;
   }
 
   recordedMultifd(): RecordedMultifd {
@@ -153,10 +151,7 @@ export class DestinationOrderReader {
 
   async *events(): AsyncGenerator<OrderedEvent> {
     for (let r = await this.main.next(); r; r = await this.main.next()) {
-      if (this.#multifdChannels.length && this.#isBarrier(r)) {
-        this.#round++;
-        yield* this.#drain(this.#round);
-      }
+      if (this.#multifdChannels.length && this.#barriers.observe(r)) yield* this.#drain(this.#barriers.count);
       yield { kind: 'main', record: r };
     }
     if (this.main.error) {
@@ -165,13 +160,6 @@ export class DestinationOrderReader {
     }
     // Whatever multifd sent after the last barrier (nothing, in a completed migration).
     if (this.#multifdChannels.length) yield* this.#drain(Infinity);
-  }
-
-  #isBarrier(r: MainRecord): boolean {
-    if (r.kind === 'ram-multifd-flush') this.#barrier ??= 'flush';
-    else if (r.kind === 'ram-eos') this.#barrier ??= 'eos';
-    else return false;
-    return (r.kind === 'ram-multifd-flush') === (this.#barrier === 'flush');
   }
 
   async *#drain(round: number): AsyncGenerator<OrderedEvent> {

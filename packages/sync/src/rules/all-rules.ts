@@ -1,0 +1,48 @@
+/** Every rule, in the order `migwire check` prints them. */
+import { DecodesRule } from './decodes.js';
+import type { StreamFacts } from './facts.js';
+import { MultifdChannelIdsRule } from './multifd-channel-ids.js';
+import { NoMultifdAfterPostcopyRule } from './no-multifd-after-postcopy.js';
+import { PacketNumbersRule } from './packet-numbers.js';
+import { PageRequestsServedRule } from './page-requests-served.js';
+import { PingPongRule } from './ping-pong.js';
+import { PostcopyFinalFlushRule } from './postcopy-final-flush.js';
+import { PostcopyPackageRule } from './postcopy-package.js';
+import { PostcopyRamRecordsRule } from './postcopy-ram-records.js';
+import { PreemptOpenedLastRule } from './preempt-opened-last.js';
+import { PreemptPagesOnlyRule } from './preempt-pages-only.js';
+import { RemovedCommandsRule } from './removed-commands.js';
+import { RoundOrderRule } from './round-order.js';
+import type { Rule, RuleChannel } from './rule.js';
+import { SwitchoverAckRule } from './switchover-ack.js';
+import { SyncPerFlushRule } from './sync-per-flush.js';
+
+export interface RuleSet {
+  rules: Rule[];
+  /** Kept apart: it also gives the rounds summary `check` prints. */
+  roundOrder: RoundOrderRule | undefined;
+}
+
+/** A fresh set of rules over `facts`; `live` leaves out the ones that need payloads or the whole recording. */
+export function createRules(facts: StreamFacts, o: { live: boolean; arrival?: (ch: RuleChannel, offset: number) => number | undefined }): RuleSet {
+  const roundOrder = new RoundOrderRule(facts, o.arrival);
+  const all: Rule[] = [
+    new DecodesRule(facts),
+    new MultifdChannelIdsRule(facts),
+    new PacketNumbersRule(facts),
+    new SyncPerFlushRule(facts),
+    roundOrder,
+    new NoMultifdAfterPostcopyRule(facts),
+    new PreemptPagesOnlyRule(facts),
+    new PingPongRule(facts),
+    new PageRequestsServedRule(facts),
+    new SwitchoverAckRule(facts),
+    new PostcopyFinalFlushRule(facts),
+    new PostcopyRamRecordsRule(facts),
+    new PreemptOpenedLastRule(facts),
+    new PostcopyPackageRule(facts),
+    new RemovedCommandsRule(facts),
+  ];
+  const rules = o.live ? all.filter((r) => r.live) : all;
+  return { rules, roundOrder: o.live ? undefined : roundOrder };
+}

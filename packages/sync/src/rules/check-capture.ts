@@ -1,0 +1,88 @@
+/**
+ * checkCapture(capture): every rule over a recording. Each channel is decoded once, main first
+ * (decodeCapture), and every record goes to the stream facts and then to each rule, with its
+ * arrival time from chunks.csv when the capture has one. Memory stays bounded: rules keep counts
+ * and per-page typed arrays, never the records.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeCapture, META_FILE, type Capture, type CaptureChannel } from '@migwire/capture';
+import { createRules } from './all-rules.js';
+import { StreamFacts, type RecordedConfiguration } from './facts.js';
+import type { RoundSummary } from './round-order.js';
+import type { RuleChannel, RuleResult } from './rule.js';
+
+export interface CheckOptions {
+  /** The recorded configuration; default: the capture's meta.json, when it has one. */
+  config?: RecordedConfiguration;
+}
+
+export interface CheckReport {
+  /** No rule failed (and `decodes` passed: something was checked). */
+  ok: boolean;
+  rules: RuleResult[];
+  /** Pages per channel per round (multifd rounds, from the barriers). */
+  rounds: RoundSummary[];
+  /** Pages sent in more than one round. */
+  resentPages: number;
+  /** Channels that did not decode (also in the `decodes` rule). */
+  decodeErrors: Array<{ channel: string; message: string }>;
+}
+
+/**
+ * The configuration a capture's meta.json records: `caps`, and the switchover-ack-legacy property
+ * from `properties` ({"switchover-ack-legacy": true}) or `globals` ({"migration.switchover-ack-legacy": "on"}).
+ */
+export function recordedConfiguration(capture: Capture): RecordedConfiguration | undefined {
+  if (capture.kind !== 'capture') return undefined;
+  const p = join(capture.path, META_FILE);
+  if (!existsSync(p)) return undefined;
+  let meta: { caps?: Record<string, boolean>; properties?: Record<string, unknown>; globals?: Record<string, unknown> };
+  try {
+    meta = JSON.parse(readFileSync(p, 'utf8')) as typeof meta;
+  } catch {
+    return undefined;
+  }
+  const legacy = meta.properties?.['switchover-ack-legacy'] ?? meta.globals?.['migration.switchover-ack-legacy'];
+  const flag = legacy === true || legacy === 'on' ? true : legacy === false || legacy === 'off' ? false : undefined;
+  return { ...(meta.caps ? { caps: meta.caps } : {}), ...(flag !== undefined ? { switchoverAckLegacy: flag } : {}) };
+}
+
+const ruleChannel = (c: CaptureChannel): RuleChannel => ({ name: c.name, role: c.role, conn: c.conn, ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}) });
+
+export async function checkCapture(capture: Capture, options: CheckOptions = {}): Promise<CheckReport> {
+  const times = await capture.arrivals();
+  const config = options.config ?? recordedConfiguration(capture);
+  const facts = new StreamFacts({ ...(config ? { config } : {}), timed: times !== undefined });
+  // round-order times main and multifd records: both source-to-destination.
+  const arrival = (ch: RuleChannel, offset: number): number | undefined => times?.at(ch.conn, 'src2dst', offset);
+  const { rules, roundOrder } = createRules(facts, { live: false, arrival });
+  const channels = new Map<CaptureChannel, RuleChannel>();
+  for (const c of capture.channels) {
+    const rc = ruleChannel(c);
+    channels.set(c, rc);
+    facts.addChannel(rc);
+  }
+  const results = await decodeCapture(capture, {
+    onRecord: (c, r) => {
+      const ch = channels.get(c)!;
+      const at = times?.at(c.conn, c.direction, r.offset);
+      facts.observe(ch, r, at);
+      for (const rule of rules) rule.observe(ch, r, at);
+    },
+    onChannelEnd: (res) => {
+      const ch = channels.get(res.channel)!;
+      const end = { bytes: res.bytes, ...(res.error ? { error: res.error } : {}), ...(res.skipped ? { skipped: res.skipped } : {}) };
+      for (const rule of rules) rule.channelEnded(ch, end);
+    },
+  });
+  const ruleResults = rules.map((r) => r.result());
+  const decodeErrors = [...results.filter((r) => r.error).map((r) => ({ channel: r.channel.name, message: r.error!.message })), ...facts.problems];
+  return {
+    ok: ruleResults.every((r) => r.status !== 'fail'),
+    rules: ruleResults,
+    rounds: roundOrder?.rounds() ?? [],
+    resentPages: roundOrder?.resentPages() ?? 0,
+    decodeErrors,
+  };
+}

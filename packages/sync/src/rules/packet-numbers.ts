@@ -1,0 +1,55 @@
+/**
+ * packet-numbers: multifd packet numbers increase per channel and are unique across channels.
+ * QEMU 7.2 may repeat a SYNC's number on the empty packet that follows it (a race in its sender):
+ * that alone is allowed. Ownership is one byte per packet number (numbers count up from 0);
+ * numbers past MAX_NUMBERS are checked per channel only.
+ */
+import type { CodecRecord } from '@migwire/stream-codec';
+import { Rule, type RuleChannel, type RuleResult } from './rule.js';
+
+const MAX_NUMBERS = 1 << 26;
+
+export class PacketNumbersRule extends Rule {
+  readonly id = 'packet-numbers';
+  readonly #last = new Map<string, { num: number; sync: boolean }>();
+  readonly #names: string[] = [];
+  #owner = new Uint8Array(1024);
+  #packets = 0;
+  #unchecked = 0;
+
+  override observe(ch: RuleChannel, r: CodecRecord, at: number | undefined): void {
+    if (r.kind !== 'multifd-packet') return;
+    this.#packets++;
+    const prev = this.#last.get(ch.name);
+    const quirk = prev !== undefined && prev.num === r.packetNum && prev.sync && r.normalPages + r.zeroPages === 0 && r.flags === 0;
+    if (prev && r.packetNum <= prev.num && !quirk) this.fail(`packet #${r.packetNum} on ${ch.name} after #${prev.num}`, ch.name, r.offset + 24, at);
+    if (prev) {
+      prev.num = r.packetNum;
+      prev.sync = r.sync;
+    } else this.#last.set(ch.name, { num: r.packetNum, sync: r.sync });
+    this.#own(ch, r.packetNum, r.offset, at);
+  }
+
+  #own(ch: RuleChannel, num: number, offset: number, at: number | undefined): void {
+    if (!(num >= 0 && num < MAX_NUMBERS)) {
+      this.#unchecked++;
+      return;
+    }
+    if (num >= this.#owner.length) {
+      const next = new Uint8Array(Math.min(MAX_NUMBERS, Math.max(this.#owner.length * 2, num + 1)));
+      next.set(this.#owner);
+      this.#owner = next;
+    }
+    let me = this.#names.indexOf(ch.name) + 1;
+    if (me === 0 && this.#names.length < 255) me = this.#names.push(ch.name);
+    const o = this.#owner[num]!;
+    if (o !== 0 && o !== me) this.fail(`packet #${num} on ${ch.name} and on ${this.#names[o - 1]}`, ch.name, offset + 24, at);
+    if (o === 0) this.#owner[num] = me;
+  }
+
+  protected verdict(): RuleResult {
+    if (this.#packets === 0) return this.notApplicable('no multifd packets');
+    const unchecked = this.#unchecked ? ` (${this.#unchecked} numbers beyond ${MAX_NUMBERS} checked per channel only)` : '';
+    return this.pass(`${this.#packets} packets, numbers increase per channel and are unique${unchecked}`);
+  }
+}
