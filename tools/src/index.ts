@@ -6,8 +6,8 @@ export { runExtract, type ExtractOptions, type ExtractReport } from './commands/
 export { checkRules, type CheckReport, type RuleResult, type RuleStatus } from './check/rules.js';
 export { LiveChecker, type LiveViolation } from './check/live.js';
 export { record, report as recordReport, type RecordOptions } from './commands/record.js';
-export { runTranscode, planFor, type TranscodeOptions, type TranscodeReport, type ReturnPathReport, type QemuRelease } from './transcode/run.js';
-export { Transcoder, type TranscodePlan, type TranscodeCounts, type UnsafeFlushPlacement } from './transcode/transcoder.js';
+export { runTranscode, planFor, inferRelease, type TranscodeOptions, type TranscodeReport, type ReturnPathReport, type QemuRelease } from './transcode/run.js';
+export { Transcoder, type TranscodePlan, type TranscodeCounts, type TranscodeHooks, type PostcopyPage, type UnsafeFlushPlacement } from './transcode/transcoder.js';
 export { DestinationOrderReader, type DestinationOrderOptions, type OrderedEvent, type RecordedPage } from './decode/destination-order.js';
 export { PageRouter, type PageRoute, type RouteDecision } from './transcode/page-router.js';
 export { DiscardSink, SocketSink, type ByteSink } from './transcode/sinks.js';

@@ -38,3 +38,15 @@ export function machineTypeRelease(machine: string): Release | undefined {
   const m = /-(\d+\.\d+)$/.exec(machine.trim());
   return m ? m[1] : undefined;
 }
+
+/**
+ * The oldest supported release that can be `release`'s peer: a machine type's release maps to the
+ * first tested binary that has it (10.1 -> 11.1); newer than every known release: the latest.
+ */
+export function nearestSupportedRelease(release: Release): SupportedRelease {
+  return SUPPORTED_RELEASES.find((r) => compareReleases(r, release) >= 0) ?? LATEST_KNOWN_RELEASE;
+}
+
+export function isSupportedRelease(s: unknown): s is SupportedRelease {
+  return typeof s === 'string' && (SUPPORTED_RELEASES as readonly string[]).includes(s);
+}
