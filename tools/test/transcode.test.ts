@@ -4,51 +4,12 @@
  * same RAM as the recording it came from. A wrong barrier placement must fail `check`.
  */
 import test from 'ava';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkRules, main, MemoryOutput, runExtract, runTranscode, TranscodeError, type ByteSink, type TranscodeOptions, type TranscodeReport } from '../src/index.js';
+import { checkRules, main, MemoryOutput, runTranscode, TranscodeError } from '../src/index.js';
+import { ramOf, transcodeToCapture } from './transcode-helpers.js';
 import { FIXTURES, SHARED_CAPTURES, sharedCaptures } from './paths.js';
-
-class MemorySink implements ByteSink {
-  bytes = 0;
-  readonly parts: Buffer[] = [];
-  constructor(readonly name: string) {}
-  write(parts: readonly Uint8Array[]): void {
-    for (const p of parts) {
-      this.parts.push(Buffer.from(p));
-      this.bytes += p.length;
-    }
-  }
-  ready(): undefined {
-    return undefined;
-  }
-  end(): void {}
-}
-
-/** Transcode into a capture directory (connNN.src2dst.bin per channel, in dial order). */
-async function transcodeToCapture(path: string, o: Omit<TranscodeOptions, 'target' | 'output'>): Promise<{ dir: string; report: TranscodeReport }> {
-  const mainSink = new MemorySink('main');
-  const multifd = Array.from({ length: o.channels }, (_, i) => new MemorySink(`multifd ${i}`));
-  const report = await runTranscode(path, { ...o, target: undefined, output: { main: mainSink, multifd } });
-  const dir = mkdtempSync(join(tmpdir(), 'mw-transcode-'));
-  [mainSink, ...multifd].forEach((s, i) => writeFileSync(join(dir, `conn${String(i).padStart(2, '0')}.src2dst.bin`), Buffer.concat(s.parts)));
-  return { dir, report };
-}
-
-const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
-
-async function ramOf(path: string): Promise<string> {
-  const out = mkdtempSync(join(tmpdir(), 'mw-ram-'));
-  try {
-    const r = await runExtract(path, { outDir: out, blocks: ['pc.ram'], quiet: true });
-    if (r.errors.length) throw new Error(r.errors.join('; '));
-    return sha(join(out, 'pc.ram.img'));
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-}
 
 async function verify(t: import('ava').ExecutionContext, source: string, dir: string): Promise<void> {
   const checked = await checkRules(dir);

@@ -125,8 +125,8 @@ export class Transcoder {
 
   #mainRecord(r: MainRecord): void {
     this.#phase.see(r);
-    // Records inside a PACKAGED command travel in its payload.
-    if (r.depth > 0) return;
+    // Records inside a PACKAGED command pass as they are: its length counts their bytes.
+    if (r.depth > 0) return this.#pass(r);
     if (this.#coordinator && this.#phase.advised && !this.#phase.switched && beginsPostcopy(r)) this.#switchToPostcopy();
     switch (r.kind) {
       case 'section':
@@ -178,7 +178,8 @@ export class Transcoder {
   #beforeRamEos(): void {
     const c = this.#coordinator;
     const s = this.#section;
-    if (!c || !s) return;
+    // After the switch to postcopy multifd is closed: its last barrier came before postcopy.
+    if (!c || !s || this.#phase.switched) return;
     let report: FlushReport | undefined;
     if (s.type === 'start') report = c.setup();
     else if (c.mode === 'per-section') report = c.beforeSectionEnd();
