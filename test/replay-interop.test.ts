@@ -266,7 +266,7 @@ const own: OwnCase[] = [
     versions: ['11.1'],
     caps: { multifd: true, 'postcopy-ram': true, 'postcopy-preempt': true },
     params: { 'multifd-channels': 4 },
-    srcParams: { 'max-postcopy-bandwidth': 16 * MiB },
+    srcParams: { 'max-postcopy-bandwidth': 64 * MiB },
     hold: { ...DEFAULT_HOLD, syncs: 2, release: { 'downtime-limit': 1, 'max-bandwidth': 32 * MiB }, startPostcopy: true },
     postcopy: true,
     extra: (t, r) => {
