@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { runExtract, runTranscode, type ByteSink, type TranscodeOptions, type TranscodeReport } from '../src/index.js';
 
@@ -45,3 +46,20 @@ export async function ramOf(path: string): Promise<string> {
   }
 }
 
+
+/** A TCP peer on loopback standing in for a destination: `onConnection` says what it does with each connection. */
+export async function tcpPeer(onConnection: (s: Socket, index: number) => void): Promise<{ port: number; close: () => void }> {
+  const sockets: Socket[] = [];
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    sockets.push(s);
+    onConnection(s, sockets.length - 1);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}

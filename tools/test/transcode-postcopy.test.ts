@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { decodeInput, inferRelease, main, MemoryOutput, runTranscode, TranscodeError } from '../src/index.js';
 import { openCapture } from '@migwire/capture';
 import { FIXTURES } from './paths.js';
-import { ramOf, transcodeToCapture } from './transcode-helpers.js';
+import { ramOf, tcpPeer, transcodeToCapture } from './transcode-helpers.js';
 
 const MF_POSTCOPY = join(FIXTURES, '11.1-multifd4-postcopy');
 const MF_PREEMPT = join(FIXTURES, '11.1-multifd4-postcopy-preempt');
@@ -89,42 +89,31 @@ test('an 11.1 multifd + postcopy + preempt recording: its preempt pages go to th
  * A destination that reads everything and closes after the end. With `ackWhenIdle` it sends
  * SWITCHOVER_ACK on the main connection once the sender went quiet (i.e. is waiting for it).
  */
-async function ackPeer(ackWhenIdle: boolean): Promise<{ port: number; close: () => void }> {
-  const { createServer } = await import('node:net');
-  const sockets: import('node:net').Socket[] = [];
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    sockets.push(s);
+function ackPeer(ackWhenIdle: boolean): Promise<{ port: number; close: () => void }> {
+  return tcpPeer((s, index) => {
     let timer: NodeJS.Timeout | undefined;
     let acked = false;
     s.on('data', () => {
-      if (!ackWhenIdle || acked || sockets[0] !== s) return;
+      if (!ackWhenIdle || index !== 0 || acked) return;
       clearTimeout(timer);
-      // SWITCHOVER_ACK: be16 type 7, be16 length 0.
+      // SWITCHOVER_ACK (be16 type 7, be16 length 0) once the sender went quiet.
       timer = setTimeout(() => {
         acked = true;
         s.write(Buffer.from([0, 7, 0, 0]));
-      }, 300);
+      }, 1000);
     });
     s.on('end', () => {
       clearTimeout(timer);
       s.end();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as import('node:net').AddressInfo).port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
 
 test('switchover-ack, legacy protocol (machine 10.0): transcode waits for the ACK and goes on once it comes', async (t) => {
   // The ACK comes only once transcode stops sending: it must be waiting for it at the switchover.
   const p = await ackPeer(true);
   try {
-    const r = await runTranscode(ACK_10, { target: { host: '127.0.0.1', port: p.port }, channels: 0, timeoutMs: 5000 });
+    const r = await runTranscode(ACK_10, { target: { host: '127.0.0.1', port: p.port }, channels: 0, timeoutMs: 10_000 });
     t.deepEqual(r.switchoverAck, { mode: 'legacy', because: 'destination QEMU 10.0', waited: true, acks: 1 });
     t.true(r.destinationClosed);
   } finally {

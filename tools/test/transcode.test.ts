@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkRules, main, MemoryOutput, runTranscode, TranscodeError } from '../src/index.js';
-import { ramOf, transcodeToCapture } from './transcode-helpers.js';
+import { ramOf, tcpPeer, transcodeToCapture } from './transcode-helpers.js';
 import { FIXTURES, SHARED_CAPTURES, sharedCaptures } from './paths.js';
 
 async function verify(t: import('ava').ExecutionContext, source: string, dir: string): Promise<void> {
@@ -162,22 +162,11 @@ test('the CLI sends to a TCP peer main first then each multifd channel, prints t
 });
 
 /** A TCP peer for the CLI: `mode` says what it does with what it receives. */
-async function peer(mode: 'close-early' | 'never-read'): Promise<{ port: number; close: () => void }> {
-  const { createServer } = await import('node:net');
-  const sockets: import('node:net').Socket[] = [];
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    sockets.push(s);
+function peer(mode: 'close-early' | 'never-read'): Promise<{ port: number; close: () => void }> {
+  return tcpPeer((s) => {
     if (mode === 'never-read') s.pause();
     else s.once('data', () => s.destroy());
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as import('node:net').AddressInfo).port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
 
 test('a destination that drops the connection mid-stream: exit 1, DESTINATION_CLOSED naming the channel', async (t) => {
