@@ -143,3 +143,11 @@ test('switchover-ack, per-device protocol (11.1, switchover-ack-legacy off): no 
     p.close();
   }
 });
+
+test('--qemu takes the three supported releases and nothing else; --switchover-ack wants on or off', async (t) => {
+  const o = new MemoryOutput();
+  t.is(await main(['transcode', ACK_10, '--target', '127.0.0.1:1', '--channels', '0', '--qemu', '9.2'], o), 2);
+  t.regex(o.errors.join('\n'), /--qemu must be one of 7\.2, 10\.0, 11\.1, got 9\.2/);
+  t.is(await main(['transcode', ACK_10, '--target', '127.0.0.1:1', '--channels', '0', '--switchover-ack', 'yes'], o), 2);
+  t.regex(o.errors.join('\n'), /--switchover-ack must be on or off/);
+});
