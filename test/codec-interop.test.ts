@@ -1,5 +1,5 @@
 /**
- * Interop: streams written just now by real QEMU (10.0 and 7.2, through `file:` and `exec:`),
+ * Interop: streams written just now by real QEMU (7.2, 10.0 and 11.1, through `file:` and `exec:`),
  * read back by migwire. Each stream must decode to the end, re-encode byte for byte, and
  * `migwire extract` must rebuild pc.ram identical to the destination QEMU's RAM (pmemsave).
  */
@@ -27,6 +27,9 @@ const cases: Case[] = [
   { name: '10.0 xbzrle exec:', version: '10.0', kind: 'exec', caps: { xbzrle: true }, expect: /ram-xbzrle/ },
   { name: '10.0 mapped-ram file:', version: '10.0', kind: 'file', caps: { 'mapped-ram': true }, expect: /mapped-ram-data/ },
   { name: '7.2 precopy exec:', version: '7.2', kind: 'exec', machine: 'pc-q35-7.2', expect: /ram-zero/ },
+  { name: '11.1 precopy file:', version: '11.1', kind: 'file', expect: /ram-page/ },
+  { name: '11.1 xbzrle exec:', version: '11.1', kind: 'exec', caps: { xbzrle: true }, expect: /ram-xbzrle/ },
+  { name: '11.1 mapped-ram file:', version: '11.1', kind: 'file', caps: { 'mapped-ram': true }, expect: /mapped-ram-data/ },
 ];
 
 for (const c of cases) {

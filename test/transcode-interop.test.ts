@@ -1,7 +1,8 @@
 /**
  * Interop: `migwire transcode` as the sending side, a fresh real QEMU as the destination. A
  * recording is sent again in another channel layout (a plain precopy stream to 4 multifd channels,
- * a multifd recording to one channel, a 7.2 multifd recording to a 7.2 destination); the migration
+ * a multifd recording to one channel, a 7.2 multifd recording to a 7.2 destination, 11.1 multifd +
+ * postcopy recordings to multifd + postcopy and a preempt channel, a legacy switchover-ack); the migration
  * must complete and the destination's RAM must equal the RAM the recording carries (what
  * `migwire extract` rebuilds from it). Where a RecordingProxy sits between transcode and QEMU, the
  * recording of what transcode sent must pass every `migwire check` rule.
@@ -17,7 +18,7 @@ import { openCapture } from '@migwire/capture';
 import { checkCapture } from '@migwire/sync';
 import { runExtract, runTranscode, type TranscodeOptions, type TranscodeReport } from 'migwire';
 import { makeBootDisk } from './harness/guest.js';
-import { pmemsaveAll } from './harness/memory.js';
+import { pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
 import { launchVm, qemuBinary, requireQemu, runMigration, type QemuVersion, type Vm } from './harness/qemu.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,7 +36,13 @@ interface Case {
   /** Record what transcode sends and run `migwire check` on it. */
   check: boolean;
   /** The destination's QEMU rules, when not the recording's. */
-  qemu?: '7.2' | '10.0';
+  qemu?: QemuVersion;
+  /** More destination capabilities (postcopy, switchover-ack...). */
+  caps?: Record<string, boolean>;
+  /** Postcopy: the destination runs; the guest pattern (region, MiB) is checked after completion. */
+  postcopy?: { region: [number, number] };
+  /** Open a postcopy-preempt channel (the destination has postcopy-preempt on). */
+  preempt?: boolean;
 }
 
 const cases: Case[] = [
@@ -45,6 +52,12 @@ const cases: Case[] = [
   { name: '7.2 multifd 4 zstd recording -> 7.2 destination, multifd 4 zstd', capture: join(SHARED, '7.2-c-multifd4-zstd'), version: '7.2', machine: 'pc-q35-7.2', memMiB: 128, channels: 4, compression: 'zstd', check: true },
   // 10.0 with a 7.2 machine type keeps the per-section flush, but its packets carry zero pages.
   { name: '7.2 multifd 4 zstd recording -> 10.0 destination (pc-q35-7.2), multifd 2 zlib', capture: join(SHARED, '7.2-c-multifd4-zstd'), version: '10.0', machine: 'pc-q35-7.2', memMiB: 128, channels: 2, compression: 'zlib', check: false, qemu: '10.0' },
+  // QEMU 11.1, the current release.
+  { name: '10.0 plain precopy file -> 11.1 destination (pc-q35-10.0), 4 multifd channels, zstd', capture: join(ROOT, 'fixtures', '10.0-precopy-file'), version: '11.1', machine: 'pc-q35-10.0', memMiB: 32, channels: 4, compression: 'zstd', check: true, qemu: '11.1' },
+  { name: '11.1 multifd 4 + postcopy recording -> main + 2 multifd + postcopy', capture: join(ROOT, 'fixtures', '11.1-multifd4-postcopy'), version: '11.1', memMiB: 32, channels: 2, compression: 'none', check: false, caps: { 'postcopy-ram': true }, postcopy: { region: [1, 5] } },
+  { name: '11.1 multifd 4 + postcopy + preempt recording -> main + 4 multifd + preempt', capture: join(ROOT, 'fixtures', '11.1-multifd4-postcopy-preempt'), version: '11.1', memMiB: 32, channels: 4, compression: 'none', check: false, caps: { 'postcopy-ram': true, 'postcopy-preempt': true }, postcopy: { region: [1, 5] }, preempt: true },
+  { name: '10.0 postcopy-preempt recording -> 11.1 destination (pc-q35-10.0), main + 2 multifd + postcopy + preempt', capture: join(ROOT, 'fixtures', '10.0-postcopy-preempt'), version: '11.1', machine: 'pc-q35-10.0', memMiB: 32, channels: 2, compression: 'none', check: false, qemu: '11.1', caps: { 'postcopy-ram': true, 'postcopy-preempt': true }, postcopy: { region: [1, 5] }, preempt: true },
+  { name: '11.1 switchover-ack recording (machine pc-q35-11.0, legacy ACK) -> a single main stream, ACK awaited', capture: join(ROOT, 'fixtures', '11.1-m11.0-switchover-ack'), version: '11.1', machine: 'pc-q35-11.0', memMiB: 32, channels: 0, compression: 'none', check: false, caps: { 'return-path': true, 'switchover-ack': true } },
 ];
 
 async function carriedRam(capture: string, dir: string): Promise<string> {
@@ -63,11 +76,16 @@ for (const c of cases) {
     let dst: Vm | undefined;
     let proxy: RecordingProxy | undefined;
     try {
-      dst = await launchVm({ version: c.version, role: 'destination', memMiB: c.memMiB, bootDisk: makeBootDisk(), ...(c.machine ? { machine: c.machine } : {}) });
+      const region = c.postcopy?.region;
+      dst = await launchVm({
+        version: c.version, role: 'destination', memMiB: c.memMiB, bootDisk: makeBootDisk(region ? { startMiB: region[0], endMiB: region[1] } : {}),
+        ...(c.machine ? { machine: c.machine } : {}), ...(c.postcopy ? { paused: false } : {}),
+      });
       let sending: Promise<TranscodeReport> | undefined;
       const r = await runMigration({
         destination: dst,
-        ...(c.channels ? { caps: { multifd: true }, params: { 'multifd-channels': c.channels, 'multifd-compression': c.compression } } : {}),
+        caps: { ...(c.channels ? { multifd: true } : {}), ...c.caps },
+        ...(c.channels ? { params: { 'multifd-channels': c.channels, 'multifd-compression': c.compression } } : {}),
         hold: null,
         waitMarkers: 0,
         pollMs: 50,
@@ -78,7 +96,7 @@ for (const c of cases) {
             proxy = new RecordingProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port }, outDir: recording });
             port = (await proxy.start()).port;
           }
-          const o: TranscodeOptions = { target: { host: '127.0.0.1', port }, channels: c.channels, compression: c.compression, timeoutMs: 30_000, ...(c.qemu ? { qemu: c.qemu } : {}) };
+          const o: TranscodeOptions = { target: { host: '127.0.0.1', port }, channels: c.channels, compression: c.compression, timeoutMs: 30_000, ...(c.qemu ? { qemu: c.qemu } : {}), ...(c.preempt ? { preempt: true } : {}) };
           sending = runTranscode(c.capture, o);
           sending.catch(() => undefined); // awaited below; keep an early failure from being unhandled
           return uri;
@@ -96,6 +114,18 @@ for (const c of cases) {
         t.true(report.counts.multifd.every((m) => m.zeroPages > 0), 'zero pages in 10.0 packets');
       }
 
+      if (c.caps?.['switchover-ack']) t.deepEqual([report.switchoverAck?.mode, report.switchoverAck?.acks], ['legacy', 1], 'the legacy ACK came and transcode honoured it');
+      if (c.postcopy) {
+        // The destination runs on the pages it faulted in: the guest's pattern must hold after completion.
+        t.true(report.counts.barriers.postcopy === (c.channels ? 1 : 0) && report.counts.postcopy.pagesOnMain + report.counts.postcopy.pagesOnPreempt > 0);
+        if (c.preempt) t.true(report.counts.postcopy.pagesOnPreempt > 0, 'the recording\'s preempt pages went on the preempt channel');
+        const before = dst.countMarkers();
+        await dst.waitForMarkers(before + 100, 20_000);
+        await dst.qmp.execute('stop');
+        const [from, to] = c.postcopy.region;
+        t.true(verifyPattern(await pmemsaveRegion(dst.qmp, from, to, join(dir, 'region.bin')), from, to).ok, 'guest pattern after running on the destination');
+        return;
+      }
       const ram = await pmemsaveAll(dst.qmp, c.memMiB, join(dir, 'dst.bin'));
       t.is(sha(ram), await carriedRam(c.capture, dir), "the destination's RAM is the RAM the recording carries");
 

@@ -85,6 +85,15 @@ test('dump reads standard input (-) through the real binary', (t) => {
   t.regex(p.stdout.toString(), /CONFIGURATION machine=pc-q35-10\.0/);
 });
 
+test('dump of an 11.1 multifd + postcopy recording: PING 0x42 named inside PACKAGED, packets labelled with the release family they fit', async (t) => {
+  const r = await run('dump', join(FIXTURES, '11.1-multifd4-postcopy'), '--no-pages', '--no-summary');
+  t.is(r.code, 0);
+  const text = r.out.join('\n');
+  t.regex(text, /COMMAND PING 3\n.*COMMAND PING 66 \(PACKAGED_LOADED\)\n.*COMMAND POSTCOPY_RUN/);
+  t.regex(text, /MULTIFD PACKET #\d+ SYNC none payload=0B layout=9\.0-11\.1/);
+  t.notRegex(text, /layout=10\.0/);
+});
+
 for (const name of sharedCaptures()) {
   test(`dump of shared capture ${name} decodes every channel, multifd and return path included`, async (t) => {
     const r = await run('dump', join(SHARED_CAPTURES, name), '--no-pages');

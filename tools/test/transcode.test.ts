@@ -4,42 +4,15 @@
  * same RAM as the recording it came from. A wrong barrier placement must fail `check`.
  */
 import test from 'ava';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture } from '@migwire/capture';
-import { checkCapture } from '@migwire/sync';
-import { DestinationOrderReader, PageRouter, type PageRouterOptions, type RouteDecision, type RoutedPage } from '@migwire/sync';
-import { main, MemoryOutput, planFor, runExtract, runTranscode, Transcoder, TranscodeError, type ByteSink, type TranscodeOptions, type TranscodeReport } from '../src/index.js';
+import { checkCapture, DestinationOrderReader, PageRouter, type PageRouterOptions, type RouteDecision, type RoutedPage } from '@migwire/sync';
+import { main, MemoryOutput, planFor, runTranscode, Transcoder, TranscodeError } from '../src/index.js';
 import { probeRecording } from '../src/transcode/probe.js';
+import { MemorySink, ramOf, tcpPeer, transcodeToCapture } from './transcode-helpers.js';
 import { FIXTURES, SHARED_CAPTURES, sharedCaptures } from './paths.js';
-
-class MemorySink implements ByteSink {
-  bytes = 0;
-  readonly parts: Buffer[] = [];
-  constructor(readonly name: string) {}
-  write(parts: readonly Uint8Array[]): void {
-    for (const p of parts) {
-      this.parts.push(Buffer.from(p));
-      this.bytes += p.length;
-    }
-  }
-  ready(): undefined {
-    return undefined;
-  }
-  end(): void {}
-}
-
-/** Transcode into a capture directory (connNN.src2dst.bin per channel, in dial order). */
-async function transcodeToCapture(path: string, o: Omit<TranscodeOptions, 'target' | 'output'>): Promise<{ dir: string; report: TranscodeReport }> {
-  const mainSink = new MemorySink('main');
-  const multifd = Array.from({ length: o.channels }, (_, i) => new MemorySink(`multifd ${i}`));
-  const report = await runTranscode(path, { ...o, target: undefined, output: { main: mainSink, multifd } });
-  const dir = mkdtempSync(join(tmpdir(), 'mw-transcode-'));
-  [mainSink, ...multifd].forEach((s, i) => writeFileSync(join(dir, `conn${String(i).padStart(2, '0')}.src2dst.bin`), Buffer.concat(s.parts)));
-  return { dir, report };
-}
 
 /** Test-only wrong placement: a page re-sent within its round gets no new round; the copy goes on main, unordered. */
 class SkipResendBarrier extends Transcoder {
@@ -76,19 +49,6 @@ async function wrongTranscodeToCapture(path: string, channels: number, Kind: typ
 }
 
 const checkRules = async (dir: string): ReturnType<typeof checkCapture> => checkCapture(await openCapture(dir));
-
-const sha = (f: string): string => createHash('sha256').update(readFileSync(f)).digest('hex');
-
-async function ramOf(path: string): Promise<string> {
-  const out = mkdtempSync(join(tmpdir(), 'mw-ram-'));
-  try {
-    const r = await runExtract(path, { outDir: out, blocks: ['pc.ram'], quiet: true });
-    if (r.errors.length) throw new Error(r.errors.join('; '));
-    return sha(join(out, 'pc.ram.img'));
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-}
 
 async function verify(t: import('ava').ExecutionContext, source: string, dir: string): Promise<void> {
   const checked = await checkRules(dir);
@@ -241,22 +201,11 @@ test('the CLI sends to a TCP peer main first then each multifd channel, prints t
 });
 
 /** A TCP peer for the CLI: `mode` says what it does with what it receives. */
-async function peer(mode: 'close-early' | 'never-read'): Promise<{ port: number; close: () => void }> {
-  const { createServer } = await import('node:net');
-  const sockets: import('node:net').Socket[] = [];
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    sockets.push(s);
+function peer(mode: 'close-early' | 'never-read'): Promise<{ port: number; close: () => void }> {
+  return tcpPeer((s) => {
     if (mode === 'never-read') s.pause();
     else s.once('data', () => s.destroy());
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    port: (server.address() as import('node:net').AddressInfo).port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
 }
 
 test('a destination that drops the connection mid-stream: exit 1, DESTINATION_CLOSED naming the channel', async (t) => {

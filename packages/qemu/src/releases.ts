@@ -12,13 +12,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The QEMU releases the driver knows, oldest first. */
-export const QEMU_RELEASES = ['7.2', '10.0', '11.1'] as const;
-export type QemuVersion = (typeof QEMU_RELEASES)[number];
+import { isSupportedRelease, SUPPORTED_RELEASES, type SupportedRelease } from '@migwire/stream-codec';
 
-export function isQemuVersion(s: unknown): s is QemuVersion {
-  return typeof s === 'string' && (QEMU_RELEASES as readonly string[]).includes(s);
-}
+/** The QEMU releases the driver knows, oldest first: the codec's supported releases. */
+export const QEMU_RELEASES = SUPPORTED_RELEASES;
+export type QemuVersion = SupportedRelease;
+
+export const isQemuVersion: (s: unknown) => s is QemuVersion = isSupportedRelease;
 
 export interface QemuBinary {
   version: QemuVersion;

@@ -21,6 +21,7 @@ export type * from './return-path/records.js';
 export { encodeXbzrle } from './ram/xbzrle.js';
 export {
   indexVmdesc,
+  PTR_MARKER_TYPE,
   isVmdesc,
   type Vmdesc,
   type VmdescDevice,
@@ -32,6 +33,7 @@ export {
   type VmstateSubsection,
   type VmstateValue,
 } from './vmstate/vmdesc.js';
+export * from './releases/index.js';
 export { isVfioIdstr, type VfioItem } from './vfio/vfio.js';
 export { MultifdDecoder, decodeMultifdChannel, type MultifdDecoderOptions, type MultifdSink } from './multifd/decoder.js';
 export { encodeMultifdRecord, encodeMultifdRecordParts, type MultifdRecordInput } from './multifd/encoder.js';

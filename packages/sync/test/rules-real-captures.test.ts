@@ -16,7 +16,8 @@ const CAPTURES = ['10.0-c-multifd4-zstd', '10.0-c2-multifd4-zlib', '10.0-g-postc
 const MULTIFD = '10.0-c-multifd4-zstd';
 const POSTCOPY = '10.0-g-postcopy-preempt';
 
-const check = async (path: string): Promise<CheckReport> => checkCapture(await openCapture(path));
+// Doctored copies differ from their index.json on purpose: no content check.
+const check = async (path: string): Promise<CheckReport> => checkCapture(await openCapture(path, { verify: false }));
 
 function rule(r: CheckReport, id: RuleId): RuleResult {
   const x = r.rules.find((y) => y.id === id);

@@ -7,10 +7,11 @@ import { UsageError } from '../errors/usage-error.js';
 
 export const transcode: CommandSpec = {
   summary: 'send a recorded migration again to a real destination, over another channel layout',
-  usage: 'migwire transcode PATH [--migration N] --target HOST:PORT --channels N [--compression none|zlib|zstd] [--zero-pages multifd|legacy] [--qemu 7.2|10.0] [--timeout MS] [--json] [--quiet]',
+  usage: 'migwire transcode PATH [--migration N] --target HOST:PORT --channels N [--compression none|zlib|zstd] [--zero-pages multifd|legacy] [--qemu 7.2|10.0|11.1] [--preempt] [--switchover-ack on|off] [--switchover-ack-legacy on|off] [--timeout MS] [--json] [--quiet]',
   help: `${INPUT_HELP}
 
-Decodes every channel of the recording (a plain precopy stream, or main + multifd) in the order its
+Decodes every channel of the recording (a plain precopy stream, main + multifd, postcopy with or
+without multifd and a preempt channel) in the order its
 destination applied it, and sends the same migration to the destination at --target (a QEMU in
 \`migrate-incoming\`) as main + N multifd channels, or as a single main stream with --channels 0.
 Device sections and commands pass through; RAM pages move between main-channel PAGE/ZERO records and
@@ -30,8 +31,16 @@ Options:
                          (one frame per packet); must match the destination's multifd-compression
   --zero-pages WHERE     multifd (default on 10.0: zero pages as offsets in packets) or legacy (ZERO
                          records on main, QEMU's zero-page-detection=legacy; always on 7.2)
-  --qemu 7.2|10.0        the destination's QEMU: packet layout and flush rule (default: the
-                         recording's multifd layout, else its machine type's version)
+  --qemu 7.2|10.0|11.1   the destination's QEMU: packet layout, flush rule, whether multifd and
+                         postcopy go together (11.1) (default: the first of these releases that has
+                         the recording's machine type, at least what its multifd layout needs)
+  --preempt              open a postcopy-preempt channel after main and the multifd channels (the
+                         destination has postcopy-preempt on); the recording's preempt pages go there
+  --switchover-ack on|off  whether the destination has switchover-ack on (default: the recording's
+                         meta.json); in the legacy protocol transcode waits for its SWITCHOVER_ACK
+                         before the switchover and fails if none comes within --timeout
+  --switchover-ack-legacy on|off  the destination's protocol when forced by the property (default:
+                         legacy up to machine type 11.0, per-device from 11.1: no ACK without a device)
   --timeout MS           how long the destination may read nothing while a channel is full, and
                          how long it may take to close the stream at the end (default 60000)
   --json                 the report as one JSON object
@@ -46,6 +55,9 @@ closed the stream (SHUT status 0 when it sent one), 1 otherwise or on a decode e
     compression: { type: 'string' },
     'zero-pages': { type: 'string' },
     qemu: { type: 'string' },
+    preempt: { type: 'boolean' },
+    'switchover-ack': { type: 'string' },
+    'switchover-ack-legacy': { type: 'string' },
     timeout: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
@@ -61,13 +73,27 @@ closed the stream (SHUT status 0 when it sent one), 1 otherwise or on a decode e
     const zero = v['zero-pages'];
     if (zero !== undefined && zero !== 'multifd' && zero !== 'legacy') throw new UsageError(`--zero-pages must be multifd or legacy, got ${String(zero)}`);
     const qemu = v['qemu'];
-    if (qemu !== undefined && qemu !== '7.2' && qemu !== '10.0') throw new UsageError(`--qemu must be 7.2 or 10.0, got ${String(qemu)}`);
+    const { isSupportedRelease, SUPPORTED_RELEASES } = await import('@migwire/stream-codec');
+    if (qemu !== undefined && !isSupportedRelease(qemu)) throw new UsageError(`--qemu must be one of ${SUPPORTED_RELEASES.join(', ')}, got ${String(qemu)}`);
+    const onOff = (name: string): boolean | undefined => {
+      const x = v[name];
+      if (x === undefined) return undefined;
+      if (x !== 'on' && x !== 'off') throw new UsageError(`--${name} must be on or off, got ${String(x)}`);
+      return x === 'on';
+    };
+    const ack = onOff('switchover-ack');
+    const legacy = onOff('switchover-ack-legacy');
     const timeoutMs = v['timeout'] === undefined ? undefined : Number(v['timeout']);
     if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs > 0)) throw new UsageError(`--timeout must be a positive number of ms, got ${String(v['timeout'])}`);
     const { transcode } = await import('../transcode/command.js');
     return transcode(
       pos[0]!,
-      { target, channels, compression, ...(zero ? { zeroPages: zero } : {}), ...(qemu ? { qemu } : {}), ...(timeoutMs ? { timeoutMs } : {}), migration: migrationOf(v['migration']), json: v['json'] === true, quiet: v['quiet'] === true },
+      {
+        target, channels, compression, ...(zero ? { zeroPages: zero } : {}), ...(qemu ? { qemu } : {}), ...(timeoutMs ? { timeoutMs } : {}),
+        ...(v['preempt'] === true ? { preempt: true } : {}), ...(ack !== undefined ? { switchoverAck: ack } : {}),
+        ...(legacy !== undefined ? { switchoverAckMode: legacy ? ('legacy' as const) : ('per-device' as const) } : {}),
+        migration: migrationOf(v['migration']), json: v['json'] === true, quiet: v['quiet'] === true,
+      },
       out,
     );
   },

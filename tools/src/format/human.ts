@@ -1,5 +1,5 @@
 /** One-line human descriptions of records, for `migwire dump`. */
-import { ramFlagNames } from '@migwire/stream-codec';
+import { multifdLayoutFamily, pingValueName, ramFlagNames } from '@migwire/stream-codec';
 import type { CodecRecord } from '@migwire/stream-codec';
 
 export function hexOffset(n: number): string {
@@ -70,7 +70,7 @@ export function describe(r: CodecRecord): string {
       return (
         `MULTIFD PACKET #${r.packetNum}${r.sync ? ' SYNC' : ''} ${r.compression}` +
         (r.normalPages + r.zeroPages > 0 ? ` "${r.block}" pages=${r.normalPages} zero=${r.zeroPages}` : '') +
-        ` payload=${r.payload.length}B layout=${r.layout}`
+        ` payload=${r.payload.length}B layout=${multifdLayoutFamily(r.layout).label}`
       );
     case 'multifd-device-state':
       return `MULTIFD DEVICE_STATE "${r.idstr}" instance=${r.instanceId} payload=${r.payload.length}B`;
@@ -79,8 +79,10 @@ export function describe(r: CodecRecord): string {
 
 function commandDetail(a: import('@migwire/stream-codec').CommandArgs): string {
   switch (a.command) {
-    case 'PING':
-      return ` ${a.value}`;
+    case 'PING': {
+      const name = pingValueName(a.value);
+      return ` ${a.value}${name !== undefined ? ` (${name})` : ''}`;
+    }
     case 'POSTCOPY_ADVISE':
       return a.pageSizeSummary !== undefined ? ` page-sizes=0x${a.pageSizeSummary.toString(16)} target-page=${a.targetPageSize}` : ' (no RAM postcopy)';
     case 'POSTCOPY_RAM_DISCARD':

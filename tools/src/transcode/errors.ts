@@ -6,7 +6,8 @@ export type TranscodeErrorCode =
   | 'BAD_OPTION'
   | 'DESTINATION_CLOSED'
   | 'DESTINATION_STALLED'
-  | 'CONNECT_FAILED';
+  | 'CONNECT_FAILED'
+  | 'SWITCHOVER_ACK_MISSING';
 
 export class TranscodeError extends Error {
   override name = 'TranscodeError';

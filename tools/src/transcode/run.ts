@@ -6,16 +6,31 @@
  */
 import type { Socket } from 'node:net';
 import { MigrationDialer, type DialTarget } from '@migwire/channel-manager';
-import { ReturnPathDecoder, type MultifdLayout, type ReturnPathRecord } from '@migwire/stream-codec';
+import {
+  allowsMultifdWithPostcopy,
+  compareReleases,
+  machineTypeRelease,
+  multifdLayoutFor,
+  nearestSupportedRelease,
+  parseRelease,
+  ReturnPathDecoder,
+  type MultifdLayout,
+  type ReturnPathRecord,
+  type SupportedRelease,
+  type SwitchoverAckMode,
+} from '@migwire/stream-codec';
 import { DestinationOrderReader, flushModeFor, type FlushMode } from '@migwire/sync';
 import { openCapture } from '@migwire/capture';
 import { prepareCompression, type PayloadCompression } from '@migwire/stream-codec';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
+import { preemptPages } from './preempt-pages.js';
+import { SwitchoverWait } from './switchover-wait.js';
+import { destinationSettings } from '../replay/plan.js';
 import { DiscardSink, SocketSink, type ByteSink } from './sinks.js';
 import { Transcoder, type TranscodeCounts, type TranscodePlan } from './transcoder.js';
 
-export type QemuRelease = '7.2' | '10.0';
+export type QemuRelease = SupportedRelease;
 
 export interface TranscodeOptions {
   /** Destination address; undefined: discard the bytes (benchmarks, dry runs). */
@@ -23,8 +38,14 @@ export interface TranscodeOptions {
   channels: number;
   compression?: PayloadCompression;
   zeroPages?: 'multifd' | 'legacy';
-  /** The destination's QEMU; default: the recording's (multifd layout, else machine type). */
+  /** The destination's QEMU; default: the recording's (its machine type's release and multifd layout). */
   qemu?: QemuRelease;
+  /** Open a postcopy-preempt channel after main and the multifd channels; postcopy pages recorded on one go there. */
+  preempt?: boolean;
+  /** switchover-ack on at the destination (default: the recording's meta.json caps). */
+  switchoverAck?: boolean;
+  /** The destination's switchover-ack protocol, when forced (switchover-ack-legacy); default: by machine type. */
+  switchoverAckMode?: SwitchoverAckMode;
   /**
    * How long the destination may go without reading while a channel is full, and how long it may
    * take to close the main channel after the end (ms, default 60000).
@@ -33,7 +54,7 @@ export interface TranscodeOptions {
   /** Which migration of a pcap/pcapng holding several. */
   migration?: number;
   /** Without a target: where the bytes go (default: discarded). One multifd sink per channel. */
-  output?: { main: ByteSink; multifd: ByteSink[] };
+  output?: { main: ByteSink; multifd: ByteSink[]; preempt?: ByteSink };
 }
 
 export interface ReturnPathReport {
@@ -49,6 +70,8 @@ export interface TranscodeReport {
   recorded: { channels: number; layout: MultifdLayout | undefined; compression: string | undefined; barriers: number };
   counts: TranscodeCounts;
   returnPath: ReturnPathReport | undefined;
+  /** switchover-ack as transcode honoured it: protocol, why, whether it waited, ACKs seen. */
+  switchoverAck: { mode: SwitchoverAckMode; because: string; waited: boolean; acks: number } | undefined;
   /** The destination closed the main channel after the migration (it finished loading). */
   destinationClosed: boolean;
   seconds: number;
@@ -63,22 +86,37 @@ export interface Progress {
 /** The destination release, its flush mode and zero-page rule, from options and the recording. */
 export function planFor(o: TranscodeOptions, probe: RecordingProbe): { qemu: QemuRelease; plan: TranscodePlan } {
   const mv = machineVersion(probe.machine);
-  const qemu: QemuRelease = o.qemu ?? (probe.multifdLayout ?? (mv && mv[0] < 8 ? '7.2' : '10.0'));
+  const qemu: QemuRelease = o.qemu ?? inferRelease(probe);
   // An 8.0+ destination keeps the per-section flush for machine types <= 7.2 (its compat property).
   const oldMachine = mv !== undefined && (mv[0] < 7 || (mv[0] === 7 && mv[1] <= 2));
-  const flushMode: FlushMode = flushModeFor({ qemuMajor: qemu === '7.2' ? 7 : 10, flushAfterEachSection: oldMachine });
-  const zeroPages = o.zeroPages ?? (qemu === '7.2' ? 'legacy' : 'multifd');
+  const flushMode: FlushMode = flushModeFor({ qemuMajor: parseRelease(qemu)[0], flushAfterEachSection: oldMachine });
+  const layout = multifdLayoutFor(qemu);
+  const zeroPages = o.zeroPages ?? (layout === '7.2' ? 'legacy' : 'multifd');
   if (!Number.isInteger(o.channels) || o.channels < 0 || o.channels > 255) throw new TranscodeError('BAD_OPTION', `--channels must be 0..255, got ${o.channels}`);
-  if (qemu === '7.2' && zeroPages === 'multifd' && o.channels > 0) throw new TranscodeError('BAD_OPTION', 'QEMU 7.2 multifd packets carry no zero pages: use --zero-pages legacy');
+  if (layout === '7.2' && zeroPages === 'multifd' && o.channels > 0) throw new TranscodeError('BAD_OPTION', 'QEMU 7.2 multifd packets carry no zero pages: use --zero-pages legacy');
   const plan: TranscodePlan = {
     channels: o.channels,
     compression: o.compression ?? 'none',
     zeroPages,
-    layout: qemu,
+    layout,
     flushMode,
+    multifdWithPostcopy: allowsMultifdWithPostcopy(qemu),
     uuid: probe.multifdUuid ?? probe.uuid ?? new Uint8Array(16),
   };
   return { qemu, plan };
+}
+
+/**
+ * The destination release a recording was made for: the first tested release with its machine
+ * type (pc-q35-11.0 -> 11.1), at least what its multifd layout needs (a 10.0 source on machine
+ * pc-q35-7.2 writes 9.0+ packets), else 10.0.
+ */
+export function inferRelease(probe: RecordingProbe): QemuRelease {
+  const m = machineTypeRelease(probe.machine ?? '');
+  const byMachine = m !== undefined ? nearestSupportedRelease(m) : undefined;
+  const byLayout: QemuRelease | undefined = probe.multifdLayout === undefined ? undefined : probe.multifdLayout === '7.2' ? '7.2' : '10.0';
+  const found = [byMachine, byLayout].filter((r): r is QemuRelease => r !== undefined).sort(compareReleases);
+  return found[found.length - 1] ?? '10.0';
 }
 
 class ReturnPathReader {
@@ -125,17 +163,27 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   const t0 = performance.now();
   const input = await openCapture(path, { migration: o.migration });
   if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
-  const unreadable = input.channels.find((c) => c.role === 'tls' || c.role === 'postcopy-preempt' || (c.role === 'other' && c.direction === 'src2dst'));
+  const unreadable = input.channels.find((c) => c.role === 'tls' || (c.role === 'other' && c.direction === 'src2dst'));
   if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
   const probe = await probeRecording(input);
   const { qemu, plan } = planFor(o, probe);
   await prepareCompression(plan.compression);
   const reader = new DestinationOrderReader(input);
+  const recordedPreempt = input.channels.find((c) => c.role === 'postcopy-preempt' && c.direction === 'src2dst');
+  const ack = new SwitchoverWait({
+    enabled: o.switchoverAck ?? recordedCaps(path)['switchover-ack'] === true,
+    machine: probe.machine,
+    release: qemu,
+    ...(o.switchoverAckMode ? { mode: o.switchoverAckMode } : {}),
+    timeoutMs: o.timeoutMs ?? 60_000,
+  });
 
   let mainSocket: Socket | undefined;
   let multifdSockets: Socket[] = [];
+  let preemptSocket: Socket | undefined;
   let main: ByteSink;
   let multifd: ByteSink[];
+  let preempt: ByteSink | undefined;
   let mainSink: SocketSink | undefined;
   let rp: ReturnPathReader | undefined;
   if (o.target) {
@@ -143,25 +191,42 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
     try {
       mainSocket = await dialer.openMain();
       multifdSockets = o.channels > 0 ? await dialer.openMultifd(o.channels) : [];
+      // Opened after main and every multifd channel: with postcopy-ram the destination tells them by order.
+      if (o.preempt) preemptSocket = await dialer.openPreempt();
     } catch (e) {
       mainSocket?.destroy();
+      for (const s of multifdSockets) s.destroy();
       throw new TranscodeError('CONNECT_FAILED', `cannot connect to ${o.target.host}:${o.target.port}: ${(e as Error).message}`);
     }
     const stallMs = o.timeoutMs ?? 60_000;
     main = mainSink = new SocketSink('main', mainSocket, stallMs);
     multifd = multifdSockets.map((s, i) => new SocketSink(`multifd ${i}`, s, stallMs));
-    rp = new ReturnPathReader(mainSocket, (r) => note?.(`return path: ${r.kind === 'rp-message' ? r.name : r.kind}${r.kind === 'rp-message' && 'value' in r.args ? ` ${r.args.value}` : ''}${r.kind === 'rp-message' && r.args.message === 'SHUT' ? ` status ${r.args.status}` : ''}`));
+    if (preemptSocket) {
+      preempt = new SocketSink('postcopy-preempt', preemptSocket, stallMs);
+      preemptSocket.resume();
+    }
+    const describeRp = (r: ReturnPathRecord): string =>
+      `return path: ${r.kind === 'rp-message' ? r.name : r.kind}${r.kind === 'rp-message' && 'value' in r.args ? ` ${r.args.value}` : ''}${r.kind === 'rp-message' && r.args.message === 'SHUT' ? ` status ${r.args.status}` : ''}`;
+    rp = new ReturnPathReader(mainSocket, (r) => {
+      if (r.kind === 'rp-message' && r.args.message === 'SWITCHOVER_ACK') ack.ackReceived();
+      note?.(describeRp(r));
+    });
     // Multifd channels carry nothing back; reading keeps a peer's close visible.
     for (const s of multifdSockets) s.resume();
   } else {
     main = o.output?.main ?? new DiscardSink('main');
     multifd = o.output?.multifd ?? Array.from({ length: o.channels }, (_, i) => new DiscardSink(`multifd ${i}`));
+    preempt = o.output?.preempt ?? (o.preempt ? new DiscardSink('postcopy-preempt') : undefined);
   }
 
   let destinationClosed = false;
   let transcoder: Transcoder;
   try {
-    transcoder = new Transcoder(plan, main, multifd);
+    transcoder = new Transcoder(plan, main, multifd, preempt, {
+      returnPathOpened: () => ack.returnPathOpened(),
+      beforeSwitchover: () => ack.beforeSwitchover(),
+      ...(recordedPreempt ? { preemptPages: () => preemptPages(recordedPreempt, () => reader.ramBlocks) } : {}),
+    });
     let last = performance.now();
     const t = transcoder;
     const tick = progress
@@ -179,7 +244,8 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
       // A reset is not a close: the destination failed (QEMU resets when it gives up).
       destinationClosed = (await closed(mainSocket, o.timeoutMs ?? 60_000)) && mainSink?.error === undefined;
       for (const s of multifd) s.end();
-      await Promise.all(multifdSockets.map((s) => closed(s, 5000)));
+      preempt?.end();
+      await Promise.all([...multifdSockets, ...(preemptSocket ? [preemptSocket] : [])].map((s) => closed(s, 5000)));
     }
   } catch (e) {
     // A destination that stopped reading: say what each channel still held when we gave up.
@@ -191,6 +257,7 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   } finally {
     mainSocket?.destroy();
     for (const s of multifdSockets) s.destroy();
+    preemptSocket?.destroy();
   }
   transcoder.syncByteCounts();
   const recorded = reader.recordedMultifd();
@@ -200,7 +267,17 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
     recorded: { channels: recorded.channels, layout: recorded.layout, compression: recorded.compression, barriers: reader.rounds },
     counts: transcoder.counts,
     returnPath: rp && transcoder.counts.usedReturnPath ? rp.report : rp && rp.report.messages ? rp.report : undefined,
+    switchoverAck: ack.enabled ? { mode: ack.mode, because: ack.because, waited: ack.waited, acks: ack.acks } : undefined,
     destinationClosed,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** Capabilities the recording's meta.json says its destination had ({} when it says nothing). */
+function recordedCaps(path: string): Record<string, boolean> {
+  try {
+    return destinationSettings(path)?.caps ?? {};
+  } catch {
+    return {};
+  }
 }

@@ -1,4 +1,5 @@
 /** The human-readable summary of a transcode run: pages per channel, rounds, flushes, return path. */
+import { multifdLayoutFamily } from '@migwire/stream-codec';
 import { bytesHuman } from '../format/human.js';
 import type { Progress, TranscodeReport } from './run.js';
 
@@ -12,9 +13,10 @@ export function summaryLines(r: TranscodeReport): string[] {
   const c = r.counts;
   const p = r.plan;
   const lines: string[] = [];
-  const layout = p.channels === 0 ? 'main only' : `main + ${p.channels} multifd (${p.compression}, zero pages ${p.zeroPages === 'multifd' ? 'in packets' : 'on main'}, ${p.layout} layout, flush ${p.flushMode})`;
-  const from = r.recorded.channels === 0 ? 'main only' : `main + ${r.recorded.channels} multifd (${r.recorded.compression ?? 'no pages'}, ${r.recorded.layout ?? '?'} layout)`;
-  lines.push(`transcoded ${from} -> ${layout} for QEMU ${p.qemu}${p.machine ? ` (${p.machine})` : ''}`);
+  const layout = p.channels === 0 ? 'main only' : `main + ${p.channels} multifd (${p.compression}, zero pages ${p.zeroPages === 'multifd' ? 'in packets' : 'on main'}, ${multifdLayoutFamily(p.layout).label} layout, flush ${p.flushMode})`;
+  const from = r.recorded.channels === 0 ? 'main only' : `main + ${r.recorded.channels} multifd (${r.recorded.compression ?? 'no pages'}, ${r.recorded.layout ? multifdLayoutFamily(r.recorded.layout).label : '?'} layout)`;
+  const preempt = c.postcopy.pagesOnPreempt > 0 || c.postcopy.preemptBytes > 0 ? ' + postcopy-preempt' : '';
+  lines.push(`transcoded ${from} -> ${layout}${preempt} for QEMU ${p.qemu}${p.machine ? ` (${p.machine})` : ''}`);
   lines.push(`${'channel'.padEnd(12)} ${'pages'.padStart(9)} ${'zero'.padStart(9)} ${'other'.padStart(7)} ${'packets'.padStart(8)} ${'SYNC'.padStart(6)} ${'FLUSH'.padStart(6)} ${'bytes'.padStart(11)}`);
   lines.push(`${'main'.padEnd(12)} ${String(c.main.pages).padStart(9)} ${String(c.main.zeroPages).padStart(9)} ${String(c.main.otherPages).padStart(7)} ${'-'.padStart(8)} ${'-'.padStart(6)} ${String(c.main.flushes).padStart(6)} ${bytesHuman(c.main.bytes).padStart(11)}`);
   for (const m of c.multifd) {
@@ -29,6 +31,13 @@ export function summaryLines(r: TranscodeReport): string[] {
   const sentMain = c.main.pages + c.main.zeroPages + c.main.otherPages;
   const sentMultifd = c.multifd.reduce((n, m) => n + m.normalPages + m.zeroPages, 0);
   lines.push(`pages: recorded ${c.recordedPages.main} on main, ${c.recordedPages.multifd} in multifd packets; sent ${sentMain} on main, ${sentMultifd} in multifd packets`);
+  if (b.postcopy > 0 || c.postcopy.pagesOnMain + c.postcopy.pagesOnPreempt > 0) {
+    lines.push(`postcopy: ${b.postcopy ? 'multifd flushed and closed before the switch; ' : ''}${c.postcopy.pagesOnMain} pages on main${c.postcopy.pagesOnPreempt ? `, ${c.postcopy.pagesOnPreempt} on the preempt channel` : ''} after it`);
+  }
+  if (r.switchoverAck) {
+    const a = r.switchoverAck;
+    lines.push(`switchover-ack: ${a.mode} protocol (${a.because}); ${a.waited ? 'waited for the ACK' : 'no ACK owed before the switchover'}; ${a.acks} SWITCHOVER_ACK received`);
+  }
   lines.push(`${c.passedThrough} records passed through (sections, device state, commands)`);
   if (r.returnPath) {
     const rp = r.returnPath;

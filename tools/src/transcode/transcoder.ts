@@ -5,71 +5,15 @@
  * @migwire/sync batches multifd pages and places every SYNC and MULTIFD_FLUSH; recorded barriers
  * are dropped, since the new layout needs its own.
  */
-import { RamFlag, encodeMainRecordParts, type MainRecord, type MainRecordInput, type MultifdLayout } from '@migwire/stream-codec';
-import {
-  MultifdFlushCoordinator,
-  PageRouter,
-  type FlushMode,
-  type FlushReason,
-  type FlushReport,
-  type OrderedEvent,
-  type OutgoingPagesPacket,
-  type PageRouterOptions,
-  type RecordedPage,
-} from '@migwire/sync';
+import { RamFlag, encodeMainRecordParts, type MainRecord, type MainRecordInput } from '@migwire/stream-codec';
+import { MultifdFlushCoordinator, PageRouter, type FlushReport, type OrderedEvent, type OutgoingPagesPacket, type PageRouterOptions, type RecordedPage } from '@migwire/sync';
+import type { PostcopyPage, TranscodeCounts, TranscodeHooks, TranscodePlan } from './types.js';
 import { TranscodeError } from './errors.js';
-import { MultifdPacketBuilder, type PayloadCompression } from '@migwire/stream-codec';
+import { MultifdPacketBuilder } from '@migwire/stream-codec';
+import { beginsPostcopy, beginsSwitchover, PostcopyPhase } from './postcopy-phase.js';
 import type { ByteSink } from './sinks.js';
 
-export interface TranscodePlan {
-  /** Multifd channels to send on (0: a single main stream). */
-  channels: number;
-  compression: PayloadCompression;
-  zeroPages: 'multifd' | 'legacy';
-  /** Multifd packet layout of the destination's QEMU. */
-  layout: MultifdLayout;
-  flushMode: FlushMode;
-  /** uuid in the multifd init messages (the destination compares it with its own). */
-  uuid: Uint8Array;
-}
-
-export interface ChannelCounts {
-  channel: string;
-  normalPages: number;
-  zeroPages: number;
-  packets: number;
-  syncs: number;
-  bytes: number;
-}
-
-export interface MainCounts {
-  pages: number;
-  zeroPages: number;
-  /** XBZRLE and legacy-compressed pages (passed through as they came). */
-  otherPages: number;
-  flushes: number;
-  bytes: number;
-}
-
-export interface TranscodeCounts {
-  main: MainCounts;
-  multifd: ChannelCounts[];
-  /** Rounds the output has: barriers issued (each closes one). */
-  rounds: number;
-  /** Barriers by why they were issued ('new-round': a page re-sent within its round). */
-  barriers: Record<FlushReason, number>;
-  /** Barriers before the last RAM section's EOS (per-round mode), so every page lands before device state. */
-  finalBarriers: number;
-  /** RAM sections ended early to close a round (per-section mode). */
-  sectionsSplit: number;
-  /** Recorded MULTIFD_FLUSH records left out (the output places its own). */
-  recordedFlushesDropped: number;
-  /** Pages as the recording carried them: on main (PAGE/ZERO/XBZRLE...) or in multifd packets. */
-  recordedPages: { main: number; multifd: number };
-  /** Main-channel records passed through (headers, sections, device state, commands...). */
-  passedThrough: number;
-  usedReturnPath: boolean;
-}
+export type { ChannelCounts, MainCounts, PostcopyPage, TranscodeCounts, TranscodeHooks, TranscodePlan } from './types.js';
 
 interface OpenSection {
   id: number;
@@ -95,13 +39,19 @@ export class Transcoder {
   readonly #pending = new Map<string, Map<number, Uint8Array | undefined>>();
   #section: OpenSection | undefined;
   #lastMainBlock: string | undefined;
+  #ramSectionId: number | undefined;
+  readonly #phase = new PostcopyPhase();
+  readonly #preempt: ByteSink | undefined;
+  readonly #hooks: TranscodeHooks;
 
-  constructor(plan: TranscodePlan, main: ByteSink, multifd: readonly ByteSink[]) {
+  constructor(plan: TranscodePlan, main: ByteSink, multifd: readonly ByteSink[], preempt?: ByteSink, hooks: TranscodeHooks = {}) {
     if (multifd.length !== plan.channels) throw new TranscodeError('BAD_OPTION', `${plan.channels} multifd channels planned, ${multifd.length} sinks given`);
     if (plan.layout === '7.2' && plan.zeroPages === 'multifd' && plan.channels > 0) throw new TranscodeError('BAD_OPTION', 'QEMU 7.2 multifd packets carry no zero pages: use --zero-pages legacy');
     this.#plan = plan;
     this.#main = main;
     this.#multifd = multifd;
+    this.#preempt = preempt;
+    this.#hooks = hooks;
     this.#builders = multifd.map(() => new MultifdPacketBuilder({ layout: plan.layout, compression: plan.compression }));
     this.#router = this.createRouter({ channels: plan.channels, zeroPages: plan.zeroPages });
     this.counts = {
@@ -115,6 +65,7 @@ export class Transcoder {
       recordedPages: { main: 0, multifd: 0 },
       passedThrough: 0,
       usedReturnPath: false,
+      postcopy: { pagesOnMain: 0, pagesOnPreempt: 0, preemptBytes: 0 },
     };
     if (plan.channels > 0) {
       this.#coordinator = new MultifdFlushCoordinator({
@@ -141,8 +92,15 @@ export class Transcoder {
   /** Feed every event, waiting for slow sinks between events. */
   async run(events: AsyncIterable<OrderedEvent>, tick?: () => void): Promise<void> {
     for await (const e of events) {
-      if (e.kind === 'main') this.#mainRecord(e.record);
-      else {
+      if (e.kind === 'main') {
+        const r = e.record;
+        if (!this.#phase.switchoverReached && beginsSwitchover(r)) {
+          this.#phase.switchoverReached = true;
+          await this.#hooks.beforeSwitchover?.();
+        }
+        if (this.#phase.resendPreemptBefore(r)) await this.#resendPreemptPages();
+        this.#mainRecord(r);
+      } else {
         this.counts.recordedPages.multifd += e.pages.length;
         for (const p of e.pages) this.#page(p);
       }
@@ -155,14 +113,13 @@ export class Transcoder {
   /** Copies the sinks' byte counts into `counts`. */
   syncByteCounts(): void {
     this.counts.main.bytes = this.#main.bytes;
+    if (this.#preempt) this.counts.postcopy.preemptBytes = this.#preempt.bytes;
     this.#multifd.forEach((s, i) => (this.counts.multifd[i]!.bytes = s.bytes));
   }
 
   async #ready(): Promise<void> {
     const waits: Promise<void>[] = [];
-    const m = this.#main.ready();
-    if (m) waits.push(m);
-    for (const s of this.#multifd) {
+    for (const s of [this.#main, ...this.#multifd, ...(this.#preempt ? [this.#preempt] : [])]) {
       const w = s.ready();
       if (w) waits.push(w);
     }
@@ -170,10 +127,13 @@ export class Transcoder {
   }
 
   #mainRecord(r: MainRecord): void {
-    // Records inside a PACKAGED command travel in its payload.
-    if (r.depth > 0) return;
+    this.#phase.see(r);
+    // Records inside a PACKAGED command pass as they are: its length counts their bytes.
+    if (r.depth > 0) return this.#pass(r);
+    if (this.#coordinator && this.#phase.advised && !this.#phase.switched && beginsPostcopy(r)) this.#switchToPostcopy();
     switch (r.kind) {
       case 'section':
+        if (r.idstr === 'ram') this.#ramSectionId = r.sectionId;
         this.#section = { id: r.sectionId, idstr: r.idstr, type: r.sectionType };
         this.#lastMainBlock = undefined;
         return this.#pass(r);
@@ -199,9 +159,12 @@ export class Transcoder {
       case 'mapped-ram-data':
         throw new TranscodeError('UNSUPPORTED_RECORD', 'mapped-ram streams cannot be transcoded', { channel: 'main', offset: r.offset });
       case 'command':
-        if (r.args.command === 'OPEN_RETURN_PATH') this.counts.usedReturnPath = true;
-        if (r.args.command === 'POSTCOPY_ADVISE' && this.#coordinator) {
-          throw new TranscodeError('UNSUPPORTED_RECORD', 'postcopy recordings can only be transcoded to a single channel (--channels 0)', { channel: 'main', offset: r.offset });
+        if (r.args.command === 'OPEN_RETURN_PATH') {
+          this.counts.usedReturnPath = true;
+          this.#hooks.returnPathOpened?.();
+        }
+        if (r.args.command === 'POSTCOPY_ADVISE' && this.#coordinator && !this.#plan.multifdWithPostcopy) {
+          throw new TranscodeError('UNSUPPORTED_RECORD', 'this destination cannot take multifd and postcopy together (QEMU 10.1+ can: --qemu 11.1); use --channels 0', { channel: 'main', offset: r.offset });
         }
         return this.#pass(r);
       default:
@@ -218,7 +181,8 @@ export class Transcoder {
   #beforeRamEos(): void {
     const c = this.#coordinator;
     const s = this.#section;
-    if (!c || !s) return;
+    // After the switch to postcopy multifd is closed: its last barrier came before postcopy.
+    if (!c || !s || this.#phase.switched) return;
     let report: FlushReport | undefined;
     if (s.type === 'start') report = c.setup();
     else if (c.mode === 'per-section') report = c.beforeSectionEnd();
@@ -261,6 +225,7 @@ export class Transcoder {
   }
 
   #page(p: RecordedPage, fill = 0): void {
+    if (this.#phase.switched) return this.#postcopyPageOnMain({ ...p, fill });
     const zero = p.data === undefined;
     // A zero record with a non-zero fill byte is not a zero page for multifd.
     const routed = { block: p.block, offset: p.offset, zero, ...(zero && fill !== 0 ? { mainOnly: true } : {}) };
@@ -277,6 +242,66 @@ export class Transcoder {
     pending.set(p.offset, p.data);
     const outcome = this.#coordinator!.queuePage({ block: p.block, offset: p.offset });
     if (outcome.status !== 'queued') throw new Error(`internal: page ${p.block}+0x${p.offset.toString(16)} refused in round ${outcome.round}`);
+  }
+
+  /**
+   * Close multifd before postcopy opens: a RAM section part with the partial packets, one SYNC per
+   * channel and MULTIFD_FLUSH (QEMU 10.1+ writes the same before SWITCHOVER_START).
+   */
+  #switchToPostcopy(): void {
+    const id = this.#ramSectionId;
+    if (id === undefined) throw new TranscodeError('UNSUPPORTED_RECORD', 'postcopy starts before any RAM section', { channel: 'main' });
+    this.#main.write(encodeMainRecordParts({ kind: 'section', sectionType: 'part', sectionId: id, idstr: 'ram' }));
+    this.#section = { id, idstr: 'ram', type: 'part' };
+    this.#lastMainBlock = undefined;
+    this.#barrierDone(this.#coordinator!.startPostcopy());
+    this.#main.write(encodeMainRecordParts({ kind: 'ram-eos', sectionId: id, flags: RamFlag.Eos }));
+    this.#main.write(encodeMainRecordParts({ kind: 'footer', sectionId: id }));
+    this.#section = undefined;
+    this.#phase.switched = true;
+  }
+
+  #postcopyPageOnMain(p: PostcopyPage): void {
+    this.counts.postcopy.pagesOnMain++;
+    if (p.data) this.#writeMainPage({ kind: 'ram-page', block: p.block, pageOffset: p.offset, data: p.data }, RamFlag.Page);
+    else this.#writeMainPage({ kind: 'ram-zero', block: p.block, pageOffset: p.offset, fill: p.fill }, RamFlag.Zero);
+  }
+
+  /**
+   * The pages the recording sent on its preempt channel (each sent once after the switch): on the
+   * output's preempt channel as bare RAM records, or on main in a RAM section part of their own.
+   */
+  async #resendPreemptPages(): Promise<void> {
+    this.#phase.preemptResent = true;
+    const pages = this.#hooks.preemptPages?.();
+    if (!pages) return;
+    const out = this.#preempt;
+    const id = this.#ramSectionId ?? 0;
+    let opened = false;
+    let lastBlock: string | undefined;
+    for await (const p of pages) {
+      this.counts.recordedPages.main++;
+      if (out) {
+        const flags = (p.data ? RamFlag.Page : RamFlag.Zero) | (lastBlock === p.block ? RamFlag.Continue : 0);
+        lastBlock = p.block;
+        out.write(encodeMainRecordParts(p.data ? { kind: 'ram-page', sectionId: id, flags, block: p.block, pageOffset: p.offset, data: p.data } : { kind: 'ram-zero', sectionId: id, flags, block: p.block, pageOffset: p.offset, fill: p.fill }));
+        this.counts.postcopy.pagesOnPreempt++;
+      } else {
+        if (!opened) {
+          this.#main.write(encodeMainRecordParts({ kind: 'section', sectionType: 'part', sectionId: id, idstr: 'ram' }));
+          this.#section = { id, idstr: 'ram', type: 'part' };
+          this.#lastMainBlock = undefined;
+          opened = true;
+        }
+        this.#postcopyPageOnMain(p);
+      }
+      await this.#ready();
+    }
+    if (opened) {
+      this.#main.write(encodeMainRecordParts({ kind: 'ram-eos', sectionId: id, flags: RamFlag.Eos }));
+      this.#main.write(encodeMainRecordParts({ kind: 'footer', sectionId: id }));
+      this.#section = undefined;
+    }
   }
 
   #mainOnlyPage(r: MainRecord & { kind: 'ram-xbzrle' | 'ram-compressed' }): void {

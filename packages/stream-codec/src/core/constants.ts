@@ -47,6 +47,13 @@ export const COMMAND_NAMES: Readonly<Record<number, string>> = {
   11: 'SWITCHOVER_START',
 };
 
+/** PING value QEMU 10.2+ sends inside PACKAGED after PING 3: its PONG says the devices are loaded. */
+export const PING_PACKAGED_LOADED = 0x42;
+
+/** VMState pointer markers: a byte before each element of a pointer array (type "ptr-marker"). */
+export const VMS_MARKER_PTR_NULL = 0x30;
+export const VMS_MARKER_PTR_VALID = 0x31;
+
 /** RAM record flags: the low bits (below the target page size) of each be64 record header. */
 export const RamFlag = {
   Full: 0x01, // obsolete, rejected by QEMU

@@ -45,6 +45,10 @@ export interface DecoderOptions {
   omitPayloads?: boolean;
   /** Multifd: packet layout, when the first packet cannot tell it. */
   layout?: MultifdLayout;
+  /** Main: refuse what this destination release refuses (command 8 from 11.0 on). */
+  destinationRelease?: string;
+  /** Multifd: the configured channel count; the init id must be below it (11.0+ destinations check it). */
+  multifdChannels?: number;
 }
 
 /** Roles with a decoder; the others (TLS, empty, other, main-recovery: its framing after a reconnect) have none. */
@@ -72,7 +76,12 @@ export function decoderFor(role: ChannelRole, options: DecoderOptions = {}): Dec
   const blocks = o.ramBlocks !== undefined ? { ramBlocks: o.ramBlocks } : {};
   switch (role) {
     case 'main':
-      return new MainStreamDecoder({ channel: o.channel ?? 'main', ...common, ...(o.vmdesc !== undefined ? { vmdesc: o.vmdesc } : {}) });
+      return new MainStreamDecoder({
+        channel: o.channel ?? 'main',
+        ...common,
+        ...(o.vmdesc !== undefined ? { vmdesc: o.vmdesc } : {}),
+        ...(o.destinationRelease !== undefined ? { destinationRelease: o.destinationRelease } : {}),
+      });
     case 'postcopy-preempt':
       return new MainStreamDecoder({ channel: o.channel ?? 'postcopy-preempt', start: 'ram', ...common, ...blocks });
     case 'return-path':
@@ -84,6 +93,7 @@ export function decoderFor(role: ChannelRole, options: DecoderOptions = {}): Dec
         ...blocks,
         ...(o.omitPayloads !== undefined ? { omitPayloads: o.omitPayloads } : {}),
         ...(o.layout !== undefined ? { layout: o.layout } : {}),
+        ...(o.multifdChannels !== undefined ? { channels: o.multifdChannels } : {}),
       });
     default:
       return undefined;

@@ -36,4 +36,9 @@ export interface MainDecoderOptions {
   /** Host page size the postcopy-ram extra is compared with. Default 4096. */
   hostPageSize?: number;
   limits?: Partial<DecoderLimits>;
+  /**
+   * Release of the destination the stream is meant for ("11.1"): the decoder then refuses what
+   * that release refuses (command 8 from 11.0 on). Unset: every release's records are accepted.
+   */
+  destinationRelease?: string;
 }

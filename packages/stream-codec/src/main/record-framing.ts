@@ -7,6 +7,7 @@ import { ErrorCode, hex } from '../core/errors.js';
 import { PayloadProblem } from '../core/problem.js';
 import { bytesToLatin1, utf8 } from '../core/bytes.js';
 import { decodeCommandArgs } from './commands.js';
+import { commandInRelease } from '../releases/commands.js';
 import { parseConfigurationSubsection, type ConfigurationSubsection } from './configuration.js';
 import type { RecordSink } from './options.js';
 import type { SectionType } from './records.js';
@@ -127,6 +128,11 @@ export function stepRecord(s: MainDecoderCore, sink: RecordSink): boolean {
       if (q.length < 5 + len) return false;
       const name = COMMAND_NAMES[command];
       if (name === undefined) s.fail(ErrorCode.UnknownCommand, 'unknown command', offset + 1, '1..11', String(command));
+      const release = s.options.destinationRelease;
+      const inRelease = release !== undefined ? commandInRelease(command, release) : undefined;
+      if (inRelease?.status === 'rejected') {
+        s.fail(ErrorCode.UnknownCommand, `command ${command} (${inRelease.name}, was ${name}) is rejected by QEMU ${release}`, offset + 1, 'a command QEMU ' + release + ' accepts', String(command));
+      }
       const payload = q.peek(5, len);
       let args;
       try {

@@ -43,6 +43,11 @@ export interface MultifdDecoderOptions {
   omitPayloads?: boolean;
   /** Start with packets (the init message was consumed elsewhere). */
   skipInit?: boolean;
+  /**
+   * Channel count the destination was configured with: the init id must be below it, as an
+   * 11.0+ destination requires (`checksMultifdInitId`). Unchecked when absent.
+   */
+  channels?: number;
 }
 
 export class MultifdDecoder {
@@ -134,6 +139,10 @@ export class MultifdDecoder {
       if (version !== MULTIFD_VERSION) this.fail(ErrorCode.BadVersion, 'unknown multifd version', offset + 4, String(MULTIFD_VERSION), String(version));
       const b = q.take(MULTIFD_INIT_SIZE);
       const channelId = b[24]!;
+      const channels = this.options.channels;
+      if (channels !== undefined && channelId >= channels) {
+        this.fail(ErrorCode.ValueOutOfRange, 'multifd init id not below the channel count', offset + 24, `< ${channels}`, String(channelId));
+      }
       this.channelId = channelId;
       if (this.channel === 'multifd') this.channel = `multifd ${channelId}`;
       this.sawInit = true;

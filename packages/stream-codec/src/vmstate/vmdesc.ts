@@ -6,6 +6,7 @@
 import { ErrorCode } from '../core/errors.js';
 import { PayloadProblem } from '../core/problem.js';
 import { bytesToLatin1, readU32 } from '../core/bytes.js';
+import { VMS_MARKER_PTR_NULL, VMS_MARKER_PTR_VALID } from '../core/constants.js';
 
 export interface VmdescField {
   name: string;
@@ -123,7 +124,19 @@ function decodeOne(b: Uint8Array, f: VmdescField, st: { at: number }, depth: num
   }
   const at = st.at;
   st.at += size;
+  if (f.type === PTR_MARKER_TYPE) return ptrMarker(b, at, size, f.name);
   return scalar(b, at, size, f.type);
+}
+
+/** vmdesc type of the byte before each element of a pointer array (newer QEMU; 0x30 alone was "nullptr"). */
+export const PTR_MARKER_TYPE = 'ptr-marker';
+
+/** A pointer marker: "null" (0x30, no element follows) or "valid" (0x31, the element follows). */
+function ptrMarker(b: Uint8Array, at: number, size: number, name: string): VmstateValue {
+  const v = b[at];
+  if (size === 1 && v === VMS_MARKER_PTR_NULL) return 'null';
+  if (size === 1 && v === VMS_MARKER_PTR_VALID) return 'valid';
+  throw new PayloadProblem(ErrorCode.BadVmstate, `field ${name}: not a pointer marker`, '1 byte, 0x30 or 0x31', size === 1 ? `0x${(v ?? 0).toString(16)}` : `${size} bytes`, at);
 }
 
 function scalar(b: Uint8Array, at: number, size: number, type: string): VmstateValue {
