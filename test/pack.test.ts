@@ -71,6 +71,13 @@ test('examples/identify-channels.mjs names main and the four multifd channels by
   t.regex(r.stdout, /all 5 channels established/);
 });
 
+test('examples/check-capture.mjs runs the protocol rules of @migwire/sync on a real capture', (t) => {
+  const r = run('check-capture.mjs', join(root, 'fixtures', '10.0-multifd4-zlib'));
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^pass sync-per-flush +26 MULTIFD_FLUSH on main, 26 SYNC on each of 4 channels$/m);
+  t.regex(r.stdout, /^13 rounds; every rule holds$/m);
+});
+
 test('the installed migwire CLI dumps a real stream', (t) => {
   const bin = join(project, 'node_modules', '.bin', 'migwire');
   const r = spawnSync(bin, ['dump', join(root, 'fixtures', '10.0-precopy-file')], { encoding: 'utf8', timeout: 60_000 });
