@@ -21,8 +21,9 @@ let found = dirname(fileURLToPath(import.meta.url));
 while (!existsSync(join(found, 'pnpm-workspace.yaml'))) found = dirname(found);
 /** The monorepo's root folder. */
 export const root = found;
-export const SHARED = process.env['MIGWIRE_SHARED_CAPTURES'] ?? resolve(root, '..', 'shared', 'captures');
-export const haveShared = existsSync(SHARED) || process.env['CI'] === 'true';
+/** The real captures the project grew from: the repo's own copies in fixtures/. */
+export const SHARED = process.env['MIGWIRE_SHARED_CAPTURES'] ?? resolve(root, 'fixtures');
+export const haveShared = existsSync(join(SHARED, '10.0-g-postcopy-preempt')) || process.env['CI'] === 'true';
 
 export interface ReplayInto {
   version: QemuVersion;

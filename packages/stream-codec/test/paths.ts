@@ -1,5 +1,6 @@
-/** Where the shared real captures and the project's fixtures live, seen from compiled tests. */
+/** Where the real captures (the repo's gzipped copies) and the project's fixtures live, seen from compiled tests. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,16 +15,21 @@ function repoRoot(): string {
 }
 
 export const ROOT = repoRoot();
-export const SHARED_CAPTURES = process.env['MIGWIRE_SHARED_CAPTURES'] ?? resolve(ROOT, '..', 'shared', 'captures');
 export const FIXTURES = join(ROOT, 'fixtures');
+/** The real captures the project grew from, shipped in fixtures/ (MIGWIRE_SHARED_CAPTURES: another folder of them). */
+export const SHARED_CAPTURES = process.env['MIGWIRE_SHARED_CAPTURES'] ?? FIXTURES;
+const REAL_CAPTURES = ['10.0-c-multifd4-zstd', '10.0-c2-multifd4-zlib', '10.0-g-postcopy-preempt', '7.2-c-multifd4-zstd'];
 
-/** Names of the shared captures; under CI their absence is a failure, not a skip. */
+/** Names of the real captures; their absence is a failure, not a skip (a clone ships them). */
 export function sharedCaptures(): string[] {
-  if (!existsSync(SHARED_CAPTURES)) {
-    if (process.env['CI'] === 'true') throw new Error(`shared captures missing at ${SHARED_CAPTURES}`);
-    return [];
-  }
-  return readdirSync(SHARED_CAPTURES).filter((n) => existsSync(join(SHARED_CAPTURES, n, 'index.json'))).sort();
+  const names = REAL_CAPTURES.filter((n) => existsSync(join(SHARED_CAPTURES, n, 'index.json')));
+  if (names.length !== REAL_CAPTURES.length) throw new Error(`real captures missing in ${SHARED_CAPTURES}: ${REAL_CAPTURES.filter((n) => !names.includes(n)).join(', ')}`);
+  return names;
+}
+
+/** A connection file's bytes, whether kept plain (.bin) or gzipped (.bin.gz). */
+export function readChannelFile(path: string): Buffer {
+  return path.endsWith('.gz') ? gunzipSync(readFileSync(path)) : readFileSync(path);
 }
 
 export interface CaptureChannel {
@@ -39,14 +45,15 @@ export function captureChannels(name: string): CaptureChannel[] {
   const dir = join(SHARED_CAPTURES, name);
   const out: CaptureChannel[] = [];
   for (const f of readdirSync(dir).sort()) {
-    const m = /^conn(\d+)\.(src2dst|dst2src)\.bin$/.exec(f);
+    const m = /^conn(\d+)\.(src2dst|dst2src)\.bin(\.gz)?$/.exec(f);
     if (!m) continue;
-    const bytes = readFileSync(join(dir, f));
-    if (bytes.length) out.push({ capture: name, file: f, conn: Number(m[1]), direction: m[2] as 'src2dst' | 'dst2src', bytes });
+    const bytes = readChannelFile(join(dir, f));
+    if (bytes.length) out.push({ capture: name, file: f.replace(/\.gz$/, ''), conn: Number(m[1]), direction: m[2] as 'src2dst' | 'dst2src', bytes });
   }
   return out;
 }
 
 export function mainChannel(name: string): Buffer {
-  return readFileSync(join(SHARED_CAPTURES, name, 'conn00.src2dst.bin'));
+  const plain = join(SHARED_CAPTURES, name, 'conn00.src2dst.bin');
+  return readChannelFile(existsSync(plain) ? plain : `${plain}.gz`);
 }

@@ -3,13 +3,13 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodecError, decodeMultifdChannel, MultifdPageDecoder, type MultifdRamPacketRecord } from '../src/index.js';
 import { PayloadProblem, ZstdGuard } from '../src/internal.js';
-import { SHARED_CAPTURES, sharedCaptures } from './paths.js';
+import { readChannelFile, SHARED_CAPTURES, sharedCaptures } from './paths.js';
 
 function zstdChannels(): Array<{ name: string; packets: MultifdRamPacketRecord[] }> {
   const out: Array<{ name: string; packets: MultifdRamPacketRecord[] }> = [];
   for (const cap of sharedCaptures().filter((c) => c.includes('zstd'))) {
-    for (const f of readdirSync(join(SHARED_CAPTURES, cap)).filter((n) => /^conn0[1-9]\.src2dst\.bin$/.test(n))) {
-      const { records } = decodeMultifdChannel(new Uint8Array(readFileSync(join(SHARED_CAPTURES, cap, f))));
+    for (const f of readdirSync(join(SHARED_CAPTURES, cap)).filter((n) => /^conn0[1-9]\.src2dst\.bin(\.gz)?$/.test(n))) {
+      const { records } = decodeMultifdChannel(new Uint8Array(readChannelFile(join(SHARED_CAPTURES, cap, f))));
       out.push({ name: `${cap}/${f}`, packets: records.filter((r): r is MultifdRamPacketRecord => r.kind === 'multifd-packet') });
     }
   }

@@ -113,6 +113,11 @@ export function pagesPacket(num: number, offset: number): Buffer {
   return concat(new MultifdPacketBuilder({ layout: '10.0', compression: 'none' }).pages({ packetNum: num, block: BLOCK, normal: [{ offset, data: new Uint8Array(4096).fill(9) }], zero: [] }));
 }
 
+/** A packet builder's SYNC packet, for doctoring (packet number `num`). */
+export function syncPacket(num: number): Buffer {
+  return concat(new MultifdPacketBuilder({ layout: '10.0', compression: 'none' }).sync(num));
+}
+
 /** Writes the capture as connNN.*.bin files and chunks.csv; returns the directory. */
 export function writeCapture(c: SyntheticCapture, prefix = 'mw-synthetic-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
