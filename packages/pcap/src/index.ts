@@ -21,7 +21,7 @@ export {
   tcpEvents,
 } from './tcp/connections.js';
 export { type IndexOptions, indexCapture } from './discovery/index-capture.js';
-export { readDirection } from './discovery/read-direction.js';
+export { directionSide, readDirection } from './discovery/read-direction.js';
 export type {
   CaptureIndex,
   CaptureProblem,

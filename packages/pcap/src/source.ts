@@ -35,11 +35,12 @@ async function* readFileMaybeGzip(path: string): AsyncGenerator<Uint8Array> {
 }
 
 /**
- * Pulls exact-length reads out of a chunked source. Returned views are never overwritten
- * (new buffers are allocated on refill), so callers may keep them without copying.
+ * Pulls exact-length reads out of a chunked source. A read inside one source chunk is a view of
+ * it (no copy); only reads that straddle chunks are copied. Returned views are never
+ * overwritten, so callers may keep them without copying.
  */
 export class ChunkReader {
-  private buf: Uint8Array = new Uint8Array(0);
+  private chunk: Uint8Array = new Uint8Array(0);
   private pos = 0;
   private done = false;
   private readonly it: AsyncIterator<Uint8Array>;
@@ -52,34 +53,45 @@ export class ChunkReader {
 
   /** `n` bytes, or fewer only when the source ended (empty at a clean end). */
   async read(n: number): Promise<Uint8Array> {
-    if (this.buf.length - this.pos < n) await this.fill(n);
-    const end = Math.min(this.pos + n, this.buf.length);
-    const out = this.buf.subarray(this.pos, end);
-    this.offset += out.length;
-    this.pos = end;
-    return out;
-  }
-
-  private async fill(n: number): Promise<void> {
-    const parts: Uint8Array[] = [this.buf.subarray(this.pos)];
-    let have = parts[0]!.length;
-    while (have < n && !this.done) {
-      const next = await this.it.next();
-      if (next.done) {
-        this.done = true;
-        break;
-      }
-      parts.push(next.value);
-      have += next.value.length;
+    if (this.chunk.length - this.pos >= n) {
+      const out = this.chunk.subarray(this.pos, this.pos + n);
+      this.pos += n;
+      this.offset += n;
+      return out;
     }
+    const parts: Uint8Array[] = [];
+    let have = 0;
+    while (have < n) {
+      if (this.pos >= this.chunk.length && !(await this.next())) break;
+      const take = Math.min(n - have, this.chunk.length - this.pos);
+      parts.push(this.chunk.subarray(this.pos, this.pos + take));
+      this.pos += take;
+      have += take;
+    }
+    this.offset += have;
+    if (parts.length === 1) return parts[0]!;
     const joined = new Uint8Array(have);
     let at = 0;
     for (const p of parts) {
       joined.set(p, at);
       at += p.length;
     }
-    this.buf = joined;
-    this.pos = 0;
+    return joined;
+  }
+
+  private async next(): Promise<boolean> {
+    while (!this.done) {
+      const r = await this.it.next();
+      if (r.done) {
+        this.done = true;
+        break;
+      }
+      if (r.value.length === 0) continue;
+      this.chunk = r.value;
+      this.pos = 0;
+      return true;
+    }
+    return false;
   }
 
   /** Stop reading the underlying source early. */

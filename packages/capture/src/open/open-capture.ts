@@ -45,6 +45,12 @@ export interface Capture {
   arrivals(): Promise<ArrivalTimes | undefined>;
   /** Facts about the input a reader should be told (a pcap's holes, streams started mid-way, ignored traffic). */
   notices?: string[];
+  /**
+   * Streams of several channels from one read of the input, in the order given (a pcap: one pass
+   * over the file instead of one per channel; what one reader has not taken yet waits in bounded
+   * memory, then in a temporary file). Absent where each open() is its own file anyway.
+   */
+  openAll?(channels: CaptureChannel[]): AsyncIterable<Uint8Array>[];
   /** A pcap/pcapng input: its index and the migration chosen. */
   pcap?: PcapSelection;
 }

@@ -13,6 +13,7 @@ import {
   type OpenSource,
   PcapFormatError,
   readDirection,
+  directionSide,
   tcpEvents,
 } from '@migwire/pcap';
 import { ArrivalTimes } from '../chunks/arrival-times.js';
@@ -20,6 +21,7 @@ import { CaptureError, StreamHoleError } from '../errors.js';
 import { connectionLabel, DIRECTIONS, type Direction } from '../naming.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
 import type { Capture, CaptureChannel } from './open-capture.js';
+import { fanOut } from './pcap-fanout.js';
 
 /** What a Capture opened from a packet capture carries besides its channels. */
 export interface PcapSelection {
@@ -78,15 +80,26 @@ function notices(index: PcapIndex, m: Migration): string[] {
   return out;
 }
 
-async function* channelBytes(path: string, source: OpenSource, c: ChannelConnection, name: string, conn: number, direction: Direction): AsyncGenerator<Uint8Array> {
+function readFailure(path: string, e: unknown): Error {
+  if (e instanceof CaptureError || e instanceof StreamHoleError) return e;
+  return new CaptureError(`${path}: ${(e as Error).message}`, path, { cause: e });
+}
+
+function holeError(path: string, c: ChannelConnection, ch: CaptureChannel) {
+  return (offset: number, length: number, reason: 'lost' | 'snaplen'): StreamHoleError =>
+    new StreamHoleError(path, ch.name, ch.conn, ch.direction, offset, length, reason, c[ch.direction].missingBytes);
+}
+
+/** One channel alone: a pass over the file reassembling just its connection. */
+async function* channelBytes(path: string, source: OpenSource, c: ChannelConnection, ch: CaptureChannel): AsyncGenerator<Uint8Array> {
+  const hole = holeError(path, c, ch);
   try {
-    for await (const e of readDirection(source(), c, direction)) {
+    for await (const e of readDirection(source(), c, ch.direction)) {
       if (e.kind === 'data') yield e.bytes;
-      else if (e.kind === 'hole') throw new StreamHoleError(path, name, conn, direction, e.offset, e.length, e.reason, c[direction].missingBytes);
+      else if (e.kind === 'hole') throw hole(e.offset, e.length, e.reason);
     }
   } catch (e) {
-    if (e instanceof CaptureError || e instanceof StreamHoleError) throw e;
-    throw new CaptureError(`${path}: ${(e as Error).message}`, path, { cause: e });
+    throw readFailure(path, e);
   }
 }
 
@@ -119,12 +132,18 @@ export async function openPcapCapture(path: string, migration?: number): Promise
       const bytes = c[direction].bytes;
       const role: ChannelRole = direction === 'src2dst' ? (bytes ? c.role : 'empty') : reverseRole(c.role, bytes);
       const multifdId = direction === 'src2dst' ? c.multifdId : undefined;
-      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, size: bytes, open: () => channelBytes(path, source, c, ch.name, conn, direction) };
+      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, size: bytes, open: () => channelBytes(path, source, c, ch) };
       if (multifdId !== undefined) ch.multifdId = multifdId;
       channels.push(ch);
     }
   });
   disambiguateNames(channels);
+  const connectionOf = (ch: CaptureChannel): ChannelConnection => m.connections[ch.conn]!;
+  const openAll = (wanted: CaptureChannel[]): AsyncIterable<Uint8Array>[] => {
+    const indexes = new Set(wanted.map((ch) => connectionOf(ch).index));
+    const targets = wanted.map((ch) => ({ connection: connectionOf(ch).index, side: directionSide(connectionOf(ch), ch.direction), holeError: holeError(path, connectionOf(ch), ch), reread: () => ch.open() }));
+    return fanOut(tcpEvents(source(), { select: (i) => indexes.has(i) }), targets, (e) => readFailure(path, e));
+  };
   let times: Promise<ArrivalTimes> | undefined;
   return {
     kind: 'pcap',
@@ -132,6 +151,7 @@ export async function openPcapCapture(path: string, migration?: number): Promise
     channels,
     notices: notices(index, m),
     pcap: { index, migration: m, source },
+    openAll,
     arrivals: () => (times ??= arrivalTimes(source, m)),
   };
 }
