@@ -23,6 +23,7 @@ import {
   type TcpProxyIndex,
 } from '@migwire/capture';
 import { tcpEvents } from '@migwire/pcap';
+import { isEncryptedRole } from '@migwire/stream-codec';
 import { bytesHuman } from '../format/human.js';
 import { InputError } from '../input-error.js';
 import type { Output } from '../cli-io.js';
@@ -141,7 +142,7 @@ export async function runImport(path: string, o: ImportOptions): Promise<ImportR
   const holes = files.flatMap((f) => DIRECTIONS.map((d) => f[d].hole)).filter((h): h is ImportHole => h !== undefined);
   const index: TcpProxyIndex = {
     format: TCP_PROXY_FORMAT,
-    transport: m.connections.some((c) => c.role === 'tls') ? 'tls' : 'tcp',
+    transport: m.connections.some((c) => isEncryptedRole(c.role)) ? 'tls' : 'tcp',
     listen: null,
     target: `${m.destination.address}:${m.destination.port}`,
     clock: `seconds since the migration's first packet (pcap timestamps of ${path})`,

@@ -3,7 +3,7 @@
  * it, each TCP direction a channel whose bytes are reassembled from the file on every open(), and
  * arrival times from the packet timestamps. Missing bytes end a channel with a StreamHoleError.
  */
-import type { ChannelRole } from '@migwire/stream-codec';
+import { type ChannelRole, isEncryptedRole } from '@migwire/stream-codec';
 import {
   type CaptureIndex as PcapIndex,
   type ChannelConnection,
@@ -69,7 +69,7 @@ function notices(index: PcapIndex, m: Migration): string[] {
     for (const p of c.problems) {
       if (p.kind === 'open-at-end') out.push(`${connectionLabel(conn, p.direction)}: the capture ended before the stream did (no FIN after offset ${p.offset}): its end may be missing`);
     }
-    if (c.role === 'tls') out.push(`${connectionLabel(conn, 'src2dst')}: TLS-encrypted, cannot be decoded`);
+    if (isEncryptedRole(c.role)) out.push(`${connectionLabel(conn, 'src2dst')}: TLS-encrypted, cannot be decoded`);
   });
   if (index.ignored.length) out.push(`${index.ignored.length} TCP connection(s) outside the migration ignored`);
   const others = index.migrations.filter((x) => x.id !== m.id);

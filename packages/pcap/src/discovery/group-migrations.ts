@@ -2,9 +2,11 @@
  * Channel naming and migration grouping. A connection's source is the side that sent the SYN;
  * without one, the side whose first bytes open a migration channel, else the higher (ephemeral)
  * port. Connections opening main/multifd/TLS to the same destination with overlapping times form
- * one migration; other connections to that destination during it join it; the rest is ignored.
+ * one migration; other connections to that destination during it join it, and so does a
+ * headerless one after its main closed (recovery); the rest is ignored. Roles within a migration
+ * then follow arrival order (ArrivalOrder, the rule the live proxy uses).
  */
-import { type ChannelIdentity, type ChannelRole, identifyChannel } from '@migwire/stream-codec';
+import { ArrivalOrder, type ChannelIdentity, type ChannelRole, identifyChannel } from '@migwire/stream-codec';
 import type { Side, TcpConnection } from '../tcp/connections.js';
 import type { DirectionStats, StreamEvent } from '../tcp/events.js';
 import type { ChannelConnection, Migration, StreamProblem } from './types.js';
@@ -19,6 +21,7 @@ export interface ConnectionFacts {
 
 /** Roles that by themselves say "this is a migration channel". */
 const OPENING_ROLES: ReadonlySet<ChannelRole> = new Set(['main', 'multifd', 'tls']);
+const OPENS_MAIN: ReadonlySet<ChannelRole> = new Set(['main', 'tls']);
 
 export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migration[]; ignored: ChannelConnection[] } {
   const channels = facts.map(toChannel);
@@ -33,12 +36,41 @@ export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migrati
   const ignored: ChannelConnection[] = [];
   for (const c of byStart) {
     if (OPENING_ROLES.has(c.role)) continue;
-    const m = migrations.find((g) => sameEndpoint(g.destination, c.dst) && start(c) <= g.end && end(c) >= g.start);
+    const m =
+      migrations.find((g) => sameEndpoint(g.destination, c.dst) && start(c) <= g.end && end(c) >= g.start) ??
+      // After a migration's main closed, a headerless connection to its destination is main reconnecting.
+      [...migrations].reverse().find((g) => sameEndpoint(g.destination, c.dst) && g.start <= start(c) && c.src2dst.bytes > 0 && g.connections.some((x) => OPENS_MAIN.has(x.role) && closedBefore(x, start(c))));
     if (m) add(m, c);
     else ignored.push(c);
   }
-  for (const m of migrations) m.connections.sort((x, y) => x.index - y.index);
+  for (const m of migrations) {
+    m.connections.sort((x, y) => x.index - y.index);
+    nameByArrival(m.connections);
+  }
   return { migrations, ignored };
+}
+
+/**
+ * Roles within one migration by arrival order, as the destination names them: TLS connections
+ * become main(tls) then multifd(tls), a headerless connection after main closed main-recovery,
+ * the first other headerless one postcopy-preempt.
+ */
+function nameByArrival(connections: ChannelConnection[]): void {
+  const order = new ArrivalOrder();
+  const mains: ChannelConnection[] = [];
+  for (const c of connections) {
+    if (mains.some((m) => closedBefore(m, start(c)))) order.mainClosed();
+    const first = c.role === 'empty' ? undefined : { role: c.role, ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}) };
+    const v = order.assign(c.index, first);
+    c.role = v.role;
+    if (v.role === 'main' || v.role === 'main(tls)') mains.push(c);
+  }
+}
+
+/** Did `c` end (FIN or RST either way) before `time`? */
+function closedBefore(c: ChannelConnection, time: number): boolean {
+  const ended = c.src2dst.finSeen || c.src2dst.rstSeen || c.dst2src.rstSeen;
+  return ended && end(c) <= time;
 }
 
 function add(m: Migration, c: ChannelConnection): void {
