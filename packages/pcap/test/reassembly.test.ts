@@ -144,3 +144,26 @@ test('a new SYN on a closed 4-tuple is a new connection', async (t) => {
   t.deepEqual(r.bytes.get('1a'), piece(100, 200));
 });
 
+
+test('a gap the peer has acknowledged is a hole at that ACK, not at the end of the capture', async (t) => {
+  const c = conv().data('c', 0, piece(0, 1000)).data('c', 2000, piece(2000, 3000)).ackTo('s', 0, 2500).data('c', 3000, piece(3000, 4000));
+  const r = await run(c);
+  const kinds = r.all.filter((e) => e.kind === 'stream' && e.from === 'a').map((e) => (e.kind === 'stream' ? `${e.event.kind}@${e.event.offset}` : ''));
+  // The hole comes before the next segment is even read.
+  t.deepEqual(kinds, ['syn@0', 'data@0', 'hole@1000', 'data@2000', 'data@3000']);
+  t.deepEqual(r.bytes.get('0a'), concat([piece(0, 1000), piece(2000, 4000)]));
+});
+
+test('a closed connection ends (and frees its buffers) at its close, before later traffic', async (t) => {
+  const first = conv().data('c', 0, piece(0, 100)).fin('c', 100).fin('s', 0);
+  const other = new Conversation({ addr: '10.0.0.1', port: 40001, isn: 5 }, { addr: '10.0.0.2', port: 4444, isn: 9 }).handshake();
+  other.data('c', 0, piece(100, 200));
+  const merged = conv();
+  merged.packets.length = 0;
+  merged.packets.push(...first.packets, ...other.packets, first.packets[first.packets.length - 1]!.slice());
+  const r = await run(merged);
+  const order = r.all.map((e) => (e.kind === 'end' || e.kind === 'connection' ? `${e.kind}${e.kind === 'end' ? e.connection : e.connection.index}` : '')).filter(Boolean);
+  t.deepEqual(order, ['connection0', 'end0', 'connection1', 'end1']);
+  // The retransmitted FIN after the close still counts.
+  t.like(r.all.find((e) => e.kind === 'end' && e.connection === 0), { b: { packets: 3, finSeen: true } });
+});

@@ -70,6 +70,8 @@ class Lane {
   /** A hole (or failure) to throw once the bytes before it are read. */
   failure: Error | undefined;
   stopped = false;
+  /** Its connection ended: nothing more will come. */
+  ended = false;
   closed = false;
   /** Bytes taken in (memory or spill) so far. */
   taken = 0;
@@ -131,7 +133,7 @@ export function fanOut(events: AsyncIterable<CaptureEvent>, targets: FanoutTarge
 
   /** Advance the pass until `lane` has something (or the pass ended). */
   const step = async (lane: Lane): Promise<void> => {
-    while (!done && !lane.queue.length && !lane.spill?.pending && !lane.failure && !lane.reread) {
+    while (!done && !lane.ended && !lane.queue.length && !lane.spill?.pending && !lane.failure && !lane.reread) {
       let next: IteratorResult<CaptureEvent>;
       try {
         next = await it.next();
@@ -145,6 +147,14 @@ export function fanOut(events: AsyncIterable<CaptureEvent>, targets: FanoutTarge
         break;
       }
       const e = next.value;
+      if (e.kind === 'end') {
+        // The connection closed: its streams end here, not at the end of the file.
+        for (const side of ['a', 'b']) {
+          const l = byKey.get(`${e.connection}${side}`);
+          if (l) l.ended = l.stopped = true;
+        }
+        continue;
+      }
       if (e.kind !== 'stream') continue;
       const l = byKey.get(`${e.connection}${e.from}`);
       if (!l || l.stopped || l.reread) continue;
@@ -184,8 +194,9 @@ export function fanOut(events: AsyncIterable<CaptureEvent>, targets: FanoutTarge
               finishIfAllClosed();
               continue;
             }
-            if (done) {
+            if (done || lane.ended) {
               lane.close();
+              finishIfAllClosed();
               if (passError) throw passError;
               return { done: true, value: undefined };
             }

@@ -68,6 +68,8 @@ interface Tracked {
   aFin: boolean;
   bFin: boolean;
   rst: boolean;
+  /** Finished (both FINs delivered, or a RST): its memory is released, its end reported. */
+  ended: boolean;
 }
 
 /** All TCP stream events of a capture, in packet order. */
@@ -115,7 +117,7 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
     const key = srcKey < dstKey ? `${srcKey}/${dstKey}` : `${dstKey}/${srcKey}`;
     let conn = table.get(key);
     if (conn && isNewSyn(seg) && (conn.rst || (conn.aFin && conn.bFin))) {
-      yield* finish(conn, time, out);
+      if (!conn.ended) yield* finish(conn, time, out);
       table.delete(key);
       conn = undefined;
     }
@@ -140,6 +142,7 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
         aFin: false,
         bFin: false,
         rst: false,
+        ended: false,
       };
       table.set(key, conn);
       yield { kind: 'connection', connection: info };
@@ -148,13 +151,29 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
     if (seg.flags & TcpFlag.Fin) conn[from === 'a' ? 'aFin' : 'bFin'] = true;
     if (seg.flags & TcpFlag.Rst) conn.rst = true;
     const direction = from === 'a' ? conn.a : conn.b;
-    if (!direction) continue;
+    const peer = from === 'a' ? conn.b : conn.a;
+    if (!direction || !peer) continue;
+    if (conn.ended) {
+      direction.late(seg, time);
+      continue;
+    }
     direction.push(seg, time, out);
-    if (seg.flags & TcpFlag.Ack) (from === 'a' ? conn.b : conn.a)!.acknowledged(seg.ack);
     for (const event of out) yield { kind: 'stream', connection: conn.info.index, from, event };
     out.length = 0;
+    if (seg.flags & TcpFlag.Ack) {
+      peer.acknowledged(seg.ack, time, out);
+      for (const event of out) yield { kind: 'stream', connection: conn.info.index, from: from === 'a' ? 'b' : 'a', event };
+      out.length = 0;
+    }
+    if (conn.rst || (conn.a!.complete && conn.b!.complete)) {
+      // Closed: report its end now and free what it holds, not at the end of the file.
+      yield* finish(conn, time, out);
+      conn.ended = true;
+      conn.a!.release();
+      conn.b!.release();
+    }
   }
-  for (const conn of table.values()) yield* finish(conn, lastTime, out);
+  for (const conn of table.values()) if (!conn.ended) yield* finish(conn, lastTime, out);
   yield { kind: 'summary', skipped, packets, lastTime };
 }
 

@@ -32,6 +32,7 @@ export class DirectionReassembler {
   /** Ranges known to be cut by snaplen, still ahead of `next`. */
   private cuts: { from: number; to: number }[] = [];
   private readonly maxBuffered: number;
+  private released = false;
 
   constructor(options: ReassemblyOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 32 << 20;
@@ -81,12 +82,44 @@ export class DirectionReassembler {
     this.drain(time, out);
   }
 
-  /** The peer acknowledged up to `ack` (a sequence number of this direction). */
-  acknowledged(ack: number): void {
-    if (!this.started) return;
+  /**
+   * The peer acknowledged up to `ack` (a sequence number of this direction): acknowledged bytes
+   * were sent, so any of them still missing here were not captured and are a hole now.
+   */
+  acknowledged(ack: number, time: number, out: StreamEvent[]): void {
+    if (!this.started || this.released) return;
     let to = this.offsetOf(ack);
     if (this.finOffset !== undefined) to = Math.min(to, this.finOffset); // the FIN takes one number
-    if (to > this.ackedTo) this.ackedTo = to;
+    if (to <= this.ackedTo) return;
+    this.ackedTo = to;
+    while (this.ackedTo > this.next) {
+      const first = this.pending.first;
+      this.hole(Math.min(this.ackedTo, first?.offset ?? Infinity) - this.next, time, out);
+      this.drain(time, out);
+    }
+  }
+
+  /** Every byte up to the FIN is delivered (or declared missing). */
+  get complete(): boolean {
+    return this.finOffset !== undefined && this.next >= this.finOffset && !this.pending.first;
+  }
+
+  /** The connection is over: drop held bytes; later packets only count. */
+  release(): void {
+    this.released = true;
+    this.pending.clear();
+    this.recent.clear();
+    this.cuts = [];
+  }
+
+  /** A packet after release (a retransmitted FIN, the last ACK): counted, not reassembled. */
+  late(seg: TcpSegment, time: number): void {
+    const s = this.stats;
+    s.packets++;
+    s.lastTime = time;
+    s.retransmittedBytes += seg.payloadLength;
+    if (seg.flags & TcpFlag.Fin) s.finSeen = true;
+    if (seg.flags & TcpFlag.Rst) s.rstSeen = true;
   }
 
   /** End of capture: whatever is still missing becomes holes and held data is delivered. */

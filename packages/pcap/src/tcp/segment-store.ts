@@ -62,6 +62,11 @@ export class SegmentStore {
     return this.segments[0];
   }
 
+  clear(): void {
+    this.segments.length = 0;
+    this.bytes = 0;
+  }
+
   private put(index: number, seg: StoredSegment, from: number, to: number): void {
     // Copy: the source view may pin a large read buffer for as long as the gap stays open.
     const bytes = seg.bytes.slice(from - seg.offset, to - seg.offset);
@@ -96,6 +101,11 @@ export class RecentBytes {
     while (this.chunks.length > 1 && this.held - this.chunks[0]!.bytes.length >= this.limit) {
       this.held -= this.chunks.shift()!.bytes.length;
     }
+  }
+
+  clear(): void {
+    this.chunks.length = 0;
+    this.held = 0;
   }
 
   /** Compares `seg` over [from, to) with what was delivered there, where still held. */
