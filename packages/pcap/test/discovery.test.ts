@@ -1,4 +1,5 @@
 import test from 'ava';
+import { MultifdDecoder } from '@migwire/stream-codec';
 import { type ChannelConnection, type Direction, indexCapture, LinkType, readDirection } from '../src/index.js';
 import { Conversation } from './helpers/conversation.js';
 import { concat, ethernet, pattern } from './helpers/frames.js';
@@ -146,4 +147,36 @@ test('holes are listed per connection and direction and summed for the capture',
   const events = [];
   for await (const e of readDirection(chunked(file), conn, 'src2dst')) events.push(e.kind);
   t.deepEqual(events, ['syn', 'data', 'fin', 'hole', 'data']);
+});
+
+test('a multifd connection captured mid-stream is found by its next packet header and decodes from there', async (t) => {
+  const packet = (num: number, fill: number): Uint8Array => {
+    const h = new Uint8Array(320 + 128 * 8 + 4096); // header, offsets[pages_alloc], one page
+    const v = new DataView(h.buffer);
+    v.setUint32(0, 0x11223344);
+    v.setUint32(4, 1);
+    v.setUint32(12, 128); // pages_alloc
+    v.setUint32(16, 1); // normal pages
+    v.setUint32(20, 4096); // next_packet_size
+    v.setUint32(28, num);
+    h.set(enc('pc.ram'), 64);
+    h.fill(fill, 320 + 128 * 8); // offsets[0] = 0, then the page
+    return h;
+  };
+  const stream = concat([packet(1, 1), packet(2, 2), packet(3, 3)]);
+  const cut = 1000; // the capture starts inside the first packet
+  const c = new Conversation({ addr: SRC, port: 40001, isn: 5 }, { addr: DST, port: 4444, isn: 99 });
+  for (let off = cut; off < stream.length; off += 1448) c.data('c', off, stream.subarray(off, Math.min(off + 1448, stream.length)));
+  const file = writePcap(c.packets.map((data, i) => ({ sec: 1, frac: i, data })), { linkType: LinkType.Raw });
+  const index = await indexCapture(chunked(file));
+  const conn = index.migrations[0]!.connections[0]!;
+  const first = packet(1, 1).length;
+  t.like(conn, { role: 'multifd', orientation: 'first-bytes', src: { port: 40001 }, src2dst: { midStream: true, resyncOffset: first - cut } });
+  t.is(conn.multifdId, undefined, 'no init message, no id');
+  const bytes = (await bytesOf(file, conn, 'src2dst')).subarray(first - cut);
+  const dec = new MultifdDecoder({ skipInit: true });
+  const nums: number[] = [];
+  dec.write(bytes, (r) => r.kind === 'multifd-packet' && nums.push(r.packetNum));
+  dec.end(() => {});
+  t.deepEqual(nums, [2, 3]);
 });

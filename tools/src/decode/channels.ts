@@ -59,7 +59,7 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
         vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
         if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
       }
-      dec = decoderFor(ch.role, { channel: ch.name, ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}) });
+      dec = decoderFor(ch.role, { channel: ch.name, ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...(ch.midStream ? { skipInit: true } : {}) });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
     const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };

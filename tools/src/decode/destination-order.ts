@@ -57,7 +57,7 @@ class MultifdFeed {
     private readonly errors: CodecError[] | undefined,
     stream: AsyncIterable<Uint8Array> | undefined,
   ) {
-    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks }), stream);
+    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks, ...(ch.midStream ? { skipInit: true } : {}) }), stream);
     this.#pages = new MultifdPageDecoder(4096, ch.name);
   }
 

@@ -80,3 +80,15 @@ export function channelSize(path: string): number {
     closeSync(fd);
   }
 }
+
+/** `source` without its first `n` bytes. */
+export async function* skipBytes(source: AsyncIterable<Uint8Array>, n: number): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    if (n >= chunk.length) {
+      n -= chunk.length;
+      continue;
+    }
+    yield n > 0 ? chunk.subarray(n) : chunk;
+    n = 0;
+  }
+}

@@ -29,6 +29,12 @@ export interface CaptureChannel {
   path?: string;
   /** Bytes the channel holds (for .gz, the unpacked length from the gzip trailer). */
   size?: number;
+  /**
+   * The capture missed the channel's start (a packet capture without its SYN) and its bytes begin
+   * at the first record boundary found, `skipped` captured bytes in: a multifd channel then has
+   * no init message (decode with skipInit) and its offsets count from there.
+   */
+  midStream?: { skipped: number };
   /** Stream the channel's bytes in chunks (bounded memory); failures are CaptureErrors. */
   open(): AsyncIterable<Uint8Array>;
 }

@@ -22,6 +22,7 @@ import { connectionLabel, DIRECTIONS, type Direction } from '../naming.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
 import type { Capture, CaptureChannel } from './open-capture.js';
 import { fanOut } from './pcap-fanout.js';
+import { skipBytes } from './byte-source.js';
 
 /** What a Capture opened from a packet capture carries besides its channels. */
 export interface PcapSelection {
@@ -62,7 +63,7 @@ function notices(index: PcapIndex, m: Migration): string[] {
     for (const d of DIRECTIONS) {
       const s = c[d];
       const label = connectionLabel(conn, d);
-      if (s.midStream && s.packets > 0) out.push(`${label}: its SYN was not captured; the stream starts mid-way (offsets count from the first captured byte)`);
+      if (s.midStream && s.packets > 0) out.push(`${label}: its SYN was not captured; ${midStreamNote(c, d)}`);
       if (s.missingBytes) out.push(`${label}: ${s.missingBytes} bytes missing in ${s.holes} hole(s); reading stops at the first`);
       if (s.conflicts) out.push(`${label}: ${s.conflicts} retransmission(s) with different bytes (first copy kept)`);
     }
@@ -91,6 +92,14 @@ function holeError(path: string, c: ChannelConnection, ch: CaptureChannel) {
 }
 
 /** One channel alone: a pass over the file reassembling just its connection. */
+function midStreamNote(c: ChannelConnection, d: Direction): string {
+  const at = c[d].resyncOffset;
+  if (at !== undefined) return `decoding starts at the first multifd packet found, ${at} bytes in (no init message; offsets count from there)`;
+  if (d === 'dst2src' || isEncryptedRole(c.role)) return 'the stream starts mid-way (offsets count from the first captured byte)';
+  if (c.role === 'main' || c.role === 'multifd') return `its first captured bytes open the ${c.role} channel: read as the whole stream`;
+  return 'the stream starts mid-way and no record boundary was found in it (a multifd packet header; a main stream has no marker to resume at), so it is not decoded';
+}
+
 async function* channelBytes(path: string, source: OpenSource, c: ChannelConnection, ch: CaptureChannel): AsyncGenerator<Uint8Array> {
   const hole = holeError(path, c, ch);
   try {
@@ -132,8 +141,17 @@ export async function openPcapCapture(path: string, migration?: number): Promise
       const bytes = c[direction].bytes;
       const role: ChannelRole = direction === 'src2dst' ? (bytes ? c.role : 'empty') : reverseRole(c.role, bytes);
       const multifdId = direction === 'src2dst' ? c.multifdId : undefined;
-      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, size: bytes, open: () => channelBytes(path, source, c, ch) };
+      const skipped = c[direction].resyncOffset;
+      const ch: CaptureChannel = {
+        name: channelName(role, conn, direction, multifdId),
+        role,
+        conn,
+        direction,
+        size: bytes - (skipped ?? 0),
+        open: () => (skipped ? skipBytes(channelBytes(path, source, c, ch), skipped) : channelBytes(path, source, c, ch)),
+      };
       if (multifdId !== undefined) ch.multifdId = multifdId;
+      if (skipped !== undefined) ch.midStream = { skipped };
       channels.push(ch);
     }
   });
@@ -142,7 +160,8 @@ export async function openPcapCapture(path: string, migration?: number): Promise
   const openAll = (wanted: CaptureChannel[]): AsyncIterable<Uint8Array>[] => {
     const indexes = new Set(wanted.map((ch) => connectionOf(ch).index));
     const targets = wanted.map((ch) => ({ connection: connectionOf(ch).index, side: directionSide(connectionOf(ch), ch.direction), holeError: holeError(path, connectionOf(ch), ch), reread: () => ch.open() }));
-    return fanOut(tcpEvents(source(), { select: (i) => indexes.has(i) }), targets, (e) => readFailure(path, e));
+    const streams = fanOut(tcpEvents(source(), { select: (i) => indexes.has(i) }), targets, (e) => readFailure(path, e));
+    return streams.map((s, i) => (wanted[i]!.midStream ? skipBytes(s, wanted[i]!.midStream!.skipped) : s));
   };
   let times: Promise<ArrivalTimes> | undefined;
   return {

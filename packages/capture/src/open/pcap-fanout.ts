@@ -10,6 +10,7 @@ import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CaptureEvent } from '@migwire/pcap';
+import { skipBytes } from './byte-source.js';
 
 /** Bytes of one channel held in memory before the rest goes to its spill file. */
 export const FANOUT_MEMORY_BYTES = 4 << 20;
@@ -214,16 +215,4 @@ export function fanOut(events: AsyncIterable<CaptureEvent>, targets: FanoutTarge
       };
     },
   }));
-}
-
-/** `source` without its first `n` bytes. */
-async function* skipBytes(source: AsyncIterable<Uint8Array>, n: number): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    if (n >= chunk.length) {
-      n -= chunk.length;
-      continue;
-    }
-    yield n > 0 ? chunk.subarray(n) : chunk;
-    n = 0;
-  }
 }

@@ -6,16 +6,18 @@
  * headerless one after its main closed (recovery); the rest is ignored. Roles within a migration
  * then follow arrival order (ArrivalOrder, the rule the live proxy uses).
  */
-import { ArrivalOrder, type ChannelIdentity, type ChannelRole, identifyChannel } from '@migwire/stream-codec';
+import { ArrivalOrder, type ChannelIdentity, type ChannelRole, identifyChannel, MULTIFD_INIT_SIZE } from '@migwire/stream-codec';
 import type { Side, TcpConnection } from '../tcp/connections.js';
 import type { DirectionStats, StreamEvent } from '../tcp/events.js';
-import type { ChannelConnection, Migration, StreamProblem } from './types.js';
+import type { ChannelConnection, DirectionSummary, Migration, StreamProblem } from './types.js';
 
 export interface ConnectionFacts {
   info: TcpConnection;
   head: Record<Side, Uint8Array>;
   stats: Record<Side, DirectionStats>;
   midStream: Record<Side, boolean>;
+  /** Mid-stream directions: stream offset of the first multifd packet header found. */
+  resyncAt: Record<Side, number | undefined>;
   problems: { side: Side; event: Extract<StreamEvent, { kind: 'hole' | 'conflict' | 'before-start' }> }[];
 }
 
@@ -80,8 +82,8 @@ function add(m: Migration, c: ChannelConnection): void {
 }
 
 function toChannel(f: ConnectionFacts): ChannelConnection {
-  const ida = identifyChannel(f.head.a, { ended: true })!;
-  const idb = identifyChannel(f.head.b, { ended: true })!;
+  const ida = identify(f, 'a');
+  const idb = identify(f, 'b');
   let srcSide: Side = 'a';
   let orientation: ChannelConnection['orientation'] = 'syn';
   if (!f.info.synSeen) {
@@ -114,10 +116,35 @@ function toChannel(f: ConnectionFacts): ChannelConnection {
     dst: f.info[dstSide],
     srcSide,
     orientation,
-    src2dst: { ...f.stats[srcSide], midStream: f.midStream[srcSide] },
-    dst2src: { ...f.stats[dstSide], midStream: f.midStream[dstSide] },
+    src2dst: summary(f, srcSide),
+    dst2src: summary(f, dstSide),
     problems,
   };
+}
+
+/**
+ * What a direction's first bytes open; one that starts mid-stream is multifd (its id unknown)
+ * when a multifd packet header turns up in it, else whatever its first bytes happen to look like.
+ */
+function identify(f: ConnectionFacts, side: Side): ChannelIdentity {
+  if (resumesAt(f, side) !== undefined) return { role: 'multifd' };
+  const id = identifyChannel(f.head[side], { ended: true })!;
+  return id;
+}
+
+/**
+ * Where a mid-stream direction can be decoded from: its first multifd packet, unless that packet
+ * follows an init message at offset 0 (only the SYN was missed: the stream is whole).
+ */
+function resumesAt(f: ConnectionFacts, side: Side): number | undefined {
+  const at = f.midStream[side] ? f.resyncAt[side] : undefined;
+  if (at === MULTIFD_INIT_SIZE && identifyChannel(f.head[side], { ended: true })?.role === 'multifd') return undefined;
+  return at;
+}
+
+function summary(f: ConnectionFacts, side: Side): DirectionSummary {
+  const at = resumesAt(f, side);
+  return { ...f.stats[side], midStream: f.midStream[side], ...(at !== undefined ? { resyncOffset: at } : {}) };
 }
 
 function start(c: ChannelConnection): number {

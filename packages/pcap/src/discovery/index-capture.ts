@@ -2,7 +2,7 @@
  * Pass 1: reads a whole capture once, keeping per connection only its statistics, problems and
  * the first bytes of each direction, then names channels and groups them into migrations.
  */
-import { IDENTIFY_BYTES } from '@migwire/stream-codec';
+import { IDENTIFY_BYTES, MultifdResync } from '@migwire/stream-codec';
 import type { ByteSource } from '../source.js';
 import { type Side, type TcpConnection, type TcpEventOptions, tcpEvents } from '../tcp/connections.js';
 import type { DirectionStats, StreamEvent } from '../tcp/events.js';
@@ -22,7 +22,14 @@ interface Collecting {
   problemCount: Record<Side, number>;
   stats?: Record<Side, DirectionStats>;
   midStream?: Record<Side, boolean>;
+  /** A SYN came before the first byte of this direction. */
+  syn: Record<Side, boolean>;
+  /** For a direction that starts mid-stream: the scan for a multifd packet boundary. */
+  resync: Record<Side, MultifdResync | undefined>;
 }
+
+/** How far into a mid-stream direction a multifd packet header is looked for (a packet is at most ~0.5 MiB). */
+const RESYNC_SCAN_BYTES = 4 << 20;
 
 export async function indexCapture(source: ByteSource, options: IndexOptions = {}): Promise<CaptureIndex> {
   const maxProblems = options.maxProblems ?? 100;
@@ -38,6 +45,8 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
           headBytes: { a: 0, b: 0 },
           problems: [],
           problemCount: { a: 0, b: 0 },
+          syn: { a: false, b: false },
+          resync: { a: undefined, b: undefined },
         });
         break;
       case 'stream': {
@@ -65,6 +74,7 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
     head: { a: Buffer.concat(c.head.a), b: Buffer.concat(c.head.b) },
     stats: c.stats!,
     midStream: c.midStream!,
+    resyncAt: { a: c.resync.a?.found, b: c.resync.b?.found },
     problems: c.problems,
   }));
   const { migrations, ignored } = groupMigrations(facts);
@@ -76,7 +86,11 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
 }
 
 function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: number): void {
+  if (event.kind === 'syn') c.syn[from] = true;
   if (event.kind === 'data') {
+    if (event.offset === 0 && !c.syn[from]) c.resync[from] = new MultifdResync();
+    const scan = c.resync[from];
+    if (scan && scan.found === undefined && event.offset < RESYNC_SCAN_BYTES) scan.push(event.offset, event.bytes);
     if (c.headBytes[from] < IDENTIFY_BYTES && event.offset === c.headBytes[from]) {
       const take = event.bytes.subarray(0, IDENTIFY_BYTES - c.headBytes[from]);
       c.head[from].push(take.slice());

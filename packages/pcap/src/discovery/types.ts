@@ -10,6 +10,10 @@ export interface DirectionSummary extends DirectionStats {
   /** No SYN for this direction was captured: its stream starts mid-way (offsets count from the
    * first captured byte, which need not be a record boundary). */
   midStream: boolean;
+  /** Mid-stream only: stream offset of the first multifd packet header found (where decoding can
+   * start; its init message was never captured). Absent when none was found or for a main
+   * stream, which carries no marker to resume at. */
+  resyncOffset?: number;
 }
 
 /** Something wrong in one direction's bytes, at a stream offset. */

@@ -45,6 +45,8 @@ export interface DecoderOptions {
   omitPayloads?: boolean;
   /** Multifd: packet layout, when the first packet cannot tell it. */
   layout?: MultifdLayout;
+  /** Multifd: the stream starts at a packet (its init message was not seen). */
+  skipInit?: boolean;
 }
 
 /** Roles with a decoder; the others (TLS, empty, other, main-recovery: its framing after a reconnect) have none. */
@@ -84,6 +86,7 @@ export function decoderFor(role: ChannelRole, options: DecoderOptions = {}): Dec
         ...blocks,
         ...(o.omitPayloads !== undefined ? { omitPayloads: o.omitPayloads } : {}),
         ...(o.layout !== undefined ? { layout: o.layout } : {}),
+        ...(o.skipInit !== undefined ? { skipInit: o.skipInit } : {}),
       });
     default:
       return undefined;
