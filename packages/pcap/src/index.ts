@@ -21,7 +21,8 @@ export {
   tcpEvents,
 } from './tcp/connections.js';
 export { type IndexOptions, indexCapture } from './discovery/index-capture.js';
-export { directionSide, readDirection } from './discovery/read-direction.js';
+export { directionSide, readDirection, streamExtents } from './discovery/read-direction.js';
+export { MAX_EXTENT_RUNS, readExtents, StreamExtents } from './discovery/extents.js';
 export type {
   CaptureIndex,
   CaptureProblem,

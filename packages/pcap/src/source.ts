@@ -2,8 +2,7 @@
  * Byte sources: a pull reader over an async iterable of chunks, and a re-openable file source
  * that transparently gunzips.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 
 /** Something that yields the capture's bytes, in order. */
@@ -19,19 +18,32 @@ export function fileSource(path: string): OpenSource {
   return () => readFileMaybeGzip(path);
 }
 
+const READ_BYTES = 4 << 20;
+
 async function* readFileMaybeGzip(path: string): AsyncGenerator<Uint8Array> {
-  const handle = await open(path, 'r');
-  const head = new Uint8Array(2);
-  let gzip: boolean;
+  const fd = openSync(path, 'r');
+  let closed = false;
   try {
-    const { bytesRead } = await handle.read(head, 0, 2, 0);
-    gzip = bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    const head = new Uint8Array(2);
+    const gzip = readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+    if (gzip) {
+      closeSync(fd);
+      closed = true;
+      const stream = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip());
+      for await (const chunk of stream) yield chunk as Uint8Array;
+      return;
+    }
+    // Plain file: synchronous reads of large blocks (page-cache copies), no thread-pool round trip per chunk.
+    for (let pos = 0; ; ) {
+      const buf = Buffer.allocUnsafeSlow(READ_BYTES);
+      const n = readSync(fd, buf, 0, READ_BYTES, pos);
+      if (n === 0) return;
+      pos += n;
+      yield buf.subarray(0, n);
+    }
   } finally {
-    await handle.close();
+    if (!closed) closeSync(fd);
   }
-  const file = createReadStream(path, { highWaterMark: 1 << 20 });
-  const stream = gzip ? file.pipe(createGunzip()) : file;
-  for await (const chunk of stream) yield chunk as Uint8Array;
 }
 
 /**

@@ -9,6 +9,12 @@ import { CaptureError } from '../errors.js';
 
 export const isGzipPath = (path: string): boolean => path.endsWith('.gz');
 
+/** Does the file start with the gzip magic (whatever its name)? */
+export function isGzipFile(path: string): boolean {
+  const b = readPrefix(path, 2);
+  return b.length === 2 && b[0] === 0x1f && b[1] === 0x8b;
+}
+
 /** Wrap a stream so any failure (unreadable file, corrupt or truncated gzip) is a CaptureError naming `path`. */
 async function* guarded(source: Readable, path: string, what: string): AsyncGenerator<Uint8Array> {
   try {

@@ -13,6 +13,9 @@ import {
   type OpenSource,
   PcapFormatError,
   readDirection,
+  readExtents,
+  streamExtents,
+  type StreamExtents,
   directionSide,
   tcpEvents,
 } from '@migwire/pcap';
@@ -22,7 +25,7 @@ import { connectionLabel, DIRECTIONS, type Direction } from '../naming.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
 import type { Capture, CaptureChannel } from './open-capture.js';
 import { fanOut } from './pcap-fanout.js';
-import { skipBytes } from './byte-source.js';
+import { isGzipFile, skipBytes } from './byte-source.js';
 
 /** What a Capture opened from a packet capture carries besides its channels. */
 export interface PcapSelection {
@@ -100,9 +103,15 @@ function midStreamNote(c: ChannelConnection, d: Direction): string {
   return 'the stream starts mid-way and no record boundary was found in it (a multifd packet header; a main stream has no marker to resume at), so it is not decoded';
 }
 
-async function* channelBytes(path: string, source: OpenSource, c: ChannelConnection, ch: CaptureChannel): AsyncGenerator<Uint8Array> {
+/** One channel alone: read by position when pass 1 noted where its bytes lie, else a pass over the file reassembling just its connection. */
+async function* channelBytes(path: string, source: OpenSource, c: ChannelConnection, ch: CaptureChannel, extents: StreamExtents | undefined): AsyncGenerator<Uint8Array> {
   const hole = holeError(path, c, ch);
   try {
+    if (extents) {
+      yield* readExtents(path, extents);
+      if (extents.hole) throw hole(extents.hole.offset, extents.hole.length, extents.hole.reason);
+      return;
+    }
     for await (const e of readDirection(source(), c, ch.direction)) {
       if (e.kind === 'data') yield e.bytes;
       else if (e.kind === 'hole') throw hole(e.offset, e.length, e.reason);
@@ -129,7 +138,7 @@ export async function openPcapCapture(path: string, migration?: number): Promise
   const source = fileSource(path);
   let index: PcapIndex;
   try {
-    index = await indexCapture(source());
+    index = await indexCapture(source(), { extents: !isGzipFile(path) });
   } catch (e) {
     if (e instanceof PcapFormatError) throw new CaptureError(`${path}: ${e.message}`, path, { cause: e });
     throw new CaptureError(`${path}: cannot read: ${(e as Error).message}`, path, { cause: e });
@@ -142,13 +151,14 @@ export async function openPcapCapture(path: string, migration?: number): Promise
       const role: ChannelRole = direction === 'src2dst' ? (bytes ? c.role : 'empty') : reverseRole(c.role, bytes);
       const multifdId = direction === 'src2dst' ? c.multifdId : undefined;
       const skipped = c[direction].resyncOffset;
+      const extents = streamExtents(index, c, direction);
       const ch: CaptureChannel = {
         name: channelName(role, conn, direction, multifdId),
         role,
         conn,
         direction,
         size: bytes - (skipped ?? 0),
-        open: () => (skipped ? skipBytes(channelBytes(path, source, c, ch), skipped) : channelBytes(path, source, c, ch)),
+        open: () => (skipped ? skipBytes(channelBytes(path, source, c, ch, extents), skipped) : channelBytes(path, source, c, ch, extents)),
       };
       if (multifdId !== undefined) ch.multifdId = multifdId;
       if (skipped !== undefined) ch.midStream = { skipped };
@@ -158,6 +168,8 @@ export async function openPcapCapture(path: string, migration?: number): Promise
   disambiguateNames(channels);
   const connectionOf = (ch: CaptureChannel): ChannelConnection => m.connections[ch.conn]!;
   const openAll = (wanted: CaptureChannel[]): AsyncIterable<Uint8Array>[] => {
+    // Channels read by position need no shared pass: each reads its own stretches of the file.
+    if (wanted.every((ch) => streamExtents(index, connectionOf(ch), ch.direction))) return wanted.map((ch) => ch.open());
     const indexes = new Set(wanted.map((ch) => connectionOf(ch).index));
     const targets = wanted.map((ch) => ({ connection: connectionOf(ch).index, side: directionSide(connectionOf(ch), ch.direction), holeError: holeError(path, connectionOf(ch), ch), reread: () => ch.open() }));
     const streams = fanOut(tcpEvents(source(), { select: (i) => indexes.has(i) }), targets, (e) => readFailure(path, e));

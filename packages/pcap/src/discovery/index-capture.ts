@@ -6,12 +6,18 @@ import { IDENTIFY_BYTES, MultifdResync } from '@migwire/stream-codec';
 import type { ByteSource } from '../source.js';
 import { type Side, type TcpConnection, type TcpEventOptions, tcpEvents } from '../tcp/connections.js';
 import type { DirectionStats, StreamEvent } from '../tcp/events.js';
+import { MAX_EXTENT_RUNS, StreamExtents } from './extents.js';
 import { type ConnectionFacts, groupMigrations } from './group-migrations.js';
 import type { CaptureIndex, CaptureProblem } from './types.js';
 
 export interface IndexOptions extends Omit<TcpEventOptions, 'select'> {
   /** Problems kept per connection direction (default 100; counts stay exact in the stats). */
   maxProblems?: number;
+  /**
+   * Note where each direction's bytes lie in the file (CaptureIndex.extents), so they can be read
+   * back by position: only for an uncompressed file, the one read by `source`.
+   */
+  extents?: boolean;
 }
 
 interface Collecting {
@@ -26,6 +32,7 @@ interface Collecting {
   syn: Record<Side, boolean>;
   /** For a direction that starts mid-stream: the scan for a multifd packet boundary. */
   resync: Record<Side, MultifdResync | undefined>;
+  extents: Record<Side, StreamExtents> | undefined;
 }
 
 /** How far into a mid-stream direction a multifd packet header is looked for (a packet is at most ~0.5 MiB). */
@@ -36,6 +43,7 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
   const conns: Collecting[] = [];
   const problems: CaptureProblem[] = [];
   let packets = 0;
+  const runs = { count: 0 };
   for await (const e of tcpEvents(source, options)) {
     switch (e.kind) {
       case 'connection':
@@ -47,11 +55,12 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
           problemCount: { a: 0, b: 0 },
           syn: { a: false, b: false },
           resync: { a: undefined, b: undefined },
+          extents: options.extents ? { a: new StreamExtents(), b: new StreamExtents() } : undefined,
         });
         break;
       case 'stream': {
         const c = conns[e.connection]!;
-        collect(c, e.from, e.event, maxProblems);
+        collect(c, e.from, e.event, maxProblems, runs);
         break;
       }
       case 'end':
@@ -82,12 +91,23 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
   for (const m of migrations) {
     for (const c of m.connections) missingBytes += c.src2dst.missingBytes + c.dst2src.missingBytes;
   }
-  return { migrations, ignored, problems, packets, missingBytes };
+  const index: CaptureIndex = { migrations, ignored, problems, packets, missingBytes };
+  if (options.extents) {
+    index.extents = new Map();
+    for (const c of conns) for (const side of ['a', 'b'] as const) index.extents.set(`${c.info.index}${side}`, c.extents![side]);
+  }
+  return index;
 }
 
-function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: number): void {
+function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: number, runs: { count: number }): void {
   if (event.kind === 'syn') c.syn[from] = true;
+  const ext = c.extents?.[from];
+  if (ext && event.kind === 'hole') ext.hole ??= { offset: event.offset, length: event.length, reason: event.reason };
   if (event.kind === 'data') {
+    if (ext) {
+      if (runs.count >= MAX_EXTENT_RUNS) ext.drop();
+      runs.count += ext.add(event.filePos, event.bytes.length);
+    }
     if (event.offset === 0 && !c.syn[from]) c.resync[from] = new MultifdResync();
     const scan = c.resync[from];
     if (scan && scan.found === undefined && event.offset < RESYNC_SCAN_BYTES) scan.push(event.offset, event.bytes);

@@ -2,11 +2,18 @@
 import type { ByteSource } from '../source.js';
 import { type Side, type TcpEventOptions, tcpEvents } from '../tcp/connections.js';
 import type { StreamEvent } from '../tcp/events.js';
-import type { ChannelConnection, Direction } from './types.js';
+import type { CaptureIndex, ChannelConnection, Direction } from './types.js';
+import type { StreamExtents } from './extents.js';
 
 /** Which tcpEvents side carries `direction` of `connection`. */
 export function directionSide(connection: Pick<ChannelConnection, 'srcSide'>, direction: Direction): Side {
   return (direction === 'src2dst') === (connection.srcSide === 'a') ? 'a' : 'b';
+}
+
+/** Where `direction` of `connection` lies in the file, when indexCapture noted it (and it can be read by position). */
+export function streamExtents(index: CaptureIndex, connection: Pick<ChannelConnection, 'index' | 'srcSide'>, direction: Direction): StreamExtents | undefined {
+  const e = index.extents?.get(`${connection.index}${directionSide(connection, direction)}`);
+  return e && !e.unusable ? e : undefined;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { ChannelRole } from '@migwire/stream-codec';
 import type { FormatNotice } from '../formats/packet.js';
 import type { Endpoint, Side, SkipCount, SkipReason } from '../tcp/connections.js';
 import type { DirectionStats, HoleReason } from '../tcp/events.js';
+import type { StreamExtents } from './extents.js';
 
 export type Direction = 'src2dst' | 'dst2src';
 
@@ -65,4 +66,7 @@ export interface CaptureIndex {
   packets: number;
   /** Bytes missing over all migration connections, both directions. */
   missingBytes: number;
+  /** With IndexOptions.extents: where each direction's bytes lie in the file, by
+   * `${connection index}${side}` (see streamExtents). */
+  extents?: Map<string, StreamExtents>;
 }

@@ -34,6 +34,7 @@ export async function* readLibpcap(reader: ChunkReader, magic4: Uint8Array): Asy
     const capLen = h.getUint32(8, little);
     const origLen = h.getUint32(12, little);
     if (capLen > MAX_RECORD) throw new PcapFormatError(`record length ${capLen} is not plausible`, at);
+    const fileOffset = reader.offset;
     const data = await reader.read(capLen);
     number++;
     if (data.length < capLen) {
@@ -41,7 +42,7 @@ export async function* readLibpcap(reader: ChunkReader, magic4: Uint8Array): Asy
       return;
     }
     yield {
-      packet: { linkType, interfaceId: 0, time: sec + frac / fracDivisor, data, originalLength: origLen, number },
+      packet: { linkType, interfaceId: 0, time: sec + frac / fracDivisor, data, originalLength: origLen, number, fileOffset },
     };
   }
 }

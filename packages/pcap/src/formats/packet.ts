@@ -13,6 +13,8 @@ export interface CapturedPacket {
   originalLength: number;
   /** Packet number in the file, from 1 (as Wireshark counts). */
   number: number;
+  /** Where `data` starts in the (uncompressed) file. */
+  fileOffset: number;
 }
 
 /** The file is not a capture this reader understands, or is corrupt beyond recovery. */

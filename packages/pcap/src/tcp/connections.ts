@@ -157,7 +157,9 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
       direction.late(seg, time);
       continue;
     }
-    direction.push(seg, time, out);
+    // Where the payload lies in the file: the frame, IP and TCP views all share the packet's buffer.
+    const filePos = seg.payload.buffer === p.data.buffer ? p.fileOffset + seg.payload.byteOffset - p.data.byteOffset : NaN;
+    direction.push(seg, time, out, filePos);
     for (const event of out) yield { kind: 'stream', connection: conn.info.index, from, event };
     out.length = 0;
     if (seg.flags & TcpFlag.Ack) {

@@ -4,7 +4,7 @@
  */
 import { type TcpSegment, TcpFlag } from '../net/tcp.js';
 import { type DirectionStats, emptyStats, type StreamEvent } from './events.js';
-import { type Mismatch, RecentBytes, SegmentStore } from './segment-store.js';
+import { type Mismatch, RecentBytes, SegmentStore, type StoredSegment } from './segment-store.js';
 
 export interface ReassemblyOptions {
   /** Out-of-order bytes held per direction while waiting for a gap; past it the gap is a hole
@@ -40,7 +40,7 @@ export class DirectionReassembler {
   }
 
   /** Feeds one segment; stream events are appended to `out`. */
-  push(seg: TcpSegment, time: number, out: StreamEvent[]): void {
+  push(seg: TcpSegment, time: number, out: StreamEvent[], filePos = NaN): void {
     const s = this.stats;
     s.packets++;
     if (Number.isNaN(s.firstTime)) s.firstTime = time;
@@ -65,7 +65,7 @@ export class DirectionReassembler {
       if (seg.payload.length < seg.payloadLength) {
         this.cuts.push({ from: offset + seg.payload.length, to: offset + seg.payloadLength });
       }
-      if (seg.payload.length > 0) this.insert(offset, seg.payload, time, out);
+      if (seg.payload.length > 0) this.insert(offset, seg.payload, time, out, filePos);
     }
     if (seg.flags & TcpFlag.Fin) {
       s.finSeen = true;
@@ -144,13 +144,13 @@ export class DirectionReassembler {
     return this.next + ((seq - expected) | 0);
   }
 
-  private insert(offset: number, bytes: Uint8Array, time: number, out: StreamEvent[]): void {
-    let seg = { offset, bytes, time };
+  private insert(offset: number, bytes: Uint8Array, time: number, out: StreamEvent[], filePos: number): void {
+    let seg: StoredSegment = { offset, bytes, time, filePos };
     if (offset < 0) {
       const before = Math.min(-offset, bytes.length);
       out.push({ kind: 'before-start', offset, length: before, time });
       if (before === bytes.length) return;
-      seg = { offset: 0, bytes: bytes.subarray(before), time };
+      seg = { offset: 0, bytes: bytes.subarray(before), time, filePos: filePos + before };
     }
     const mismatches: Mismatch[] = [];
     const end = seg.offset + seg.bytes.length;
@@ -159,7 +159,7 @@ export class DirectionReassembler {
       this.stats.retransmittedBytes += seenTo - seg.offset;
       this.recent.check(seg, seg.offset, seenTo, mismatches);
       if (end <= this.next) return this.conflicts(mismatches, time, out);
-      seg = { offset: this.next, bytes: seg.bytes.subarray(this.next - seg.offset), time };
+      seg = { offset: this.next, bytes: seg.bytes.subarray(this.next - seg.offset), time, filePos: seg.filePos + (this.next - seg.offset) };
     }
     const first = this.pending.first;
     if (seg.offset === this.next && (!first || first.offset >= end)) {
@@ -192,7 +192,7 @@ export class DirectionReassembler {
         const skip = this.next - first.offset;
         if (skip >= first.bytes.length) continue;
         const bytes = skip > 0 ? first.bytes.subarray(skip) : first.bytes;
-        this.deliver({ offset: this.next, bytes, time: first.time }, out);
+        this.deliver({ offset: this.next, bytes, time: first.time, filePos: first.filePos + skip }, out);
         continue;
       }
       this.cuts = this.cuts.filter((c) => c.to > this.next);
@@ -203,8 +203,8 @@ export class DirectionReassembler {
     }
   }
 
-  private deliver(seg: { offset: number; bytes: Uint8Array; time: number }, out: StreamEvent[]): void {
-    out.push({ kind: 'data', offset: seg.offset, bytes: seg.bytes, time: seg.time });
+  private deliver(seg: StoredSegment, out: StreamEvent[]): void {
+    out.push({ kind: 'data', offset: seg.offset, bytes: seg.bytes, time: seg.time, filePos: seg.filePos });
     this.recent.add(seg);
     this.next += seg.bytes.length;
     this.stats.bytes += seg.bytes.length;

@@ -7,6 +7,8 @@ export interface StoredSegment {
   offset: number;
   bytes: Uint8Array;
   time: number;
+  /** File position of bytes[0] (NaN: unknown). */
+  filePos: number;
 }
 
 /** A byte range whose stored copy differs from a newly seen one. */
@@ -70,7 +72,7 @@ export class SegmentStore {
   private put(index: number, seg: StoredSegment, from: number, to: number): void {
     // Copy: the source view may pin a large read buffer for as long as the gap stays open.
     const bytes = seg.bytes.slice(from - seg.offset, to - seg.offset);
-    this.segments.splice(index, 0, { offset: from, bytes, time: seg.time });
+    this.segments.splice(index, 0, { offset: from, bytes, time: seg.time, filePos: seg.filePos + (from - seg.offset) });
     this.bytes += bytes.length;
   }
 

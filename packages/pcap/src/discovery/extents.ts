@@ -1,0 +1,120 @@
+/**
+ * Where a direction's reassembled bytes lie in an uncompressed capture file, noted during pass 1:
+ * (position, length) runs in stream order, up to the first hole. A channel is then read straight
+ * from the file by position, in any order and independently of the others, with no second
+ * reassembly pass. Memory: 16 bytes per run (a run per packet at most), capped per capture.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { HoleReason } from '../tcp/events.js';
+
+/** Runs noted over a whole capture before the rest is left to a reassembly pass. */
+export const MAX_EXTENT_RUNS = 2_000_000;
+const WINDOW = 4 << 20;
+/** Runs closer than this in the file are read with one read (the packet headers between are dropped). */
+const GAP = 64 << 10;
+
+export class StreamExtents {
+  private pos: Float64Array = new Float64Array(16);
+  private len: Float64Array = new Float64Array(16);
+  count = 0;
+  /** Bytes the runs cover (the stream up to its first hole). */
+  bytes = 0;
+  /** The first hole: the stream stops there. */
+  hole: { offset: number; length: number; reason: HoleReason } | undefined;
+  /** Some bytes had no file position (or the cap was reached): read this stream by reassembly. */
+  unusable = false;
+
+  /** Appends `length` bytes at file position `filePos` (NaN: unknown). Returns the runs added (0 or 1). */
+  add(filePos: number, length: number): number {
+    if (this.unusable || this.hole) return 0;
+    if (Number.isNaN(filePos)) {
+      this.drop();
+      return 0;
+    }
+    this.bytes += length;
+    const last = this.count - 1;
+    if (last >= 0 && this.pos[last]! + this.len[last]! === filePos) {
+      this.len[last]! += length;
+      return 0;
+    }
+    if (this.count === this.pos.length) {
+      const grow = (a: Float64Array): Float64Array => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.pos = grow(this.pos);
+      this.len = grow(this.len);
+    }
+    this.pos[this.count] = filePos;
+    this.len[this.count] = length;
+    this.count++;
+    return 1;
+  }
+
+  /** Give up on positions for this stream (memory back). */
+  drop(): void {
+    this.unusable = true;
+    this.pos = new Float64Array(0);
+    this.len = new Float64Array(0);
+    this.count = 0;
+  }
+
+  run(i: number): [number, number] {
+    return [this.pos[i]!, this.len[i]!];
+  }
+}
+
+/**
+ * The stream's bytes read from `path` by position (up to its first hole; the caller reports
+ * it). Nearby runs share one read; small runs are packed into larger chunks.
+ */
+export async function* readExtents(path: string, extents: StreamExtents): AsyncGenerator<Uint8Array> {
+  if (extents.unusable) throw new Error('this stream has no file positions');
+  const fd = openSync(path, 'r');
+  try {
+    let i = 0;
+    let packed: Buffer | undefined;
+    let packedLen = 0;
+    while (i < extents.count) {
+      const [start] = extents.run(i);
+      let j = i;
+      let end = start;
+      for (; j < extents.count; j++) {
+        const [p, l] = extents.run(j);
+        if (p < end || p - end > GAP || (p + l - start > WINDOW && j > i)) break;
+        end = p + l;
+      }
+      const window = Buffer.allocUnsafeSlow(end - start);
+      let got = 0;
+      while (got < window.length) {
+        const n = readSync(fd, window, got, window.length - got, start + got);
+        if (n === 0) throw new Error(`${path}: file shorter than when it was indexed`);
+        got += n;
+      }
+      for (; i < j; i++) {
+        const [p, l] = extents.run(i);
+        const bytes = window.subarray(p - start, p - start + l);
+        if (l >= GAP) {
+          if (packedLen) yield packed!.subarray(0, packedLen);
+          packed = undefined;
+          packedLen = 0;
+          yield bytes;
+          continue;
+        }
+        if (packed && packedLen + l > packed.length) {
+          yield packed.subarray(0, packedLen);
+          packed = undefined;
+          packedLen = 0;
+        }
+        packed ??= Buffer.allocUnsafeSlow(Math.max(1 << 20, l));
+        packed.set(bytes, packedLen);
+        packedLen += l;
+      }
+      await Promise.resolve(); // let other work in
+    }
+    if (packedLen) yield packed!.subarray(0, packedLen);
+  } finally {
+    closeSync(fd);
+  }
+}
