@@ -4,7 +4,7 @@
  * Pass 1 `indexCapture` finds connections, names channels and groups migrations; pass 2
  * `readDirection` re-reads the file for one direction's bytes. Both stream in bounded memory.
  */
-export { type ByteSource, type OpenSource, fileSource } from './source.js';
+export { type ByteSource, type OpenSource, fileSource, SeekableFile } from './source.js';
 export { type CapturedPacket, type FormatItem, type FormatNotice, PcapFormatError } from './formats/packet.js';
 export { readPackets, looksLikePcap } from './formats/read-packets.js';
 export { LinkType } from './link/link-layer.js';

@@ -2,7 +2,7 @@
  * Byte sources: a pull reader over an async iterable of chunks, and a re-openable file source
  * that transparently gunzips.
  */
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 
 /** Something that yields the capture's bytes, in order. */
@@ -12,37 +12,102 @@ export type ByteSource = AsyncIterable<Uint8Array>;
 export type OpenSource = () => ByteSource;
 
 /**
- * A re-openable source for a capture file; gzip-compressed files (magic 1f 8b) are gunzipped.
+ * A re-openable source for a capture file; gzip-compressed files (magic 1f 8b) are gunzipped,
+ * plain ones are a SeekableFile.
  */
 export function fileSource(path: string): OpenSource {
-  return () => readFileMaybeGzip(path);
+  const head = new Uint8Array(2);
+  const fd = openSync(path, 'r');
+  let gzip: boolean;
+  try {
+    gzip = readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+  return gzip ? () => gunzipped(path) : () => new SeekableFile(path);
 }
 
 const READ_BYTES = 4 << 20;
+/** After a seek, the next read is small: it is likely to hold one packet header before another seek. */
+const READ_AFTER_SEEK = 4096;
 
-async function* readFileMaybeGzip(path: string): AsyncGenerator<Uint8Array> {
-  const fd = openSync(path, 'r');
-  let closed = false;
-  try {
-    const head = new Uint8Array(2);
-    const gzip = readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b;
-    if (gzip) {
+async function* gunzipped(path: string): AsyncGenerator<Uint8Array> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip());
+  for await (const chunk of stream) yield chunk as Uint8Array;
+}
+
+/**
+ * A plain (uncompressed) capture file: read through in large synchronous blocks (page-cache
+ * copies, no thread-pool round trip per chunk); its readers may also skip ahead (a seek) and read
+ * any stretch back by position.
+ */
+export class SeekableFile implements AsyncIterable<Uint8Array> {
+  constructor(readonly path: string) {}
+
+  [Symbol.asyncIterator](): SeekableReader {
+    return new SeekableReader(this.path);
+  }
+
+  /** `length` bytes at `pos` (shorter only at the end of the file). */
+  readAt(pos: number, length: number): Uint8Array {
+    const fd = openSync(this.path, 'r');
+    try {
+      return readFully(fd, pos, length);
+    } finally {
       closeSync(fd);
-      closed = true;
-      const stream = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip());
-      for await (const chunk of stream) yield chunk as Uint8Array;
-      return;
     }
-    // Plain file: synchronous reads of large blocks (page-cache copies), no thread-pool round trip per chunk.
-    for (let pos = 0; ; ) {
-      const buf = Buffer.allocUnsafeSlow(READ_BYTES);
-      const n = readSync(fd, buf, 0, READ_BYTES, pos);
-      if (n === 0) return;
-      pos += n;
-      yield buf.subarray(0, n);
+  }
+}
+
+function readFully(fd: number, pos: number, length: number): Uint8Array {
+  const buf = Buffer.allocUnsafeSlow(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buf, got, length - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+export class SeekableReader implements AsyncIterator<Uint8Array> {
+  private fd: number | undefined;
+  private pos = 0;
+  private readonly size: number;
+  private afterSeek = false;
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'r');
+    this.size = fstatSync(this.fd).size;
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.fd === undefined || this.pos >= this.size) {
+      this.close();
+      return { done: true, value: undefined };
     }
-  } finally {
-    if (!closed) closeSync(fd);
+    const bytes = readFully(this.fd, this.pos, Math.min(this.afterSeek ? READ_AFTER_SEEK : READ_BYTES, this.size - this.pos));
+    this.afterSeek = false;
+    this.pos += bytes.length;
+    return { done: false, value: bytes };
+  }
+
+  /** Move `n` bytes ahead without reading them; returns how many there were. */
+  skip(n: number): number {
+    const skipped = Math.max(0, Math.min(n, this.size - this.pos));
+    this.pos += skipped;
+    this.afterSeek = true;
+    return skipped;
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    this.close();
+    return { done: true, value: undefined };
+  }
+
+  private close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
   }
 }
 
@@ -89,6 +154,31 @@ export class ChunkReader {
       at += p.length;
     }
     return joined;
+  }
+
+  /**
+   * Pass over `n` bytes (a seek when the source can, else read and dropped); returns how many
+   * there were (fewer only at the end).
+   */
+  async skip(n: number): Promise<number> {
+    const buffered = this.chunk.length - this.pos;
+    if (n <= buffered) {
+      this.pos += n;
+      this.offset += n;
+      return n;
+    }
+    this.pos = this.chunk.length;
+    let skipped = buffered;
+    if (this.it instanceof SeekableReader) skipped += this.it.skip(n - buffered);
+    else {
+      while (skipped < n && (await this.next())) {
+        const take = Math.min(n - skipped, this.chunk.length - this.pos);
+        this.pos += take;
+        skipped += take;
+      }
+    }
+    this.offset += skipped;
+    return skipped;
   }
 
   private async next(): Promise<boolean> {

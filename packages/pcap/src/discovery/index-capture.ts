@@ -3,7 +3,7 @@
  * the first bytes of each direction, then names channels and groups them into migrations.
  */
 import { IDENTIFY_BYTES, MultifdResync } from '@migwire/stream-codec';
-import type { ByteSource } from '../source.js';
+import { type ByteSource, SeekableFile } from '../source.js';
 import { type Side, type TcpConnection, type TcpEventOptions, tcpEvents } from '../tcp/connections.js';
 import type { DirectionStats, StreamEvent } from '../tcp/events.js';
 import { MAX_EXTENT_RUNS, StreamExtents } from './extents.js';
@@ -44,7 +44,15 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
   const problems: CaptureProblem[] = [];
   let packets = 0;
   const runs = { count: 0 };
-  for await (const e of tcpEvents(source, options)) {
+  // On a plain file whose positions are noted, in-order payloads past what naming needs stay unread.
+  const file = options.extents && source instanceof SeekableFile ? source : undefined;
+  const lazy: TcpEventOptions = file
+    ? {
+        reread: (pos, length) => file.readAt(pos, length),
+        lazy: { wantBytes: (connection, side, offset) => wantsBytes(conns[connection]!, side, offset) },
+      }
+    : {};
+  for await (const e of tcpEvents(source, { ...options, ...lazy })) {
     switch (e.kind) {
       case 'connection':
         conns.push({
@@ -97,6 +105,13 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
     for (const c of conns) for (const side of ['a', 'b'] as const) index.extents.set(`${c.info.index}${side}`, c.extents![side]);
   }
   return index;
+}
+
+/** Bytes naming still looks at: the head, and a mid-stream direction's scan for a boundary. */
+function wantsBytes(c: Collecting, side: Side, offset: number): boolean {
+  if (c.headBytes[side] < IDENTIFY_BYTES) return true;
+  const scan = c.resync[side];
+  return scan !== undefined && scan.found === undefined && offset < RESYNC_SCAN_BYTES;
 }
 
 function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: number, runs: { count: number }): void {

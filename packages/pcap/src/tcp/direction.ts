@@ -12,6 +12,8 @@ export interface ReassemblyOptions {
   maxBufferedBytes?: number;
   /** Delivered bytes kept per direction to check retransmissions against (default 1 MiB). */
   retransmitCheckBytes?: number;
+  /** Reads bytes back by file position (a seekable file): lets pass 1 leave in-order payloads unread. */
+  reread?: (filePos: number, length: number) => Uint8Array;
 }
 
 const TWO_32 = 2 ** 32;
@@ -36,7 +38,7 @@ export class DirectionReassembler {
 
   constructor(options: ReassemblyOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 32 << 20;
-    this.recent = new RecentBytes(options.retransmitCheckBytes ?? 1 << 20);
+    this.recent = new RecentBytes(options.retransmitCheckBytes ?? 1 << 20, options.reread);
   }
 
   /** Feeds one segment; stream events are appended to `out`. */
@@ -97,6 +99,14 @@ export class DirectionReassembler {
       this.hole(Math.min(this.ackedTo, first?.offset ?? Infinity) - this.next, time, out);
       this.drain(time, out);
     }
+  }
+
+  /**
+   * Would `seg`'s payload go straight out in order (nothing held, nothing cut, no SYN)? Then its
+   * bytes need not be read for reassembly's sake.
+   */
+  inOrder(seg: TcpSegment): boolean {
+    return this.started && !this.released && !(seg.flags & TcpFlag.Syn) && !this.pending.first && this.cuts.length === 0 && this.offsetOf(seg.seq) === this.next;
   }
 
   /** Every byte up to the FIN is delivered (or declared missing). */

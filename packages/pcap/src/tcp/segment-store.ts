@@ -1,3 +1,5 @@
+import { isPhantom } from './phantom.js';
+
 /**
  * Out-of-order segments waiting for a gap to fill: sorted, non-overlapping, first copy wins.
  * Also the recently delivered bytes, to tell a faithful retransmission from a conflicting one.
@@ -94,7 +96,11 @@ export class RecentBytes {
   private readonly chunks: StoredSegment[] = [];
   private held = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    /** Reads delivered bytes back by file position, for those that were never read (phantoms). */
+    private readonly reread?: (filePos: number, length: number) => Uint8Array,
+  ) {}
 
   add(seg: StoredSegment): void {
     if (this.limit <= 0) return;
@@ -112,11 +118,16 @@ export class RecentBytes {
 
   /** Compares `seg` over [from, to) with what was delivered there, where still held. */
   check(seg: StoredSegment, from: number, to: number, mismatches: Mismatch[]): void {
-    for (const c of this.chunks) {
+    this.chunks.forEach((c, i) => {
       const a = Math.max(from, c.offset);
       const b = Math.min(to, c.offset + c.bytes.length);
-      if (a < b) compare(c, seg, a, b, mismatches);
-    }
+      if (a >= b) return;
+      if (isPhantom(c.bytes)) {
+        if (!this.reread || Number.isNaN(c.filePos)) return;
+        c = this.chunks[i] = { ...c, bytes: this.reread(c.filePos, c.bytes.length) };
+      }
+      compare(c, seg, a, b, mismatches);
+    });
   }
 }
 
