@@ -12,6 +12,8 @@ export const MAX_EXTENT_RUNS = 2_000_000;
 const WINDOW = 4 << 20;
 /** Runs closer than this in the file are read with one read (the packet headers between are dropped). */
 const GAP = 64 << 10;
+/** Runs shorter than this (small packets) are copied together into larger chunks for the decoder. */
+const PACK_BELOW = 8 << 10;
 
 export class StreamExtents {
   private pos: Float64Array = new Float64Array(16);
@@ -95,7 +97,7 @@ export async function* readExtents(path: string, extents: StreamExtents): AsyncG
       for (; i < j; i++) {
         const [p, l] = extents.run(i);
         const bytes = window.subarray(p - start, p - start + l);
-        if (l >= GAP) {
+        if (l >= PACK_BELOW) {
           if (packedLen) yield packed!.subarray(0, packedLen);
           packed = undefined;
           packedLen = 0;
