@@ -5,7 +5,10 @@
  * skipped, and fails under CI=true.
  */
 import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { fileSource, indexCapture } from '@migwire/pcap';
 import { REPO_ROOT } from './harness/fixtures/generate.js';
 import { QEMU_REQUIRED } from './harness/qemu.js';
@@ -20,4 +23,15 @@ const tshark = haveCommand('tshark');
   const index = await indexCapture(fileSource(FILE)());
   t.true(index.migrations.length + index.ignored.length > 0);
   t.deepEqual(await differencesFromTshark(FILE, index), []);
+  // The same file uncompressed: pass 1 leaves payloads unread and channels are read by position.
+  const dir = mkdtempSync(join(tmpdir(), 'mw-pcap-tshark-'));
+  try {
+    const plain = join(dir, 'capture.pcap');
+    writeFileSync(plain, gunzipSync(readFileSync(FILE)));
+    const positional = await indexCapture(fileSource(plain)(), { extents: true });
+    t.is(positional.extents?.size, 2 * (positional.migrations.flatMap((m) => m.connections).length + positional.ignored.length));
+    t.deepEqual(await differencesFromTshark(plain, positional), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

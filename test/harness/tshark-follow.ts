@@ -1,12 +1,13 @@
 /**
  * Wireshark's own TCP reassembly as a reference: `tshark -q -z follow,tcp,raw,N` prints each
  * direction's reassembled bytes as hex (the second node's lines indented by a tab). Compared per
- * connection and direction with @migwire/pcap's (digest and length; streamed, bounded memory).
+ * connection and direction with @migwire/pcap's (digest and length; streamed, bounded memory): read
+ * by position where the index noted extents (a plain file), else by a second reassembly pass.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { type CaptureIndex, type ChannelConnection, type Direction, fileSource, readDirection } from '@migwire/pcap';
+import { type CaptureIndex, type ChannelConnection, type Direction, fileSource, readDirection, readExtents, type StreamEvent, streamExtents } from '@migwire/pcap';
 
 interface Followed {
   /** "address:port" of node 0 and node 1. */
@@ -42,15 +43,21 @@ export async function tsharkFollow(file: string, stream: number): Promise<Follow
 
 const endpoint = (e: { address: string; port: number }): string => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
 
-async function ours(file: string, c: ChannelConnection, d: Direction): Promise<{ sha: string; bytes: number }> {
+/** Our bytes of one direction: read by position when the index noted where they lie, else reassembled again. */
+async function ours(file: string, index: CaptureIndex, c: ChannelConnection, d: Direction): Promise<{ sha: string; bytes: number }> {
   const h = createHash('sha256');
   let bytes = 0;
-  for await (const e of readDirection(fileSource(file)(), c, d)) {
-    if (e.kind !== 'data') continue;
-    h.update(e.bytes);
-    bytes += e.bytes.length;
+  const extents = streamExtents(index, c, d);
+  const chunks = extents ? readExtents(file, extents) : dataOf(readDirection(fileSource(file)(), c, d));
+  for await (const b of chunks) {
+    h.update(b);
+    bytes += b.length;
   }
   return { sha: h.digest('hex'), bytes };
+}
+
+async function* dataOf(events: AsyncIterable<StreamEvent>): AsyncGenerator<Uint8Array> {
+  for await (const e of events) if (e.kind === 'data') yield e.bytes;
 }
 
 /**
@@ -69,7 +76,7 @@ export async function differencesFromTshark(file: string, index: CaptureIndex): 
     }
     for (const d of ['src2dst', 'dst2src'] as const) {
       const node = d === 'src2dst' ? srcIs : 1 - srcIs;
-      const mine = await ours(file, c, d);
+      const mine = await ours(file, index, c, d);
       if (mine.sha !== ref.sha[node] || mine.bytes !== ref.bytes[node]) {
         out.push(`connection ${c.index} ${d}: ${mine.bytes} bytes (sha256 ${mine.sha.slice(0, 12)}), tshark ${ref.bytes[node]} (${ref.sha[node]!.slice(0, 12)})`);
       }
