@@ -1,8 +1,9 @@
 /**
  * @migwire/pcap: pcap/pcapng captures as TCP byte streams and QEMU migrations.
  *
- * Pass 1 `indexCapture` finds connections, names channels and groups migrations; pass 2
- * `readDirection` re-reads the file for one direction's bytes. Both stream in bounded memory.
+ * Pass 1 `indexCapture` finds connections, names channels and groups migrations (and, on a plain
+ * file, notes where each direction's bytes lie: `readExtents` reads them back by position); pass 2
+ * `readDirection` re-reads the file for one direction's bytes. All stream in bounded memory.
  */
 export { type ByteSource, type OpenSource, fileSource, SeekableFile } from './source.js';
 export { type CapturedPacket, type FormatItem, type FormatNotice, PcapFormatError } from './formats/packet.js';

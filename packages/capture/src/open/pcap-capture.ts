@@ -1,7 +1,9 @@
 /**
  * A tcpdump/Wireshark capture (pcap or pcapng, optionally gzipped) as a Capture: one migration in
- * it, each TCP direction a channel whose bytes are reassembled from the file on every open(), and
- * arrival times from the packet timestamps. Missing bytes end a channel with a StreamHoleError.
+ * it, each TCP direction a channel, arrival times from the packet timestamps. A plain file's
+ * channels are read by position (pass 1 noted where their bytes lie); a gzipped one's are
+ * reassembled again, all of them in one shared pass with openAll. Missing bytes end a channel with
+ * a StreamHoleError.
  */
 import { type ChannelRole, isEncryptedRole } from '@migwire/stream-codec';
 import {
