@@ -9,7 +9,7 @@ import type { HoleReason } from '../tcp/events.js';
 
 /** Runs noted over a whole capture before the rest is left to a reassembly pass. */
 export const MAX_EXTENT_RUNS = 2_000_000;
-const WINDOW = 4 << 20;
+const WINDOW = 1 << 20;
 /** Runs closer than this in the file are read with one read (the packet headers between are dropped). */
 const GAP = 64 << 10;
 /** Runs shorter than this (small packets) are copied together into larger chunks for the decoder. */
