@@ -18,6 +18,8 @@ const PACK_BELOW = 8 << 10;
 export class StreamExtents {
   private pos: Float64Array = new Float64Array(16);
   private len: Float64Array = new Float64Array(16);
+  /** Packet time of each run's first byte. */
+  private time: Float64Array = new Float64Array(16);
   count = 0;
   /** Bytes the runs cover (the stream up to its first hole). */
   bytes = 0;
@@ -26,8 +28,8 @@ export class StreamExtents {
   /** Some bytes had no file position (or the cap was reached): read this stream by reassembly. */
   unusable = false;
 
-  /** Appends `length` bytes at file position `filePos` (NaN: unknown). Returns the runs added (0 or 1). */
-  add(filePos: number, length: number): number {
+  /** Appends `length` bytes at file position `filePos` (NaN: unknown), captured at `time`. Returns the runs added (0 or 1). */
+  add(filePos: number, length: number, time: number): number {
     if (this.unusable || this.hole) return 0;
     if (Number.isNaN(filePos)) {
       this.drop();
@@ -47,9 +49,11 @@ export class StreamExtents {
       };
       this.pos = grow(this.pos);
       this.len = grow(this.len);
+      this.time = grow(this.time);
     }
     this.pos[this.count] = filePos;
     this.len[this.count] = length;
+    this.time[this.count] = time;
     this.count++;
     return 1;
   }
@@ -59,7 +63,17 @@ export class StreamExtents {
     this.unusable = true;
     this.pos = new Float64Array(0);
     this.len = new Float64Array(0);
+    this.time = new Float64Array(0);
     this.count = 0;
+  }
+
+  /** Stream offset, length and packet time of each run, in order (no file access). */
+  *timedRuns(): Generator<{ offset: number; length: number; time: number }> {
+    let offset = 0;
+    for (let i = 0; i < this.count; i++) {
+      yield { offset, length: this.len[i]!, time: this.time[i]! };
+      offset += this.len[i]!;
+    }
   }
 
   run(i: number): [number, number] {

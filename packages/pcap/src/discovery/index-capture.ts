@@ -121,7 +121,7 @@ function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: num
   if (event.kind === 'data') {
     if (ext) {
       if (runs.count >= MAX_EXTENT_RUNS) ext.drop();
-      runs.count += ext.add(event.filePos, event.bytes.length);
+      runs.count += ext.add(event.filePos, event.bytes.length, event.time);
     }
     if (event.offset === 0 && !c.syn[from]) c.resync[from] = new MultifdResync();
     const scan = c.resync[from];
