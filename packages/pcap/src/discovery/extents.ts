@@ -76,58 +76,104 @@ export class StreamExtents {
     }
   }
 
-  run(i: number): [number, number] {
-    return [this.pos[i]!, this.len[i]!];
+  run(i: number): [number, number, number] {
+    return [this.pos[i]!, this.len[i]!, this.time[i]!];
+  }
+}
+
+/** One run read back: its bytes (a view, never overwritten), stream offset, file position and packet time. */
+export interface ReadRun {
+  bytes: Uint8Array;
+  offset: number;
+  filePos: number;
+  time: number;
+}
+
+/**
+ * Reads a stream's runs in order from an open file descriptor, nearby runs sharing one read
+ * (synchronous: page-cache copies). `nextPos` tells where the next run lies without reading it,
+ * so several streams can be read in file order.
+ */
+export class RunReader {
+  private i = 0;
+  private offset = 0;
+  private window: Buffer = Buffer.alloc(0);
+  private windowAt = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly extents: StreamExtents,
+    private readonly path: string,
+  ) {
+    if (extents.unusable) throw new Error('this stream has no file positions');
+  }
+
+  /** File position of the next run; undefined at the end. */
+  get nextPos(): number | undefined {
+    return this.i < this.extents.count ? this.extents.run(this.i)[0] : undefined;
+  }
+
+  next(): ReadRun | undefined {
+    if (this.i >= this.extents.count) return undefined;
+    const [pos, len, time] = this.extents.run(this.i);
+    if (pos < this.windowAt || pos + len > this.windowAt + this.window.length) this.fill(this.i);
+    const bytes = this.window.subarray(pos - this.windowAt, pos - this.windowAt + len);
+    const run = { bytes, offset: this.offset, filePos: pos, time };
+    this.i++;
+    this.offset += len;
+    return run;
+  }
+
+  /** Reads runs i.. that lie close together (one window, at least run i). */
+  private fill(i: number): void {
+    const [start] = this.extents.run(i);
+    let end = start;
+    for (let j = i; j < this.extents.count; j++) {
+      const [p, l] = this.extents.run(j);
+      if (p < end || p - end > GAP || (p + l - start > WINDOW && j > i)) break;
+      end = p + l;
+    }
+    const window = Buffer.allocUnsafeSlow(end - start);
+    let got = 0;
+    while (got < window.length) {
+      const n = readSync(this.fd, window, got, window.length - got, start + got);
+      if (n === 0) throw new Error(`${this.path}: file shorter than when it was indexed`);
+      got += n;
+    }
+    this.window = window;
+    this.windowAt = start;
   }
 }
 
 /**
  * The stream's bytes read from `path` by position (up to its first hole; the caller reports
- * it). Nearby runs share one read; small runs are packed into larger chunks.
+ * it). Small runs are packed into larger chunks.
  */
 export async function* readExtents(path: string, extents: StreamExtents): AsyncGenerator<Uint8Array> {
-  if (extents.unusable) throw new Error('this stream has no file positions');
   const fd = openSync(path, 'r');
   try {
-    let i = 0;
+    const reader = new RunReader(fd, extents, path);
     let packed: Buffer | undefined;
     let packedLen = 0;
-    while (i < extents.count) {
-      const [start] = extents.run(i);
-      let j = i;
-      let end = start;
-      for (; j < extents.count; j++) {
-        const [p, l] = extents.run(j);
-        if (p < end || p - end > GAP || (p + l - start > WINDOW && j > i)) break;
-        end = p + l;
+    let n = 0;
+    for (let run = reader.next(); run; run = reader.next()) {
+      const l = run.bytes.length;
+      if (l >= PACK_BELOW) {
+        if (packedLen) yield packed!.subarray(0, packedLen);
+        packed = undefined;
+        packedLen = 0;
+        yield run.bytes;
+        continue;
       }
-      const window = Buffer.allocUnsafeSlow(end - start);
-      let got = 0;
-      while (got < window.length) {
-        const n = readSync(fd, window, got, window.length - got, start + got);
-        if (n === 0) throw new Error(`${path}: file shorter than when it was indexed`);
-        got += n;
+      if (packed && packedLen + l > packed.length) {
+        yield packed.subarray(0, packedLen);
+        packed = undefined;
+        packedLen = 0;
       }
-      for (; i < j; i++) {
-        const [p, l] = extents.run(i);
-        const bytes = window.subarray(p - start, p - start + l);
-        if (l >= PACK_BELOW) {
-          if (packedLen) yield packed!.subarray(0, packedLen);
-          packed = undefined;
-          packedLen = 0;
-          yield bytes;
-          continue;
-        }
-        if (packed && packedLen + l > packed.length) {
-          yield packed.subarray(0, packedLen);
-          packed = undefined;
-          packedLen = 0;
-        }
-        packed ??= Buffer.allocUnsafeSlow(Math.max(1 << 20, l));
-        packed.set(bytes, packedLen);
-        packedLen += l;
-      }
-      await Promise.resolve(); // let other work in
+      packed ??= Buffer.allocUnsafeSlow(Math.max(1 << 20, l));
+      packed.set(run.bytes, packedLen);
+      packedLen += l;
+      if (++n % 1024 === 0) await Promise.resolve(); // let other work in
     }
     if (packedLen) yield packed!.subarray(0, packedLen);
   } finally {
