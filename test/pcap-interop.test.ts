@@ -19,6 +19,7 @@ import { makeBootDisk, MiB } from './harness/guest.js';
 import { pmemsaveAll } from './harness/memory.js';
 import { DEFAULT_HOLD, launchVm, QEMU_REQUIRED, caseSettings, requireQemu, runMigration, whenQemu, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
 import { CapturedRelay, haveCommand, type PacketCapturer, type RelayedConnection } from './harness/relay-capture.js';
+import { differencesFromTshark } from './harness/tshark-follow.js';
 
 interface Case {
   name: string;
@@ -66,7 +67,7 @@ const cases: Case[] = [
 ];
 
 const sha = (b: Buffer | Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const toolsPresent = haveCommand('tcpdump') && haveCommand('dumpcap');
+const toolsPresent = haveCommand('tcpdump') && haveCommand('dumpcap') && haveCommand('tshark');
 
 async function gzipFile(from: string, to: string): Promise<void> {
   await pipeline(createReadStream(from), createGzip({ level: 9 }), createWriteStream(to));
@@ -95,7 +96,7 @@ for (const c of cases) {
   const declare = toolsPresent || QEMU_REQUIRED ? whenQemu(test.serial, c.qemu) : test.serial.skip;
   declare(`${c.name}: every channel decodes byte-exactly against the relay, check passes, extract rebuilds pc.ram`, async (t) => {
     if (!requireQemu(t, c.qemu)) return;
-    if (!toolsPresent) return t.fail('tcpdump and dumpcap are needed (CI=true): run .ci/install-qemu.sh');
+    if (!toolsPresent) return t.fail('tcpdump, dumpcap and tshark are needed (CI=true): run .ci/install-qemu.sh');
     const dir = mkdtempSync(join(tmpdir(), 'mw-pcap-interop-'));
     const raw = join(dir, c.tool === 'tcpdump' ? 'capture.pcap' : 'capture.pcapng');
     const disk = makeBootDisk({ startMiB: 1, endMiB: Math.min(9, c.memMiB / 2) });
@@ -126,6 +127,8 @@ for (const c of cases) {
       const capture = await openCapture(file);
       t.is(capture.kind, 'pcap');
       t.is(capture.pcap!.index.missingBytes, 0, 'the capture lost nothing');
+      // Our reassembly equals Wireshark's on every connection and direction.
+      t.deepEqual(await differencesFromTshark(file, capture.pcap!.index), []);
       const d = await decodeAll(capture);
       t.deepEqual(d.errors, []);
       t.deepEqual(d.skipped, []);

@@ -5,7 +5,7 @@
  * need a choice.
  */
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CaptureError, openCapture, StreamHoleError } from '../src/index.js';
@@ -83,4 +83,20 @@ test('two migrations in one file: an error lists them, migration N picks one; --
   t.is((await collect(second.channels[0]!.open())).length, second.channels[0]!.size!);
   await t.throwsAsync(openCapture(path, { migration: 2 }), { instanceOf: CaptureError, message: /no migration 2/ });
   await t.throwsAsync(openCapture(join(FIXTURES, '10.0-precopy-file', 'stream.bin.gz'), { migration: 0 }), { instanceOf: CaptureError, message: /--migration applies to pcap/ });
+});
+
+test('an uncompressed capture reads its channels by position: the same bytes and arrival times as the gzipped one', async (t) => {
+  const dir = scratch('mw-pcap-plain-');
+  try {
+    const plain = join(dir, 'capture.pcap');
+    writeFileSync(plain, gunzipSync(readFileSync(PCAP_GZ)));
+    const [p, g] = [await openCapture(plain), await openCapture(PCAP_GZ)];
+    t.truthy(p.pcap!.index.extents, 'pass 1 noted where the bytes lie');
+    t.deepEqual(p.channels.map((c) => [c.name, c.size]), g.channels.map((c) => [c.name, c.size]));
+    t.true((await collect(p.channels[0]!.open())).equals(await collect(g.channels[0]!.open())));
+    const [pt, gt] = [(await p.arrivals())!, (await g.arrivals())!];
+    for (const off of [0, 1_000_000, 7_654_321, p.channels[0]!.size! - 1]) t.is(pt.at(0, 'src2dst', off), gt.at(0, 'src2dst', off));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,10 +1,11 @@
 /**
  * @migwire/pcap: pcap/pcapng captures as TCP byte streams and QEMU migrations.
  *
- * Pass 1 `indexCapture` finds connections, names channels and groups migrations; pass 2
- * `readDirection` re-reads the file for one direction's bytes. Both stream in bounded memory.
+ * Pass 1 `indexCapture` finds connections, names channels and groups migrations (and, on a plain
+ * file, notes where each direction's bytes lie: `readExtents` reads them back by position); pass 2
+ * `readDirection` re-reads the file for one direction's bytes. All stream in bounded memory.
  */
-export { type ByteSource, type OpenSource, fileSource } from './source.js';
+export { type ByteSource, type OpenSource, fileSource, SeekableFile } from './source.js';
 export { type CapturedPacket, type FormatItem, type FormatNotice, PcapFormatError } from './formats/packet.js';
 export { readPackets, looksLikePcap } from './formats/read-packets.js';
 export { LinkType } from './link/link-layer.js';
@@ -21,7 +22,8 @@ export {
   tcpEvents,
 } from './tcp/connections.js';
 export { type IndexOptions, indexCapture } from './discovery/index-capture.js';
-export { readDirection } from './discovery/read-direction.js';
+export { directionSide, readDirection, streamExtents } from './discovery/read-direction.js';
+export { MAX_EXTENT_RUNS, readExtents, type ReadRun, RunReader, StreamExtents } from './discovery/extents.js';
 export type {
   CaptureIndex,
   CaptureProblem,

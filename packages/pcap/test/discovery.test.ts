@@ -1,4 +1,5 @@
 import test from 'ava';
+import { MultifdDecoder } from '@migwire/stream-codec';
 import { type ChannelConnection, type Direction, indexCapture, LinkType, readDirection } from '../src/index.js';
 import { Conversation } from './helpers/conversation.js';
 import { concat, ethernet, pattern } from './helpers/frames.js';
@@ -28,6 +29,8 @@ interface Scripted {
   down?: Uint8Array;
   at: number;
   noHandshake?: boolean;
+  /** Both sides close after the data. */
+  fin?: boolean;
 }
 
 function capture(conns: Scripted[]): Uint8Array {
@@ -37,6 +40,7 @@ function capture(conns: Scripted[]): Uint8Array {
     if (!s.noHandshake) c.handshake();
     for (let off = 0; off < s.up.length; off += 1448) c.data('c', off, s.up.subarray(off, off + 1448));
     if (s.down) c.data('s', 0, s.down);
+    if (s.fin) c.fin('c', s.up.length).fin('s', s.down?.length ?? 0);
     c.packets.forEach((p, i) => recs.push({ sec: s.at, frac: i, data: ethernet(p) }));
   }
   recs.sort((x, y) => x.sec - y.sec || x.frac - y.frac);
@@ -71,7 +75,7 @@ test('channels of a migration are named from their first bytes and grouped by de
       ['postcopy-preempt', undefined, 40003, 'syn'],
     ],
   );
-  t.deepEqual(m1!.connections.map((c) => c.role), ['tls']);
+  t.deepEqual(m1!.connections.map((c) => c.role), ['main(tls)']);
   t.deepEqual(index.ignored.map((c) => [c.role, c.dst.port]), [['other', 80]]);
   t.is(index.missingBytes, 0);
   t.like(m0!.connections[0], { src2dst: { bytes: mainBytes.length, midStream: false }, dst2src: { bytes: returnPath.length } });
@@ -85,6 +89,40 @@ test('channels of a migration are named from their first bytes and grouped by de
   t.deepEqual(await bytesOf(file, main, 'src2dst'), mainBytes);
   t.deepEqual(await bytesOf(file, main, 'dst2src'), returnPath);
   t.deepEqual(await bytesOf(file, m0!.connections[2]!, 'src2dst'), multifdBytes(1));
+});
+
+test('TLS connections are named by arrival order: the first main(tls), the others multifd(tls)', async (t) => {
+  const file = capture([
+    { port: 41000, up: tlsBytes, at: 500 },
+    { port: 41001, up: tlsBytes, at: 500 },
+    { port: 41002, up: tlsBytes, at: 500 },
+  ]);
+  const index = await indexCapture(chunked(file, 4096));
+  t.deepEqual(index.migrations.map((m) => m.connections.map((c) => [c.role, c.src.port])), [
+    [
+      ['main(tls)', 41000],
+      ['multifd(tls)', 41001],
+      ['multifd(tls)', 41002],
+    ],
+  ]);
+});
+
+test('a headerless connection after main closed is main-recovery; before, the first is postcopy-preempt', async (t) => {
+  const headerless = concat([Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0x10), pattern(200, 3)]);
+  const file = capture([
+    { port: 40000, up: mainBytes, at: 100, fin: true },
+    { port: 40001, up: preemptBytes, at: 101 },
+    { port: 40002, up: headerless, at: 102 },
+  ]);
+  const index = await indexCapture(chunked(file, 4096));
+  t.deepEqual(index.migrations[0]!.connections.map((c) => c.role), ['main', 'main-recovery', 'main-recovery']);
+  const open = capture([
+    { port: 40000, up: mainBytes, at: 100 },
+    { port: 40001, up: preemptBytes, at: 100 },
+    { port: 40002, up: headerless, at: 100 },
+  ]);
+  const index2 = await indexCapture(chunked(open, 4096));
+  t.deepEqual(index2.migrations[0]!.connections.map((c) => c.role), ['main', 'postcopy-preempt', 'other']);
 });
 
 test('without a captured SYN, the side whose bytes open a channel is the source, and it is flagged mid-stream', async (t) => {
@@ -109,4 +147,36 @@ test('holes are listed per connection and direction and summed for the capture',
   const events = [];
   for await (const e of readDirection(chunked(file), conn, 'src2dst')) events.push(e.kind);
   t.deepEqual(events, ['syn', 'data', 'fin', 'hole', 'data']);
+});
+
+test('a multifd connection captured mid-stream is found by its next packet header and decodes from there', async (t) => {
+  const packet = (num: number, fill: number): Uint8Array => {
+    const h = new Uint8Array(320 + 128 * 8 + 4096); // header, offsets[pages_alloc], one page
+    const v = new DataView(h.buffer);
+    v.setUint32(0, 0x11223344);
+    v.setUint32(4, 1);
+    v.setUint32(12, 128); // pages_alloc
+    v.setUint32(16, 1); // normal pages
+    v.setUint32(20, 4096); // next_packet_size
+    v.setUint32(28, num);
+    h.set(enc('pc.ram'), 64);
+    h.fill(fill, 320 + 128 * 8); // offsets[0] = 0, then the page
+    return h;
+  };
+  const stream = concat([packet(1, 1), packet(2, 2), packet(3, 3)]);
+  const cut = 1000; // the capture starts inside the first packet
+  const c = new Conversation({ addr: SRC, port: 40001, isn: 5 }, { addr: DST, port: 4444, isn: 99 });
+  for (let off = cut; off < stream.length; off += 1448) c.data('c', off, stream.subarray(off, Math.min(off + 1448, stream.length)));
+  const file = writePcap(c.packets.map((data, i) => ({ sec: 1, frac: i, data })), { linkType: LinkType.Raw });
+  const index = await indexCapture(chunked(file));
+  const conn = index.migrations[0]!.connections[0]!;
+  const first = packet(1, 1).length;
+  t.like(conn, { role: 'multifd', orientation: 'first-bytes', src: { port: 40001 }, src2dst: { midStream: true, resyncOffset: first - cut } });
+  t.is(conn.multifdId, undefined, 'no init message, no id');
+  const bytes = (await bytesOf(file, conn, 'src2dst')).subarray(first - cut);
+  const dec = new MultifdDecoder({ skipInit: true });
+  const nums: number[] = [];
+  dec.write(bytes, (r) => r.kind === 'multifd-packet' && nums.push(r.packetNum));
+  dec.end(() => {});
+  t.deepEqual(nums, [2, 3]);
 });

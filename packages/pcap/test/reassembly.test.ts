@@ -132,15 +132,35 @@ test('SYN, FIN and RST are stream events at their offsets', async (t) => {
   t.like(endOf(r), { a: { retransmittedBytes: 200, synSeen: true, finSeen: true, rstSeen: true } });
 });
 
-test('a new SYN on a closed 4-tuple is a new connection', async (t) => {
+/** A closed connection (100 bytes up, FINs both ways), then a second one from client port `port` with 100 bytes; `extra` packets follow. */
+function closedThenAnother(port: number, isn: number, extra: (first: Conversation) => Uint8Array[] = () => []): Conversation {
   const first = conv().data('c', 0, piece(0, 100)).fin('c', 100).fin('s', 0);
-  const again = new Conversation({ addr: '10.0.0.1', port: 40000, isn: 555_555 }, { addr: '10.0.0.2', port: 4444, isn: 9 }).handshake();
-  again.data('c', 0, piece(100, 200));
+  const next = new Conversation({ addr: '10.0.0.1', port, isn }, { addr: '10.0.0.2', port: 4444, isn: 9 }).handshake().data('c', 0, piece(100, 200));
   const merged = conv();
   merged.packets.length = 0;
-  merged.packets.push(...first.packets, ...again.packets);
-  const r = await run(merged);
+  merged.packets.push(...first.packets, ...next.packets, ...extra(first));
+  return merged;
+}
+
+test('a new SYN on a closed 4-tuple is a new connection', async (t) => {
+  const r = await run(closedThenAnother(40000, 555_555));
   t.deepEqual(r.bytes.get('0a'), piece(0, 100));
   t.deepEqual(r.bytes.get('1a'), piece(100, 200));
 });
 
+test('a gap the peer has acknowledged is a hole at that ACK, not at the end of the capture', async (t) => {
+  const c = conv().data('c', 0, piece(0, 1000)).data('c', 2000, piece(2000, 3000)).ackTo('s', 0, 2500).data('c', 3000, piece(3000, 4000));
+  const r = await run(c);
+  const kinds = r.all.filter((e) => e.kind === 'stream' && e.from === 'a').map((e) => (e.kind === 'stream' ? `${e.event.kind}@${e.event.offset}` : ''));
+  // The hole comes before the next segment is even read.
+  t.deepEqual(kinds, ['syn@0', 'data@0', 'hole@1000', 'data@2000', 'data@3000']);
+  t.deepEqual(r.bytes.get('0a'), concat([piece(0, 1000), piece(2000, 4000)]));
+});
+
+test('a closed connection ends (and frees its buffers) at its close, before later traffic', async (t) => {
+  const r = await run(closedThenAnother(40001, 5, (first) => [first.packets[first.packets.length - 1]!.slice()]));
+  const order = r.all.map((e) => (e.kind === 'end' || e.kind === 'connection' ? `${e.kind}${e.kind === 'end' ? e.connection : e.connection.index}` : '')).filter(Boolean);
+  t.deepEqual(order, ['connection0', 'end0', 'connection1', 'end1']);
+  // The retransmitted FIN after the close still counts.
+  t.like(r.all.find((e) => e.kind === 'end' && e.connection === 0), { b: { packets: 3, finSeen: true } });
+});

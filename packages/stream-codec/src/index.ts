@@ -9,6 +9,8 @@ export * from './core/constants.js';
 export { DEFAULT_LIMITS, type DecoderLimits } from './core/limits.js';
 export { type ChannelRole, type ChannelIdentity, CHANNEL_ROLES, isChannelRole, isEncryptedRole } from './identify/channel-role.js';
 export { identifyChannel, IDENTIFY_BYTES, type IdentifyContext } from './identify/identify-channel.js';
+export { MultifdResync, isPlausibleMultifdPacket, MULTIFD_RESYNC_WINDOW } from './identify/resync.js';
+export { ArrivalOrder, type ArrivalLayout, type ArrivalProblem, type ArrivalVerdict } from './identify/arrival-order.js';
 export { decoderFor, isDecodableRole, type CodecRecord, type DecodableRole, type Decoder, type DecoderOptions } from './decoder/decoder-for.js';
 export { MainStreamDecoder, decodeMainStream, type MainDecoderOptions, type RamCapabilities, type RecordSink } from './main/decoder.js';
 export { encodeMainRecord, encodeMainRecordParts, encodeMainStream } from './main/encoder.js';

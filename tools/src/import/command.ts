@@ -22,7 +22,8 @@ import {
   type TcpConnection,
   type TcpProxyIndex,
 } from '@migwire/capture';
-import { tcpEvents } from '@migwire/pcap';
+import { type Migration, type OpenSource, RunReader, type StreamExtents, streamExtents, tcpEvents } from '@migwire/pcap';
+import { isEncryptedRole } from '@migwire/stream-codec';
 import { bytesHuman } from '../format/human.js';
 import { InputError } from '../input-error.js';
 import type { Output } from '../cli-io.js';
@@ -105,22 +106,10 @@ export async function runImport(path: string, o: ImportOptions): Promise<ImportR
     for (const d of DIRECTIONS) f[d] = new DirectionFile(connectionFileName(conn, d), join(o.outDir, connectionFileName(conn, d)));
     return f;
   });
-  const byIndex = new Map(m.connections.map((c, conn) => [c.index, { c, conn }]));
-  for await (const e of tcpEvents(source(), { select: (i) => byIndex.has(i) })) {
-    if (e.kind !== 'stream') continue;
-    const hit = byIndex.get(e.connection);
-    if (!hit) continue;
-    const d: Direction = e.from === hit.c.srcSide ? 'src2dst' : 'dst2src';
-    const f = files[hit.conn]![d];
-    if (f.hole) continue; // past a hole nothing is contiguous any more; the hole is reported
-    const t = e.event.time - m.start;
-    if (e.event.kind === 'data') {
-      chunks.row(t, hit.conn, d, f.bytes, e.event.bytes.length);
-      f.write(e.event.bytes, t);
-    } else if (e.event.kind === 'hole') {
-      f.hole = { conn: hit.conn, direction: d, offset: e.event.offset, length: e.event.length, reason: e.event.reason };
-    }
-  }
+  const readers = m.connections.flatMap((c) => DIRECTIONS.map((d) => streamExtents(capture.pcap!.index, c, d)));
+  if (readers.every((e) => e)) {
+    copyByPosition(path, m, readers as StreamExtents[], files, chunks);
+  } else await copyByReassembly(source, m, files, chunks);
   await chunks.close();
   const connections: TcpConnection[] = m.connections.map((c, conn) => {
     const directions = { src2dst: files[conn]!.src2dst.stats(), dst2src: files[conn]!.dst2src.stats() };
@@ -141,7 +130,7 @@ export async function runImport(path: string, o: ImportOptions): Promise<ImportR
   const holes = files.flatMap((f) => DIRECTIONS.map((d) => f[d].hole)).filter((h): h is ImportHole => h !== undefined);
   const index: TcpProxyIndex = {
     format: TCP_PROXY_FORMAT,
-    transport: m.connections.some((c) => c.role === 'tls') ? 'tls' : 'tcp',
+    transport: m.connections.some((c) => isEncryptedRole(c.role)) ? 'tls' : 'tcp',
     listen: null,
     target: `${m.destination.address}:${m.destination.port}`,
     clock: `seconds since the migration's first packet (pcap timestamps of ${path})`,
@@ -157,6 +146,56 @@ export async function runImport(path: string, o: ImportOptions): Promise<ImportR
   };
   writeCaptureIndex(o.outDir, index);
   return { index, holes, notices: capture.notices ?? [] };
+}
+
+type Files = Record<Direction, DirectionFile>[];
+
+/**
+ * A plain file: pass 1 noted where every direction's bytes lie, so they are read by position,
+ * all directions in file (packet) order so chunks.csv keeps capture order. Each stops at its
+ * first hole, which is reported.
+ */
+function copyByPosition(path: string, m: Migration, extents: StreamExtents[], files: Files, chunks: ChunksWriter): void {
+  const fd = openSync(path, 'r');
+  try {
+    const lanes = extents.map((e, k) => ({ reader: new RunReader(fd, e, path), conn: k >> 1, d: DIRECTIONS[k & 1]!, e }));
+    for (;;) {
+      let next: (typeof lanes)[number] | undefined;
+      for (const l of lanes) if (l.reader.nextPos !== undefined && (!next || l.reader.nextPos < next.reader.nextPos!)) next = l;
+      if (!next) break;
+      const run = next.reader.next()!;
+      const t = run.time - m.start;
+      const f = files[next.conn]![next.d];
+      chunks.row(t, next.conn, next.d, f.bytes, run.bytes.length);
+      f.write(run.bytes, t);
+    }
+    for (const l of lanes) {
+      const h = l.e.hole;
+      if (h) files[l.conn]![l.d].hole = { conn: l.conn, direction: l.d, offset: h.offset, length: h.length, reason: h.reason };
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A gzipped file: one more pass over it, reassembling the migration's connections. */
+async function copyByReassembly(source: OpenSource, m: Migration, files: Files, chunks: ChunksWriter): Promise<void> {
+  const byIndex = new Map(m.connections.map((c, conn) => [c.index, { c, conn }]));
+  for await (const e of tcpEvents(source(), { select: (i) => byIndex.has(i) })) {
+    if (e.kind !== 'stream') continue;
+    const hit = byIndex.get(e.connection);
+    if (!hit) continue;
+    const d: Direction = e.from === hit.c.srcSide ? 'src2dst' : 'dst2src';
+    const f = files[hit.conn]![d];
+    if (f.hole) continue; // past a hole nothing is contiguous any more; the hole is reported
+    const t = e.event.time - m.start;
+    if (e.event.kind === 'data') {
+      chunks.row(t, hit.conn, d, f.bytes, e.event.bytes.length);
+      f.write(e.event.bytes, t);
+    } else if (e.event.kind === 'hole') {
+      f.hole = { conn: hit.conn, direction: d, offset: e.event.offset, length: e.event.length, reason: e.event.reason };
+    }
+  }
 }
 
 /** Import, then say per connection what was written; exit 1 when a direction stopped at a hole. */

@@ -18,6 +18,8 @@ export class ChannelCursor<R extends CodecRecord> {
   constructor(
     readonly channel: CaptureChannel,
     private readonly decoder: Decoder<R>,
+    /** The channel's bytes when they come from a shared read (Capture.openAll); else channel.open(). */
+    private readonly stream?: AsyncIterable<Uint8Array>,
   ) {}
 
   /** The next record, or undefined at the end of the channel (or at its first error, kept in `error`). */
@@ -32,7 +34,7 @@ export class ChannelCursor<R extends CodecRecord> {
   }
 
   private async fill(): Promise<void> {
-    this.iter ??= this.channel.open()[Symbol.asyncIterator]();
+    this.iter ??= (this.stream ?? this.channel.open())[Symbol.asyncIterator]();
     const sink = (r: R): void => {
       this.queue.push(r);
     };

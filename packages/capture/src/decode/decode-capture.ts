@@ -44,8 +44,12 @@ export function channelOrder(channels: CaptureChannel[]): CaptureChannel[] {
 export async function decodeCapture(input: Capture, opts: DecodeOptions): Promise<ChannelResult[]> {
   const results: ChannelResult[] = [];
   let ramBlocks: RamBlockInfo[] | undefined;
-  for (const ch of channelOrder(input.channels)) {
-    if (opts.only && !opts.only(ch)) continue;
+  const order = channelOrder(input.channels).filter((ch) => !opts.only || opts.only(ch));
+  // A packet capture is read once for all channels rather than once per channel.
+  const decodable = order.filter((ch) => isDecodableRole(ch.role));
+  const streams = new Map<CaptureChannel, AsyncIterable<Uint8Array>>();
+  if (input.openAll && decodable.length > 1) input.openAll(decodable).forEach((s, i) => streams.set(decodable[i]!, s));
+  for (const ch of order) {
     let dec: Decoder | undefined;
     let main: MainStreamDecoder | undefined;
     // Roles with no decoder are skipped below.
@@ -55,7 +59,7 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
         vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
         if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
       }
-      dec = decoderFor(ch.role, { channel: ch.name, ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}) });
+      dec = decoderFor(ch.role, { channel: ch.name, ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...(ch.midStream ? { skipInit: true } : {}) });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
     // Bytes that claim no role are not a migration stream: decoding them as one says what is wrong
@@ -77,7 +81,7 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
       opts.onRecord(ch, r);
     };
     try {
-      for await (const chunk of ch.open()) {
+      for await (const chunk of streams.get(ch) ?? ch.open()) {
         result.bytes += chunk.length;
         opts.onChunk?.(ch, chunk);
         dec.write(chunk, sink);

@@ -10,6 +10,12 @@ import { CaptureError } from '../errors.js';
 
 export const isGzipPath = (path: string): boolean => path.endsWith('.gz');
 
+/** Does the file start with the gzip magic (whatever its name)? */
+export function isGzipFile(path: string): boolean {
+  const b = readPrefix(path, 2);
+  return b.length === 2 && b[0] === 0x1f && b[1] === 0x8b;
+}
+
 /** Wrap a stream so any failure (unreadable file, corrupt or truncated gzip) is a CaptureError naming `path`. */
 async function* guarded(source: Readable, path: string, what: string): AsyncGenerator<Uint8Array> {
   try {
@@ -109,5 +115,17 @@ export function channelSize(path: string): number {
     return b.readUInt32LE(0);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** `source` without its first `n` bytes. */
+export async function* skipBytes(source: AsyncIterable<Uint8Array>, n: number): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    if (n >= chunk.length) {
+      n -= chunk.length;
+      continue;
+    }
+    yield n > 0 ? chunk.subarray(n) : chunk;
+    n = 0;
   }
 }

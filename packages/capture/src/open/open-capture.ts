@@ -30,6 +30,12 @@ export interface CaptureChannel {
   path?: string;
   /** Bytes the channel holds (for .gz, the unpacked length from the gzip trailer). */
   size?: number;
+  /**
+   * The capture missed the channel's start (a packet capture without its SYN) and its bytes begin
+   * at the first record boundary found, `skipped` captured bytes in: a multifd channel then has
+   * no init message (decode with skipInit) and its offsets count from there.
+   */
+  midStream?: { skipped: number };
   /** Stream the channel's bytes in chunks (bounded memory); failures are CaptureErrors. */
   open(): AsyncIterable<Uint8Array>;
 }
@@ -46,6 +52,12 @@ export interface Capture {
   arrivals(): Promise<ArrivalTimes | undefined>;
   /** Facts about the input a reader should be told (a pcap's holes, streams started mid-way, ignored traffic). */
   notices?: string[];
+  /**
+   * Streams of several channels from one read of the input, in the order given (a pcap: one pass
+   * over the file instead of one per channel; what one reader has not taken yet waits in bounded
+   * memory, then in a temporary file). Absent where each open() is its own file anyway.
+   */
+  openAll?(channels: CaptureChannel[]): AsyncIterable<Uint8Array>[];
   /** A pcap/pcapng input: its index and the migration chosen. */
   pcap?: PcapSelection;
 }

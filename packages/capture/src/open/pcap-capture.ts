@@ -1,9 +1,11 @@
 /**
  * A tcpdump/Wireshark capture (pcap or pcapng, optionally gzipped) as a Capture: one migration in
- * it, each TCP direction a channel whose bytes are reassembled from the file on every open(), and
- * arrival times from the packet timestamps. Missing bytes end a channel with a StreamHoleError.
+ * it, each TCP direction a channel, arrival times from the packet timestamps. A plain file's
+ * channels are read by position (pass 1 noted where their bytes lie); a gzipped one's are
+ * reassembled again, all of them in one shared pass with openAll. Missing bytes end a channel with
+ * a StreamHoleError.
  */
-import type { ChannelRole } from '@migwire/stream-codec';
+import { type ChannelRole, isEncryptedRole } from '@migwire/stream-codec';
 import {
   type CaptureIndex as PcapIndex,
   type ChannelConnection,
@@ -13,6 +15,10 @@ import {
   type OpenSource,
   PcapFormatError,
   readDirection,
+  readExtents,
+  streamExtents,
+  type StreamExtents,
+  directionSide,
   tcpEvents,
 } from '@migwire/pcap';
 import { ArrivalTimes } from '../chunks/arrival-times.js';
@@ -20,6 +26,8 @@ import { CaptureError, CaptureSelectionError, StreamHoleError } from '../errors.
 import { connectionLabel, DIRECTIONS, type Direction } from '../naming.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
 import type { Capture, CaptureChannel } from './open-capture.js';
+import { fanOut } from './pcap-fanout.js';
+import { isGzipFile, skipBytes } from './byte-source.js';
 
 /** What a Capture opened from a packet capture carries besides its channels. */
 export interface PcapSelection {
@@ -60,14 +68,14 @@ function notices(index: PcapIndex, m: Migration): string[] {
     for (const d of DIRECTIONS) {
       const s = c[d];
       const label = connectionLabel(conn, d);
-      if (s.midStream && s.packets > 0) out.push(`${label}: its SYN was not captured; the stream starts mid-way (offsets count from the first captured byte)`);
+      if (s.midStream && s.packets > 0) out.push(`${label}: its SYN was not captured; ${midStreamNote(c, d)}`);
       if (s.missingBytes) out.push(`${label}: ${s.missingBytes} bytes missing in ${s.holes} hole(s); reading stops at the first`);
       if (s.conflicts) out.push(`${label}: ${s.conflicts} retransmission(s) with different bytes (first copy kept)`);
     }
     for (const p of c.problems) {
       if (p.kind === 'open-at-end') out.push(`${connectionLabel(conn, p.direction)}: the capture ended before the stream did (no FIN after offset ${p.offset}): its end may be missing`);
     }
-    if (c.role === 'tls') out.push(`${connectionLabel(conn, 'src2dst')}: TLS-encrypted, cannot be decoded`);
+    if (isEncryptedRole(c.role)) out.push(`${connectionLabel(conn, 'src2dst')}: TLS-encrypted, cannot be decoded`);
   });
   if (index.ignored.length) out.push(`${index.ignored.length} TCP connection(s) outside the migration ignored`);
   const others = index.migrations.filter((x) => x.id !== m.id);
@@ -78,21 +86,56 @@ function notices(index: PcapIndex, m: Migration): string[] {
   return out;
 }
 
-async function* channelBytes(path: string, source: OpenSource, c: ChannelConnection, name: string, conn: number, direction: Direction): AsyncGenerator<Uint8Array> {
+function readFailure(path: string, e: unknown): Error {
+  if (e instanceof CaptureError || e instanceof StreamHoleError) return e;
+  return new CaptureError(`${path}: ${(e as Error).message}`, path, { cause: e });
+}
+
+function holeError(path: string, c: ChannelConnection, ch: CaptureChannel) {
+  return (offset: number, length: number, reason: 'lost' | 'snaplen'): StreamHoleError =>
+    new StreamHoleError(path, ch.name, ch.conn, ch.direction, offset, length, reason, c[ch.direction].missingBytes);
+}
+
+/** One channel alone: a pass over the file reassembling just its connection. */
+function midStreamNote(c: ChannelConnection, d: Direction): string {
+  const at = c[d].resyncOffset;
+  if (at !== undefined) return `decoding starts at the first multifd packet found, ${at} bytes in (no init message; offsets count from there)`;
+  if (d === 'dst2src' || isEncryptedRole(c.role)) return 'the stream starts mid-way (offsets count from the first captured byte)';
+  if (c.role === 'main' || c.role === 'multifd') return `its first captured bytes open the ${c.role} channel: read as the whole stream`;
+  return 'the stream starts mid-way and no record boundary was found in it (a multifd packet header; a main stream has no marker to resume at), so it is not decoded';
+}
+
+/** One channel alone: read by position when pass 1 noted where its bytes lie, else a pass over the file reassembling just its connection. */
+async function* channelBytes(path: string, source: OpenSource, c: ChannelConnection, ch: CaptureChannel, extents: StreamExtents | undefined): AsyncGenerator<Uint8Array> {
+  const hole = holeError(path, c, ch);
   try {
-    for await (const e of readDirection(source(), c, direction)) {
+    if (extents) {
+      yield* readExtents(path, extents);
+      if (extents.hole) throw hole(extents.hole.offset, extents.hole.length, extents.hole.reason);
+      return;
+    }
+    for await (const e of readDirection(source(), c, ch.direction)) {
       if (e.kind === 'data') yield e.bytes;
-      else if (e.kind === 'hole') throw new StreamHoleError(path, name, conn, direction, e.offset, e.length, e.reason, c[direction].missingBytes);
+      else if (e.kind === 'hole') throw hole(e.offset, e.length, e.reason);
     }
   } catch (e) {
-    if (e instanceof CaptureError || e instanceof StreamHoleError) throw e;
-    throw new CaptureError(`${path}: ${(e as Error).message}`, path, { cause: e });
+    throw readFailure(path, e);
   }
 }
 
 /** Arrival time of every captured byte of the migration, seconds since its first packet. */
-async function arrivalTimes(source: OpenSource, m: Migration): Promise<ArrivalTimes> {
+async function arrivalTimes(source: OpenSource, index: PcapIndex, m: Migration): Promise<ArrivalTimes> {
   const times = new ArrivalTimes();
+  const noted = m.connections.flatMap((c) => DIRECTIONS.map((d) => streamExtents(index, c, d)));
+  if (noted.every((e) => e)) {
+    // Pass 1 noted every run with its packet time: no need to read the file again.
+    m.connections.forEach((_c, conn) =>
+      DIRECTIONS.forEach((d, k) => {
+        for (const r of noted[conn * 2 + k]!.timedRuns()) times.add(conn, d, r.offset, r.time - m.start);
+      }),
+    );
+    return times;
+  }
   const conns = new Map(m.connections.map((c, conn) => [c.index, { c, conn }]));
   for await (const e of tcpEvents(source(), { select: (i) => conns.has(i) })) {
     if (e.kind !== 'stream' || e.event.kind !== 'data') continue;
@@ -107,7 +150,7 @@ export async function openPcapCapture(path: string, migration?: number): Promise
   const source = fileSource(path);
   let index: PcapIndex;
   try {
-    index = await indexCapture(source());
+    index = await indexCapture(source(), { extents: !isGzipFile(path) });
   } catch (e) {
     if (e instanceof PcapFormatError) throw new CaptureError(`${path}: ${e.message}`, path, { cause: e });
     throw new CaptureError(`${path}: cannot read: ${(e as Error).message}`, path, { cause: e });
@@ -119,12 +162,31 @@ export async function openPcapCapture(path: string, migration?: number): Promise
       const bytes = c[direction].bytes;
       const role: ChannelRole = direction === 'src2dst' ? (bytes ? c.role : 'empty') : reverseRole(c.role, bytes);
       const multifdId = direction === 'src2dst' ? c.multifdId : undefined;
-      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, size: bytes, open: () => channelBytes(path, source, c, ch.name, conn, direction) };
+      const skipped = c[direction].resyncOffset;
+      const extents = streamExtents(index, c, direction);
+      const ch: CaptureChannel = {
+        name: channelName(role, conn, direction, multifdId),
+        role,
+        conn,
+        direction,
+        size: bytes - (skipped ?? 0),
+        open: () => (skipped ? skipBytes(channelBytes(path, source, c, ch, extents), skipped) : channelBytes(path, source, c, ch, extents)),
+      };
       if (multifdId !== undefined) ch.multifdId = multifdId;
+      if (skipped !== undefined) ch.midStream = { skipped };
       channels.push(ch);
     }
   });
   disambiguateNames(channels);
+  const connectionOf = (ch: CaptureChannel): ChannelConnection => m.connections[ch.conn]!;
+  const openAll = (wanted: CaptureChannel[]): AsyncIterable<Uint8Array>[] => {
+    // Channels read by position need no shared pass: each reads its own stretches of the file.
+    if (wanted.every((ch) => streamExtents(index, connectionOf(ch), ch.direction))) return wanted.map((ch) => ch.open());
+    const indexes = new Set(wanted.map((ch) => connectionOf(ch).index));
+    const targets = wanted.map((ch) => ({ connection: connectionOf(ch).index, side: directionSide(connectionOf(ch), ch.direction), holeError: holeError(path, connectionOf(ch), ch), reread: () => ch.open() }));
+    const streams = fanOut(tcpEvents(source(), { select: (i) => indexes.has(i) }), targets, (e) => readFailure(path, e));
+    return streams.map((s, i) => (wanted[i]!.midStream ? skipBytes(s, wanted[i]!.midStream!.skipped) : s));
+  };
   let times: Promise<ArrivalTimes> | undefined;
   return {
     kind: 'pcap',
@@ -132,6 +194,7 @@ export async function openPcapCapture(path: string, migration?: number): Promise
     channels,
     notices: notices(index, m),
     pcap: { index, migration: m, source },
-    arrivals: () => (times ??= arrivalTimes(source, m)),
+    openAll,
+    arrivals: () => (times ??= arrivalTimes(source, index, m)),
   };
 }

@@ -2,23 +2,28 @@
  * Channel naming and migration grouping. A connection's source is the side that sent the SYN;
  * without one, the side whose first bytes open a migration channel, else the higher (ephemeral)
  * port. Connections opening main/multifd/TLS to the same destination with overlapping times form
- * one migration; other connections to that destination during it join it; the rest is ignored.
+ * one migration; other connections to that destination during it join it, and so does a
+ * headerless one after its main closed (recovery); the rest is ignored. Roles within a migration
+ * then follow arrival order (ArrivalOrder, the rule the live proxy uses).
  */
-import { type ChannelIdentity, type ChannelRole, identifyChannel } from '@migwire/stream-codec';
+import { ArrivalOrder, type ChannelIdentity, type ChannelRole, identifyChannel, MULTIFD_INIT_SIZE } from '@migwire/stream-codec';
 import type { Side, TcpConnection } from '../tcp/connections.js';
 import type { DirectionStats, StreamEvent } from '../tcp/events.js';
-import type { ChannelConnection, Migration, StreamProblem } from './types.js';
+import type { ChannelConnection, DirectionSummary, Migration, StreamProblem } from './types.js';
 
 export interface ConnectionFacts {
   info: TcpConnection;
   head: Record<Side, Uint8Array>;
   stats: Record<Side, DirectionStats>;
   midStream: Record<Side, boolean>;
+  /** Mid-stream directions: stream offset of the first multifd packet header found. */
+  resyncAt: Record<Side, number | undefined>;
   problems: { side: Side; event: Extract<StreamEvent, { kind: 'hole' | 'conflict' | 'before-start' }> }[];
 }
 
 /** Roles that by themselves say "this is a migration channel". */
 const OPENING_ROLES: ReadonlySet<ChannelRole> = new Set(['main', 'multifd', 'tls']);
+const OPENS_MAIN: ReadonlySet<ChannelRole> = new Set(['main', 'tls']);
 
 export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migration[]; ignored: ChannelConnection[] } {
   const channels = facts.map(toChannel);
@@ -33,12 +38,41 @@ export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migrati
   const ignored: ChannelConnection[] = [];
   for (const c of byStart) {
     if (OPENING_ROLES.has(c.role)) continue;
-    const m = migrations.find((g) => sameEndpoint(g.destination, c.dst) && start(c) <= g.end && end(c) >= g.start);
+    const m =
+      migrations.find((g) => sameEndpoint(g.destination, c.dst) && start(c) <= g.end && end(c) >= g.start) ??
+      // After a migration's main closed, a headerless connection to its destination is main reconnecting.
+      [...migrations].reverse().find((g) => sameEndpoint(g.destination, c.dst) && g.start <= start(c) && c.src2dst.bytes > 0 && g.connections.some((x) => OPENS_MAIN.has(x.role) && closedBefore(x, start(c))));
     if (m) add(m, c);
     else ignored.push(c);
   }
-  for (const m of migrations) m.connections.sort((x, y) => x.index - y.index);
+  for (const m of migrations) {
+    m.connections.sort((x, y) => x.index - y.index);
+    nameByArrival(m.connections);
+  }
   return { migrations, ignored };
+}
+
+/**
+ * Roles within one migration by arrival order, as the destination names them: TLS connections
+ * become main(tls) then multifd(tls), a headerless connection after main closed main-recovery,
+ * the first other headerless one postcopy-preempt.
+ */
+function nameByArrival(connections: ChannelConnection[]): void {
+  const order = new ArrivalOrder();
+  const mains: ChannelConnection[] = [];
+  for (const c of connections) {
+    if (mains.some((m) => closedBefore(m, start(c)))) order.mainClosed();
+    const first = c.role === 'empty' ? undefined : { role: c.role, ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}) };
+    const v = order.assign(c.index, first);
+    c.role = v.role;
+    if (v.role === 'main' || v.role === 'main(tls)') mains.push(c);
+  }
+}
+
+/** Did `c` end (FIN or RST either way) before `time`? */
+function closedBefore(c: ChannelConnection, time: number): boolean {
+  const ended = c.src2dst.finSeen || c.src2dst.rstSeen || c.dst2src.rstSeen;
+  return ended && end(c) <= time;
 }
 
 function add(m: Migration, c: ChannelConnection): void {
@@ -48,8 +82,8 @@ function add(m: Migration, c: ChannelConnection): void {
 }
 
 function toChannel(f: ConnectionFacts): ChannelConnection {
-  const ida = identifyChannel(f.head.a, { ended: true })!;
-  const idb = identifyChannel(f.head.b, { ended: true })!;
+  const ida = identify(f, 'a');
+  const idb = identify(f, 'b');
   let srcSide: Side = 'a';
   let orientation: ChannelConnection['orientation'] = 'syn';
   if (!f.info.synSeen) {
@@ -82,10 +116,35 @@ function toChannel(f: ConnectionFacts): ChannelConnection {
     dst: f.info[dstSide],
     srcSide,
     orientation,
-    src2dst: { ...f.stats[srcSide], midStream: f.midStream[srcSide] },
-    dst2src: { ...f.stats[dstSide], midStream: f.midStream[dstSide] },
+    src2dst: summary(f, srcSide),
+    dst2src: summary(f, dstSide),
     problems,
   };
+}
+
+/**
+ * What a direction's first bytes open; one that starts mid-stream is multifd (its id unknown)
+ * when a multifd packet header turns up in it, else whatever its first bytes happen to look like.
+ */
+function identify(f: ConnectionFacts, side: Side): ChannelIdentity {
+  if (resumesAt(f, side) !== undefined) return { role: 'multifd' };
+  const id = identifyChannel(f.head[side], { ended: true })!;
+  return id;
+}
+
+/**
+ * Where a mid-stream direction can be decoded from: its first multifd packet, unless that packet
+ * follows an init message at offset 0 (only the SYN was missed: the stream is whole).
+ */
+function resumesAt(f: ConnectionFacts, side: Side): number | undefined {
+  const at = f.midStream[side] ? f.resyncAt[side] : undefined;
+  if (at === MULTIFD_INIT_SIZE && identifyChannel(f.head[side], { ended: true })?.role === 'multifd') return undefined;
+  return at;
+}
+
+function summary(f: ConnectionFacts, side: Side): DirectionSummary {
+  const at = resumesAt(f, side);
+  return { ...f.stats[side], midStream: f.midStream[side], ...(at !== undefined ? { resyncOffset: at } : {}) };
 }
 
 function start(c: ChannelConnection): number {

@@ -2,16 +2,22 @@
  * Pass 1: reads a whole capture once, keeping per connection only its statistics, problems and
  * the first bytes of each direction, then names channels and groups them into migrations.
  */
-import { IDENTIFY_BYTES } from '@migwire/stream-codec';
-import type { ByteSource } from '../source.js';
+import { IDENTIFY_BYTES, MultifdResync } from '@migwire/stream-codec';
+import { type ByteSource, SeekableFile } from '../source.js';
 import { type Side, type TcpConnection, type TcpEventOptions, tcpEvents } from '../tcp/connections.js';
 import type { DirectionStats, StreamEvent } from '../tcp/events.js';
+import { MAX_EXTENT_RUNS, StreamExtents } from './extents.js';
 import { type ConnectionFacts, groupMigrations } from './group-migrations.js';
 import type { CaptureIndex, CaptureProblem } from './types.js';
 
 export interface IndexOptions extends Omit<TcpEventOptions, 'select'> {
   /** Problems kept per connection direction (default 100; counts stay exact in the stats). */
   maxProblems?: number;
+  /**
+   * Note where each direction's bytes lie in the file (CaptureIndex.extents), so they can be read
+   * back by position: only for an uncompressed file, the one read by `source`.
+   */
+  extents?: boolean;
 }
 
 interface Collecting {
@@ -22,14 +28,31 @@ interface Collecting {
   problemCount: Record<Side, number>;
   stats?: Record<Side, DirectionStats>;
   midStream?: Record<Side, boolean>;
+  /** A SYN came before the first byte of this direction. */
+  syn: Record<Side, boolean>;
+  /** For a direction that starts mid-stream: the scan for a multifd packet boundary. */
+  resync: Record<Side, MultifdResync | undefined>;
+  extents: Record<Side, StreamExtents> | undefined;
 }
+
+/** How far into a mid-stream direction a multifd packet header is looked for (a packet is at most ~0.5 MiB). */
+const RESYNC_SCAN_BYTES = 4 << 20;
 
 export async function indexCapture(source: ByteSource, options: IndexOptions = {}): Promise<CaptureIndex> {
   const maxProblems = options.maxProblems ?? 100;
   const conns: Collecting[] = [];
   const problems: CaptureProblem[] = [];
   let packets = 0;
-  for await (const e of tcpEvents(source, options)) {
+  const runs = { count: 0 };
+  // On a plain file whose positions are noted, in-order payloads past what naming needs stay unread.
+  const file = options.extents && source instanceof SeekableFile ? source : undefined;
+  const lazy: TcpEventOptions = file
+    ? {
+        reread: (pos, length) => file.readAt(pos, length),
+        lazy: { wantBytes: (connection, side, offset) => wantsBytes(conns[connection]!, side, offset) },
+      }
+    : {};
+  for await (const e of tcpEvents(source, { ...options, ...lazy })) {
     switch (e.kind) {
       case 'connection':
         conns.push({
@@ -38,11 +61,14 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
           headBytes: { a: 0, b: 0 },
           problems: [],
           problemCount: { a: 0, b: 0 },
+          syn: { a: false, b: false },
+          resync: { a: undefined, b: undefined },
+          extents: options.extents ? { a: new StreamExtents(), b: new StreamExtents() } : undefined,
         });
         break;
       case 'stream': {
         const c = conns[e.connection]!;
-        collect(c, e.from, e.event, maxProblems);
+        collect(c, e.from, e.event, maxProblems, runs);
         break;
       }
       case 'end':
@@ -65,6 +91,7 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
     head: { a: Buffer.concat(c.head.a), b: Buffer.concat(c.head.b) },
     stats: c.stats!,
     midStream: c.midStream!,
+    resyncAt: { a: c.resync.a?.found, b: c.resync.b?.found },
     problems: c.problems,
   }));
   const { migrations, ignored } = groupMigrations(facts);
@@ -72,11 +99,33 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
   for (const m of migrations) {
     for (const c of m.connections) missingBytes += c.src2dst.missingBytes + c.dst2src.missingBytes;
   }
-  return { migrations, ignored, problems, packets, missingBytes };
+  const index: CaptureIndex = { migrations, ignored, problems, packets, missingBytes };
+  if (options.extents) {
+    index.extents = new Map();
+    for (const c of conns) for (const side of ['a', 'b'] as const) index.extents.set(`${c.info.index}${side}`, c.extents![side]);
+  }
+  return index;
 }
 
-function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: number): void {
+/** Bytes naming still looks at: the head, and a mid-stream direction's scan for a boundary. */
+function wantsBytes(c: Collecting, side: Side, offset: number): boolean {
+  if (c.headBytes[side] < IDENTIFY_BYTES) return true;
+  const scan = c.resync[side];
+  return scan !== undefined && scan.found === undefined && offset < RESYNC_SCAN_BYTES;
+}
+
+function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: number, runs: { count: number }): void {
+  if (event.kind === 'syn') c.syn[from] = true;
+  const ext = c.extents?.[from];
+  if (ext && event.kind === 'hole') ext.hole ??= { offset: event.offset, length: event.length, reason: event.reason };
   if (event.kind === 'data') {
+    if (ext) {
+      if (runs.count >= MAX_EXTENT_RUNS) ext.drop();
+      runs.count += ext.add(event.filePos, event.bytes.length, event.time);
+    }
+    if (event.offset === 0 && !c.syn[from]) c.resync[from] = new MultifdResync();
+    const scan = c.resync[from];
+    if (scan && scan.found === undefined && event.offset < RESYNC_SCAN_BYTES) scan.push(event.offset, event.bytes);
     if (c.headBytes[from] < IDENTIFY_BYTES && event.offset === c.headBytes[from]) {
       const take = event.bytes.subarray(0, IDENTIFY_BYTES - c.headBytes[from]);
       c.head[from].push(take.slice());

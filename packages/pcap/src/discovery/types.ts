@@ -3,6 +3,7 @@ import type { ChannelRole } from '@migwire/stream-codec';
 import type { FormatNotice } from '../formats/packet.js';
 import type { Endpoint, Side, SkipCount, SkipReason } from '../tcp/connections.js';
 import type { DirectionStats, HoleReason } from '../tcp/events.js';
+import type { StreamExtents } from './extents.js';
 
 export type Direction = 'src2dst' | 'dst2src';
 
@@ -10,6 +11,10 @@ export interface DirectionSummary extends DirectionStats {
   /** No SYN for this direction was captured: its stream starts mid-way (offsets count from the
    * first captured byte, which need not be a record boundary). */
   midStream: boolean;
+  /** Mid-stream only: stream offset of the first multifd packet header found (where decoding can
+   * start; its init message was never captured). Absent when none was found or for a main
+   * stream, which carries no marker to resume at. */
+  resyncOffset?: number;
 }
 
 /** Something wrong in one direction's bytes, at a stream offset. */
@@ -61,4 +66,7 @@ export interface CaptureIndex {
   packets: number;
   /** Bytes missing over all migration connections, both directions. */
   missingBytes: number;
+  /** With IndexOptions.extents: where each direction's bytes lie in the file, by
+   * `${connection index}${side}` (see streamExtents). */
+  extents?: Map<string, StreamExtents>;
 }

@@ -1,6 +1,6 @@
 /** libpcap ("tcpdump") files: both byte orders, micro- and nanosecond magic. */
 import type { ChunkReader } from '../source.js';
-import { type FormatItem, PcapFormatError, view } from './packet.js';
+import { type CapturedPacket, type FormatItem, PcapFormatError, view } from './packet.js';
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -10,7 +10,7 @@ const RECORD_HEADER = 16;
 const MAX_RECORD = 16 << 20;
 
 /** Reads a libpcap file whose first 4 bytes (`magic4`) were already consumed. */
-export async function* readLibpcap(reader: ChunkReader, magic4: Uint8Array): AsyncGenerator<FormatItem> {
+export async function* readLibpcap(reader: ChunkReader, magic4: Uint8Array, peek = Infinity): AsyncGenerator<FormatItem> {
   const rest = await reader.read(FILE_HEADER - 4);
   if (rest.length < FILE_HEADER - 4) throw new PcapFormatError('pcap file header truncated', reader.offset);
   const m = view(magic4);
@@ -34,14 +34,27 @@ export async function* readLibpcap(reader: ChunkReader, magic4: Uint8Array): Asy
     const capLen = h.getUint32(8, little);
     const origLen = h.getUint32(12, little);
     if (capLen > MAX_RECORD) throw new PcapFormatError(`record length ${capLen} is not plausible`, at);
-    const data = await reader.read(capLen);
+    const fileOffset = reader.offset;
+    const take = Math.min(capLen, peek);
+    const data = await reader.read(take);
     number++;
-    if (data.length < capLen) {
-      yield { notice: { kind: 'truncated-file', fileOffset: at, message: `packet ${number} cut short` } };
-      return;
+    const cut = (): FormatItem => ({ notice: { kind: 'truncated-file', fileOffset: at, message: `packet ${number} cut short` } });
+    if (data.length < take) return yield cut();
+    const packet: CapturedPacket = { linkType, interfaceId: 0, time: sec + frac / fracDivisor, data, originalLength: origLen, number, fileOffset };
+    let rest = capLen - take;
+    if (rest > 0) {
+      packet.capturedLength = capLen;
+      packet.more = async () => {
+        const tail = await reader.read(rest);
+        if (tail.length < rest) throw new PcapFormatError(`packet ${number} cut short`, at);
+        rest = 0;
+        const whole = new Uint8Array(capLen);
+        whole.set(data);
+        whole.set(tail, take);
+        return whole;
+      };
     }
-    yield {
-      packet: { linkType, interfaceId: 0, time: sec + frac / fracDivisor, data, originalLength: origLen, number },
-    };
+    yield { packet };
+    if (rest > 0 && (await reader.skip(rest)) < rest) return yield cut();
   }
 }

@@ -13,6 +13,15 @@ export interface CapturedPacket {
   originalLength: number;
   /** Packet number in the file, from 1 (as Wireshark counts). */
   number: number;
+  /** Where `data` starts in the (uncompressed) file. */
+  fileOffset: number;
+  /**
+   * Read with a peek (readPackets' `peek`): `data` holds only the first bytes and this reads the
+   * rest, returning the whole captured frame. Not called: the rest is skipped unread.
+   */
+  more?: () => Promise<Uint8Array>;
+  /** Bytes captured in the file for this frame (data.length unless only peeked at). */
+  capturedLength?: number;
 }
 
 /** The file is not a capture this reader understands, or is corrupt beyond recovery. */

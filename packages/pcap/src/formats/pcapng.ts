@@ -51,6 +51,7 @@ export async function* readPcapng(reader: ChunkReader): AsyncGenerator<FormatIte
       const lenBytes = await reader.read(4);
       if (lenBytes.length < 4) return yield truncated(at);
       bodyLen = checkedLength(view(lenBytes).getUint32(0, little), at) - 8;
+      const bodyAt = reader.offset;
       const body = await reader.read(bodyLen);
       if (body.length < bodyLen) return yield truncated(at);
       const b = view(body);
@@ -66,7 +67,7 @@ export async function* readPcapng(reader: ChunkReader): AsyncGenerator<FormatIte
           const origLen = b.getUint32(0, little);
           const capLen = Math.min(origLen, bodyLen - 8, iface.snapLen || Infinity);
           const data = body.subarray(4, 4 + capLen);
-          yield { packet: { linkType: iface.linkType, interfaceId: 0, time: NaN, data, originalLength: origLen, number } };
+          yield { packet: { linkType: iface.linkType, interfaceId: 0, time: NaN, data, originalLength: origLen, number, fileOffset: bodyAt + 4 } };
         } else {
           const high = b.getUint32(4, little);
           const low = b.getUint32(8, little);
@@ -75,7 +76,7 @@ export async function* readPcapng(reader: ChunkReader): AsyncGenerator<FormatIte
           if (20 + capLen > bodyLen - 4) throw new PcapFormatError('packet longer than its block', at);
           const data = body.subarray(20, 20 + capLen);
           const time = toSeconds(high, low, iface);
-          yield { packet: { linkType: iface.linkType, interfaceId: id, time, data, originalLength: origLen, number } };
+          yield { packet: { linkType: iface.linkType, interfaceId: id, time, data, originalLength: origLen, number, fileOffset: bodyAt + 20 } };
         }
       } else if (!QUIET_BLOCKS.has(type)) {
         yield { notice: { kind: 'unknown-block', fileOffset: at, blockType: type } };

@@ -2,13 +2,14 @@
  * From packets to per-direction TCP stream events: demultiplexes connections (a new SYN on a
  * closed 4-tuple is a new connection) and reassembles each direction.
  */
-import type { FormatNotice } from '../formats/packet.js';
+import type { CapturedPacket, FormatNotice } from '../formats/packet.js';
 import { readPackets } from '../formats/read-packets.js';
 import { ipFromFrame } from '../link/link-layer.js';
 import { IP_PROTO_TCP, parseIp } from '../net/ip.js';
 import { type TcpSegment, TcpFlag, parseTcp } from '../net/tcp.js';
 import type { ByteSource } from '../source.js';
 import { DirectionReassembler, type ReassemblyOptions } from './direction.js';
+import { phantom } from './phantom.js';
 import type { DirectionStats, StreamEvent } from './events.js';
 
 export interface Endpoint {
@@ -58,6 +59,25 @@ export type CaptureEvent =
 export interface TcpEventOptions extends ReassemblyOptions {
   /** Reassemble only these connections (by index); others are only tracked. */
   select?: (index: number) => boolean;
+  /**
+   * Leave payloads unread where reassembly does not need them (in order, nothing to compare) and
+   * `wantBytes` says no: their data events carry stand-in bytes of the right length and their
+   * file position. Needs a SeekableFile source and `reread` (to compare a later retransmission).
+   */
+  lazy?: { wantBytes: (connection: number, side: Side, offset: number) => boolean };
+}
+
+/** Bytes of each frame read before deciding whether to read the rest (link, IP and TCP headers). */
+const PEEK_BYTES = 256;
+
+/** The TCP segment in a frame, or why there is none. */
+function segmentOf(p: CapturedPacket): TcpSegment | SkipReason {
+  const link = ipFromFrame(p.linkType, p.data);
+  if ('skip' in link) return link.skip;
+  const ip = parseIp(link.ip);
+  if ('skip' in ip) return ip.skip;
+  if (ip.packet.protocol !== IP_PROTO_TCP) return 'not-tcp';
+  return parseTcp(ip.packet) ?? 'short-tcp';
 }
 
 interface Tracked {
@@ -68,6 +88,8 @@ interface Tracked {
   aFin: boolean;
   bFin: boolean;
   rst: boolean;
+  /** Finished (both FINs delivered, or a RST): its memory is released, its end reported. */
+  ended: boolean;
 }
 
 /** All TCP stream events of a capture, in packet order. */
@@ -82,7 +104,8 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
     s.packets++;
   };
   const out: StreamEvent[] = [];
-  for await (const item of readPackets(source)) {
+  const lazy = options.lazy && options.reread ? options.lazy : undefined;
+  for await (const item of readPackets(source, lazy ? { peek: PEEK_BYTES } : {})) {
     if ('notice' in item) {
       yield { kind: 'notice', notice: item.notice };
       continue;
@@ -91,23 +114,14 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
     packets++;
     if (!Number.isNaN(p.time)) lastTime = p.time;
     const time = Number.isNaN(p.time) ? lastTime : p.time;
-    const link = ipFromFrame(p.linkType, p.data);
-    if ('skip' in link) {
-      skip(link.skip, p.number);
-      continue;
+    let seg = segmentOf(p);
+    if (typeof seg === 'string' && p.more) {
+      p.data = await p.more(); // the peek held too little of the headers
+      p.more = undefined;
+      seg = segmentOf(p);
     }
-    const ip = parseIp(link.ip);
-    if ('skip' in ip) {
-      skip(ip.skip, p.number);
-      continue;
-    }
-    if (ip.packet.protocol !== IP_PROTO_TCP) {
-      skip('not-tcp', p.number);
-      continue;
-    }
-    const seg = parseTcp(ip.packet);
-    if (!seg) {
-      skip('short-tcp', p.number);
+    if (typeof seg === 'string') {
+      skip(seg, p.number);
       continue;
     }
     const srcKey = `${seg.src}|${seg.srcPort}`;
@@ -115,7 +129,7 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
     const key = srcKey < dstKey ? `${srcKey}/${dstKey}` : `${dstKey}/${srcKey}`;
     let conn = table.get(key);
     if (conn && isNewSyn(seg) && (conn.rst || (conn.aFin && conn.bFin))) {
-      yield* finish(conn, time, out);
+      if (!conn.ended) yield* finish(conn, time, out);
       table.delete(key);
       conn = undefined;
     }
@@ -140,6 +154,7 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
         aFin: false,
         bFin: false,
         rst: false,
+        ended: false,
       };
       table.set(key, conn);
       yield { kind: 'connection', connection: info };
@@ -148,13 +163,42 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
     if (seg.flags & TcpFlag.Fin) conn[from === 'a' ? 'aFin' : 'bFin'] = true;
     if (seg.flags & TcpFlag.Rst) conn.rst = true;
     const direction = from === 'a' ? conn.a : conn.b;
-    if (!direction) continue;
-    direction.push(seg, time, out);
-    if (seg.flags & TcpFlag.Ack) (from === 'a' ? conn.b : conn.a)!.acknowledged(seg.ack);
+    const peer = from === 'a' ? conn.b : conn.a;
+    if (!direction || !peer) continue;
+    if (conn.ended) {
+      direction.late(seg, time);
+      continue;
+    }
+    // Where the payload lies in the file: the frame, IP and TCP views all share the packet's buffer.
+    const filePos = seg.payload.buffer === p.data.buffer ? p.fileOffset + seg.payload.byteOffset - p.data.byteOffset : NaN;
+    if (p.more) {
+      if (lazy && direction.inOrder(seg) && !lazy.wantBytes(conn.info.index, from, direction.offset)) {
+        // In order and of no interest: its length is all reassembly needs; the bytes stay unread.
+        const captured = Math.min(seg.payloadLength, (p.capturedLength ?? p.data.length) - (seg.payload.byteOffset - p.data.byteOffset));
+        seg = { ...seg, payload: phantom(Math.max(0, captured)) };
+      } else {
+        p.data = await p.more();
+        p.more = undefined;
+        seg = segmentOf(p) as TcpSegment;
+      }
+    }
+    direction.push(seg, time, out, filePos);
     for (const event of out) yield { kind: 'stream', connection: conn.info.index, from, event };
     out.length = 0;
+    if (seg.flags & TcpFlag.Ack) {
+      peer.acknowledged(seg.ack, time, out);
+      for (const event of out) yield { kind: 'stream', connection: conn.info.index, from: from === 'a' ? 'b' : 'a', event };
+      out.length = 0;
+    }
+    if (conn.rst || (conn.a!.complete && conn.b!.complete)) {
+      // Closed: report its end now and free what it holds, not at the end of the file.
+      yield* finish(conn, time, out);
+      conn.ended = true;
+      conn.a!.release();
+      conn.b!.release();
+    }
   }
-  for (const conn of table.values()) yield* finish(conn, lastTime, out);
+  for (const conn of table.values()) if (!conn.ended) yield* finish(conn, lastTime, out);
   yield { kind: 'summary', skipped, packets, lastTime };
 }
 

@@ -4,7 +4,7 @@
  */
 import { type TcpSegment, TcpFlag } from '../net/tcp.js';
 import { type DirectionStats, emptyStats, type StreamEvent } from './events.js';
-import { type Mismatch, RecentBytes, SegmentStore } from './segment-store.js';
+import { type Mismatch, RecentBytes, SegmentStore, type StoredSegment } from './segment-store.js';
 
 export interface ReassemblyOptions {
   /** Out-of-order bytes held per direction while waiting for a gap; past it the gap is a hole
@@ -12,6 +12,8 @@ export interface ReassemblyOptions {
   maxBufferedBytes?: number;
   /** Delivered bytes kept per direction to check retransmissions against (default 1 MiB). */
   retransmitCheckBytes?: number;
+  /** Reads bytes back by file position (a seekable file): lets pass 1 leave in-order payloads unread. */
+  reread?: (filePos: number, length: number) => Uint8Array;
 }
 
 const TWO_32 = 2 ** 32;
@@ -32,14 +34,15 @@ export class DirectionReassembler {
   /** Ranges known to be cut by snaplen, still ahead of `next`. */
   private cuts: { from: number; to: number }[] = [];
   private readonly maxBuffered: number;
+  private released = false;
 
   constructor(options: ReassemblyOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 32 << 20;
-    this.recent = new RecentBytes(options.retransmitCheckBytes ?? 1 << 20);
+    this.recent = new RecentBytes(options.retransmitCheckBytes ?? 1 << 20, options.reread);
   }
 
   /** Feeds one segment; stream events are appended to `out`. */
-  push(seg: TcpSegment, time: number, out: StreamEvent[]): void {
+  push(seg: TcpSegment, time: number, out: StreamEvent[], filePos = NaN): void {
     const s = this.stats;
     s.packets++;
     if (Number.isNaN(s.firstTime)) s.firstTime = time;
@@ -64,7 +67,7 @@ export class DirectionReassembler {
       if (seg.payload.length < seg.payloadLength) {
         this.cuts.push({ from: offset + seg.payload.length, to: offset + seg.payloadLength });
       }
-      if (seg.payload.length > 0) this.insert(offset, seg.payload, time, out);
+      if (seg.payload.length > 0) this.insert(offset, seg.payload, time, out, filePos);
     }
     if (seg.flags & TcpFlag.Fin) {
       s.finSeen = true;
@@ -81,12 +84,52 @@ export class DirectionReassembler {
     this.drain(time, out);
   }
 
-  /** The peer acknowledged up to `ack` (a sequence number of this direction). */
-  acknowledged(ack: number): void {
-    if (!this.started) return;
+  /**
+   * The peer acknowledged up to `ack` (a sequence number of this direction): acknowledged bytes
+   * were sent, so any of them still missing here were not captured and are a hole now.
+   */
+  acknowledged(ack: number, time: number, out: StreamEvent[]): void {
+    if (!this.started || this.released) return;
     let to = this.offsetOf(ack);
     if (this.finOffset !== undefined) to = Math.min(to, this.finOffset); // the FIN takes one number
-    if (to > this.ackedTo) this.ackedTo = to;
+    if (to <= this.ackedTo) return;
+    this.ackedTo = to;
+    while (this.ackedTo > this.next) {
+      const first = this.pending.first;
+      this.hole(Math.min(this.ackedTo, first?.offset ?? Infinity) - this.next, time, out);
+      this.drain(time, out);
+    }
+  }
+
+  /**
+   * Would `seg`'s payload go straight out in order (nothing held, nothing cut, no SYN)? Then its
+   * bytes need not be read for reassembly's sake.
+   */
+  inOrder(seg: TcpSegment): boolean {
+    return this.started && !this.released && !(seg.flags & TcpFlag.Syn) && !this.pending.first && this.cuts.length === 0 && this.offsetOf(seg.seq) === this.next;
+  }
+
+  /** Every byte up to the FIN is delivered (or declared missing). */
+  get complete(): boolean {
+    return this.finOffset !== undefined && this.next >= this.finOffset && !this.pending.first;
+  }
+
+  /** The connection is over: drop held bytes; later packets only count. */
+  release(): void {
+    this.released = true;
+    this.pending.clear();
+    this.recent.clear();
+    this.cuts = [];
+  }
+
+  /** A packet after release (a retransmitted FIN, the last ACK): counted, not reassembled. */
+  late(seg: TcpSegment, time: number): void {
+    const s = this.stats;
+    s.packets++;
+    s.lastTime = time;
+    s.retransmittedBytes += seg.payloadLength;
+    if (seg.flags & TcpFlag.Fin) s.finSeen = true;
+    if (seg.flags & TcpFlag.Rst) s.rstSeen = true;
   }
 
   /** End of capture: whatever is still missing becomes holes and held data is delivered. */
@@ -111,13 +154,13 @@ export class DirectionReassembler {
     return this.next + ((seq - expected) | 0);
   }
 
-  private insert(offset: number, bytes: Uint8Array, time: number, out: StreamEvent[]): void {
-    let seg = { offset, bytes, time };
+  private insert(offset: number, bytes: Uint8Array, time: number, out: StreamEvent[], filePos: number): void {
+    let seg: StoredSegment = { offset, bytes, time, filePos };
     if (offset < 0) {
       const before = Math.min(-offset, bytes.length);
       out.push({ kind: 'before-start', offset, length: before, time });
       if (before === bytes.length) return;
-      seg = { offset: 0, bytes: bytes.subarray(before), time };
+      seg = { offset: 0, bytes: bytes.subarray(before), time, filePos: filePos + before };
     }
     const mismatches: Mismatch[] = [];
     const end = seg.offset + seg.bytes.length;
@@ -126,7 +169,7 @@ export class DirectionReassembler {
       this.stats.retransmittedBytes += seenTo - seg.offset;
       this.recent.check(seg, seg.offset, seenTo, mismatches);
       if (end <= this.next) return this.conflicts(mismatches, time, out);
-      seg = { offset: this.next, bytes: seg.bytes.subarray(this.next - seg.offset), time };
+      seg = { offset: this.next, bytes: seg.bytes.subarray(this.next - seg.offset), time, filePos: seg.filePos + (this.next - seg.offset) };
     }
     const first = this.pending.first;
     if (seg.offset === this.next && (!first || first.offset >= end)) {
@@ -159,7 +202,7 @@ export class DirectionReassembler {
         const skip = this.next - first.offset;
         if (skip >= first.bytes.length) continue;
         const bytes = skip > 0 ? first.bytes.subarray(skip) : first.bytes;
-        this.deliver({ offset: this.next, bytes, time: first.time }, out);
+        this.deliver({ offset: this.next, bytes, time: first.time, filePos: first.filePos + skip }, out);
         continue;
       }
       this.cuts = this.cuts.filter((c) => c.to > this.next);
@@ -170,8 +213,8 @@ export class DirectionReassembler {
     }
   }
 
-  private deliver(seg: { offset: number; bytes: Uint8Array; time: number }, out: StreamEvent[]): void {
-    out.push({ kind: 'data', offset: seg.offset, bytes: seg.bytes, time: seg.time });
+  private deliver(seg: StoredSegment, out: StreamEvent[]): void {
+    out.push({ kind: 'data', offset: seg.offset, bytes: seg.bytes, time: seg.time, filePos: seg.filePos });
     this.recent.add(seg);
     this.next += seg.bytes.length;
     this.stats.bytes += seg.bytes.length;

@@ -9,7 +9,14 @@ export type HoleReason =
 
 export type StreamEvent =
   /** In-order bytes at `offset` (stream offset: bytes since the first payload byte). */
-  | { kind: 'data'; offset: number; bytes: Uint8Array; time: number }
+  | {
+      kind: 'data';
+      offset: number;
+      bytes: Uint8Array;
+      time: number;
+      /** Where `bytes` lie in the (uncompressed) capture file, when they are one stretch of it; NaN otherwise. */
+      filePos: number;
+    }
   /** `length` bytes at `offset` are missing; the next data event starts at offset + length. */
   | { kind: 'hole'; offset: number; length: number; reason: HoleReason; time: number }
   /** A retransmission or overlap carried different bytes; the first copy was kept. */

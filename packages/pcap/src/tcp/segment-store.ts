@@ -1,3 +1,5 @@
+import { isPhantom } from './phantom.js';
+
 /**
  * Out-of-order segments waiting for a gap to fill: sorted, non-overlapping, first copy wins.
  * Also the recently delivered bytes, to tell a faithful retransmission from a conflicting one.
@@ -7,6 +9,8 @@ export interface StoredSegment {
   offset: number;
   bytes: Uint8Array;
   time: number;
+  /** File position of bytes[0] (NaN: unknown). */
+  filePos: number;
 }
 
 /** A byte range whose stored copy differs from a newly seen one. */
@@ -62,10 +66,15 @@ export class SegmentStore {
     return this.segments[0];
   }
 
+  clear(): void {
+    this.segments.length = 0;
+    this.bytes = 0;
+  }
+
   private put(index: number, seg: StoredSegment, from: number, to: number): void {
     // Copy: the source view may pin a large read buffer for as long as the gap stays open.
     const bytes = seg.bytes.slice(from - seg.offset, to - seg.offset);
-    this.segments.splice(index, 0, { offset: from, bytes, time: seg.time });
+    this.segments.splice(index, 0, { offset: from, bytes, time: seg.time, filePos: seg.filePos + (from - seg.offset) });
     this.bytes += bytes.length;
   }
 
@@ -87,7 +96,11 @@ export class RecentBytes {
   private readonly chunks: StoredSegment[] = [];
   private held = 0;
 
-  constructor(private readonly limit: number) {}
+  constructor(
+    private readonly limit: number,
+    /** Reads delivered bytes back by file position, for those that were never read (phantoms). */
+    private readonly reread?: (filePos: number, length: number) => Uint8Array,
+  ) {}
 
   add(seg: StoredSegment): void {
     if (this.limit <= 0) return;
@@ -98,13 +111,23 @@ export class RecentBytes {
     }
   }
 
+  clear(): void {
+    this.chunks.length = 0;
+    this.held = 0;
+  }
+
   /** Compares `seg` over [from, to) with what was delivered there, where still held. */
   check(seg: StoredSegment, from: number, to: number, mismatches: Mismatch[]): void {
-    for (const c of this.chunks) {
+    this.chunks.forEach((c, i) => {
       const a = Math.max(from, c.offset);
       const b = Math.min(to, c.offset + c.bytes.length);
-      if (a < b) compare(c, seg, a, b, mismatches);
-    }
+      if (a >= b) return;
+      if (isPhantom(c.bytes)) {
+        if (!this.reread || Number.isNaN(c.filePos)) return;
+        c = this.chunks[i] = { ...c, bytes: this.reread(c.filePos, c.bytes.length) };
+      }
+      compare(c, seg, a, b, mismatches);
+    });
   }
 }
 

@@ -49,6 +49,8 @@ export interface DecoderOptions {
   destinationRelease?: string;
   /** Multifd: the configured channel count; the init id must be below it (11.0+ destinations check it). */
   multifdChannels?: number;
+  /** Multifd: the stream starts at a packet (its init message was not seen). */
+  skipInit?: boolean;
 }
 
 /** Roles with a decoder; the others (TLS, empty, other, main-recovery: its framing after a reconnect) have none. */
@@ -94,6 +96,7 @@ export function decoderFor(role: ChannelRole, options: DecoderOptions = {}): Dec
         ...(o.omitPayloads !== undefined ? { omitPayloads: o.omitPayloads } : {}),
         ...(o.layout !== undefined ? { layout: o.layout } : {}),
         ...(o.multifdChannels !== undefined ? { channels: o.multifdChannels } : {}),
+        ...(o.skipInit !== undefined ? { skipInit: o.skipInit } : {}),
       });
     default:
       return undefined;

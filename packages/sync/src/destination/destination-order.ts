@@ -54,8 +54,9 @@ class MultifdFeed {
     blocks: RamBlockInfo[],
     private readonly stablePages: boolean,
     private readonly errors: CodecError[] | undefined,
+    stream: AsyncIterable<Uint8Array> | undefined,
   ) {
-    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks }));
+    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks, ...(ch.midStream ? { skipInit: true } : {}) }), stream);
     this.#pages = new MultifdPageDecoder(4096, ch.name);
   }
 
@@ -109,6 +110,7 @@ export class DestinationOrderReader {
   readonly #collect: boolean;
   readonly #mainDecoder: MainStreamDecoder;
   readonly #multifdChannels: CaptureChannel[];
+  readonly #streams: AsyncIterable<Uint8Array>[] | undefined;
   #feeds: MultifdFeed[] | undefined;
   readonly #barriers = new RecordedBarriers();
 
@@ -120,8 +122,11 @@ export class DestinationOrderReader {
     this.#stablePages = o.stablePages ?? true;
     this.#collect = o.collectErrors === true;
     this.#mainDecoder = new MainStreamDecoder({ channel: mainCh.name });
-    this.main = new ChannelCursor<MainRecord>(mainCh, this.#mainDecoder);
     this.#multifdChannels = chans.filter((c) => c.role === 'multifd');
+    // A packet capture is read once for main and every multifd channel, which are read in step.
+    const shared = this.#multifdChannels.length && input.openAll ? input.openAll([mainCh, ...this.#multifdChannels]) : undefined;
+    this.#streams = shared?.slice(1);
+    this.main = new ChannelCursor<MainRecord>(mainCh, this.#mainDecoder, shared?.[0]);
   }
 
   /** RAM blocks the main channel listed (MEM_SIZE). */
@@ -163,7 +168,7 @@ export class DestinationOrderReader {
   }
 
   async *#drain(round: number): AsyncGenerator<OrderedEvent> {
-    this.#feeds ??= this.#multifdChannels.map((c) => new MultifdFeed(c, this.#mainDecoder.ramBlocks, this.#stablePages, this.#collect ? this.errors : undefined));
+    this.#feeds ??= this.#multifdChannels.map((c, i) => new MultifdFeed(c, this.#mainDecoder.ramBlocks, this.#stablePages, this.#collect ? this.errors : undefined, this.#streams?.[i]));
     for (const f of this.#feeds) yield* f.until(round);
   }
 }
