@@ -4,16 +4,21 @@
  * sent on each channel.
  */
 import test from 'ava';
+import { gunzipSync } from 'node:zlib';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeCapture, openCapture } from '@migwire/capture';
+import { decodeCapture, openCapture, restampIndex } from '@migwire/capture';
 import { destinationSettings } from 'migwire';
 import { qemuBinary, requireQemu } from './harness/qemu.js';
 import { haveShared, replayInto, SHARED } from './helpers/replay.js';
 
+/** A writable copy with the channel files unpacked (they are edited in place below). */
 function copyCapture(from: string, to: string): void {
-  for (const f of readdirSync(from)) copyFileSync(join(from, f), join(to, f));
+  for (const f of readdirSync(from)) {
+    if (f.endsWith('.bin.gz')) writeFileSync(join(to, f.slice(0, -3)), gunzipSync(readFileSync(join(from, f))));
+    else copyFileSync(join(from, f), join(to, f));
+  }
 }
 
 (haveShared && (qemuBinary('10.0') || process.env['CI'] === 'true') ? test.serial : test.serial.skip)(
@@ -39,6 +44,7 @@ function copyCapture(from: string, to: string): void {
     t.is(bytes[cpuAt], 'c'.charCodeAt(0));
     bytes[cpuAt] = 'x'.charCodeAt(0);
     writeFileSync(mainPath, bytes);
+    restampIndex(flipped); // doctored on purpose: index.json follows
     const a = await replayInto(flipped, { version: '10.0', caps: settings.caps, params: settings.params, exitOnError: false, cli: true });
     try {
       t.is(a.report.outcome, 'failed');
@@ -64,6 +70,7 @@ function copyCapture(from: string, to: string): void {
     copyCapture(base, cut);
     const half = cpuAt + 100;
     truncateSync(join(cut, 'conn00.src2dst.bin'), half);
+    restampIndex(cut);
     const b = await replayInto(cut, { version: '10.0', caps: settings.caps, params: settings.params, exitOnError: false, cli: true });
     try {
       t.is(b.report.outcome, 'failed');
@@ -88,6 +95,7 @@ function copyCapture(from: string, to: string): void {
     mb[pageAt + 6] = mb[pageAt + 6]! | 0x0f; // the be64 address+flags word: flags in its low 12 bits
     mb[pageAt + 7] = 0xff;
     writeFileSync(midMain, mb);
+    restampIndex(mid);
     const pcSettings = destinationSettings(pc)!;
     const c = await replayInto(mid, { version: '10.0', caps: pcSettings.caps, params: pcSettings.params, running: true, exitOnError: false, cli: true });
     try {

@@ -37,21 +37,8 @@ export function unpackedCopy(from: string, prefix = 'mw-copy-'): string {
  * After doctoring a copy on purpose: index.json's file sizes and sha256 set to the files as they now
  * are (openCapture checks them, and a doctored file would otherwise be reported as changed).
  */
-export function restampIndex(dir: string): void {
-  const path = join(dir, 'index.json');
-  if (!existsSync(path)) return;
-  const index = JSON.parse(readFileSync(path, 'utf8')) as { connections?: Array<{ directions: Record<string, { file: string; file_size?: number; sha256?: string }> }> };
-  for (const c of index.connections ?? []) {
-    for (const d of Object.values(c.directions)) {
-      const f = join(dir, d.file);
-      if (!existsSync(f)) continue;
-      const bytes = readFileSync(f);
-      d.file_size = bytes.length;
-      d.sha256 = createHash('sha256').update(bytes).digest('hex');
-    }
-  }
-  writeFileSync(path, JSON.stringify(index, null, 2) + '\n');
-}
+/** index.json brought in line with channel files edited on purpose (the capture package's own). */
+export { restampIndex } from '@migwire/capture';
 
 /** Committed fixtures (directories with stream.bin or stream.bin.gz). */
 export function fixtures(): string[] {

@@ -32,6 +32,7 @@ export {
   type ProbeIndex,
   type StreamFileRow,
 } from './index-schema/capture-index.js';
+export { restampIndex } from './index-schema/restamp.js';
 export { CHUNKS_HEADER, MAX_CHUNK, type ChunkRow } from './chunks/chunk-row.js';
 export { readChunks, type ChunkLine } from './chunks/reader.js';
 export { ChunksWriter } from './chunks/writer.js';
