@@ -36,4 +36,10 @@ export interface MainDecoderOptions {
   /** Host page size the postcopy-ram extra is compared with. Default 4096. */
   hostPageSize?: number;
   limits?: Partial<DecoderLimits>;
+  /**
+   * Consume PAGE payloads without handing them out: `ram-page` records then carry an empty `data`
+   * (the payload's length is `pageSize`). For readers that only list or count pages (no view per
+   * page is made, so less garbage).
+   */
+  skipPagePayloads?: boolean;
 }
