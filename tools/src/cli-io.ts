@@ -1,4 +1,7 @@
-/** Where commands write. Lines are batched; stdout writes are synchronous on Linux, so memory stays flat. */
+/**
+ * Where commands write. Lines are batched into ~1 MiB writes (not a write per line); stdout writes
+ * are synchronous on Linux for files and pipes, so memory stays flat.
+ */
 export interface Output {
   line(text: string): void;
   err(text: string): void;
@@ -25,7 +28,7 @@ export class StdOutput implements Output {
     if (this.closed) return;
     this.buf.push(text);
     this.size += text.length + 1;
-    if (this.size > 64 * 1024) this.flush();
+    if (this.size > 1024 * 1024) this.flush();
   }
 
   err(text: string): void {

@@ -26,7 +26,7 @@ a single stream file (a .gz file is unpacked on the fly), or - for standard inpu
 const COMMANDS: Record<string, CommandSpec> = {
   dump: {
     summary: 'print every record of every channel (main, return path, multifd, postcopy-preempt)',
-    usage: 'migwire dump PATH [--json] [--channel NAME]... [--section ID|IDSTR]... [--no-pages | --pages] [--fields] [--no-summary]',
+    usage: 'migwire dump PATH [--json] [--channel NAME]... [--section ID|IDSTR]... [--no-pages | --pages] [--fields] [--no-summary] [--bytes]',
     help: `${INPUT_HELP}
 
 Output is one line per record: channel, byte offset, length, and what the record is. Runs of RAM
@@ -35,7 +35,10 @@ and bytes per kind, pages per block, commands and return-path messages) ends the
 Decoding streams each file: memory stays flat whatever the stream's size.
 
 Options:
-  --json             one JSON object per record (JSON lines); byte fields as {length, hex}
+  --json             one JSON object per record (JSON lines); byte fields as {length, hex} with
+                     the hex cut at 64 bytes (hexTruncated: true), page payloads left out,
+                     integers beyond 2^53 as decimal strings
+  --bytes            with --json: whole hex of every byte field, page payloads included
   --channel NAME     only this channel: main, return-path, multifd, multifd2, postcopy-preempt,
                      connNN or connNN.src2dst (repeatable)
   --section ID       only records of this section id or idstr, e.g. 2 or ram (repeatable)
@@ -54,6 +57,7 @@ its code, channel and byte offset), 2 for a usage error.`,
       pages: { type: 'boolean' },
       fields: { type: 'boolean' },
       'no-summary': { type: 'boolean' },
+      bytes: { type: 'boolean' },
     },
     run: (pos, v, out) =>
       dump(
@@ -66,6 +70,7 @@ its code, channel and byte offset), 2 for a usage error.`,
           pages: v['pages'] === true,
           fields: v['fields'] === true,
           summary: v['no-summary'] !== true,
+          bytes: v['bytes'] === true,
         },
         out,
       ),

@@ -5,6 +5,7 @@
  */
 import { CodecError, MainStreamDecoder, decoderFor, isDecodableRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
 import { findTrailingVmdesc, type Capture, type CaptureChannel } from '@migwire/capture';
+import { channelBytes } from './file-bytes.js';
 
 export type AnyRecord = CodecRecord;
 
@@ -31,6 +32,13 @@ export interface DecodeOptions {
    * pass, when it cannot be read off the end of the file (compressed files, stdin excluded).
    */
   vmdescPrepass?: boolean;
+  /** Consume page payloads without handing them out (`ram-page` data empty): for listings and counts. */
+  skipPagePayloads?: boolean;
+  /**
+   * The caller keeps no view of a record's bytes past `onRecord` (and uses no `onChunk`): read
+   * buffers of main-format channels are recycled (less garbage, flat memory).
+   */
+  transientViews?: boolean;
   /** Only these channels (by name, role or connNN.dir). */
   only?: (channel: CaptureChannel) => boolean;
 }
@@ -55,7 +63,7 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
         vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
         if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
       }
-      dec = decoderFor(ch.role, { channel: ch.name, ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}) });
+      dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}) });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
     const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
@@ -70,7 +78,9 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
       opts.onRecord(ch, r);
     };
     try {
-      for await (const chunk of ch.open()) {
+      const mainDecoder = dec instanceof MainStreamDecoder ? dec : undefined;
+      const recycle = opts.transientViews && !opts.onChunk && mainDecoder ? { pending: () => mainDecoder.pending } : undefined;
+      for await (const chunk of channelBytes(ch, recycle)) {
         result.bytes += chunk.length;
         opts.onChunk?.(ch, chunk);
         dec.write(chunk, sink);
@@ -90,7 +100,7 @@ export async function decodeInput(input: Capture, opts: DecodeOptions): Promise<
 async function prepassVmdesc(ch: CaptureChannel): Promise<Vmdesc | undefined> {
   const dec = new MainStreamDecoder({ channel: ch.name });
   try {
-    for await (const chunk of ch.open()) dec.write(chunk, () => {});
+    for await (const chunk of channelBytes(ch)) dec.write(chunk, () => {});
     dec.end(() => {});
   } catch (e) {
     if (!(e instanceof CodecError)) throw e;

@@ -1,0 +1,54 @@
+/**
+ * `dump --json`: one JSON object per record, in shapes scripts can rely on.
+ *
+ * - Byte fields (device-state data, multifd uuid, vmdesc json, return-path payloads...) are
+ *   `{length, hex}`; the hex covers the first HEX_LIMIT bytes and `hexTruncated: true` says when it
+ *   was cut. With `bytes: true` the hex is whole.
+ * - Page payloads (PAGE data, XBZRLE deltas, compressed pages, multifd packet payloads, mapped-ram
+ *   regions) are left out unless `bytes: true`; the record's `length` still counts them.
+ * - Integers beyond 2^53 print as decimal strings, never as a rounded number.
+ * - The raw copies the codec keeps for re-encoding are left out.
+ */
+import type { AnyRecord } from '../decode/channels.js';
+
+export const HEX_LIMIT = 64;
+
+export interface RecordJsonOptions {
+  /** Whole hex for every byte field, page payloads included. */
+  bytes?: boolean;
+}
+
+/** Fields that hold guest page contents, by record kind. */
+const PAGE_PAYLOAD: Record<string, string> = {
+  'ram-page': 'data',
+  'ram-xbzrle': 'delta',
+  'ram-compressed': 'data',
+  'mapped-ram-data': 'data',
+  'multifd-packet': 'payload',
+};
+
+export function bytesJson(v: Uint8Array, whole: boolean): { length: number; hex: string; hexTruncated?: true } {
+  const n = whole ? v.length : Math.min(v.length, HEX_LIMIT);
+  const hex = Buffer.from(v.buffer, v.byteOffset, n).toString('hex');
+  return n < v.length ? { length: v.length, hex, hexTruncated: true } : { length: v.length, hex };
+}
+
+/** C1 controls and DEL are valid in JSON strings but act on terminals: escape them too. */
+const HAS_TERMINAL_CONTROL = /[\u007f-\u009f]/;
+const TERMINAL_CONTROLS = /[\u007f-\u009f]/g;
+const escapeControl = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+export function recordJson(channel: string, r: AnyRecord, o: RecordJsonOptions = {}): string {
+  const whole = o.bytes === true;
+  const skip = whole ? undefined : PAGE_PAYLOAD[r.kind];
+  const text = JSON.stringify({ channel, ...r }, function (this: Record<string, unknown>, key, value: unknown) {
+    if (key === 'raw') return undefined;
+    // JSON.stringify has already called Buffer#toJSON on `value`: look at the holder's own field.
+    const own = key === '' ? value : this[key];
+    if (own instanceof Uint8Array) return key === skip ? undefined : bytesJson(own, whole);
+    if (typeof own === 'bigint') return own >= BigInt(Number.MIN_SAFE_INTEGER) && own <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(own) : own.toString();
+    if (typeof own === 'number' && Number.isInteger(own) && !Number.isSafeInteger(own)) return BigInt(own).toString();
+    return value;
+  });
+  return HAS_TERMINAL_CONTROL.test(text) ? text.replace(TERMINAL_CONTROLS, escapeControl) : text;
+}
