@@ -3,7 +3,7 @@ import { isCodecError } from '@migwire/stream-codec';
 import { openCapture, type CaptureChannel } from '@migwire/capture';
 import { decodeInput, type AnyRecord, type ChannelResult } from '../decode/channels.js';
 import { bytesHuman, describe, hexOffset, printable } from '../format/human.js';
-import { recordJson } from '../format/record-json.js';
+import { jsonLine, recordJson } from '../format/record-json.js';
 import { Summary } from '../format/summary.js';
 import type { Output } from '../cli-io.js';
 
@@ -130,12 +130,12 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
       if (!o.json) flush(res.channel.name);
       summary.channel(res);
       if (res.error && !o.json) out.line(row(res.channel.name, res.error.offset, 0, `ERROR ${res.error.message}`));
-      if (res.error && o.json) out.line(JSON.stringify({ kind: 'error', ...res.error.toJSON() }));
+      if (res.error && o.json) out.line(jsonLine({ kind: 'error', ...res.error.toJSON() }));
       if (res.skipped && !o.json) out.line(printable(`${res.channel.name.padEnd(16)} (not decoded: ${res.skipped})`));
     },
   });
   if (o.summary) {
-    if (o.json) out.line(JSON.stringify({ kind: 'summary', ...summary.toJSON() }));
+    if (o.json) out.line(jsonLine({ kind: 'summary', ...summary.toJSON() }));
     else for (const l of summary.lines()) out.line(l);
   }
   const failed = results.some((r) => r.error);

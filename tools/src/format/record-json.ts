@@ -50,5 +50,15 @@ export function recordJson(channel: string, r: AnyRecord, o: RecordJsonOptions =
     if (typeof own === 'number' && Number.isInteger(own) && !Number.isSafeInteger(own)) return BigInt(own).toString();
     return value;
   });
-  return HAS_TERMINAL_CONTROL.test(text) ? text.replace(TERMINAL_CONTROLS, escapeControl) : text;
+  return terminalSafe(text);
+}
+
+/** JSON text with C1 controls escaped as well (JSON.stringify escapes only C0). */
+export function terminalSafe(json: string): string {
+  return HAS_TERMINAL_CONTROL.test(json) ? json.replace(TERMINAL_CONTROLS, escapeControl) : json;
+}
+
+/** Any other JSON line of `dump` (summary, errors). */
+export function jsonLine(value: unknown): string {
+  return terminalSafe(JSON.stringify(value));
 }

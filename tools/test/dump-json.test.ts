@@ -1,0 +1,98 @@
+/**
+ * `dump --json` shapes people script against (issue 13 item 10): byte fields are {length, hex}
+ * (never Node's {"type":"Buffer","data":[...]}), page payloads only with --bytes, integers beyond
+ * 2^53 as decimal strings, and control characters in names never reach a terminal raw.
+ */
+import test from 'ava';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { main, MemoryOutput } from '../src/index.js';
+import { recordJson } from '../src/format/record-json.js';
+import { FIXTURES } from './paths.js';
+
+async function lines(...argv: string[]): Promise<string[]> {
+  const o = new MemoryOutput();
+  const code = await main(argv, o);
+  if (code !== 0) throw new Error(`exit ${code}: ${o.errors.join('\n')}`);
+  return o.lines.join('\n').split('\n');
+}
+
+type Bytes = { length: number; hex?: string; hexTruncated?: boolean };
+const PRECOPY = join(FIXTURES, '10.0-precopy-file');
+const MULTIFD = join(FIXTURES, '10.0-multifd4-none');
+
+test('dump --json of a real stream: byte fields are {length, hex} cut at 64 bytes, pages carry no bytes', async (t) => {
+  const out = await lines('dump', PRECOPY, '--json', '--no-summary');
+  t.false(out.some((l) => l.includes('"type":"Buffer"')));
+  const recs = out.map((l) => JSON.parse(l) as { kind: string; length: number; data?: Bytes; json?: Bytes });
+  const pages = recs.filter((r) => r.kind === 'ram-page');
+  t.true(pages.length > 1000);
+  t.true(pages.every((r) => r.data === undefined));
+  const devices = recs.filter((r) => r.kind === 'device-state');
+  t.true(devices.length > 5);
+  for (const d of devices) {
+    t.is(typeof d.data!.length, 'number');
+    t.is(d.data!.hex!.length, 2 * Math.min(64, d.data!.length));
+    t.is(d.data!.hexTruncated, d.data!.length > 64 ? true : undefined);
+  }
+  const vmdesc = recs.find((r) => r.kind === 'vmdescription')!;
+  t.true(vmdesc.json!.length > 64);
+  t.true(vmdesc.json!.hexTruncated);
+  // The parsed description stays (it is not bytes); every other line is short.
+  t.true(Math.max(...out.filter((l) => !l.includes('"vmdescription"')).map((l) => l.length)) < 4096, 'no line carries a page');
+});
+
+test('dump --json --bytes: whole hex, page payloads included and equal to the stream bytes', async (t) => {
+  const out = await lines('dump', PRECOPY, '--json', '--bytes', '--no-summary');
+  const stream = gunzipSync(readFileSync(join(PRECOPY, 'stream.bin.gz')));
+  const recs = out.map((l) => JSON.parse(l) as { kind: string; offset: number; length: number; data?: Bytes });
+  const page = recs.find((r) => r.kind === 'ram-page' && r.data!.hex!.replace(/0/g, '') !== '')!;
+  t.is(page.data!.length, 4096);
+  t.is(page.data!.hex, stream.subarray(page.offset + page.length - 4096, page.offset + page.length).toString('hex'));
+  const dev = recs.find((r) => r.kind === 'device-state' && r.data!.length > 64)!;
+  t.is(dev.data!.hex!.length, 2 * dev.data!.length);
+  t.is(dev.data!.hexTruncated, undefined);
+});
+
+test('dump --json of a multifd capture: the init uuid is {length: 16, hex}', async (t) => {
+  const out = await lines('dump', MULTIFD, '--json', '--no-summary', '--channel', 'multifd');
+  const init = out.map((l) => JSON.parse(l) as { kind: string; uuid?: Bytes; payload?: Bytes }).filter((r) => r.kind === 'multifd-init');
+  t.true(init.length >= 1);
+  for (const r of init) {
+    t.is(r.uuid!.length, 16);
+    t.regex(r.uuid!.hex!, /^[0-9a-f]{32}$/);
+  }
+});
+
+test('integers beyond 2^53 print as decimal strings, never as a rounded number', (t) => {
+  const line = recordJson('main', { kind: 'device-state', offset: 0, length: 8, depth: 0, sectionId: 3, idstr: 'x', instanceId: 0, data: Buffer.from([1, 2]), big: 2n ** 64n - 1n, huge: 2 ** 64 } as never);
+  const o = JSON.parse(line) as { big: unknown; huge: unknown; data: unknown };
+  t.is(o.big, '18446744073709551615');
+  t.is(o.huge, '18446744073709551616');
+  t.deepEqual(o.data, { length: 2, hex: '0102' });
+  t.false(line.includes('18446744073709552000'));
+});
+
+test('control characters in names are escaped in dump output', async (t) => {
+  // A stream whose RAM block name holds an escape sequence and a C1 control.
+  const name = Buffer.from('ram\x1b[2J\u009b', 'latin1');
+  const rec = (hex: string): Buffer => Buffer.from(hex, 'hex');
+  const stream = Buffer.concat([
+    rec('5145564d00000003'),
+    rec('0100000002' + '03' + Buffer.from('ram').toString('hex') + '00000000' + '00000004'),
+    rec('0000000000002004'),
+    Buffer.from([name.length]), name, rec('0000000000002000'),
+    rec('0000000000001008'), Buffer.from([name.length]), name, Buffer.alloc(4096, 1),
+    rec('0000000000000010'), rec('7e00000002'), rec('00'),
+  ]);
+  const dir = mkdtempSync(join(tmpdir(), 'mw-ctl-'));
+  writeFileSync(join(dir, 'ctl.bin'), stream);
+  const human = (await lines('dump', join(dir, 'ctl.bin'))).join('\n');
+  t.false(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(human));
+  t.true(human.includes('ram\\x1b[2J\\x9b'));
+  const json = (await lines('dump', join(dir, 'ctl.bin'), '--json')).join('\n');
+  t.false(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(json));
+  t.true(json.includes('\\u001b[2J\\u009b'));
+});
