@@ -136,7 +136,7 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
   });
   if (o.summary) {
     if (o.json) out.line(jsonLine({ kind: 'summary', ...summary.toJSON() }));
-    else for (const l of summary.lines()) out.line(l);
+    else for (const l of summary.lines()) out.line(printable(l));
   }
   const failed = results.some((r) => r.error);
   return failed ? 1 : 0;
