@@ -46,6 +46,8 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   try {
     for await (const e of reader.events()) {
       tick();
+      const wait = images.ready();
+      if (wait) await wait;
       if (e.kind === 'multifd-pages') {
         for (const p of e.pages) {
           if (p.data) {
@@ -64,7 +66,8 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
           region?.feed(r.data);
           break;
         case 'ram-page':
-          images.writePage(r.block, r.pageOffset, r.data);
+          // A view of a read buffer: stays valid until written.
+          images.writePage(r.block, r.pageOffset, r.data, true);
           break;
         case 'ram-zero':
           images.zeroPage(r.block, r.pageOffset, r.fill);
@@ -87,12 +90,14 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   if (preempt) {
     const cur = new ChannelCursor<MainRecord>(preempt, new MainStreamDecoder({ channel: preempt.name, start: 'ram', ramBlocks: reader.ramBlocks }));
     for (let r = await cur.next(); r; r = await cur.next()) {
-      if (r.kind === 'ram-page') images.writePage(r.block, r.pageOffset, r.data);
+      if (r.kind === 'ram-page') images.writePage(r.block, r.pageOffset, r.data, true);
       else if (r.kind === 'ram-zero') images.zeroPage(r.block, r.pageOffset, r.fill);
+      const wait = images.ready();
+      if (wait) await wait;
     }
     if (cur.error) errors.push(cur.error.message);
   }
-  return { blocks: images.finish(), rounds: reader.rounds, errors };
+  return { blocks: await images.finish(), rounds: reader.rounds, errors };
 }
 
 export async function extract(path: string, o: ExtractOptions, out: Output): Promise<number> {

@@ -5,6 +5,7 @@
  */
 import { CodecError, type CodecRecord, type Decoder } from '@migwire/stream-codec';
 import type { CaptureChannel } from '@migwire/capture';
+import { channelBytes } from './file-bytes.js';
 
 export class ChannelCursor<R extends CodecRecord> {
   private readonly queue: R[] = [];
@@ -31,7 +32,7 @@ export class ChannelCursor<R extends CodecRecord> {
   }
 
   private async fill(): Promise<void> {
-    this.iter ??= this.channel.open()[Symbol.asyncIterator]();
+    this.iter ??= channelBytes(this.channel)[Symbol.asyncIterator]();
     const sink = (r: R): void => {
       this.queue.push(r);
     };
