@@ -41,12 +41,78 @@ const escapeControl = (c: string): string => `\\u${c.charCodeAt(0).toString(16).
 export function recordJson(channel: string, r: AnyRecord, o: RecordJsonOptions = {}): string {
   const whole = o.bytes === true;
   const skip = whole ? undefined : PAGE_PAYLOAD[r.kind];
+  return flatJson(channel, r, whole, skip) ?? nestedJson(channel, r, whole, skip);
+}
+
+const stringJson = (v: string): string => terminalSafe(JSON.stringify(v));
+/** Block names and channel names repeat on every page record: their JSON is kept. */
+const stringCache = new Map<string, string>();
+function cachedString(v: string): string {
+  let j = stringCache.get(v);
+  if (j === undefined) {
+    j = stringJson(v);
+    if (stringCache.size < 1024) stringCache.set(v, j);
+  }
+  return j;
+}
+
+function numberJson(v: number): string {
+  if (Number.isSafeInteger(v)) return String(v);
+  if (Number.isInteger(v)) return `"${BigInt(v).toString()}"`;
+  return Number.isFinite(v) ? String(v) : 'null';
+}
+
+/**
+ * The same text as nestedJson for records whose fields are all numbers, strings, booleans or bytes
+ * (pages, most RAM and framing records): written out directly, several times faster than
+ * JSON.stringify with a replacer on the 262,000 page records of a 1 GiB stream. undefined for any
+ * other record.
+ */
+function flatJson(channel: string, r: AnyRecord, whole: boolean, skip: string | undefined): string | undefined {
+  if ('channel' in r) return undefined;
+  let text = `{"channel":${cachedString(channel)}`;
+  const rec = r as unknown as Record<string, unknown>;
+  for (const k in rec) {
+    const v = rec[k];
+    let t: string;
+    switch (typeof v) {
+      case 'undefined':
+        continue;
+      case 'number':
+        t = numberJson(v);
+        break;
+      case 'string':
+        t = cachedString(v);
+        break;
+      case 'boolean':
+        t = v ? 'true' : 'false';
+        break;
+      case 'bigint':
+        t = v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? v.toString() : `"${v.toString()}"`;
+        break;
+      case 'object':
+        if (v === null) t = 'null';
+        else if (v instanceof Uint8Array) {
+          if (k === 'raw' || k === skip) continue;
+          t = JSON.stringify(bytesJson(v, whole));
+        } else return undefined;
+        break;
+      default:
+        return undefined;
+    }
+    text += `,${cachedString(k)}:${t}`;
+  }
+  return text + '}';
+}
+
+function nestedJson(channel: string, r: AnyRecord, whole: boolean, skip: string | undefined): string {
   const text = JSON.stringify({ channel, ...r }, function (this: Record<string, unknown>, key, value: unknown) {
     if (key === 'raw') return undefined;
     // JSON.stringify has already called Buffer#toJSON on `value`: look at the holder's own field.
     const own = key === '' ? value : this[key];
     if (own instanceof Uint8Array) return key === skip ? undefined : bytesJson(own, whole);
     if (typeof own === 'bigint') return own >= BigInt(Number.MIN_SAFE_INTEGER) && own <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(own) : own.toString();
+    if (typeof own === 'function') return undefined;
     if (typeof own === 'number' && Number.isInteger(own) && !Number.isSafeInteger(own)) return BigInt(own).toString();
     return value;
   });
