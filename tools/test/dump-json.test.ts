@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { encodeMainStream, type MainRecordInput } from '@migwire/stream-codec';
 import { main, MemoryOutput } from '../src/index.js';
 import { recordJson } from '../src/format/record-json.js';
 import { FIXTURES } from './paths.js';
@@ -77,16 +78,17 @@ test('integers beyond 2^53 print as decimal strings, never as a rounded number',
 
 test('control characters in names are escaped in dump output', async (t) => {
   // A stream whose RAM block name holds an escape sequence and a C1 control.
-  const name = Buffer.from('ram\x1b[2J\u009b', 'latin1');
-  const rec = (hex: string): Buffer => Buffer.from(hex, 'hex');
-  const stream = Buffer.concat([
-    rec('5145564d00000003'),
-    rec('0100000002' + '03' + Buffer.from('ram').toString('hex') + '00000000' + '00000004'),
-    rec('0000000000002004'),
-    Buffer.from([name.length]), name, rec('0000000000002000'),
-    rec('0000000000001008'), Buffer.from([name.length]), name, Buffer.alloc(4096, 1),
-    rec('0000000000000010'), rec('7e00000002'), rec('00'),
-  ]);
+  const block = 'ram\x1b[2J\u009b';
+  const stream = encodeMainStream([
+    { kind: 'header', magic: 0x5145564d, version: 3 },
+    { kind: 'section', sectionType: 'start', sectionId: 2, idstr: 'ram', instanceId: 0, versionId: 4 },
+    { kind: 'ram-mem-size', sectionId: 2, flags: 4, totalBytes: 8192 },
+    { kind: 'ram-block', sectionId: 2, block: { name: block, usedLength: 8192 } },
+    { kind: 'ram-page', sectionId: 2, flags: 8, block, pageOffset: 4096, data: new Uint8Array(4096).fill(1) },
+    { kind: 'ram-eos', sectionId: 2, flags: 0x10 },
+    { kind: 'footer', sectionId: 2 },
+    { kind: 'eof' },
+  ] as MainRecordInput[]);
   const dir = mkdtempSync(join(tmpdir(), 'mw-ctl-'));
   writeFileSync(join(dir, 'ctl.bin'), stream);
   const human = (await lines('dump', join(dir, 'ctl.bin'))).join('\n');

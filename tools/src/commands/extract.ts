@@ -34,7 +34,8 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined);
   const errors: string[] = [];
   // Pages are written as they come: no copy of decompressed multifd pages needed.
-  const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true });
+  // Each main record is applied before the next is read: main read buffers are reused once no queued write holds them.
+  const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true, mainBuffersInUse: (b) => images.inUse(b) });
   let region: MappedRamRegion | undefined;
   let lastProgress = Date.now();
   const tick = (): void => {

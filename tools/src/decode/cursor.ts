@@ -5,7 +5,7 @@
  */
 import { CodecError, type CodecRecord, type Decoder } from '@migwire/stream-codec';
 import type { CaptureChannel } from '@migwire/capture';
-import { channelBytes } from './file-bytes.js';
+import { channelBytes, type Recycle } from './file-bytes.js';
 
 export class ChannelCursor<R extends CodecRecord> {
   private readonly queue: R[] = [];
@@ -18,6 +18,8 @@ export class ChannelCursor<R extends CodecRecord> {
   constructor(
     readonly channel: CaptureChannel,
     private readonly decoder: Decoder<R>,
+    /** Recycle read buffers (see file-bytes.ts): only when every record is done with before the next read. */
+    private readonly recycle?: Recycle,
   ) {}
 
   /** The next record, or undefined at the end of the channel (or at its first error, kept in `error`). */
@@ -32,7 +34,7 @@ export class ChannelCursor<R extends CodecRecord> {
   }
 
   private async fill(): Promise<void> {
-    this.iter ??= channelBytes(this.channel)[Symbol.asyncIterator]();
+    this.iter ??= channelBytes(this.channel, this.recycle)[Symbol.asyncIterator]();
     const sink = (r: R): void => {
       this.queue.push(r);
     };

@@ -99,6 +99,12 @@ export interface DestinationOrderOptions {
    * stops, the others go on (extract). Default: the first error is thrown (transcode).
    */
   collectErrors?: boolean;
+  /**
+   * The main channel's read buffers may be reused once the decoder is past them and this says no
+   * one else holds them: the caller is done with each main record before asking for the next
+   * (extract, whose queued writes hold page views).
+   */
+  mainBuffersInUse?: (buffer: ArrayBufferLike) => boolean;
 }
 
 /** Reads a recording in destination order; `recordedMultifd()` fills in as the channels are read. */
@@ -122,7 +128,10 @@ export class DestinationOrderReader {
     this.#stablePages = o.stablePages ?? true;
     this.#collect = o.collectErrors === true;
     this.#mainDecoder = new MainStreamDecoder({ channel: mainCh.name });
-    this.main = new ChannelCursor<MainRecord>(mainCh, this.#mainDecoder);
+    const dec = this.#mainDecoder;
+    // Enough buffers to cover the pages queued writes may still hold (extract's writer: ~16 MiB).
+    const recycle = o.mainBuffersInUse ? { pending: () => dec.pending, inUse: o.mainBuffersInUse, ring: 192 } : undefined;
+    this.main = new ChannelCursor<MainRecord>(mainCh, dec, recycle);
     this.#multifdChannels = chans.filter((c) => c.role === 'multifd');
   }
 

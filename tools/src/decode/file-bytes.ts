@@ -20,10 +20,11 @@ const READ_SIZE = 128 * 1024;
  */
 export interface Recycle {
   pending(): number;
+  /** Something else still holds a view of this buffer (e.g. a queued write): do not reuse it. */
+  inUse?(buffer: ArrayBufferLike): boolean;
+  /** Buffers in the ring (default 4: one being decoded, the rest for a record split across reads). */
+  ring?: number;
 }
-
-/** Buffers in the ring: one being decoded, the rest possibly held by a record split across reads. */
-const RING = 4;
 
 export function channelBytes(ch: CaptureChannel, recycle?: Recycle): AsyncIterable<Uint8Array> {
   if (!ch.path || isGzipPath(ch.path)) return ch.open();
@@ -33,10 +34,11 @@ export function channelBytes(ch: CaptureChannel, recycle?: Recycle): AsyncIterab
 /** Fresh buffers, or with `recycle` a ring whose oldest buffer is reused once nothing unconsumed lies in it. */
 function nextBuffer(ring: Buffer[], recycle: Recycle | undefined, turn: number): Buffer {
   if (!recycle) return Buffer.allocUnsafe(READ_SIZE);
-  const slot = turn % RING;
+  const size = recycle.ring ?? 4;
+  const slot = turn % size;
   const old = ring[slot];
-  // The unconsumed tail spans at most the last `pending` bytes: the RING-1 newer buffers hold that much.
-  if (old && recycle.pending() <= (RING - 1) * READ_SIZE) return old;
+  // The unconsumed tail spans at most the last `pending` bytes: the size-1 newer buffers hold that much.
+  if (old && recycle.pending() <= (size - 1) * READ_SIZE && !recycle.inUse?.(old.buffer)) return old;
   const b = Buffer.allocUnsafe(READ_SIZE);
   ring[slot] = b;
   return b;

@@ -18,6 +18,8 @@ interface Run {
   start: number;
   fill: number;
   pieces: Uint8Array[];
+  /** Buffers whose views the run writes from (see `inUse`). */
+  held: ArrayBufferLike[];
   /** Copies of pages that would not stay valid; allocated on first need. */
   arena: Buffer | undefined;
   arenaFill: number;
@@ -56,6 +58,8 @@ export class OrderedWriter {
   /** Runs handed to the pool and not yet written, oldest first. */
   private readonly queued: Array<{ run: Run; done: Promise<void> }> = [];
   private readonly spare: Buffer[] = [];
+  /** How many runs not yet written hold views of each buffer. */
+  private readonly holds = new Map<ArrayBufferLike, number>();
   private arenaFor(r: Run, n: number): Uint8Array {
     if (!r.arena) r.arena = this.spare.pop() ?? Buffer.allocUnsafe(RUN_BYTES);
     const v = r.arena.subarray(r.arenaFill, r.arenaFill + n);
@@ -73,12 +77,15 @@ export class OrderedWriter {
     let r = this.run;
     if (!r || r.fd !== fd || r.start + r.fill !== offset || r.fill + data.length > RUN_BYTES || r.pieces.length === MAX_PIECES) {
       this.flush();
-      r = this.run = { fd, start: offset, fill: 0, pieces: [], arena: undefined, arenaFill: 0 };
+      r = this.run = { fd, start: offset, fill: 0, pieces: [], held: [], arena: undefined, arenaFill: 0 };
     }
     let piece = data;
     if (!stable) {
       piece = data.length <= RUN_BYTES ? this.arenaFor(r, data.length) : new Uint8Array(data.length);
       piece.set(data);
+    } else if (r.held[r.held.length - 1] !== data.buffer) {
+      r.held.push(data.buffer);
+      this.holds.set(data.buffer, (this.holds.get(data.buffer) ?? 0) + 1);
     }
     r.pieces.push(piece);
     r.fill += data.length;
@@ -96,11 +103,21 @@ export class OrderedWriter {
       () => {
         this.queued.splice(this.queued.indexOf(entry), 1);
         if (r.arena) this.spare.push(r.arena);
+        for (const b of r.held) {
+          const n = this.holds.get(b)! - 1;
+          if (n === 0) this.holds.delete(b);
+          else this.holds.set(b, n);
+        }
       },
       (e: unknown) => {
         this.failure ??= e;
       },
     );
+  }
+
+  /** Does a run not yet written hold a view of `buffer`? (Its reader must not reuse it yet.) */
+  inUse(buffer: ArrayBufferLike): boolean {
+    return this.holds.has(buffer);
   }
 
   /** A promise to wait on when too many runs are queued (flat memory); undefined otherwise. */

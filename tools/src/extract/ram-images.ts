@@ -77,6 +77,11 @@ export class RamImages {
     if (img.written[p >> 3]! & (1 << (p & 7))) this.writer.put(img.fd, offset, ZERO_PAGE.subarray(0, this.pageSize), true);
   }
 
+  /** Does a write not yet done hold a view of `buffer`? */
+  inUse(buffer: ArrayBufferLike): boolean {
+    return this.writer.inUse(buffer);
+  }
+
   /** Wait here when enough writes are queued (keeps memory flat); undefined when there is room. */
   ready(): Promise<void> | undefined {
     return this.writer.ready();
