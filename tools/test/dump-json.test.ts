@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { encodeMainStream, type MainRecordInput } from '@migwire/stream-codec';
 import { main, MemoryOutput } from '../src/index.js';
-import { recordJson } from '../src/format/record-json.js';
+import { PAGE_PAYLOAD, nestedJson, recordJson } from '../src/format/record-json.js';
+import { decodeInput, type AnyRecord } from '../src/decode/channels.js';
+import { openCapture } from '@migwire/capture';
 import { FIXTURES } from './paths.js';
 
 async function lines(...argv: string[]): Promise<string[]> {
@@ -97,4 +99,20 @@ test('control characters in names are escaped in dump output', async (t) => {
   const json = (await lines('dump', join(dir, 'ctl.bin'), '--json')).join('\n');
   t.false(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/.test(json));
   t.true(json.includes('\\u001b[2J\\u009b'));
+});
+
+test('the fast JSON paths give the same text as JSON.stringify, record for record, on real captures', async (t) => {
+  for (const path of [PRECOPY, MULTIFD, join(FIXTURES, '10.0-postcopy-preempt')]) {
+    let n = 0;
+    await decodeInput(openCapture(path), {
+      onRecord: (ch, r: AnyRecord) => {
+        n++;
+        for (const bytes of [false, true]) {
+          const skip = bytes ? undefined : PAGE_PAYLOAD[r.kind];
+          if (recordJson(ch.name, r, { bytes }) !== nestedJson(ch.name, r, bytes, skip)) t.fail(`${path} ${ch.name} ${r.kind}@${r.offset}`);
+        }
+      },
+    });
+    t.true(n > 100);
+  }
 });

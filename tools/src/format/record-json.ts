@@ -19,7 +19,7 @@ export interface RecordJsonOptions {
 }
 
 /** Fields that hold guest page contents, by record kind. */
-const PAGE_PAYLOAD: Record<string, string> = {
+export const PAGE_PAYLOAD: Record<string, string> = {
   'ram-page': 'data',
   'ram-xbzrle': 'delta',
   'ram-compressed': 'data',
@@ -41,7 +41,28 @@ const escapeControl = (c: string): string => `\\u${c.charCodeAt(0).toString(16).
 export function recordJson(channel: string, r: AnyRecord, o: RecordJsonOptions = {}): string {
   const whole = o.bytes === true;
   const skip = whole ? undefined : PAGE_PAYLOAD[r.kind];
-  return flatJson(channel, r, whole, skip) ?? nestedJson(channel, r, whole, skip);
+  return (skip ? pageJson(channel, r) : undefined) ?? flatJson(channel, r, whole, skip) ?? nestedJson(channel, r, whole, skip);
+}
+
+/** The keys of a PAGE/ZERO record as the decoder makes it (ram-body.ts), payload left out. */
+const PAGE_KEYS = 'kind,offset,length,depth,sectionId,flags,block,pageOffset,data';
+const ZERO_KEYS = 'kind,offset,length,depth,sectionId,flags,block,pageOffset,fill';
+/** Kinds whose key order was checked: the decoder makes each kind at one place, so one look is enough. */
+const checkedKinds = new Map<string, boolean>();
+
+/**
+ * PAGE and ZERO records, most of every stream, written from a template; the same text as
+ * flatJson. Any record whose keys are not the expected ones in the expected order goes the
+ * general way.
+ */
+function pageJson(channel: string, r: AnyRecord): string | undefined {
+  if (r.kind !== 'ram-page' && r.kind !== 'ram-zero') return undefined;
+  if (typeof r.sectionId !== 'number') return undefined;
+  let ok = checkedKinds.get(r.kind);
+  if (ok === undefined) checkedKinds.set(r.kind, (ok = Object.keys(r).join(',') === (r.kind === 'ram-page' ? PAGE_KEYS : ZERO_KEYS)));
+  if (!ok) return undefined;
+  const head = `{"channel":${cachedString(channel)},"kind":"${r.kind}","offset":${numberJson(r.offset)},"length":${numberJson(r.length)},"depth":${numberJson(r.depth)},"sectionId":${numberJson(r.sectionId)},"flags":${numberJson(r.flags)},"block":${cachedString(r.block)},"pageOffset":${numberJson(r.pageOffset)}`;
+  return r.kind === 'ram-page' ? head + '}' : `${head},"fill":${numberJson(r.fill)}}`;
 }
 
 const stringJson = (v: string): string => terminalSafe(JSON.stringify(v));
@@ -105,7 +126,8 @@ function flatJson(channel: string, r: AnyRecord, whole: boolean, skip: string | 
   return text + '}';
 }
 
-function nestedJson(channel: string, r: AnyRecord, whole: boolean, skip: string | undefined): string {
+/** The general form (JSON.stringify with a replacer): the fast paths above must give its text. */
+export function nestedJson(channel: string, r: AnyRecord, whole: boolean, skip: string | undefined): string {
   const text = JSON.stringify({ channel, ...r }, function (this: Record<string, unknown>, key, value: unknown) {
     if (key === 'raw') return undefined;
     // JSON.stringify has already called Buffer#toJSON on `value`: look at the holder's own field.
