@@ -61,8 +61,9 @@ function pageJson(channel: string, r: AnyRecord): string | undefined {
   let ok = checkedKinds.get(r.kind);
   if (ok === undefined) checkedKinds.set(r.kind, (ok = Object.keys(r).join(',') === (r.kind === 'ram-page' ? PAGE_KEYS : ZERO_KEYS)));
   if (!ok) return undefined;
-  const head = `{"channel":${cachedString(channel)},"kind":"${r.kind}","offset":${numberJson(r.offset)},"length":${numberJson(r.length)},"depth":${numberJson(r.depth)},"sectionId":${numberJson(r.sectionId)},"flags":${numberJson(r.flags)},"block":${cachedString(r.block)},"pageOffset":${numberJson(r.pageOffset)}`;
-  return r.kind === 'ram-page' ? head + '}' : `${head},"fill":${numberJson(r.fill)}}`;
+  // Every number here is a safe integer: the decoder refuses offsets at or beyond 2^53.
+  const head = `{"channel":${cachedString(channel)},"kind":"${r.kind}","offset":${r.offset},"length":${r.length},"depth":${r.depth},"sectionId":${r.sectionId},"flags":${r.flags},"block":${cachedString(r.block)},"pageOffset":${r.pageOffset}`;
+  return r.kind === 'ram-page' ? head + '}' : `${head},"fill":${r.fill}}`;
 }
 
 const stringJson = (v: string): string => terminalSafe(JSON.stringify(v));
