@@ -129,8 +129,8 @@ export class DestinationOrderReader {
     this.#collect = o.collectErrors === true;
     this.#mainDecoder = new MainStreamDecoder({ channel: mainCh.name });
     const dec = this.#mainDecoder;
-    // Enough buffers to cover the pages queued writes may still hold (extract's writer: ~16 MiB).
-    const recycle = o.mainBuffersInUse ? { pending: () => dec.pending, inUse: o.mainBuffersInUse, ring: 192 } : undefined;
+    // Enough buffers to cover the pages queued writes may still hold (extract.s writer: ~3 MiB).
+    const recycle = o.mainBuffersInUse ? { pending: () => dec.pending, inUse: o.mainBuffersInUse, ring: 40 } : undefined;
     this.main = new ChannelCursor<MainRecord>(mainCh, dec, recycle);
     this.#multifdChannels = chans.filter((c) => c.role === 'multifd');
   }

@@ -8,10 +8,10 @@
  */
 import { writev as writevCb } from 'node:fs';
 
-const RUN_BYTES = 4 * 1024 * 1024;
+const RUN_BYTES = 1024 * 1024;
 /** Pieces per writev (the kernel's IOV_MAX is 1024). */
 const MAX_PIECES = 1024;
-const MAX_QUEUED = 3;
+const MAX_QUEUED = 2;
 
 interface Run {
   fd: number;
