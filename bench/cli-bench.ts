@@ -84,21 +84,39 @@ export async function benchCli(sizeMiB: number, rounds: number): Promise<void> {
     (runs[k] ??= []).push(r);
   };
   let imageBytes = 0;
+  let imageSize = 0;
   for (let round = 0; round < rounds; round++) {
     add('dump', await runChild([node, MIGWIRE, 'dump', stream]));
     add('dump --json', await runChild([node, MIGWIRE, 'dump', stream, '--json']));
     if (py) add('py -d state', await runChild(['python3', py, '-d', 'state', '-f', stream]));
-    const ex = out('extract-out');
-    add('extract', await runChild([node, MIGWIRE, 'extract', stream, '--out', join(ex, 'img'), '--quiet']));
-    // The floor writes as many bytes as extract put in its images (zero pages are holes in both).
-    const blocks = JSON.parse(readFileSync(join(ex, 'img', 'blocks.json'), 'utf8')) as Array<{ pagesWritten: number; length: number }>;
-    imageBytes = blocks.reduce((n, b) => n + b.pagesWritten * 4096, 0);
-    rmSync(ex, { recursive: true, force: true });
-    const fl = out('write-floor');
-    add('floor', await runChild([node, join(BENCH_DIST, 'write-floor.js'), join(fl, 'image.img'), String(imageBytes), String(blocks.reduce((n, b) => n + b.length, 0))]));
-    rmSync(fl, { recursive: true, force: true });
+    // The writing jobs start from the same state: earlier outputs deleted and written back
+    // (untimed `sync`), and the floor and extract take turns going first.
+    const extractJob = async (): Promise<void> => {
+      const ex = out('extract-out');
+      spawnSync('sync');
+      add('extract', await runChild([node, MIGWIRE, 'extract', stream, '--out', join(ex, 'img'), '--quiet']));
+      // The floor writes as many bytes as extract put in its images (zero pages are holes in both).
+      const blocks = JSON.parse(readFileSync(join(ex, 'img', 'blocks.json'), 'utf8')) as Array<{ pagesWritten: number; length: number }>;
+      imageBytes = blocks.reduce((n, b) => n + b.pagesWritten * 4096, 0);
+      imageSize = blocks.reduce((n, b) => n + b.length, 0);
+      rmSync(ex, { recursive: true, force: true });
+    };
+    const floorJob = async (): Promise<void> => {
+      const fl = out('write-floor');
+      spawnSync('sync');
+      add('floor', await runChild([node, join(BENCH_DIST, 'write-floor.js'), join(fl, 'image.img'), String(imageBytes), String(imageSize)]));
+      rmSync(fl, { recursive: true, force: true });
+    };
+    if (round % 2 === 0 || imageBytes === 0) {
+      await extractJob();
+      await floorJob();
+    } else {
+      await floorJob();
+      await extractJob();
+    }
     if (py) {
       const pd = out('analyze-x');
+      spawnSync('sync');
       add('py -x', await runChild(['python3', py, '-x', '-f', stream], { cwd: pd }));
       rmSync(pd, { recursive: true, force: true });
     }
