@@ -1,13 +1,21 @@
-/** Where commands write. Lines are batched; stdout writes are synchronous on Linux, so memory stays flat. */
+/**
+ * Where commands write. Lines are batched into ~1 MiB writes (not a write per line); stdout writes
+ * are synchronous on Linux for files and pipes, so memory stays flat.
+ */
 export interface Output {
   line(text: string): void;
   err(text: string): void;
   flush(): void;
 }
 
+/** Output is gathered into buffers of this size and written with one call each. */
+const WRITE_SIZE = 1024 * 1024;
+
 export class StdOutput implements Output {
-  private buf: string[] = [];
-  private size = 0;
+  // Lines are encoded into the buffer as they come (short-lived strings, no join); a fresh buffer
+  // after each write, since a write to a socket may still hold the last one.
+  private buf = Buffer.allocUnsafe(WRITE_SIZE);
+  private used = 0;
   private closed = false;
 
   constructor() {
@@ -23,9 +31,16 @@ export class StdOutput implements Output {
 
   line(text: string): void {
     if (this.closed) return;
-    this.buf.push(text);
-    this.size += text.length + 1;
-    if (this.size > 64 * 1024) this.flush();
+    // Worst case 3 bytes per UTF-16 unit, plus the newline.
+    if (this.used + text.length * 3 + 1 > WRITE_SIZE) {
+      this.flush();
+      if (text.length * 3 + 1 > WRITE_SIZE) {
+        process.stdout.write(text + '\n');
+        return;
+      }
+    }
+    this.used += this.buf.write(text, this.used, 'utf8');
+    this.buf[this.used++] = 0x0a;
   }
 
   err(text: string): void {
@@ -34,10 +49,10 @@ export class StdOutput implements Output {
   }
 
   flush(): void {
-    if (this.buf.length === 0 || this.closed) return;
-    process.stdout.write(this.buf.join('\n') + '\n');
-    this.buf = [];
-    this.size = 0;
+    if (this.used === 0 || this.closed) return;
+    process.stdout.write(this.buf.subarray(0, this.used));
+    this.buf = Buffer.allocUnsafe(WRITE_SIZE);
+    this.used = 0;
   }
 }
 

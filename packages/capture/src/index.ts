@@ -38,7 +38,7 @@ export { readChunks, type ChunkLine } from './chunks/reader.js';
 export { ChunksWriter } from './chunks/writer.js';
 export { ArrivalTimes } from './chunks/arrival-times.js';
 export { openCapture, type Capture, type CaptureChannel, type OpenCaptureOptions } from './open/open-capture.js';
-export { fileBytes, readHead, channelSize } from './open/byte-source.js';
+export { fileBytes, isGzipPath, readHead, channelSize } from './open/byte-source.js';
 export { findTrailingVmdesc } from './open/trailer.js';
 export { describeMigration, type PcapSelection } from './open/pcap-capture.js';
 export {

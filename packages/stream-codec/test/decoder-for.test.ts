@@ -96,3 +96,21 @@ test('errors from decoderFor decoders carry channel, role and offset; reset() gi
   const preempt = decodeAll(decoderFor('postcopy-preempt'), Buffer.from([0, 0, 0, 0, 0, 0, 0x0f, 0xff]));
   t.is(preempt.error?.role, 'postcopy-preempt');
 });
+
+test('skipPagePayloads: a real QEMU stream gives the same records, page payloads consumed but not handed out', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const { gunzipSync } = await import('node:zlib');
+  const { join } = await import('node:path');
+  const { FIXTURES } = await import('./paths.js');
+  const bytes = gunzipSync(readFileSync(join(FIXTURES, '10.0-precopy-file', 'stream.bin.gz')));
+  const full = decodeAll(decoderFor('main'), bytes);
+  const skipped = decodeAll(decoderFor('main', { skipPagePayloads: true }), bytes);
+  t.is(full.error, undefined);
+  t.is(skipped.error, undefined);
+  t.is(skipped.records.length, full.records.length);
+  const pages = skipped.records.filter((r) => r.kind === 'ram-page');
+  t.true(pages.length > 1000);
+  t.true(pages.every((r) => r.kind === 'ram-page' && r.data.length === 0));
+  const shape = (r: CodecRecord): string => `${r.kind}@${r.offset}+${r.length}`;
+  t.deepEqual(skipped.records.map(shape), full.records.map(shape));
+});

@@ -6,7 +6,7 @@ import { UsageError } from '../errors/usage-error.js';
 
 export const dump: CommandSpec = {
   summary: 'print every record of every channel (main, return path, multifd, postcopy-preempt)',
-  usage: 'migwire dump PATH [--migration N] [--json] [--channel NAME]... [--section ID|IDSTR]... [--no-pages | --pages] [--fields] [--no-summary]',
+  usage: 'migwire dump PATH [--migration N] [--json] [--channel NAME]... [--section ID|IDSTR]... [--no-pages | --pages] [--fields] [--no-summary] [--bytes]',
   help: `${INPUT_HELP}
 
 Output is one line per record: channel, byte offset, length, and what the record is. Runs of RAM
@@ -15,7 +15,10 @@ and bytes per kind, pages per block, commands and return-path messages) ends the
 Decoding streams each file: memory stays flat whatever the stream's size.
 
 Options:
-  --json             one JSON object per record (JSON lines); byte fields as {length, hex}
+  --json             one JSON object per record (JSON lines); byte fields as {length, hex} with
+                     the hex cut at 64 bytes (hexTruncated: true), page payloads left out,
+                     integers beyond 2^53 as decimal strings
+  --bytes            with --json: whole hex of every byte field, page payloads included
   --channel NAME     only this channel: main, return-path, multifd, multifd2, postcopy-preempt,
                      connNN or connNN.src2dst (repeatable)
   --section ID       only records of this section id or idstr, e.g. 2 or ram (repeatable)
@@ -35,6 +38,7 @@ migration stream, or nothing could be decoded; 2 for a usage error.`,
     pages: { type: 'boolean' },
     fields: { type: 'boolean' },
     'no-summary': { type: 'boolean' },
+    bytes: { type: 'boolean' },
     ...MIGRATION_OPTION,
   },
   run: async (pos, v, out) => {
@@ -50,6 +54,7 @@ migration stream, or nothing could be decoded; 2 for a usage error.`,
         pages: v['pages'] === true,
         fields: v['fields'] === true,
         summary: v['no-summary'] !== true,
+        bytes: v['bytes'] === true,
         migration: migrationOf(v['migration']),
       },
       out,

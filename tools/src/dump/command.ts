@@ -2,7 +2,8 @@
 import { isCodecError } from '@migwire/stream-codec';
 import type { CodecRecord } from '@migwire/stream-codec';
 import { decodeCapture, openCapture, type CaptureChannel, type ChannelResult } from '@migwire/capture';
-import { bytesHuman, describe, hexOffset, recordJson } from '../format/human.js';
+import { bytesHuman, describe, hexOffset, printable } from '../format/human.js';
+import { jsonLine, recordJson } from '../format/record-json.js';
 import { Summary } from '../format/summary.js';
 import type { Output } from '../cli-io.js';
 import { nameList, UsageError } from '../errors/usage-error.js';
@@ -23,6 +24,8 @@ export interface DumpOptions {
   summary: boolean;
   /** Which migration of a pcap/pcapng holding several. */
   migration?: number;
+  /** JSON: whole hex of every byte field, page payloads included (default: none, and hex cut at 64 bytes). */
+  bytes?: boolean;
 }
 
 export function channelMatches(ch: CaptureChannel, wanted: string[]): boolean {
@@ -70,7 +73,7 @@ class PageRun {
 }
 
 function row(channel: string, offset: number, length: number, text: string): string {
-  return `${channel.padEnd(16)} ${hexOffset(offset)} ${String(length).padStart(8)}  ${text}`;
+  return printable(`${channel.padEnd(16)} ${hexOffset(offset)} ${String(length).padStart(8)}  ${text}`);
 }
 
 export async function dump(path: string, o: DumpOptions, out: Output): Promise<number> {
@@ -93,8 +96,8 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
     return o.sections.includes(id) || (idstr !== undefined && o.sections.includes(idstr));
   };
   if (!o.json) {
-    out.line(`# ${input.kind} ${input.path}: ${input.channels.map((c) => `${c.name} (${c.size !== undefined ? bytesHuman(c.size) : 'stream'})`).join(', ')}`);
-    for (const n of input.notices ?? []) out.line(`# note: ${n}`);
+    out.line(printable(`# ${input.kind} ${input.path}: ${input.channels.map((c) => `${c.name} (${c.size !== undefined ? bytesHuman(c.size) : 'stream'})`).join(', ')}`));
+    for (const n of input.notices ?? []) out.line(printable(`# note: ${n}`));
     out.line(`${'channel'.padEnd(16)} ${'offset'.padEnd(10)} ${'length'.padStart(8)}  record`);
   } else for (const n of input.notices ?? []) out.line(JSON.stringify({ kind: 'notice', message: n }));
   const flush = (ch: string): void => {
@@ -104,6 +107,10 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
   const results = await decodeCapture(input, {
     only: (ch) => channelMatches(ch, o.channels),
     vmdescPrepass: o.fields,
+    // Page bytes are never shown unless asked for: the decoder need not hand them out.
+    skipPagePayloads: !(o.json && o.bytes),
+    // Every record is printed (or counted) before the next: its bytes need not outlive the call.
+    transientViews: true,
     onRecord: (ch: CaptureChannel, r: CodecRecord) => {
       summary.add(ch.name, r);
       if (r.kind === 'section') {
@@ -114,7 +121,7 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
       if (isPage && o.noPages) return;
       if (!sectionWanted(ch.name, r)) return;
       if (o.json) {
-        out.line(recordJson(ch.name, r));
+        out.line(recordJson(ch.name, r, { bytes: o.bytes === true }));
         return;
       }
       if (isPage && !o.pages) {
@@ -126,21 +133,21 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
       flush(ch.name);
       out.line(row(ch.name, r.offset, r.length, describe(r)));
       if (o.fields && r.kind === 'device-state' && r.vmstate) {
-        for (const f of r.vmstate.fields) out.line(`${' '.repeat(40)}${f.name} (${f.type}) = ${JSON.stringify(f.value)}`);
-        for (const s of r.vmstate.subsections) out.line(`${' '.repeat(40)}[${s.name} v${s.version}] ${JSON.stringify(s.fields.map((f) => [f.name, f.value]))}`);
+        for (const f of r.vmstate.fields) out.line(printable(`${' '.repeat(40)}${f.name} (${f.type}) = ${JSON.stringify(f.value)}`));
+        for (const s of r.vmstate.subsections) out.line(printable(`${' '.repeat(40)}[${s.name} v${s.version}] ${JSON.stringify(s.fields.map((f) => [f.name, f.value]))}`));
       }
     },
     onChannelEnd: (res: ChannelResult) => {
       if (!o.json) flush(res.channel.name);
       summary.channel(res);
       if (res.error && !o.json) out.line(row(res.channel.name, res.error.offset, 0, `ERROR ${res.error.message}`));
-      if (res.error && o.json) out.line(JSON.stringify({ kind: 'error', ...res.error.toJSON() }));
-      if (res.skipped && !o.json) out.line(`${res.channel.name.padEnd(16)} (not decoded: ${res.skipped})`);
+      if (res.error && o.json) out.line(jsonLine({ kind: 'error', ...res.error.toJSON() }));
+      if (res.skipped && !o.json) out.line(printable(`${res.channel.name.padEnd(16)} (not decoded: ${res.skipped})`));
     },
   });
   if (o.summary) {
-    if (o.json) out.line(JSON.stringify({ kind: 'summary', ...summary.toJSON() }));
-    else for (const l of summary.lines()) out.line(l);
+    if (o.json) out.line(jsonLine({ kind: 'summary', ...summary.toJSON() }));
+    else for (const l of summary.lines()) out.line(printable(l));
   }
   for (const r of results) if (r.error) out.err(`migwire: ${r.error.message}`);
   if (results.some((r) => r.error)) return 1;

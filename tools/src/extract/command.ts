@@ -46,7 +46,8 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   });
   const errors: string[] = [];
   // Pages are written as they come: no copy of decompressed multifd pages needed.
-  const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true });
+  // Each main record is applied before the next is read: main read buffers are reused once no queued write holds them.
+  const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true, mainBuffersInUse: (b) => images.inUse(b) });
   let region: MappedRamRegion | undefined;
   let last: MainRecord | undefined;
   let ended = false;
@@ -60,6 +61,8 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   try {
     for await (const e of reader.events()) {
       tick();
+      const wait = images.ready();
+      if (wait) await wait;
       if (e.kind === 'multifd-pages') {
         for (const p of e.pages) {
           if (p.data) {
@@ -80,7 +83,8 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
           region?.feed(r.data);
           break;
         case 'ram-page':
-          images.writePage(r.block, r.pageOffset, r.data);
+          // A view of a read buffer: stays valid until written.
+          images.writePage(r.block, r.pageOffset, r.data, true);
           break;
         case 'ram-zero':
           images.zeroPage(r.block, r.pageOffset, r.fill);
@@ -106,12 +110,14 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   if (preempt) {
     const cur = new ChannelCursor<MainRecord>(preempt, new MainStreamDecoder({ channel: preempt.name, start: 'ram', ramBlocks: reader.ramBlocks }));
     for (let r = await cur.next(); r; r = await cur.next()) {
-      if (r.kind === 'ram-page') images.writePage(r.block, r.pageOffset, r.data);
+      if (r.kind === 'ram-page') images.writePage(r.block, r.pageOffset, r.data, true);
       else if (r.kind === 'ram-zero') images.zeroPage(r.block, r.pageOffset, r.fill);
+      const wait = images.ready();
+      if (wait) await wait;
     }
     if (cur.error) errors.push(cur.error.message);
   }
-  return { blocks: images.finish(), rounds: reader.rounds, errors };
+  return { blocks: await images.finish(), rounds: reader.rounds, errors };
 }
 
 export async function extract(path: string, o: ExtractOptions, out: Output): Promise<number> {

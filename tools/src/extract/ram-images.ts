@@ -1,10 +1,12 @@
 /**
  * The destination's RAM, block by block, as sparse image files. Pages are
- * written where they belong; a page never written stays a hole (zero).
+ * written where they belong (adjacent pages in one write, in the background:
+ * ordered-writer.ts); a page never written stays a hole (zero).
  */
 import { closeSync, ftruncateSync, readSync, writeSync } from 'node:fs';
 import { openOutputFile, prepareOutputDir, writeOutputFile } from '@migwire/capture';
 import { applyXbzrle, type RamBlockInfo } from '@migwire/stream-codec';
+import { OrderedWriter } from './ordered-writer.js';
 import { insideDir, safeFileName } from './safe-name.js';
 
 interface BlockImage {
@@ -37,6 +39,7 @@ export class RamImages {
   private readonly images = new Map<string, BlockImage>();
   private readonly taken = new Set<string>();
   private scratch: Uint8Array;
+  private readonly writer = new OrderedWriter();
 
   constructor(
     private readonly dir: string,
@@ -75,10 +78,11 @@ export class RamImages {
     return img;
   }
 
-  writePage(block: string, offset: number, data: Uint8Array): void {
+  /** `stable`: `data` stays valid until written (a view of a read buffer); otherwise it is copied. */
+  writePage(block: string, offset: number, data: Uint8Array, stable = false): void {
     const img = this.image(block, offset);
     if (!img) return;
-    writeSync(img.fd, data, 0, data.length, offset);
+    this.writer.put(img.fd, offset, data, stable);
     const p = offset / this.pageSize;
     if (!(img.written[p >> 3]! & (1 << (p & 7)))) {
       img.written[p >> 3]! |= 1 << (p & 7);
@@ -92,10 +96,20 @@ export class RamImages {
     if (!img) return;
     const p = offset / this.pageSize;
     if (fill !== 0) {
-      this.writePage(block, offset, new Uint8Array(this.pageSize).fill(fill));
+      this.writePage(block, offset, new Uint8Array(this.pageSize).fill(fill), true);
       return;
     }
-    if (img.written[p >> 3]! & (1 << (p & 7))) writeSync(img.fd, ZERO_PAGE, 0, this.pageSize, offset);
+    if (img.written[p >> 3]! & (1 << (p & 7))) this.writer.put(img.fd, offset, ZERO_PAGE.subarray(0, this.pageSize), true);
+  }
+
+  /** Does a write not yet done hold a view of `buffer`? */
+  inUse(buffer: ArrayBufferLike): boolean {
+    return this.writer.inUse(buffer);
+  }
+
+  /** Wait here when enough writes are queued (keeps memory flat); undefined when there is room. */
+  ready(): Promise<void> | undefined {
+    return this.writer.ready();
   }
 
   /** Apply an XBZRLE delta to the page's current content. */
@@ -103,7 +117,7 @@ export class RamImages {
     const img = this.image(block, offset);
     if (!img) return;
     const page = this.scratch;
-    readSync(img.fd, page, 0, this.pageSize, offset);
+    if (!this.writer.unwritten(img.fd, offset, page)) readSync(img.fd, page, 0, this.pageSize, offset);
     applyXbzrle(page, delta);
     this.writePage(block, offset, page);
   }
@@ -114,7 +128,8 @@ export class RamImages {
   }
 
   /** Close the files and write blocks.json; returns the per-block summary. */
-  finish(): Array<{ name: string; file: string; length: number; pagesWritten: number }> {
+  async finish(): Promise<Array<{ name: string; file: string; length: number; pagesWritten: number }>> {
+    await this.writer.close();
     const summary = [...this.images.values()].map((i) => ({ name: i.info.name, file: i.file, length: i.info.usedLength, pagesWritten: i.pagesWritten }));
     for (const i of this.images.values()) closeSync(i.fd);
     writeOutputFile(insideDir(this.dir, 'blocks.json'), JSON.stringify(summary, null, 2) + '\n', { replace: this.o.force ?? false });
@@ -167,7 +182,7 @@ export class MappedRamRegion {
       const set = (this.bitmap[page >> 3]! >> (page & 7)) & 1;
       if (set) {
         if (within === 0 && take === h.pageSize) {
-          this.images.writePage(this.info.name, page * h.pageSize, data.subarray(i, i + take));
+          this.images.writePage(this.info.name, page * h.pageSize, data.subarray(i, i + take), true);
         } else {
           this.pageBuf.set(data.subarray(i, i + take), within);
           this.pageFill = within + take;

@@ -114,11 +114,10 @@ function rpDetail(a: import('@migwire/stream-codec').ReturnPathArgs): string {
   }
 }
 
-/** JSON text of a record: byte arrays become {length, hex} (hex only when short); the raw copies kept for re-encoding are left out. */
-export function recordJson(channel: string, r: CodecRecord, maxHex = 64): string {
-  return JSON.stringify({ channel, ...r }, (key, v: unknown) => {
-    if (key === 'raw') return undefined;
-    if (v instanceof Uint8Array) return v.length <= maxHex ? { length: v.length, hex: Buffer.from(v.buffer, v.byteOffset, v.length).toString('hex') } : { length: v.length };
-    return v;
-  });
+const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Text for a terminal: control characters (from names in the stream) shown as \xHH, never sent raw. */
+export function printable(text: string): string {
+  return HAS_CONTROL.test(text) ? text.replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : text;
 }

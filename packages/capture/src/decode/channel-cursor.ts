@@ -5,6 +5,7 @@
  */
 import { CodecError, type CodecRecord, type Decoder } from '@migwire/stream-codec';
 import type { CaptureChannel } from '../open/open-capture.js';
+import { channelBytes, type Recycle } from './file-bytes.js';
 import { withPlace } from './outcome.js';
 
 export class ChannelCursor<R extends CodecRecord> {
@@ -18,8 +19,11 @@ export class ChannelCursor<R extends CodecRecord> {
   constructor(
     readonly channel: CaptureChannel,
     private readonly decoder: Decoder<R>,
-    /** The channel's bytes when they come from a shared read (Capture.openAll); else channel.open(). */
-    private readonly stream?: AsyncIterable<Uint8Array>,
+    /**
+     * stream: the channel's bytes when they come from a shared read (Capture.openAll);
+     * recycle: reuse read buffers (see file-bytes.ts), only when every record is done with before the next read.
+     */
+    private readonly o: { stream?: AsyncIterable<Uint8Array>; recycle?: Recycle } = {},
   ) {}
 
   /** The next record, or undefined at the end of the channel (or at its first error, kept in `error`). */
@@ -34,7 +38,7 @@ export class ChannelCursor<R extends CodecRecord> {
   }
 
   private async fill(): Promise<void> {
-    this.iter ??= (this.stream ?? this.channel.open())[Symbol.asyncIterator]();
+    this.iter ??= (this.o.stream ?? channelBytes(this.channel, this.o.recycle))[Symbol.asyncIterator]();
     const sink = (r: R): void => {
       this.queue.push(r);
     };

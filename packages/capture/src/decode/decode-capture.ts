@@ -7,6 +7,7 @@ import { CodecError, MainStreamDecoder, decoderFor, isDecodableRole, isEncrypted
 import type { Capture, CaptureChannel } from '../open/open-capture.js';
 import { findTrailingVmdesc } from '../open/trailer.js';
 import { incompleteStream, withPlace } from './outcome.js';
+import { channelBytes } from './file-bytes.js';
 
 export interface ChannelResult {
   channel: CaptureChannel;
@@ -31,6 +32,13 @@ export interface DecodeOptions {
    * pass, when it cannot be read off the end of the file (compressed files, stdin excluded).
    */
   vmdescPrepass?: boolean;
+  /** Consume page payloads without handing them out (`ram-page` data empty): for listings and counts. */
+  skipPagePayloads?: boolean;
+  /**
+   * The caller keeps no view of a record's bytes past `onRecord` (and uses no `onChunk`): read
+   * buffers of main-format channels are recycled (less garbage, flat memory).
+   */
+  transientViews?: boolean;
   /** Only these channels (by name, role or connNN.dir). */
   only?: (channel: CaptureChannel) => boolean;
 }
@@ -59,7 +67,7 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
         vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
         if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
       }
-      dec = decoderFor(ch.role, { channel: ch.name, ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...(ch.midStream ? { skipInit: true } : {}) });
+      dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...(ch.midStream ? { skipInit: true } : {}) });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
     // Bytes that claim no role are not a migration stream: decoding them as one says what is wrong
@@ -81,7 +89,9 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
       opts.onRecord(ch, r);
     };
     try {
-      for await (const chunk of streams.get(ch) ?? ch.open()) {
+      const mainDecoder = dec instanceof MainStreamDecoder ? dec : undefined;
+      const recycle = opts.transientViews && !opts.onChunk && mainDecoder ? { pending: () => mainDecoder.pending } : undefined;
+      for await (const chunk of streams.get(ch) ?? channelBytes(ch, recycle)) {
         result.bytes += chunk.length;
         opts.onChunk?.(ch, chunk);
         dec.write(chunk, sink);
@@ -111,7 +121,7 @@ function notAMigrationStream(input: Capture, ch: CaptureChannel): boolean {
 async function prepassVmdesc(ch: CaptureChannel): Promise<Vmdesc | undefined> {
   const dec = new MainStreamDecoder({ channel: ch.name });
   try {
-    for await (const chunk of ch.open()) dec.write(chunk, () => {});
+    for await (const chunk of channelBytes(ch)) dec.write(chunk, () => {});
     dec.end(() => {});
   } catch (e) {
     if (!(e instanceof CodecError)) throw e;

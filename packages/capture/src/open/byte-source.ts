@@ -38,7 +38,7 @@ export interface ExpectedContent {
  * Pass the bytes through, hashing them on the way (no second pass); at the end, a byte count or
  * digest that differs from index.json is a CaptureError naming the file.
  */
-async function* verified(source: AsyncIterable<Uint8Array>, path: string, expect: ExpectedContent): AsyncGenerator<Uint8Array> {
+export async function* verified(source: AsyncIterable<Uint8Array>, path: string, expect: ExpectedContent): AsyncGenerator<Uint8Array> {
   const hash = expect.sha256 ? createHash('sha256') : undefined;
   let n = 0;
   for await (const chunk of source) {

@@ -36,6 +36,8 @@ export interface CaptureChannel {
    * no init message (decode with skipInit) and its offsets count from there.
    */
   midStream?: { skipped: number };
+  /** What index.json promises of this file (size, sha256): checked while it is read. */
+  expect?: ExpectedContent;
   /** Stream the channel's bytes in chunks (bounded memory); failures are CaptureErrors. */
   open(): AsyncIterable<Uint8Array>;
 }
@@ -84,7 +86,7 @@ function identify(head: Uint8Array): { role: ChannelRole; multifdId?: number } {
 function fileChannel(path: string, init: Omit<CaptureChannel, 'path' | 'size' | 'open'>, expect?: ExpectedContent): CaptureChannel {
   const size = channelSize(path);
   checkSize(path, size, expect);
-  return { ...init, path, size, open: () => fileBytes(path, expect) };
+  return { ...init, path, size, ...(expect ? { expect } : {}), open: () => fileBytes(path, expect) };
 }
 
 /** Open a capture directory, a stream file (plain or .gz), a pcap/pcapng or "-" (stdin). Throws CaptureError. */

@@ -43,6 +43,8 @@ export interface DecoderOptions {
   vmdesc?: Vmdesc;
   /** Multifd: leave payloads out of the records (headers only, for live checks). */
   omitPayloads?: boolean;
+  /** Main and preempt: consume PAGE payloads without handing them out (`ram-page` data empty). */
+  skipPagePayloads?: boolean;
   /** Multifd: packet layout, when the first packet cannot tell it. */
   layout?: MultifdLayout;
   /** Main: refuse what this destination release refuses (command 8 from 11.0 on). */
@@ -75,17 +77,19 @@ export function decoderFor(role: ChannelRole, options: DecoderOptions = {}): Dec
     ...(o.limits !== undefined ? { limits: o.limits } : {}),
     ...(o.targetPageSize !== undefined ? { targetPageSize: o.targetPageSize } : {}),
   };
+  const skip = o.skipPagePayloads ? { skipPagePayloads: true } : {};
   const blocks = o.ramBlocks !== undefined ? { ramBlocks: o.ramBlocks } : {};
   switch (role) {
     case 'main':
       return new MainStreamDecoder({
         channel: o.channel ?? 'main',
         ...common,
+        ...skip,
         ...(o.vmdesc !== undefined ? { vmdesc: o.vmdesc } : {}),
         ...(o.destinationRelease !== undefined ? { destinationRelease: o.destinationRelease } : {}),
       });
     case 'postcopy-preempt':
-      return new MainStreamDecoder({ channel: o.channel ?? 'postcopy-preempt', start: 'ram', ...common, ...blocks });
+      return new MainStreamDecoder({ channel: o.channel ?? 'postcopy-preempt', start: 'ram', ...common, ...skip, ...blocks });
     case 'return-path':
       return new ReturnPathDecoder({ channel: o.channel ?? 'return-path', ...(o.limits !== undefined ? { limits: o.limits } : {}) });
     case 'multifd':

@@ -41,4 +41,10 @@ export interface MainDecoderOptions {
    * that release refuses (command 8 from 11.0 on). Unset: every release's records are accepted.
    */
   destinationRelease?: string;
+  /**
+   * Consume PAGE payloads without handing them out: `ram-page` records then carry an empty `data`
+   * (the payload's length is `pageSize`). For readers that only list or count pages (no view per
+   * page is made, so less garbage).
+   */
+  skipPagePayloads?: boolean;
 }

@@ -6,6 +6,8 @@ import type { RecordSink } from './options.js';
 import type { MappedRamHeader, RamBlockInfo } from './records.js';
 import { MainDecoderCore, State } from './state.js';
 
+const NO_BYTES = new Uint8Array(0);
+
 export function stepRam(s: MainDecoderCore, sink: RecordSink): boolean {
   const q = s.q;
   if (q.length < 8) return false;
@@ -63,7 +65,11 @@ export function stepRam(s: MainDecoderCore, sink: RecordSink): boolean {
       s.lastBlock = block;
       if (kind === RamFlag.Page) {
         q.skip(head);
-        const data = q.take(s.pageSize);
+        let data: Uint8Array;
+        if (s.options.skipPagePayloads) {
+          q.skip(s.pageSize);
+          data = NO_BYTES;
+        } else data = q.take(s.pageSize);
         sink({ kind: 'ram-page', offset, length: need, depth, sectionId, flags, block, pageOffset: addr, data });
       } else if (kind === RamFlag.Zero) {
         const fill = q.byte(head);

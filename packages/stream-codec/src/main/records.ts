@@ -111,7 +111,10 @@ interface RamPageBase extends RamRecordBase {
 
 export interface RamPageRecord extends RamPageBase {
   kind: 'ram-page';
-  /** The page bytes: a view into the received chunk; copy it to keep it past the chunk. */
+  /**
+   * The page bytes: a view into the received chunk; copy it to keep it past the chunk. Empty when
+   * the decoder was made with `skipPagePayloads`.
+   */
   data: Uint8Array;
 }
 

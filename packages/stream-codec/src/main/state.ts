@@ -91,8 +91,9 @@ export class MainDecoderCore {
 
   /** Bytes left before the innermost PACKAGED stream ends (Infinity at top level). */
   frameLeft(): number {
-    const f = this.frames[this.frames.length - 1];
-    return f ? f.end - this.q.offset : Infinity;
+    // Checked first: reading past the end of an empty array is a slow path in V8, and this runs per record.
+    const n = this.frames.length;
+    return n === 0 ? Infinity : this.frames[n - 1]!.end - this.q.offset;
   }
 
   checkFrame(need: number): void {

@@ -56,7 +56,7 @@ class MultifdFeed {
     private readonly errors: CodecError[] | undefined,
     stream: AsyncIterable<Uint8Array> | undefined,
   ) {
-    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks, ...(ch.midStream ? { skipInit: true } : {}) }), stream);
+    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks, ...(ch.midStream ? { skipInit: true } : {}) }), stream ? { stream } : {});
     this.#pages = new MultifdPageDecoder(4096, ch.name);
   }
 
@@ -99,6 +99,12 @@ export interface DestinationOrderOptions {
    * stops, the others go on (extract). Default: the first error is thrown (transcode).
    */
   collectErrors?: boolean;
+  /**
+   * The main channel's read buffers may be reused once the decoder is past them and this says no
+   * one else holds them: the caller is done with each main record before asking for the next
+   * (extract, whose queued writes hold page views).
+   */
+  mainBuffersInUse?: (buffer: ArrayBufferLike) => boolean;
 }
 
 /** Reads a recording in destination order; `recordedMultifd()` fills in as the channels are read. */
@@ -122,11 +128,14 @@ export class DestinationOrderReader {
     this.#stablePages = o.stablePages ?? true;
     this.#collect = o.collectErrors === true;
     this.#mainDecoder = new MainStreamDecoder({ channel: mainCh.name });
+    const dec = this.#mainDecoder;
+    // Enough buffers to cover the pages queued writes may still hold (extract's writer: ~3 MiB).
+    const recycle = o.mainBuffersInUse ? { pending: () => dec.pending, inUse: o.mainBuffersInUse, ring: 40 } : undefined;
     this.#multifdChannels = chans.filter((c) => c.role === 'multifd');
     // A packet capture is read once for main and every multifd channel, which are read in step.
     const shared = this.#multifdChannels.length && input.openAll ? input.openAll([mainCh, ...this.#multifdChannels]) : undefined;
     this.#streams = shared?.slice(1);
-    this.main = new ChannelCursor<MainRecord>(mainCh, this.#mainDecoder, shared?.[0]);
+    this.main = new ChannelCursor<MainRecord>(mainCh, dec, { ...(shared ? { stream: shared[0]! } : {}), ...(recycle ? { recycle } : {}) });
   }
 
   /** RAM blocks the main channel listed (MEM_SIZE). */
