@@ -3,7 +3,7 @@
  * with a safe default. A decoder reads the fields that concern its channel and ignores the rest.
  */
 export interface DecoderLimits {
-  /** Main: VMDESCRIPTION JSON (QEMU's are ~50 KB). */
+  /** Main: VMDESCRIPTION JSON (QEMU's are ~50 KB; held, decoded and parsed: about 5x this in memory). */
   maxVmdescBytes: number;
   /** Main: one device section held while its end is found (VFIO sections can be large). */
   maxDeviceSectionBytes: number;
@@ -22,7 +22,7 @@ export interface DecoderLimits {
 }
 
 export const DEFAULT_LIMITS: Readonly<DecoderLimits> = {
-  maxVmdescBytes: 64 * 1024 * 1024,
+  maxVmdescBytes: 16 * 1024 * 1024,
   maxDeviceSectionBytes: 256 * 1024 * 1024,
   maxPackagedBytes: 256 * 1024 * 1024,
   maxConfigurationNameBytes: 1024,
