@@ -6,9 +6,9 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { readCaptureIndex, type TcpProxyIndex } from '@migwire/capture';
 import { BIN } from './paths.js';
 import { smallTmpfs, unmount } from './helpers/tmpfs.js';
@@ -24,6 +24,7 @@ function readIndex(dir: string): TcpProxyIndex {
 test('SIGINT with stalled, flowing and idle connections: stops within 2 s, index.json status stopped, exit 1', async (t) => {
   t.timeout(20_000);
   const out = join(mkdtempSync(join(tmpdir(), 'mw-rec-sig-')), 'cap');
+  t.teardown(() => rmSync(dirname(out), { recursive: true, force: true }));
   // conn 0: the destination never reads (stalled); conn 1: it reads (flowing); conn 2: nothing is sent (idle).
   let accepted = 0;
   const dst = await destination((s) => {
@@ -66,6 +67,7 @@ test('a destination killed mid-stream gives exit 1 whatever the timing', async (
   // After all it was sent (the kernel took every byte: counts equal), and while bytes still flow.
   for (const killAfter of [64 * 1024, 1 * MiB]) {
     const out = join(mkdtempSync(join(tmpdir(), 'mw-rec-kill-')), 'cap');
+    t.teardown(() => rmSync(dirname(out), { recursive: true, force: true }));
     const dst = await destination((s) => {
       let n = 0;
       s.on('data', (b: Buffer) => {
@@ -139,4 +141,24 @@ test('a broken index.json is a typed one-line error for dump and check, not a JS
     t.regex(r.stderr, /^migwire: .*index\.json: not JSON/m);
     t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
   }
+});
+
+test('record --check over connections of random bytes: not a migration, exit 1, never "every rule holds"', async (t) => {
+  t.timeout(20_000);
+  const out = join(mkdtempSync(join(tmpdir(), 'mw-rec-rand-')), 'cap');
+  t.teardown(() => rmSync(dirname(out), { recursive: true, force: true }));
+  const dst = await destination((s) => {
+    s.resume();
+    s.on('end', () => s.end());
+  });
+  const rec = await startRecord(dst.port, out, ['--check', '--exit-when-idle', '300']);
+  for (let i = 0; i < 2; i++) {
+    const s = await source(rec.port);
+    s.end(Buffer.from(Array.from({ length: 100_000 }, (_, k) => (k * 7919 + i * 31) & 0xff)));
+  }
+  const { code } = await exitWithin(rec, 10_000);
+  dst.close();
+  t.is(code, 1);
+  t.notRegex(rec.stdout(), /every rule holds/);
+  t.regex(rec.stdout(), /FAIL decodes/);
 });
