@@ -79,25 +79,25 @@ export class PageTable<C extends Record<string, [ColumnKind, number]>> {
  * 32-bit content digest of a page (FNV-1a over 32-bit words): 0 for an all-zero page, never 0
  * otherwise, so a zero page sent as data equals a ZERO record. Only round-order needs it.
  */
+let scratch = new Uint8Array(4096);
+
 export function pageDigest(b: Uint8Array): number {
   let h = 0x811c9dc5;
   let nonzero = 0;
   const n = b.length >>> 2;
-  // Same words either way (little-endian, as Uint32Array reads them on the hosts Node runs on).
-  if (b.byteOffset % 4 === 0) {
-    const words = new Uint32Array(b.buffer, b.byteOffset, n);
-    for (let i = 0; i < n; i++) {
-      const w = words[i]!;
-      nonzero |= w;
-      h = Math.imul(h ^ w, 0x01000193);
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const j = i * 4;
-      const w = (b[j]! | (b[j + 1]! << 8) | (b[j + 2]! << 16) | (b[j + 3]! << 24)) >>> 0;
-      nonzero |= w;
-      h = Math.imul(h ^ w, 0x01000193);
-    }
+  // Page data sits at any byte offset in a stream: an unaligned page is copied (one native
+  // memcpy) into an aligned scratch buffer, so every page is read as 32-bit words.
+  let src = b;
+  if (b.byteOffset % 4 !== 0) {
+    if (scratch.length < b.length) scratch = new Uint8Array(b.length);
+    scratch.set(b);
+    src = scratch;
+  }
+  const words = new Uint32Array(src.buffer, src.byteOffset, n);
+  for (let i = 0; i < n; i++) {
+    const w = words[i]!;
+    nonzero |= w;
+    h = Math.imul(h ^ w, 0x01000193);
   }
   for (let i = n * 4; i < b.length; i++) {
     nonzero |= b[i]!;
