@@ -27,7 +27,7 @@ export function readU32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
-/** be64 as a JS number; callers check `isSafeU64` first where the value may be huge. */
+/** be64 as a JS number (rounded beyond 2^53): for fields bounded by the stream; readU64Exact otherwise. */
 export function readU64(b: Uint8Array, at: number): number {
   return readU32(b, at) * 0x1_0000_0000 + readU32(b, at + 4);
 }
@@ -41,11 +41,6 @@ export function readU64Exact(b: Uint8Array, at: number): U64 {
   const lo = readU32(b, at + 4);
   if (hi <= 0x1fffff) return hi * 0x1_0000_0000 + lo;
   return (BigInt(hi) << 32n) | BigInt(lo);
-}
-
-/** The U64 as a number when it is exact, else undefined (callers treat it as out of range). */
-export function safeU64(v: U64): number | undefined {
-  return typeof v === 'number' ? v : undefined;
 }
 
 export function writeU16(b: Uint8Array, at: number, v: number): void {
