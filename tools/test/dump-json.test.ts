@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { encodeMainStream, type CodecRecord, type MainRecordInput } from '@migwire/stream-codec';
+import { MultifdPacketBuilder, encodeMainStream, type CodecRecord, type MainRecordInput } from '@migwire/stream-codec';
 import { main, MemoryOutput } from '../src/index.js';
 import { PAGE_PAYLOAD, nestedJson, recordJson } from '../src/format/record-json.js';
 import { decodeCapture, openCapture } from '@migwire/capture';
@@ -75,6 +75,17 @@ test('integers beyond 2^53 print as decimal strings, never as a rounded number',
   t.is(o.huge, '18446744073709551616');
   t.deepEqual(o.data, { length: 2, hex: '0102' });
   t.false(line.includes('18446744073709552000'));
+});
+
+test('dump --json of a multifd channel with packet_num 2^60+3 prints the exact decimal string', async (t) => {
+  const b = new MultifdPacketBuilder({ layout: '10.0', compression: 'none' });
+  const bytes = Buffer.concat([...b.init(0, new Uint8Array(16)), ...b.sync(2n ** 60n + 3n), ...b.sync(7)]);
+  const dir = mkdtempSync(join(tmpdir(), 'mw-u64-'));
+  writeFileSync(join(dir, 'multifd.bin'), bytes);
+  const out = await lines('dump', join(dir, 'multifd.bin'), '--json', '--no-summary');
+  const nums = out.map((l) => JSON.parse(l) as { kind: string; packetNum?: unknown }).filter((r) => r.kind === 'multifd-packet').map((r) => r.packetNum);
+  t.deepEqual(nums, ['1152921504606846979', 7]);
+  t.false(out.join('\n').includes('1152921504606847000'));
 });
 
 test('control characters in names are escaped in dump output', async (t) => {

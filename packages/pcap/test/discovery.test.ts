@@ -1,5 +1,5 @@
 import test from 'ava';
-import { MultifdDecoder } from '@migwire/stream-codec';
+import { MultifdDecoder, type U64 } from '@migwire/stream-codec';
 import { type ChannelConnection, type Direction, indexCapture, LinkType, readDirection } from '../src/index.js';
 import { Conversation } from './helpers/conversation.js';
 import { concat, ethernet, pattern } from './helpers/frames.js';
@@ -175,7 +175,7 @@ test('a multifd connection captured mid-stream is found by its next packet heade
   t.is(conn.multifdId, undefined, 'no init message, no id');
   const bytes = (await bytesOf(file, conn, 'src2dst')).subarray(first - cut);
   const dec = new MultifdDecoder({ skipInit: true });
-  const nums: number[] = [];
+  const nums: U64[] = [];
   dec.write(bytes, (r) => r.kind === 'multifd-packet' && nums.push(r.packetNum));
   dec.end(() => {});
   t.deepEqual(nums, [2, 3]);

@@ -6,6 +6,7 @@ import { decodeVfioItems as decodeVfioPayload } from './vfio/vfio.js';
 
 export { CodecError, ErrorCode, isCodecError, type CodecErrorDetails } from './core/errors.js';
 export * from './core/constants.js';
+export type { U64 } from './core/bytes.js';
 export { DEFAULT_LIMITS, type DecoderLimits } from './core/limits.js';
 export { type ChannelRole, type ChannelIdentity, CHANNEL_ROLES, isChannelRole, isEncryptedRole } from './identify/channel-role.js';
 export { identifyChannel, IDENTIFY_BYTES, type IdentifyContext } from './identify/identify-channel.js';

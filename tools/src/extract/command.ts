@@ -77,7 +77,7 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
       switch (r.kind) {
         case 'ram-block':
           images.addBlock(r.block);
-          region = r.block.mappedRam && images.has(r.block.name) ? new MappedRamRegion({ ...r.block, mappedRam: r.block.mappedRam }, r.offset + r.length, images) : undefined;
+          region = images.has(r.block.name) ? MappedRamRegion.of(r.block, r.offset + r.length, images) : undefined;
           break;
         case 'mapped-ram-data':
           region?.feed(r.data);
@@ -93,7 +93,10 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
           images.xbzrle(r.block, r.pageOffset, r.delta);
           break;
         case 'command':
-          if (r.args.command === 'POSTCOPY_RAM_DISCARD') for (const d of r.args.ranges) images.discard(r.args.block, d.start, d.length);
+          if (r.args.command === 'POSTCOPY_RAM_DISCARD') {
+            // A range beyond 2^53 lies beyond every block: nothing to zero.
+            for (const d of r.args.ranges) if (typeof d.start === 'number' && typeof d.length === 'number') images.discard(r.args.block, d.start, d.length);
+          }
           break;
       }
     }

@@ -148,8 +148,15 @@ export class MappedRamRegion {
   private pageBuf: Uint8Array;
   private pageFill = 0;
 
-  constructor(
-    private readonly info: RamBlockInfo & { mappedRam: NonNullable<RamBlockInfo['mappedRam']> },
+  /** A region for the block, or undefined when a header field is beyond 2^53 (the decoder rejects those). */
+  static of(info: RamBlockInfo, start: number, images: RamImages): MappedRamRegion | undefined {
+    const h = info.mappedRam;
+    if (!h || typeof h.pageSize !== 'number' || typeof h.bitmapOffset !== 'number' || typeof h.pagesOffset !== 'number') return undefined;
+    return new MappedRamRegion({ ...info, mappedRam: { version: h.version, pageSize: h.pageSize, bitmapOffset: h.bitmapOffset, pagesOffset: h.pagesOffset } }, start, images);
+  }
+
+  private constructor(
+    private readonly info: RamBlockInfo & { mappedRam: { version: number; pageSize: number; bitmapOffset: number; pagesOffset: number } },
     /** Absolute file offset where the region starts (just after the header). */
     start: number,
     private readonly images: RamImages,

@@ -86,7 +86,7 @@ function commandDetail(a: import('@migwire/stream-codec').CommandArgs): string {
     case 'POSTCOPY_ADVISE':
       return a.pageSizeSummary !== undefined ? ` page-sizes=0x${a.pageSizeSummary.toString(16)} target-page=${a.targetPageSize}` : ' (no RAM postcopy)';
     case 'POSTCOPY_RAM_DISCARD':
-      return ` "${a.block}" ${a.ranges.length} ranges (${bytesHuman(a.ranges.reduce((n, x) => n + x.length, 0))})`;
+      return ` "${a.block}" ${a.ranges.length} ranges (${bytesHuman(a.ranges.reduce((n, x) => n + Number(x.length), 0))})`;
     case 'PACKAGED':
       return ` ${a.length} B nested stream follows`;
     case 'RECV_BITMAP':

@@ -185,7 +185,8 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
     if (a.message === 'REQ_PAGES_ID' || a.message === 'REQ_PAGES') {
       if (a.message === 'REQ_PAGES_ID') lastRequestBlock = a.block;
       c.requestCount++;
-      if (c.requests.length < MAX_REQUESTS) c.requests.push({ x, block: lastRequestBlock, start: a.start, length: a.length, offset: m.offset });
+      // A start beyond 2^53 names no page of any block: counted, not listed (it would print rounded).
+      if (c.requests.length < MAX_REQUESTS && typeof a.start === 'number') c.requests.push({ x, block: lastRequestBlock, start: a.start, length: a.length, offset: m.offset });
     }
   };
 

@@ -27,9 +27,20 @@ export function readU32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) >>> 0) + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
-/** be64 as a JS number; callers check `isSafeU64` first where the value may be huge. */
+/** be64 as a JS number (rounded beyond 2^53): for fields bounded by the stream; readU64Exact otherwise. */
 export function readU64(b: Uint8Array, at: number): number {
   return readU32(b, at) * 0x1_0000_0000 + readU32(b, at + 4);
+}
+
+/** A uint64 from the wire: a number while exact (<= Number.MAX_SAFE_INTEGER), else a bigint. */
+export type U64 = number | bigint;
+
+/** be64 without rounding: a number up to 2^53 - 1, a bigint beyond. */
+export function readU64Exact(b: Uint8Array, at: number): U64 {
+  const hi = readU32(b, at);
+  const lo = readU32(b, at + 4);
+  if (hi <= 0x1fffff) return hi * 0x1_0000_0000 + lo;
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 export function writeU16(b: Uint8Array, at: number, v: number): void {
@@ -44,7 +55,13 @@ export function writeU32(b: Uint8Array, at: number, v: number): void {
   b[at + 3] = v & 0xff;
 }
 
-export function writeU64(b: Uint8Array, at: number, v: number): void {
+export function writeU64(b: Uint8Array, at: number, v: U64): void {
+  if (typeof v === 'bigint') {
+    const u = BigInt.asUintN(64, v);
+    writeU32(b, at, Number(u >> 32n));
+    writeU32(b, at + 4, Number(u & 0xffff_ffffn));
+    return;
+  }
   const hi = Math.floor(v / 0x1_0000_0000);
   writeU32(b, at, hi >>> 0);
   writeU32(b, at + 4, v >>> 0);

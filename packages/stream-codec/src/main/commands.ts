@@ -2,18 +2,19 @@
 import { Command, COMMAND_NAMES } from '../core/constants.js';
 import { ErrorCode } from '../core/errors.js';
 import { PayloadProblem } from '../core/problem.js';
-import { bytesToLatin1, readU32, readU64 } from '../core/bytes.js';
+import { bytesToLatin1, readU32, readU64Exact, type U64 } from '../core/bytes.js';
 
+/** Page ranges as sent: exact U64s (bigint beyond 2^53), so a dump never shows a rounded value. */
 export interface DiscardRange {
-  start: number;
-  length: number;
+  start: U64;
+  length: U64;
 }
 
 export type CommandArgs =
   | { command: 'OPEN_RETURN_PATH' | 'POSTCOPY_LISTEN' | 'POSTCOPY_RUN' | 'ENABLE_COLO' | 'POSTCOPY_RESUME' | 'SWITCHOVER_START' }
   | { command: 'PING'; value: number }
   /** pageSizeSummary/targetPageSize are absent in the 0-length form (postcopy for dirty bitmaps only). */
-  | { command: 'POSTCOPY_ADVISE'; pageSizeSummary?: number; targetPageSize?: number }
+  | { command: 'POSTCOPY_ADVISE'; pageSizeSummary?: U64; targetPageSize?: U64 }
   | { command: 'POSTCOPY_RAM_DISCARD'; version: number; block: string; ranges: DiscardRange[] }
   | { command: 'PACKAGED'; length: number }
   | { command: 'RECV_BITMAP'; block: string };
@@ -52,7 +53,7 @@ export function decodeCommandArgs(cmd: number, payload: Uint8Array): CommandArgs
     case Command.PostcopyAdvise:
       expectLength('POSTCOPY_ADVISE', payload, 0, 16);
       if (payload.length === 0) return { command: 'POSTCOPY_ADVISE' };
-      return { command: 'POSTCOPY_ADVISE', pageSizeSummary: readU64(payload, 0), targetPageSize: readU64(payload, 8) };
+      return { command: 'POSTCOPY_ADVISE', pageSizeSummary: readU64Exact(payload, 0), targetPageSize: readU64Exact(payload, 8) };
     case Command.PostcopyRamDiscard:
       return decodeDiscard(payload);
     case Command.Packaged:
@@ -87,6 +88,6 @@ function decodeDiscard(p: Uint8Array): CommandArgs {
     throw new PayloadProblem(ErrorCode.CommandLength, 'POSTCOPY_RAM_DISCARD block name is not followed by a 0 byte', '0', String(p[head - 1]), head - 1);
   }
   const ranges: DiscardRange[] = [];
-  for (let at = head; at < p.length; at += 16) ranges.push({ start: readU64(p, at), length: readU64(p, at + 8) });
+  for (let at = head; at < p.length; at += 16) ranges.push({ start: readU64Exact(p, at), length: readU64Exact(p, at + 8) });
   return { command: 'POSTCOPY_RAM_DISCARD', version, block: bytesToLatin1(p.subarray(2, 2 + nameLen)), ranges };
 }

@@ -1,7 +1,7 @@
 /** The body of a RAM section: page records, the MEM_SIZE block list, mapped-ram regions. */
 import { ENCODING_FLAG_XBZRLE, RamFlag } from '../core/constants.js';
 import { ErrorCode, hex } from '../core/errors.js';
-import { bytesToLatin1, readU32, readU64 } from '../core/bytes.js';
+import { bytesToLatin1, readU32, readU64Exact } from '../core/bytes.js';
 import type { RecordSink } from './options.js';
 import type { MappedRamHeader, RamBlockInfo } from './records.js';
 import { MainDecoderCore, State } from './state.js';
@@ -140,17 +140,17 @@ export function stepRamBlock(s: MainDecoderCore, sink: RecordSink): boolean {
   at += 8;
   const info: RamBlockInfo = { name, usedLength };
   if (pageSizeExtra) {
-    info.pageSize = q.u32(at) * 0x1_0000_0000 + q.u32(at + 4);
+    info.pageSize = readU64Exact(q.peek(at, 8), 0);
     at += 8;
   }
   if (s.caps.ignoreShared) {
-    info.address = q.u32(at) * 0x1_0000_0000 + q.u32(at + 4);
+    info.address = readU64Exact(q.peek(at, 8), 0);
     at += 8;
   }
   let mapped: MappedRamHeader | undefined;
   if (s.caps.mappedRam) {
     const h = q.peek(at, 28);
-    mapped = { version: readU32(h, 0), pageSize: readU64(h, 4), bitmapOffset: readU64(h, 12), pagesOffset: readU64(h, 20) };
+    mapped = { version: readU32(h, 0), pageSize: readU64Exact(h, 4), bitmapOffset: readU64Exact(h, 12), pagesOffset: readU64Exact(h, 20) };
     info.mappedRam = mapped;
     at += 28;
   }
@@ -161,8 +161,11 @@ export function stepRamBlock(s: MainDecoderCore, sink: RecordSink): boolean {
   sink({ kind: 'ram-block', offset, length: need, depth: s.frames.length, sectionId: s.sectionId, block: info });
   if (mapped) {
     // The file position jumps past the block's page region (the bitmap and pages live there).
-    const skip = mapped.pagesOffset + usedLength - q.offset;
-    if (mapped.version !== 1 || skip < 0 || skip > s.limits.maxMappedRamRegionBytes || mapped.bitmapOffset < q.offset || mapped.pagesOffset < mapped.bitmapOffset) {
+    // Number() rounds offsets beyond 2^53, but any such offset already fails the region limit.
+    const pagesAt = Number(mapped.pagesOffset);
+    const bitmapAt = Number(mapped.bitmapOffset);
+    const skip = pagesAt + usedLength - q.offset;
+    if (mapped.version !== 1 || skip < 0 || skip > s.limits.maxMappedRamRegionBytes || bitmapAt < q.offset || pagesAt < bitmapAt) {
       s.fail(ErrorCode.BadMappedRam, `mapped-ram header of block ${name} is inconsistent`, offset + need - 28, `version 1, bitmap at >= ${q.offset}, pages after bitmap`, `version ${mapped.version}, bitmap ${mapped.bitmapOffset}, pages ${mapped.pagesOffset}`);
     }
     s.mappedLeft = skip;

@@ -1,4 +1,5 @@
 /** Records of the main migration channel, as the decoder emits and the encoder takes them. */
+import type { U64 } from '../core/bytes.js';
 import type { VmstateDevice } from '../vmstate/vmdesc.js';
 import type { VfioItem } from '../vfio/vfio.js';
 import type { CommandArgs } from './commands.js';
@@ -69,18 +70,18 @@ export interface RamBlockInfo {
   name: string;
   usedLength: number;
   /** be64 page size: sent with postcopy-ram when the block's page size differs from the host's. */
-  pageSize?: number;
+  pageSize?: U64;
   /** be64 guest address: sent with x-ignore-shared. */
-  address?: number;
+  address?: U64;
   /** mapped-ram per-block header. */
   mappedRam?: MappedRamHeader;
 }
 
 export interface MappedRamHeader {
   version: number;
-  pageSize: number;
-  bitmapOffset: number;
-  pagesOffset: number;
+  pageSize: U64;
+  bitmapOffset: U64;
+  pagesOffset: U64;
 }
 
 interface RamRecordBase extends RecordPosition {

@@ -5,7 +5,7 @@
  */
 import { ChunkQueue } from '../core/chunk-queue.js';
 import { CodecError, ErrorCode, hex } from '../core/errors.js';
-import { bytesToLatin1, readU32 } from '../core/bytes.js';
+import { bytesToLatin1, readU32, readU64Exact } from '../core/bytes.js';
 import { resolveLimits, type DecoderLimits } from '../core/limits.js';
 import { COMPRESSION_BY_FLAG } from './compression.js';
 import {
@@ -166,8 +166,7 @@ export class MultifdDecoder {
     const pagesAlloc = q.u32(12);
     const normalPages = q.u32(16);
     const nextPacketSize = q.u32(20);
-    const numHi = q.u32(24);
-    const packetNum = numHi * 0x1_0000_0000 + q.u32(28);
+    const packetNum = readU64Exact(q.peek(24, 8), 0);
     const field32 = q.u32(32);
     // Every channel opens with a SYNC packet: 7.2 fills pages_alloc in it, 9.x/10.0 write 0.
     // A 10.0 data packet may be the first one seen (a partial capture); zero pages also tell.

@@ -12,12 +12,13 @@ import { MULTIFD_MAGIC, MULTIFD_PACKET_SIZE, MULTIFD_VERSION, MULTIFD_FLAG_SYNC 
 import { COMPRESSION_FLAG, pageCompressor, type PageCompressor, type PayloadCompression } from './compression.js';
 import { encodeMultifdRecordParts } from './encoder.js';
 import type { MultifdLayout } from './records.js';
+import type { U64 } from '../core/bytes.js';
 
 const ZERO_RESERVED = new Uint8Array(32);
 const EMPTY = new Uint8Array(0);
 
 export interface PacketPages {
-  packetNum: number;
+  packetNum: U64;
   block: string;
   /** Normal pages: offset and the page's bytes. */
   normal: ReadonlyArray<{ offset: number; data: Uint8Array }>;
@@ -80,11 +81,11 @@ export class MultifdPacketBuilder {
     });
   }
 
-  sync(packetNum: number): Uint8Array[] {
+  sync(packetNum: U64): Uint8Array[] {
     return this.#packet({ flags: MULTIFD_FLAG_SYNC, packetNum, block: '', normalOffsets: [], zeroOffsets: [], payload: [] });
   }
 
-  #packet(f: { flags: number; packetNum: number; block: string; normalOffsets: number[]; zeroOffsets: number[]; payload: Uint8Array[] }): Uint8Array[] {
+  #packet(f: { flags: number; packetNum: U64; block: string; normalOffsets: number[]; zeroOffsets: number[]; payload: Uint8Array[] }): Uint8Array[] {
     let size = 0;
     for (const part of f.payload) size += part.length;
     // The header alone (empty payload), then the payload's parts as they are.

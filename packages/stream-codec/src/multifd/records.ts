@@ -1,4 +1,5 @@
 /** Records of a multifd channel: the 64-byte init message, then packets. */
+import type { U64 } from '../core/bytes.js';
 
 /** Which header layout the bytes show: 7.2 fills pages_alloc; 9.x/10.0 add zero pages and write 0 there. */
 export type MultifdLayout = '7.2' | '10.0';
@@ -31,7 +32,8 @@ export interface MultifdRamPacketRecord {
   normalPages: number;
   zeroPages: number;
   nextPacketSize: number;
-  packetNum: number;
+  /** Exact: a bigint beyond 2^53. */
+  packetNum: U64;
   /** RAM block name (up to the first NUL of the 256-byte field). */
   block: string;
   /** Page offsets within the block: normal pages first, then zero pages. */

@@ -2,7 +2,7 @@
 import { ChunkQueue } from '../core/chunk-queue.js';
 import { RAMBLOCK_RECV_BITMAP_ENDING_HI, RAMBLOCK_RECV_BITMAP_ENDING_LO, ReturnPathMessage, RP_MESSAGE_NAMES } from '../core/constants.js';
 import { CodecError, ErrorCode, hex } from '../core/errors.js';
-import { bytesToLatin1, readU32, readU64 } from '../core/bytes.js';
+import { bytesToLatin1, readU32, readU64Exact } from '../core/bytes.js';
 import { resolveLimits, type DecoderLimits } from '../core/limits.js';
 import type { ReturnPathArgs, ReturnPathRecord } from './records.js';
 import { decodeAll } from '../decoder/decode-all.js';
@@ -127,10 +127,10 @@ export class ReturnPathDecoder {
       case ReturnPathMessage.SwitchoverAck:
         return { message: 'SWITCHOVER_ACK' };
       case ReturnPathMessage.ReqPages:
-        return { message: 'REQ_PAGES', start: readU64(p, 0), length: readU32(p, 8) };
+        return { message: 'REQ_PAGES', start: readU64Exact(p, 0), length: readU32(p, 8) };
       case ReturnPathMessage.ReqPagesId: {
         if (p.length < 13 || 13 + p[12]! !== p.length) this.fail(ErrorCode.ReturnPathLength, 'REQ_PAGES_ID length does not match its block name', offset + 2, `13 + ${p[12] ?? 0}`, String(p.length));
-        return { message: 'REQ_PAGES_ID', start: readU64(p, 0), length: readU32(p, 8), block: bytesToLatin1(p.subarray(13)) };
+        return { message: 'REQ_PAGES_ID', start: readU64Exact(p, 0), length: readU32(p, 8), block: bytesToLatin1(p.subarray(13)) };
       }
       default: {
         // RECV_BITMAP: u8 length + block name.

@@ -1,10 +1,11 @@
 /** Messages the destination sends back on the main connection (MIG_RP_MSG_*). */
+import type { U64 } from '../core/bytes.js';
 
 export type ReturnPathArgs =
   | { message: 'SHUT'; status: number }
   | { message: 'PONG'; value: number }
-  | { message: 'REQ_PAGES_ID'; start: number; length: number; block: string }
-  | { message: 'REQ_PAGES'; start: number; length: number }
+  | { message: 'REQ_PAGES_ID'; start: U64; length: number; block: string }
+  | { message: 'REQ_PAGES'; start: U64; length: number }
   | { message: 'RECV_BITMAP'; block: string }
   | { message: 'RESUME_ACK'; value: number }
   | { message: 'SWITCHOVER_ACK' };

@@ -6,7 +6,7 @@
 import { VFIO_FLAG_HI, VFIO_FLAG_NAMES, VfioFlag } from '../core/constants.js';
 import { ErrorCode } from '../core/errors.js';
 import { PayloadProblem } from '../core/problem.js';
-import { readU32, readU64 } from '../core/bytes.js';
+import { readU32, readU64Exact } from '../core/bytes.js';
 
 export interface VfioItem {
   /** Offset of the delimiter within the section data. */
@@ -37,9 +37,10 @@ export function decodeVfioItems(body: Uint8Array): VfioItem[] {
     at += 8;
     if (lo === VfioFlag.DevDataState) {
       if (at + 8 > body.length) throw new PayloadProblem(ErrorCode.BadVfio, 'VFIO data size truncated', '8 bytes', String(body.length - at), at);
-      const size = readU64(body, at);
+      const exact = readU64Exact(body, at);
       at += 8;
-      if (size > body.length - at) throw new PayloadProblem(ErrorCode.BadVfio, 'VFIO data size beyond section', `<= ${body.length - at}`, String(size), at - 8);
+      if (typeof exact === 'bigint' || exact > body.length - at) throw new PayloadProblem(ErrorCode.BadVfio, 'VFIO data size beyond section', `<= ${body.length - at}`, String(exact), at - 8);
+      const size = exact;
       item.data = body.subarray(at, at + size);
       at += size;
     } else if (lo === VfioFlag.DevConfigState) {

@@ -7,7 +7,7 @@
  * LISTEN's (each connection is read as it comes). So a channel may hold one SYNC per
  * MULTIFD_FLUSH that main sent before LISTEN, and none more.
  */
-import { Command, type CodecRecord, type MainRecord } from '@migwire/stream-codec';
+import { Command, type CodecRecord, type MainRecord, type U64 } from '@migwire/stream-codec';
 import { MultifdPostcopyAssertion } from '../destination/postcopy-assertion.js';
 import { isSyncError } from '../errors.js';
 import { Rule, type RuleChannel, type RuleResult } from './rule.js';
@@ -19,7 +19,7 @@ export class NoMultifdAfterPostcopyRule extends Rule {
   #flushes = 0;
   #flushesBeforeListen: number | undefined;
   /** Per multifd channel, where its SYNCs are (one per round: a short list). */
-  readonly #syncs = new Map<string, Array<{ offset: number; packetNum: number; at: number | undefined }>>();
+  readonly #syncs = new Map<string, Array<{ offset: number; packetNum: U64; at: number | undefined }>>();
   #excessReported = false;
 
   override observe(ch: RuleChannel, r: CodecRecord, at: number | undefined): void {

@@ -4,14 +4,14 @@
  * that alone is allowed. Ownership is one byte per packet number (numbers count up from 0);
  * numbers past MAX_NUMBERS are checked per channel only.
  */
-import type { CodecRecord } from '@migwire/stream-codec';
+import type { CodecRecord, U64 } from '@migwire/stream-codec';
 import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 const MAX_NUMBERS = 1 << 26;
 
 export class PacketNumbersRule extends Rule {
   readonly id = 'packet-numbers';
-  readonly #last = new Map<string, { num: number; sync: boolean }>();
+  readonly #last = new Map<string, { num: U64; sync: boolean }>();
   readonly #names: string[] = [];
   #owner = new Uint8Array(1024);
   #packets = 0;
@@ -30,8 +30,8 @@ export class PacketNumbersRule extends Rule {
     this.#own(ch, r.packetNum, r.offset, at);
   }
 
-  #own(ch: RuleChannel, num: number, offset: number, at: number | undefined): void {
-    if (!(num >= 0 && num < MAX_NUMBERS)) {
+  #own(ch: RuleChannel, num: U64, offset: number, at: number | undefined): void {
+    if (typeof num !== 'number' || !(num >= 0 && num < MAX_NUMBERS)) {
       this.#unchecked++;
       return;
     }

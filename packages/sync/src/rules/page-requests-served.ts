@@ -37,6 +37,8 @@ export class PageRequestsServedRule extends Rule {
   readonly #requests = new Requests();
   readonly #blocks: string[] = [];
   #lastBlock = '';
+  /** Exact starts of the (never answerable) requests beyond 2^53, by request index. */
+  readonly #huge = new Map<number, bigint>();
 
   override observe(ch: RuleChannel, r: CodecRecord): void {
     if (ch.role === 'main' || ch.role === 'postcopy-preempt') {
@@ -53,7 +55,9 @@ export class PageRequestsServedRule extends Rule {
       if (m.args.message !== 'REQ_PAGES_ID' && m.args.message !== 'REQ_PAGES') return;
       let k = this.#blocks.indexOf(this.#lastBlock);
       if (k < 0 && this.#blocks.length < 0xffff) k = this.#blocks.push(this.#lastBlock) - 1;
-      this.#requests.push(Math.max(k, 0), m.args.start, m.offset);
+      const start = m.args.start;
+      if (typeof start === 'bigint') this.#huge.set(this.#requests.length, start);
+      this.#requests.push(Math.max(k, 0), Number(start), m.offset);
     }
   }
 
@@ -62,9 +66,9 @@ export class PageRequestsServedRule extends Rule {
     if (q.length === 0) return this.notApplicable('no page requests');
     for (let k = 0; k < q.length; k++) {
       const block = this.#blocks[q.block[k]!]!;
-      const start = q.start[k]!;
+      const start = this.#huge.get(k) ?? q.start[k]!;
       const b = this.served.blocks.get(block);
-      const i = b?.index(start);
+      const i = typeof start === 'number' ? b?.index(start) : undefined;
       if (b && i !== undefined && b.columns.sent[i] === 1) continue;
       return { id: this.id, status: 'fail', detail: `request for "${block}" +0x${start.toString(16)} never answered by a page`, channel: 'return-path', offset: q.offset[k]! };
     }

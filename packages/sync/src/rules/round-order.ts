@@ -85,15 +85,17 @@ export class RoundOrderRule extends Rule {
   #multifd(ch: RuleChannel, m: CodecRecord): void {
     if (m.kind !== 'multifd-packet') return;
     const round = this.#multifdRound.get(ch.name) ?? 0;
+    // Packet numbers live in a f64 column: rounding beyond 2^53 is monotonic, so order never inverts.
+    const packetNum = Number(m.packetNum);
     let pd = this.#pageDecoders.get(ch.name);
     if (!pd) this.#pageDecoders.set(ch.name, (pd = new MultifdPageDecoder()));
     try {
-      for (const p of pd.pages(m)) this.#add(ch, m.block, p.offset, round, pageDigest(p.data), m.packetNum, m.offset, m.length);
+      for (const p of pd.pages(m)) this.#add(ch, m.block, p.offset, round, pageDigest(p.data), packetNum, m.offset, m.length);
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
       this.facts.problem(ch.name, `${e.reason} (${e.code}) on ${ch.name} at byte ${m.offset}`);
     }
-    for (const o of m.zeroOffsets) this.#add(ch, m.block, o, round, 0, m.packetNum, m.offset, m.length);
+    for (const o of m.zeroOffsets) this.#add(ch, m.block, o, round, 0, packetNum, m.offset, m.length);
     if (m.sync) this.#multifdRound.set(ch.name, round + 1);
   }
 

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Command, encodeMainRecordParts, MultifdPacketBuilder, RamFlag, type MainRecordInput } from '@migwire/stream-codec';
+import { Command, encodeMainRecordParts, MultifdPacketBuilder, RamFlag, type MainRecordInput, type U64 } from '@migwire/stream-codec';
 
 const concat = (parts: Uint8Array[]): Buffer => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.length)));
 const main = (records: MainRecordInput[]): Buffer => concat(records.flatMap((r) => encodeMainRecordParts(r)));
@@ -114,7 +114,7 @@ export function pagesPacket(num: number, offset: number): Buffer {
 }
 
 /** A packet builder's SYNC packet, for doctoring (packet number `num`). */
-export function syncPacket(num: number): Buffer {
+export function syncPacket(num: U64): Buffer {
   return concat(new MultifdPacketBuilder({ layout: '10.0', compression: 'none' }).sync(num));
 }
 

@@ -1,6 +1,6 @@
 /** Multifd channels: init ids and versions, page and zero-page counts, sizes, numbers, flags. */
-import { encodeMultifdRecord, type MultifdRecord } from '@migwire/stream-codec';
-import { interestingUint, patchUint, splice } from '../edit.js';
+import { encodeMultifdRecord, type MultifdRecord, type U64 } from '@migwire/stream-codec';
+import { interestingUint, patchUint, splice, toValue } from '../edit.js';
 import type { Mutator, MutationKind } from '../mutation.js';
 import type { Prng } from '../prng.js';
 import type { MultifdSeed } from '../seed.js';
@@ -36,7 +36,7 @@ export const multifdInitVersion: Mutator = (seed, prng) => {
   return { bytes: replace(seed, r, { ...r, version: v }), mutation: { kind: 'multifd-init-version', path: 'init.version', old: r.version, new: v, offset: r.offset + 4 } };
 };
 
-function packetField(kind: MutationKind, field: 'normalPages' | 'pagesAlloc' | 'zeroPages' | 'nextPacketSize' | 'packetNum', at: number, value: (prng: Prng, p: Packet, all: Packet[]) => number): Mutator {
+function packetField(kind: MutationKind, field: 'normalPages' | 'pagesAlloc' | 'zeroPages' | 'nextPacketSize' | 'packetNum', at: number, value: (prng: Prng, p: Packet, all: Packet[]) => U64): Mutator {
   return (seed, prng) => {
     if (seed.channel !== 'multifd') return null;
     const all = packets(seed);
@@ -47,7 +47,7 @@ function packetField(kind: MutationKind, field: 'normalPages' | 'pagesAlloc' | '
     const v = value(prng, p, all);
     const edited = { ...p, [field]: v };
     const bytes = field === 'zeroPages' && p.layout !== '10.0' ? patchUint(seed.bytes, p.offset + 32, 4, v) : replace(seed, p, edited);
-    return { bytes, mutation: { kind, path: `packet[${p.packetNum} @${p.offset}].${field}`, old, new: v, offset: p.offset + at } };
+    return { bytes, mutation: { kind, path: `packet[${p.packetNum} @${p.offset}].${field}`, old: toValue(BigInt(old)), new: toValue(BigInt(v)), offset: p.offset + at } };
   };
 }
 
@@ -66,7 +66,9 @@ export const multifdNextPacketSize = packetField('multifd-next-packet-size', 'ne
 
 export const multifdPacketNum = packetField('multifd-packet-num', 'packetNum', 24, (r, p, all) => {
   const others = all.map((x) => x.packetNum).filter((n) => n !== p.packetNum);
-  return r.chance(0.4) && others.length ? r.pick(others) : r.pick([0, p.packetNum + 1, Math.max(0, p.packetNum - 1), 2 ** 53 - 1, 2 ** 32].filter((x) => x !== p.packetNum));
+  // BigInt arithmetic: a packet number may already be beyond 2^53.
+  const n = BigInt(p.packetNum);
+  return r.chance(0.4) && others.length ? r.pick(others) : r.pick([0n, n + 1n, n > 0n ? n - 1n : 0n, 2n ** 53n - 1n, 2n ** 32n].filter((x) => x !== n));
 });
 
 /** The flags word: compression methods (known and not), SYNC toggled, the device-state bit. */
