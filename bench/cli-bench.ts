@@ -18,7 +18,7 @@ const MIGWIRE = join(ROOT, 'tools', 'bin', 'migwire.js');
 
 /** QEMU's scripts/analyze-migration.py beside the repository (a baseline program only). */
 function analyzeMigration(): string | undefined {
-  const candidates = [process.env['MIGWIRE_ANALYZE_MIGRATION'], resolve(ROOT, '..', 'shared', 'baselines', 'analyze-migration.py'), '/work/shared/baselines/analyze-migration.py'];
+  const candidates = [process.env['MIGWIRE_ANALYZE_MIGRATION'], resolve(ROOT, '..', 'shared', 'baselines', 'analyze-migration.py')];
   const script = candidates.find((p): p is string => !!p && existsSync(p));
   if (!script) return undefined;
   return spawnSync('python3', ['--version']).status === 0 ? script : undefined;

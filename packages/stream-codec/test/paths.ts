@@ -18,7 +18,7 @@ export const ROOT = repoRoot();
 export const FIXTURES = join(ROOT, 'fixtures');
 /** The real captures the project grew from, shipped in fixtures/ (MIGWIRE_SHARED_CAPTURES: another folder of them). */
 export const SHARED_CAPTURES = process.env['MIGWIRE_SHARED_CAPTURES'] ?? FIXTURES;
-const REAL_CAPTURES = ['10.0-c-multifd4-zstd', '10.0-c2-multifd4-zlib', '10.0-g-postcopy-preempt', '7.2-c-multifd4-zstd'];
+const REAL_CAPTURES = JSON.parse(readFileSync(join(FIXTURES, 'captures.json'), 'utf8')) as string[];
 
 /** Names of the real captures; their absence is a failure, not a skip (a clone ships them). */
 export function sharedCaptures(): string[] {

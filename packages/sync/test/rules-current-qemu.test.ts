@@ -5,21 +5,10 @@
  * fail with rule, channel and byte offset, offline (checkCapture) and live (LiveChecker).
  */
 import test from 'ava';
-import { rmSync } from 'node:fs';
-import { openCapture } from '@migwire/capture';
 import { decodeMultifdChannel } from '@migwire/stream-codec';
 import { checkCapture, LiveChecker, StreamFacts, type CheckReport, type RuleId, type RuleResult } from '../src/index.js';
 import { PreemptOpenedLastRule } from '../src/rules/preempt-opened-last.js';
-import { multifdPostcopy, pagesPacket, syncPacket, writeCapture, type SyntheticCapture } from './helpers/synthetic-capture.js';
-
-async function check(c: SyntheticCapture): Promise<CheckReport> {
-  const dir = writeCapture(c);
-  try {
-    return await checkCapture(await openCapture(dir, { verify: false }));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { checkSynthetic as check, multifdPostcopy, pagesPacket, syncPacket, type SyntheticCapture } from './helpers/synthetic-capture.js';
 
 function rule(r: CheckReport, id: RuleId): RuleResult {
   const x = r.rules.find((y) => y.id === id);

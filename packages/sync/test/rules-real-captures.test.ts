@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { openCapture } from '@migwire/capture';
 import { decodeMultifdChannel, encodeMultifdRecord, type MultifdRamPacketRecord, type MultifdRecord } from '@migwire/stream-codec';
 import { checkCapture, type CheckReport, type RuleId, type RuleResult } from '../src/index.js';
-import { capturesDir } from './helpers/capture-timeline.js';
+import { capturesDir, realCaptures } from './helpers/capture-timeline.js';
 import { unpackedCopy } from './helpers/synthetic-capture.js';
 
-const CAPTURES = ['10.0-c-multifd4-zstd', '10.0-c2-multifd4-zlib', '10.0-g-postcopy-preempt', '7.2-c-multifd4-zstd'];
+const CAPTURES = realCaptures();
 const MULTIFD = '10.0-c-multifd4-zstd';
 const POSTCOPY = '10.0-g-postcopy-preempt';
 

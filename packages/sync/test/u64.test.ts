@@ -3,21 +3,10 @@
  * ordered exactly, a page request beyond every block is reported unanswered with its exact start.
  */
 import test from 'ava';
-import { rmSync } from 'node:fs';
-import { openCapture } from '@migwire/capture';
 import { ReturnPathMessage, encodeReturnPathRecord } from '@migwire/stream-codec';
 import { writeU64 } from '@migwire/stream-codec/internal';
-import { checkCapture, type CheckReport, type RuleId, type RuleResult } from '../src/index.js';
-import { multifdPostcopy, syncPacket, writeCapture, type SyntheticCapture } from './helpers/synthetic-capture.js';
-
-async function check(c: SyntheticCapture): Promise<CheckReport> {
-  const dir = writeCapture(c);
-  try {
-    return await checkCapture(await openCapture(dir, { verify: false }));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import type { CheckReport, RuleId, RuleResult } from '../src/index.js';
+import { checkSynthetic as check, multifdPostcopy, syncPacket } from './helpers/synthetic-capture.js';
 
 const rule = (r: CheckReport, id: RuleId): RuleResult => r.rules.find((y) => y.id === id)!;
 

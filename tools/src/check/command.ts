@@ -10,7 +10,6 @@ import {
   type MainRecord,
   type MultifdRecord,
   type ReturnPathRecord,
-  isDecodableRole,
 } from '@migwire/stream-codec';
 import { ChunkQueue } from '@migwire/stream-codec/internal';
 import { checkCapture } from '@migwire/sync';
@@ -104,9 +103,7 @@ export async function checkRoundTrip(path: string, json: boolean, out: Output, m
 export async function checkProtocol(path: string, json: boolean, out: Output, migration?: number): Promise<number> {
   const capture = await openCapture(path, { migration });
   const rep = await checkCapture(capture);
-  // The rules skip what has no decoder; when that is every channel, nothing was checked.
-  const decodable = capture.channels.filter((c) => isDecodableRole(c.role));
-  const nothing = decodable.length === 0 ? `${path}: nothing could be checked: no channel decodes (every one TLS-encrypted or empty)` : undefined;
+  const nothing = rep.decodedChannels === 0 ? `${path}: nothing could be checked: no channel decodes (every one TLS-encrypted or empty)` : undefined;
   if (json) {
     // The JSON shape scripts read: each rule's id under "rule".
     out.line(JSON.stringify({ kind: 'check', ...rep, rules: rep.rules.map(({ id, ...r }) => ({ rule: id, ...r })), ...(nothing ? { ok: false, nothingChecked: nothing } : {}) }));

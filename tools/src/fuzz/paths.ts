@@ -1,5 +1,5 @@
 /** Where the default seeds live: the repository's fixtures/, the stream fixtures and the real captures. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,8 +13,14 @@ export function repoRoot(): string {
   return d;
 }
 
-/** The four real captures (QEMU 10.0.2 and 7.2, 128 MiB guest) the repository ships gzipped in fixtures/. */
-export const REAL_CAPTURES: readonly string[] = ['10.0-c-multifd4-zstd', '10.0-c2-multifd4-zlib', '10.0-g-postcopy-preempt', '7.2-c-multifd4-zstd'];
+/**
+ * The four real captures (QEMU 10.0.2 and 7.2, 128 MiB guest) a clone ships gzipped in fixtures/,
+ * as fixtures/captures.json lists them (none for an installed package).
+ */
+export const REAL_CAPTURES: readonly string[] = (() => {
+  const list = join(repoRoot(), 'fixtures', 'captures.json');
+  return existsSync(list) ? (JSON.parse(readFileSync(list, 'utf8')) as string[]) : [];
+})();
 
 /** Where the real captures are: fixtures/, unless MIGWIRE_SHARED_CAPTURES points elsewhere. */
 export function sharedCapturesDir(): string {

@@ -27,6 +27,8 @@ export interface CheckReport {
   resentPages: number;
   /** Channels that did not decode (also in the `decodes` rule). */
   decodeErrors: Array<{ channel: string; message: string }>;
+  /** Channels a decoder read (to their end or to an error); 0: nothing could be checked. */
+  decodedChannels: number;
 }
 
 /**
@@ -84,5 +86,6 @@ export async function checkCapture(capture: Capture, options: CheckOptions = {})
     rounds: roundOrder?.rounds() ?? [],
     resentPages: roundOrder?.resentPages() ?? 0,
     decodeErrors,
+    decodedChannels: results.filter((r) => !r.skipped).length,
   };
 }

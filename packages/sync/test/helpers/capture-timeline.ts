@@ -1,5 +1,5 @@
 /** Rebuilds a real capture's arrival order (chunks.csv) as one list of decoded records. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCapture, readChunks } from '@migwire/capture';
@@ -9,22 +9,28 @@ export type CaptureEvent =
   | { source: 'main'; record: MainRecord; seq: number }
   | { source: 'multifd'; channel: number; record: MultifdRecord; seq: number };
 
-/** The real QEMU captures the repository ships (gzipped) in fixtures/. */
-const REAL_CAPTURES = ['10.0-c-multifd4-zstd', '10.0-c2-multifd4-zlib', '10.0-g-postcopy-preempt', '7.2-c-multifd4-zstd'];
-
-export function capturesDir(): string {
+function repoRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(d, 'pnpm-workspace.yaml'))) {
     const up = dirname(d);
     if (up === d) throw new Error('repository root not found');
     d = up;
   }
-  return process.env['MIGWIRE_SHARED_CAPTURES'] ?? join(d, 'fixtures');
+  return d;
+}
+
+export function capturesDir(): string {
+  return process.env['MIGWIRE_SHARED_CAPTURES'] ?? join(repoRoot(), 'fixtures');
+}
+
+/** The real QEMU captures the repository ships (gzipped) in fixtures/, as fixtures/captures.json lists them. */
+export function realCaptures(): string[] {
+  return JSON.parse(readFileSync(join(repoRoot(), 'fixtures', 'captures.json'), 'utf8')) as string[];
 }
 
 export function captureNames(prefix: RegExp): string[] {
   const dir = capturesDir();
-  return REAL_CAPTURES.filter((n) => prefix.test(n) && existsSync(join(dir, n, 'chunks.csv')));
+  return realCaptures().filter((n) => prefix.test(n) && existsSync(join(dir, n, 'chunks.csv')));
 }
 
 /** Every src2dst record of a capture, ordered by the chunk in which its last byte arrived. */

@@ -3,10 +3,12 @@
  * migration (main + return path + N multifd channels, with chunks.csv arrival times), small enough
  * to doctor by hand, and hostile main streams (one page sent over and over).
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { openCapture } from '@migwire/capture';
+import { checkCapture, type CheckReport } from '../../src/index.js';
 import { Command, encodeMainRecordParts, MultifdPacketBuilder, RamFlag, type MainRecordInput, type U64 } from '@migwire/stream-codec';
 
 const concat = (parts: Uint8Array[]): Buffer => Buffer.concat(parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.length)));
@@ -168,4 +170,14 @@ export function unpackedCopy(from: string, prefix = 'mw-copy-'): string {
     else writeFileSync(join(dir, f), bytes);
   }
   return dir;
+}
+
+/** checkCapture on a synthetic capture written to a temp folder (built on purpose: no content check), then removed. */
+export async function checkSynthetic(c: SyntheticCapture): Promise<CheckReport> {
+  const dir = writeCapture(c);
+  try {
+    return await checkCapture(await openCapture(dir, { verify: false }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
