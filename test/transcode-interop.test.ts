@@ -22,7 +22,8 @@ import { pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js'
 import { launchVm, qemuBinary, requireQemu, runMigration, type QemuVersion, type Vm } from './harness/qemu.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SHARED = process.env['MIGWIRE_SHARED_CAPTURES'] ?? resolve(ROOT, '..', 'shared', 'captures');
+/** The real captures the project grew from: the repo's own gzipped copies in fixtures/. */
+const SHARED = process.env['MIGWIRE_SHARED_CAPTURES'] ?? resolve(ROOT, 'fixtures');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 interface Case {
