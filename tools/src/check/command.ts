@@ -52,8 +52,8 @@ export async function checkRoundTrip(path: string, json: boolean, out: Output, m
       if (diffs.has(ch.name)) return;
       let at = 0;
       for (const part of encodeParts(r)) {
-        const orig = q.peek(at, Math.min(part.length, q.length - at));
-        if (orig.length !== part.length || !Buffer.from(orig.buffer, orig.byteOffset, orig.length).equals(Buffer.from(part.buffer, part.byteOffset, part.length))) {
+        if (part.length > q.length - at || !q.equalsAt(at, part)) {
+          const orig = q.peek(at, Math.min(part.length, q.length - at));
           let i = 0;
           while (i < orig.length && orig[i] === part[i]) i++;
           diffs.set(ch.name, q.offset + at + i);

@@ -114,6 +114,34 @@ export class ChunkQueue {
     return out;
   }
 
+  /**
+   * Whether the bytes at relative position i equal `bytes` (which must fit in what is queued),
+   * without copying: a view of these very bytes (a decoded page re-encoded as itself) is equal
+   * at once, short runs are compared in place, long ones natively.
+   */
+  equalsAt(i: number, bytes: Uint8Array): boolean {
+    if (bytes.length === 0) return true;
+    let k = this.first;
+    let at = this.headPos + i;
+    let c = this.chunks[k]!;
+    while (at >= c.length) {
+      at -= c.length;
+      c = this.chunks[++k]!;
+    }
+    for (let done = 0; done < bytes.length; ) {
+      const n = Math.min(c.length - at, bytes.length - done);
+      if (!(c.buffer === bytes.buffer && c.byteOffset + at === bytes.byteOffset + done)) {
+        if (n < 64) {
+          for (let j = 0; j < n; j++) if (c[at + j] !== bytes[done + j]) return false;
+        } else if (Buffer.compare(c.subarray(at, at + n), bytes.subarray(done, done + n)) !== 0) return false;
+      }
+      done += n;
+      at = 0;
+      c = this.chunks[++k]!;
+    }
+    return true;
+  }
+
   /** Consume n bytes and return them (a view when possible). */
   take(n: number): Uint8Array {
     if (n === 0) return EMPTY;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { decodeCapture, META_FILE, type Capture, type CaptureChannel } from '@migwire/capture';
 import { createRules } from './all-rules.js';
 import { StreamFacts, type RecordedConfiguration } from './facts.js';
-import type { RoundSummary } from './round-order.js';
+import { pageContentsMatter, type RoundSummary } from './round-order.js';
 import type { RuleChannel, RuleResult } from './rule.js';
 
 export interface CheckOptions {
@@ -66,6 +66,9 @@ export async function checkCapture(capture: Capture, options: CheckOptions = {})
     facts.addChannel(rc);
   }
   const results = await decodeCapture(capture, {
+    // Rules keep counts and typed arrays, never a record's bytes past onRecord.
+    transientViews: true,
+    skipPagePayloads: !pageContentsMatter(capture.channels),
     onRecord: (c, r) => {
       const ch = channels.get(c)!;
       const at = times?.at(c.conn, c.direction, r.offset);

@@ -77,7 +77,8 @@ export class PageTable<C extends Record<string, [ColumnKind, number]>> {
 
 /**
  * 32-bit content digest of a page (FNV-1a over 32-bit words): 0 for an all-zero page, never 0
- * otherwise, so a zero page sent as data equals a ZERO record. Only round-order needs it.
+ * otherwise, so a zero page sent as data equals a ZERO record; never UNHASHED. Only round-order
+ * needs it.
  */
 let scratch = new Uint8Array(4096);
 
@@ -104,5 +105,9 @@ export function pageDigest(b: Uint8Array): number {
     h = Math.imul(h ^ b[i]!, 0x01000193);
   }
   if (nonzero === 0) return 0;
-  return h >>> 0 || 1;
+  h >>>= 0;
+  return h === 0 ? 1 : h === UNHASHED ? UNHASHED - 1 : h;
 }
+
+/** Stands for a digest not taken (no other channel could race the copy): equal to none. */
+export const UNHASHED = 0xffffffff;

@@ -10,7 +10,7 @@
  * came, and the round of its last race. Also what `check` prints: pages per channel per round.
  */
 import { CodecError, MultifdPageDecoder, type CodecRecord, type MainRecord } from '@migwire/stream-codec';
-import { PageTable, pageDigest, PAGE_SIZE, type BlockPages } from './page-table.js';
+import { PageTable, pageDigest, PAGE_SIZE, UNHASHED, type BlockPages } from './page-table.js';
 import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 export interface RoundSummary {
@@ -50,6 +50,15 @@ interface Copy {
   offset: number;
 }
 
+/**
+ * Page contents (digests) are compared only between copies on different channels: when no
+ * multifd channel carries pages, main's pages never race, and hashing every page would be most
+ * of the check. The decode may then skip page payloads altogether.
+ */
+export function pageContentsMatter(channels: ReadonlyArray<{ role: string }>): boolean {
+  return channels.some((c) => c.role === 'multifd' || c.role === 'multifd(tls)');
+}
+
 export class RoundOrderRule extends Rule {
   readonly id = 'round-order';
   override readonly live = false;
@@ -78,7 +87,7 @@ export class RoundOrderRule extends Rule {
     if (m.kind !== 'ram-page' && m.kind !== 'ram-zero' && m.kind !== 'ram-xbzrle') return;
     // Pages after LISTEN are postcopy's (page-requests-served), not part of a round.
     if (this.facts.listen !== undefined) return;
-    const digest = m.kind === 'ram-page' ? pageDigest(m.data) : m.kind === 'ram-zero' ? (m.fill ? 0x100 + m.fill : 0) : pageDigest(m.delta) ^ 0x5a5a5a5a || 2;
+    const digest = !pageContentsMatter(this.facts.channels) ? UNHASHED : m.kind === 'ram-page' ? pageDigest(m.data) : m.kind === 'ram-zero' ? (m.fill ? 0x100 + m.fill : 0) : pageDigest(m.delta) ^ 0x5a5a5a5a || 2;
     this.#add(ch, m.block, m.pageOffset, this.facts.barriers.count, digest, NO_PACKET, m.offset, m.length);
   }
 
@@ -125,7 +134,7 @@ export class RoundOrderRule extends Rule {
       if (had !== round) c.flags[i]! |= RESENT;
       // A copy from an earlier round than the newest one kept changes nothing the destination keeps.
       if (round < had) return;
-      if (round === had && c.chan[i] !== chan && c.digest[i] !== digest) this.#race(b.columns, i, block, pageOffset, copy);
+      if (round === had && c.chan[i] !== chan && (c.digest[i] !== digest || digest === UNHASHED)) this.#race(b.columns, i, block, pageOffset, copy);
     }
     c.round[i] = round;
     c.digest[i] = digest;
