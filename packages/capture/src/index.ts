@@ -40,7 +40,8 @@ export { ArrivalTimes } from './chunks/arrival-times.js';
 export { openCapture, type Capture, type CaptureChannel, type OpenCaptureOptions } from './open/open-capture.js';
 export { fileBytes, isGzipPath, readHead, channelSize } from './open/byte-source.js';
 export { findTrailingVmdesc } from './open/trailer.js';
-export { describeMigration, type PcapSelection } from './open/pcap-capture.js';
+export { describeMigration } from './open/describe-migration.js';
+export type { PcapSelection } from './open/pcap-capture.js';
 export {
   createOutputStream,
   openOutputFile,

@@ -7,7 +7,8 @@
  */
 export { type ByteSource, type OpenSource, fileSource, SeekableFile } from './source.js';
 export { type CapturedPacket, type FormatItem, type FormatNotice, PcapFormatError } from './formats/packet.js';
-export { readPackets, looksLikePcap } from './formats/read-packets.js';
+export { readPackets } from './formats/read-packets.js';
+export { looksLikePcap, captureFormat, type CaptureFormat } from './formats/magic.js';
 export { LinkType } from './link/link-layer.js';
 export type { DirectionStats, HoleReason, StreamEvent } from './tcp/events.js';
 export type { ReassemblyOptions } from './tcp/direction.js';

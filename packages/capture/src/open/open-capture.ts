@@ -8,14 +8,14 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { identifyChannel, type ChannelRole } from '@migwire/stream-codec';
-import { looksLikePcap } from '@migwire/pcap';
+import { looksLikePcap } from '@migwire/pcap/magic';
 import { ArrivalTimes } from '../chunks/arrival-times.js';
 import { CaptureError, CaptureSelectionError } from '../errors.js';
 import { readCaptureIndex, type CaptureIndex } from '../index-schema/capture-index.js';
 import { CHUNKS_FILE, connectionFileName, DIRECTIONS, parseConnectionFileName, STREAM_FILES, type Direction } from '../naming.js';
 import { channelSize, fileBytes, isGzipPath, readHead, streamBytes, type ExpectedContent } from './byte-source.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
-import { openPcapCapture, type PcapSelection } from './pcap-capture.js';
+import type { PcapSelection } from './pcap-capture.js';
 import { checkSize, expectedContents } from './verify-content.js';
 
 export interface CaptureChannel {
@@ -98,7 +98,8 @@ export async function openCapture(path: string, options: OpenCaptureOptions = {}
   }
   if (!existsSync(path)) throw new CaptureError(`no such file or directory: ${path}`, path);
   const head = statSync(path).isDirectory() ? undefined : readHead(path);
-  if (head && looksLikePcap(head)) return openPcapCapture(path, options.migration);
+  // The packet-capture reader is loaded only for a packet capture.
+  if (head && looksLikePcap(head)) return (await import('./pcap-capture.js')).openPcapCapture(path, options.migration);
   if (options.migration !== undefined) throw new CaptureSelectionError(`${path}: --migration applies to pcap/pcapng captures only`, path);
   return head ? openStreamFile(path, head) : openDirectory(path, options.verify ?? true);
 }

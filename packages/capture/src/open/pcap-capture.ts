@@ -26,6 +26,7 @@ import { CaptureError, CaptureSelectionError, StreamHoleError } from '../errors.
 import { connectionLabel, DIRECTIONS, type Direction } from '../naming.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
 import type { Capture, CaptureChannel } from './open-capture.js';
+import { describeMigration } from './describe-migration.js';
 import { fanOut } from './pcap-fanout.js';
 import { isGzipFile, skipBytes } from './byte-source.js';
 
@@ -39,13 +40,8 @@ export interface PcapSelection {
   source: OpenSource;
 }
 
-const endpoint = (e: { address: string; port: number }): string => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`);
 
 /** One line per migration, for choosing among them. */
-export function describeMigration(m: Migration): string {
-  const roles = m.connections.map((c) => c.role + (c.multifdId !== undefined ? ` ${c.multifdId}` : ''));
-  return `migration ${m.id}: to ${endpoint(m.destination)}, ${m.connections.length} connections (${roles.join(', ')}), ${(m.end - m.start).toFixed(3)} s`;
-}
 
 function pickMigration(path: string, index: PcapIndex, wanted: number | undefined): Migration {
   const list = index.migrations.map(describeMigration).join('\n  ');

@@ -1,9 +1,8 @@
 /** libpcap ("tcpdump") files: both byte orders, micro- and nanosecond magic. */
 import type { ChunkReader } from '../source.js';
+import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './magic.js';
 import { type CapturedPacket, type FormatItem, PcapFormatError, view } from './packet.js';
 
-export const PCAP_MAGIC_US = 0xa1b2c3d4;
-export const PCAP_MAGIC_NS = 0xa1b23c4d;
 const FILE_HEADER = 24;
 const RECORD_HEADER = 16;
 /** Sanity bound on one record (pcap's own maximum snaplen is 256 KiB; allow generous slack). */

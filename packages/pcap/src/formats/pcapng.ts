@@ -3,9 +3,9 @@
  * EPB, SPB and the obsolete PB; other blocks are skipped with a notice.
  */
 import type { ChunkReader } from '../source.js';
+import { PCAPNG_SHB } from './magic.js';
 import { type FormatItem, PcapFormatError, view } from './packet.js';
 
-export const PCAPNG_SHB = 0x0a0d0d0a;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 const IDB = 1;
 const PB = 2;

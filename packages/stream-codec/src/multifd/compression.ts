@@ -11,11 +11,21 @@
  *   payloads as one stream (frames or flushed blocks). fzstd decodes (streaming, synchronous);
  *   @bokuweb/zstd-wasm encodes (fzstd cannot compress; zstd-wasm's decoder is one-shot only).
  */
+import { createRequire } from 'node:module';
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
-import { Inflate, Z_SYNC_FLUSH } from 'pako';
-import { Decompress as ZstdDecompress } from 'fzstd';
-import { compress as zstdCompress, init as zstdInit } from '@bokuweb/zstd-wasm';
+import type * as Pako from 'pako';
+import type * as Fzstd from 'fzstd';
+import type * as ZstdWasm from '@bokuweb/zstd-wasm';
 import { concat } from '../core/bytes.js';
+
+// The (de)compressors load on first use: most streams need none, and loading them all is a good
+// part of a command's start-up. pako and fzstd are required synchronously (the decoders are).
+const requireHere = createRequire(import.meta.url);
+let pako: typeof Pako | undefined;
+let fzstd: typeof Fzstd | undefined;
+let zstdWasm: typeof ZstdWasm | undefined;
+const loadPako = (): typeof Pako => (pako ??= requireHere('pako') as typeof Pako);
+const loadFzstd = (): typeof Fzstd => (fzstd ??= requireHere('fzstd') as typeof Fzstd);
 
 /** Compression methods by the name QEMU's multifd-compression parameter gives them. */
 export type CompressionMethod = 'none' | 'zlib' | 'zstd' | 'qpl' | 'uadk' | 'qatzip';
@@ -50,7 +60,10 @@ let zstdReady: Promise<void> | undefined;
 /** zstd compresses in WebAssembly: await this once before making zstd compressors. */
 export function prepareCompression(method: PayloadCompression): Promise<void> {
   if (method !== 'zstd') return Promise.resolve();
-  zstdReady ??= zstdInit();
+  zstdReady ??= import('@bokuweb/zstd-wasm').then((m) => {
+    zstdWasm = m;
+    return m.init();
+  });
   return zstdReady;
 }
 
@@ -78,7 +91,8 @@ class ZlibChannel implements PageCompressor {
 
 class ZstdFrames implements PageCompressor {
   compress(pages: readonly Uint8Array[]): Uint8Array[] {
-    return [zstdCompress(pages.length === 1 ? pages[0]! : concat(pages), 1)];
+    if (!zstdWasm) throw new Error('zstd compression used before prepareCompression("zstd") resolved');
+    return [zstdWasm.compress(pages.length === 1 ? pages[0]! : concat(pages), 1)];
   }
 }
 
@@ -101,7 +115,7 @@ export interface PayloadInflater {
 }
 
 class ZlibInflater implements PayloadInflater {
-  readonly #inflate = new Inflate();
+  readonly #inflate = new (loadPako().Inflate)();
 
   constructor(sink: (chunk: Uint8Array) => void) {
     this.#inflate.onData = sink;
@@ -109,15 +123,15 @@ class ZlibInflater implements PayloadInflater {
 
   push(payload: Uint8Array): void {
     const i = this.#inflate;
-    if (!i.push(payload, Z_SYNC_FLUSH) || i.err) throw new Error(i.msg || `zlib error ${i.err}`);
+    if (!i.push(payload, loadPako().Z_SYNC_FLUSH) || i.err) throw new Error(i.msg || `zlib error ${i.err}`);
   }
 }
 
 class ZstdInflater implements PayloadInflater {
-  readonly #stream: ZstdDecompress;
+  readonly #stream: Fzstd.Decompress;
 
   constructor(sink: (chunk: Uint8Array) => void) {
-    this.#stream = new ZstdDecompress(sink);
+    this.#stream = new (loadFzstd().Decompress)(sink);
   }
 
   push(payload: Uint8Array): void {
