@@ -52,6 +52,8 @@ interface Copy {
 
 export class RoundOrderRule extends Rule {
   readonly id = 'round-order';
+  // Needs the stream start: rounds are counted from the start.
+  override readonly needsStartOf = ['main', 'multifd'] as const;
   override readonly live = false;
   readonly pages = new PageTable(COLUMNS);
   readonly #channelNames: string[] = [];
