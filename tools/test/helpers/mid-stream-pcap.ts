@@ -2,7 +2,8 @@
  * A libpcap file (raw IPv4) of one TCP connection captured without its SYN: the source's bytes from
  * `cut` on, 1448 a segment, then a FIN. What tcpdump writes when started in the middle of a migration.
  */
-const LINKTYPE_RAW = 101;
+import { LinkType } from '@migwire/pcap';
+
 const MSS = 1448;
 
 function packet(seq: number, flags: number, payload: Uint8Array): Uint8Array {
@@ -37,7 +38,7 @@ export function midStreamPcap(stream: Uint8Array, cut: number): Buffer {
   head.writeUInt16LE(2, 4);
   head.writeUInt16LE(4, 6);
   head.writeUInt32LE(262144, 16);
-  head.writeUInt32LE(LINKTYPE_RAW, 20);
+  head.writeUInt32LE(LinkType.Raw, 20);
   parts.push(head);
   packets.forEach((p, i) => {
     const rec = Buffer.alloc(16);
