@@ -11,9 +11,19 @@ export { DEFAULT_LIMITS, type DecoderLimits } from './core/limits.js';
 export { type ChannelRole, type ChannelIdentity, CHANNEL_ROLES, isChannelRole, isEncryptedRole } from './identify/channel-role.js';
 export { identifyChannel, IDENTIFY_BYTES, type IdentifyContext } from './identify/identify-channel.js';
 export { MultifdResync, isPlausibleMultifdPacket, MULTIFD_RESYNC_WINDOW } from './identify/resync.js';
+export { MainResync, ramChainAt, MAIN_RESYNC_CHAIN, MAIN_RESYNC_SCAN_BYTES, type MainResyncOptions } from './identify/main-resync.js';
 export { ArrivalOrder, type ArrivalLayout, type ArrivalProblem, type ArrivalVerdict } from './identify/arrival-order.js';
 export { decoderFor, isDecodableRole, type CodecRecord, type DecodableRole, type Decoder, type DecoderOptions } from './decoder/decoder-for.js';
-export { MainStreamDecoder, decodeMainStream, type MainDecoderOptions, type RamCapabilities, type RecordSink } from './main/decoder.js';
+export {
+  MainStreamDecoder,
+  decodeMainStream,
+  RESUMED_BLOCK_UNKNOWN,
+  RESUMED_SECTION_UNKNOWN,
+  type MainDecoderOptions,
+  type RamCapabilities,
+  type RecordSink,
+  type ResumeInRam,
+} from './main/decoder.js';
 export { encodeMainRecord, encodeMainRecordParts, encodeMainStream } from './main/encoder.js';
 export type * from './main/records.js';
 export { decodeCommandArgs, commandName, type CommandArgs, type DiscardRange } from './main/commands.js';

@@ -82,6 +82,13 @@ test('FOOTER_MISMATCH: a footer naming another section', (t) => {
   t.is(e?.found, '3');
 });
 
+test('SECTION_START_NOT_CAPTURED: a stream resumed in RAM meets a PART of another section started before the resume point', (t) => {
+  // RAM records (a CONTINUE zero page, EOS), the RAM section's footer (its id: 2), then a PART of section 5.
+  const bytes = hex('0000000000001022 00  0000000000000010  7e00000002  0200000005');
+  const e = expectError(t, bytes, ErrorCode.SectionStartNotCaptured, 23, { resumeInRam: {} });
+  t.regex(e?.message ?? '', /section 5's START was not captured/);
+});
+
 test('UNKNOWN_SECTION: PART for a section never started', (t) => {
   expectError(t, Buffer.concat([enc(HDR), hex('02 00000005')]), ErrorCode.UnknownSection, 9);
 });
@@ -235,5 +242,5 @@ test('BAD_VMSTATE and BAD_VFIO from the field decoders', (t) => {
 
 test('every stable error code is exercised somewhere in this file', (t) => {
   // STREAM_HOLE is raised by @migwire/capture when a packet capture lost bytes (tested there).
-  t.is(Object.keys(ErrorCode).length, 29);
+  t.is(Object.keys(ErrorCode).length, 30);
 });

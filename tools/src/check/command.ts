@@ -114,7 +114,8 @@ export async function checkProtocol(path: string, json: boolean, out: Output, mi
     const where = r.channel ? ` [${r.channel}${r.offset !== undefined ? ` @ byte ${r.offset}` : ''}]` : '';
     out.line(`${r.status.toUpperCase().padEnd(4)} ${r.id.padEnd(26)} ${r.detail}${where}`);
   }
-  if (rep.rounds.length > 1) {
+  // Rounds count from the stream's start: not printed when round-order could not be checked.
+  if (rep.rounds.length > 1 && !rep.notChecked.includes('round-order')) {
     const chans = [...new Set(rep.rounds.flatMap((r) => Object.keys(r.pages)))].sort();
     out.line('');
     out.line(`rounds (pages per channel):  ${chans.join(' | ')}`);
@@ -126,6 +127,8 @@ export async function checkProtocol(path: string, json: boolean, out: Output, mi
     out.err(`migwire: ${nothing}`);
     return 1;
   }
-  out.line(rep.ok ? 'check: every rule holds' : 'check: FAILED');
+  // Rules that needed a channel's start the capture missed were not checked: never "every rule holds" then.
+  const unchecked = rep.notChecked.length ? `; ${rep.notChecked.length} not checked (the capture missed the start of a channel they need): ${rep.notChecked.join(', ')}` : '';
+  out.line(rep.ok ? (unchecked ? `check: every rule checked holds${unchecked}` : 'check: every rule holds') : 'check: FAILED');
   return rep.ok ? 0 : 1;
 }

@@ -2,7 +2,7 @@
 import { isCodecError } from '@migwire/stream-codec';
 import type { CodecRecord } from '@migwire/stream-codec';
 import { decodeCapture, openCapture, type CaptureChannel, type ChannelResult } from '@migwire/capture';
-import { bytesHuman, describe, hexOffset, printable } from '../format/human.js';
+import { blockLabel, bytesHuman, describe, hexOffset, printable } from '../format/human.js';
 import { jsonLine, recordJson } from '../format/record-json.js';
 import { Summary } from '../format/summary.js';
 import type { Output } from '../cli-io.js';
@@ -63,7 +63,7 @@ class PageRun {
     const out: string[] = [];
     for (const [name, b] of this.perBlock) {
       const parts = [b.page && `${b.page} pages`, b.zero && `${b.zero} zero`, b.xbzrle && `${b.xbzrle} xbzrle`, b.compressed && `${b.compressed} compressed`].filter(Boolean);
-      out.push(row(channel, this.first, this.last - this.first, `  RAM "${name}": ${parts.join(', ')} (offsets 0x${b.min.toString(16)}..0x${b.max.toString(16)})`));
+      out.push(row(channel, this.first, this.last - this.first, `  RAM ${blockLabel(name)}: ${parts.join(', ')} (offsets 0x${b.min.toString(16)}..0x${b.max.toString(16)})`));
     }
     this.perBlock.clear();
     this.first = -1;

@@ -1,5 +1,5 @@
 /** One-line human descriptions of records, for `migwire dump`. */
-import { multifdLayoutFamily, pingValueName, ramFlagNames } from '@migwire/stream-codec';
+import { multifdLayoutFamily, pingValueName, ramFlagNames, RESUMED_BLOCK_UNKNOWN } from '@migwire/stream-codec';
 import type { CodecRecord } from '@migwire/stream-codec';
 
 export function hexOffset(n: number): string {
@@ -45,7 +45,7 @@ export function describe(r: CodecRecord): string {
     case 'ram-zero':
     case 'ram-xbzrle':
     case 'ram-compressed':
-      return `  RAM ${ramFlagNames(r.flags)} "${r.block}" +0x${r.pageOffset.toString(16)}` + (r.kind === 'ram-xbzrle' ? ` delta=${r.delta.length}B` : r.kind === 'ram-zero' && r.fill ? ` fill=${r.fill}` : '');
+      return `  RAM ${ramFlagNames(r.flags)} ${blockLabel(r.block)} +0x${r.pageOffset.toString(16)}` + (r.kind === 'ram-xbzrle' ? ` delta=${r.delta.length}B` : r.kind === 'ram-zero' && r.fill ? ` fill=${r.fill}` : '');
     case 'ram-eos':
       return '  RAM EOS';
     case 'ram-multifd-flush':
@@ -120,4 +120,12 @@ const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
 /** Text for a terminal: control characters (from names in the stream) shown as \xHH, never sent raw. */
 export function printable(text: string): string {
   return HAS_CONTROL.test(text) ? text.replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : text;
+}
+
+/** How a block no record named is printed (a stream resumed mid-way: it was named before the capture began). */
+export const UNNAMED_BLOCK = '(block named before the capture began)';
+
+/** A RAM block's name as printed: quoted, or UNNAMED_BLOCK. */
+export function blockLabel(name: string): string {
+  return name === RESUMED_BLOCK_UNKNOWN ? UNNAMED_BLOCK : `"${name}"`;
 }

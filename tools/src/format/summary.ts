@@ -1,7 +1,7 @@
 /** Totals `migwire dump` prints at the end: records, bytes per kind, pages per block, messages by name. */
-import type { CodecRecord } from '@migwire/stream-codec';
+import { RESUMED_BLOCK_UNKNOWN, type CodecRecord } from '@migwire/stream-codec';
 import type { ChannelResult } from '@migwire/capture';
-import { bytesHuman } from './human.js';
+import { bytesHuman, UNNAMED_BLOCK } from './human.js';
 
 interface BlockPages {
   pages: number;
@@ -83,7 +83,7 @@ export class Summary {
     if (this.blocks.size) {
       out.push('pages by RAM block (main+preempt: page/zero/xbzrle; multifd: page/zero):');
       for (const [name, b] of this.blocks) {
-        out.push(`  ${name.padEnd(24)} main ${b.pages}/${b.zero}/${b.xbzrle}${b.compressed ? ` compressed ${b.compressed}` : ''}  multifd ${b.multifdPages}/${b.multifdZero}`);
+        out.push(`  ${(name === RESUMED_BLOCK_UNKNOWN ? UNNAMED_BLOCK : name).padEnd(24)} main ${b.pages}/${b.zero}/${b.xbzrle}${b.compressed ? ` compressed ${b.compressed}` : ''}  multifd ${b.multifdPages}/${b.multifdZero}`);
       }
     }
     if (this.names.size) {

@@ -67,7 +67,9 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
         vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
         if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
       }
-      dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...(ch.midStream ? { skipInit: true } : {}) });
+      // A channel whose start was not captured begins at the boundary found: a multifd packet, or a main stream's RAM record.
+      const resume = ch.midStream ? (ch.role === 'main' ? { resumeInRam: {} } : { skipInit: true }) : {};
+      dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...resume });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
     // Bytes that claim no role are not a migration stream: decoding them as one says what is wrong

@@ -32,8 +32,9 @@ export interface CaptureChannel {
   size?: number;
   /**
    * The capture missed the channel's start (a packet capture without its SYN) and its bytes begin
-   * at the first record boundary found, `skipped` captured bytes in: a multifd channel then has
-   * no init message (decode with skipInit) and its offsets count from there.
+   * at the first record boundary found, `skipped` captured bytes in, and its offsets count from
+   * there: a multifd channel then has no init message (decode with skipInit); a main channel
+   * starts at a RAM record (decode with resumeInRam).
    */
   midStream?: { skipped: number };
   /** What index.json promises of this file (size, sha256): checked while it is read. */

@@ -95,10 +95,13 @@ function holeError(path: string, c: ChannelConnection, ch: CaptureChannel) {
 /** One channel alone: a pass over the file reassembling just its connection. */
 function midStreamNote(c: ChannelConnection, d: Direction): string {
   const at = c[d].resyncOffset;
+  if (at !== undefined && c.role === 'main') {
+    return `decoding starts at the first RAM record found, ${at} bytes in (the stream's header, section table and block names were not captured: rules that need them are not checked; offsets count from there)`;
+  }
   if (at !== undefined) return `decoding starts at the first multifd packet found, ${at} bytes in (no init message; offsets count from there)`;
   if (d === 'dst2src' || isEncryptedRole(c.role)) return 'the stream starts mid-way (offsets count from the first captured byte)';
   if (c.role === 'main' || c.role === 'multifd') return `its first captured bytes open the ${c.role} channel: read as the whole stream`;
-  return 'the stream starts mid-way and no record boundary was found in it (a multifd packet header; a main stream has no marker to resume at), so it is not decoded';
+  return 'the stream starts mid-way and no record boundary was found in it (a multifd packet header, or a run of main-stream RAM records), so it is not decoded';
 }
 
 /** One channel alone: read by position when pass 1 noted where its bytes lie, else a pass over the file reassembling just its connection. */

@@ -18,6 +18,8 @@ export interface ConnectionFacts {
   midStream: Record<Side, boolean>;
   /** Mid-stream directions: stream offset of the first multifd packet header found. */
   resyncAt: Record<Side, number | undefined>;
+  /** Mid-stream directions with headerless first bytes: stream offset of the first run of main-stream RAM records found. */
+  mainResyncAt: Record<Side, number | undefined>;
   problems: { side: Side; event: Extract<StreamEvent, { kind: 'hole' | 'conflict' | 'before-start' }> }[];
 }
 
@@ -63,7 +65,12 @@ function nameByArrival(connections: ChannelConnection[]): void {
   for (const c of connections) {
     if (mains.some((m) => closedBefore(m, start(c)))) order.mainClosed();
     const first = c.role === 'empty' ? undefined : { role: c.role, ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}) };
-    const v = order.assign(c.index, first);
+    let v = order.assign(c.index, first);
+    if (v.problem?.kind === 'duplicate-main' && resumedMain(c)) {
+      // RAM records alone do not say main: with a main already open, this is another headerless channel (postcopy-preempt).
+      delete c.src2dst.resyncOffset;
+      v = order.assign(c.index, { role: 'other' });
+    }
     c.role = v.role;
     if (v.role === 'main' || v.role === 'main(tls)') mains.push(c);
   }
@@ -122,28 +129,39 @@ function toChannel(f: ConnectionFacts): ChannelConnection {
   };
 }
 
+/** A main channel named from RAM records found mid-way (not from a QEVM header). */
+function resumedMain(c: ChannelConnection): boolean {
+  return c.role === 'main' && c.src2dst.midStream && c.src2dst.resyncOffset !== undefined;
+}
+
 /**
  * What a direction's first bytes open; one that starts mid-stream is multifd (its id unknown)
- * when a multifd packet header turns up in it, else whatever its first bytes happen to look like.
+ * when a multifd packet header turns up in it, main when its bytes open no channel but a run of
+ * RAM records turns up in them, else whatever its first bytes happen to look like.
  */
 function identify(f: ConnectionFacts, side: Side): ChannelIdentity {
-  if (resumesAt(f, side) !== undefined) return { role: 'multifd' };
-  const id = identifyChannel(f.head[side], { ended: true })!;
-  return id;
+  const resumed = resumesAt(f, side);
+  if (resumed) return { role: resumed.role };
+  return identifyChannel(f.head[side], { ended: true })!;
 }
 
 /**
  * Where a mid-stream direction can be decoded from: its first multifd packet, unless that packet
- * follows an init message at offset 0 (only the SYN was missed: the stream is whole).
+ * follows an init message at offset 0 (only the SYN was missed: the stream is whole); else the
+ * first RAM record of a main stream, for bytes that open no channel by themselves.
  */
-function resumesAt(f: ConnectionFacts, side: Side): number | undefined {
-  const at = f.midStream[side] ? f.resyncAt[side] : undefined;
-  if (at === MULTIFD_INIT_SIZE && identifyChannel(f.head[side], { ended: true })?.role === 'multifd') return undefined;
-  return at;
+function resumesAt(f: ConnectionFacts, side: Side): { role: 'multifd' | 'main'; at: number } | undefined {
+  if (!f.midStream[side]) return undefined;
+  const head = identifyChannel(f.head[side], { ended: true })!.role;
+  const at = f.resyncAt[side];
+  if (at !== undefined && !(at === MULTIFD_INIT_SIZE && head === 'multifd')) return { role: 'multifd', at };
+  const main = f.mainResyncAt[side];
+  if (main !== undefined && (head === 'other' || head === 'postcopy-preempt')) return { role: 'main', at: main };
+  return undefined;
 }
 
 function summary(f: ConnectionFacts, side: Side): DirectionSummary {
-  const at = resumesAt(f, side);
+  const at = resumesAt(f, side)?.at;
   return { ...f.stats[side], midStream: f.midStream[side], ...(at !== undefined ? { resyncOffset: at } : {}) };
 }
 

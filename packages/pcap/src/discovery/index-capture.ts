@@ -2,7 +2,7 @@
  * Pass 1: reads a whole capture once, keeping per connection only its statistics, problems and
  * the first bytes of each direction, then names channels and groups them into migrations.
  */
-import { IDENTIFY_BYTES, MultifdResync } from '@migwire/stream-codec';
+import { IDENTIFY_BYTES, identifyChannel, MainResync, MultifdResync } from '@migwire/stream-codec';
 import { type ByteSource, SeekableFile } from '../source.js';
 import { type Side, type TcpConnection, type TcpEventOptions, tcpEvents } from '../tcp/connections.js';
 import type { DirectionStats, StreamEvent } from '../tcp/events.js';
@@ -32,10 +32,15 @@ interface Collecting {
   syn: Record<Side, boolean>;
   /** For a direction that starts mid-stream: the scan for a multifd packet boundary. */
   resync: Record<Side, MultifdResync | undefined>;
+  /** For a direction that starts mid-stream with headerless bytes: the scan for a run of main-stream RAM records. */
+  mainResync: Record<Side, MainResync | undefined>;
   extents: Record<Side, StreamExtents> | undefined;
 }
 
-/** How far into a mid-stream direction a multifd packet header is looked for (a packet is at most ~0.5 MiB). */
+/**
+ * How far into a mid-stream direction a multifd packet header (a packet is at most ~0.5 MiB) or a
+ * run of main-stream RAM records (a few pages) is looked for.
+ */
 const RESYNC_SCAN_BYTES = 4 << 20;
 
 export async function indexCapture(source: ByteSource, options: IndexOptions = {}): Promise<CaptureIndex> {
@@ -63,6 +68,7 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
           problemCount: { a: 0, b: 0 },
           syn: { a: false, b: false },
           resync: { a: undefined, b: undefined },
+          mainResync: { a: undefined, b: undefined },
           extents: options.extents ? { a: new StreamExtents(), b: new StreamExtents() } : undefined,
         });
         break;
@@ -92,6 +98,7 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
     stats: c.stats!,
     midStream: c.midStream!,
     resyncAt: { a: c.resync.a?.found, b: c.resync.b?.found },
+    mainResyncAt: { a: c.mainResync.a?.found, b: c.mainResync.b?.found },
     problems: c.problems,
   }));
   const { migrations, ignored } = groupMigrations(facts);
@@ -110,8 +117,10 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
 /** Bytes naming still looks at: the head, and a mid-stream direction's scan for a boundary. */
 function wantsBytes(c: Collecting, side: Side, offset: number): boolean {
   if (c.headBytes[side] < IDENTIFY_BYTES) return true;
+  if (offset >= RESYNC_SCAN_BYTES) return false;
   const scan = c.resync[side];
-  return scan !== undefined && scan.found === undefined && offset < RESYNC_SCAN_BYTES;
+  if (scan !== undefined && scan.found === undefined) return true;
+  return c.mainResync[side] !== undefined && !c.mainResync[side].done;
 }
 
 function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: number, runs: { count: number }): void {
@@ -123,14 +132,22 @@ function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: num
       if (runs.count >= MAX_EXTENT_RUNS) ext.drop();
       runs.count += ext.add(event.filePos, event.bytes.length, event.time);
     }
-    if (event.offset === 0 && !c.syn[from]) c.resync[from] = new MultifdResync();
+    if (event.offset === 0 && !c.syn[from]) {
+      c.resync[from] = new MultifdResync();
+      c.mainResync[from] = new MainResync({ maxScanBytes: RESYNC_SCAN_BYTES });
+    }
     const scan = c.resync[from];
     if (scan && scan.found === undefined && event.offset < RESYNC_SCAN_BYTES) scan.push(event.offset, event.bytes);
     if (c.headBytes[from] < IDENTIFY_BYTES && event.offset === c.headBytes[from]) {
       const take = event.bytes.subarray(0, IDENTIFY_BYTES - c.headBytes[from]);
       c.head[from].push(take.slice());
       c.headBytes[from] += take.length;
+      if (c.headBytes[from] >= IDENTIFY_BYTES && !headerless(c.head[from])) c.mainResync[from] = undefined;
     }
+    // A multifd packet found settles the role: a main stream is not looked for any more.
+    if (scan?.found !== undefined) c.mainResync[from] = undefined;
+    const main = c.mainResync[from];
+    if (main && !main.done && event.offset < RESYNC_SCAN_BYTES) main.push(event.offset, event.bytes);
     return;
   }
   if (event.kind === 'hole' || event.kind === 'conflict' || event.kind === 'before-start') {
@@ -138,4 +155,10 @@ function collect(c: Collecting, from: Side, event: StreamEvent, maxProblems: num
     if (c.problemCount[from]++ >= maxProblems) return;
     c.problems.push({ side: from, event });
   }
+}
+
+/** First bytes that open no channel by themselves (not QEVM, multifd or TLS): a main stream may have been cut there. */
+function headerless(head: Uint8Array[]): boolean {
+  const role = identifyChannel(Buffer.concat(head), { ended: true })!.role;
+  return role === 'other' || role === 'postcopy-preempt';
 }

@@ -11,9 +11,10 @@ export interface DirectionSummary extends DirectionStats {
   /** No SYN for this direction was captured: its stream starts mid-way (offsets count from the
    * first captured byte, which need not be a record boundary). */
   midStream: boolean;
-  /** Mid-stream only: stream offset of the first multifd packet header found (where decoding can
-   * start; its init message was never captured). Absent when none was found or for a main
-   * stream, which carries no marker to resume at. */
+  /** Mid-stream only: where decoding can start. A multifd channel's first packet header found
+   * (its init message was never captured); a main channel's first RAM record found (one of a run
+   * of records that parse in a row: the stream's header, section and block names were never
+   * captured). Absent when no boundary was found. */
   resyncOffset?: number;
 }
 

@@ -32,6 +32,8 @@ export const ErrorCode = {
   /** The input lacks bytes here (a packet capture lost them): decoding cannot go on in order. */
   StreamHole: 'STREAM_HOLE',
   AfterEof: 'AFTER_EOF',
+  /** A stream decoded from mid-way (resumeInRam) names a section whose START came before the resume point. */
+  SectionStartNotCaptured: 'SECTION_START_NOT_CAPTURED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -6,6 +6,7 @@ import type { DecoderLimits } from '../core/limits.js';
 import type { ChannelRole } from '../identify/channel-role.js';
 import { MainStreamDecoder } from '../main/decoder.js';
 import type { MainRecord, RamBlockInfo } from '../main/records.js';
+import type { ResumeInRam } from '../main/resume.js';
 import type { Vmdesc } from '../vmstate/vmdesc.js';
 import { MultifdDecoder } from '../multifd/decoder.js';
 import type { MultifdLayout, MultifdRecord } from '../multifd/records.js';
@@ -53,6 +54,8 @@ export interface DecoderOptions {
   multifdChannels?: number;
   /** Multifd: the stream starts at a packet (its init message was not seen). */
   skipInit?: boolean;
+  /** Main: the stream starts at a RAM record found mid-way (MainResync; see MainDecoderOptions.resumeInRam). */
+  resumeInRam?: ResumeInRam;
 }
 
 /** Roles with a decoder; the others (TLS, empty, other, main-recovery: its framing after a reconnect) have none. */
@@ -87,6 +90,7 @@ export function decoderFor(role: ChannelRole, options: DecoderOptions = {}): Dec
         ...skip,
         ...(o.vmdesc !== undefined ? { vmdesc: o.vmdesc } : {}),
         ...(o.destinationRelease !== undefined ? { destinationRelease: o.destinationRelease } : {}),
+        ...(o.resumeInRam !== undefined ? { resumeInRam: o.resumeInRam } : {}),
       });
     case 'postcopy-preempt':
       return new MainStreamDecoder({ channel: o.channel ?? 'postcopy-preempt', start: 'ram', ...common, ...skip, ...blocks });

@@ -15,10 +15,12 @@ import { stepMappedSkip, stepRam, stepRamBlock } from './ram-body.js';
 import type { MainRecord, RamBlockInfo } from './records.js';
 import { stepHeader, stepRecord } from './record-framing.js';
 import { MainDecoderCore, State } from './state.js';
+import { RESUMED_SECTION_UNKNOWN } from './resume.js';
 import type { Vmdesc } from '../vmstate/vmdesc.js';
 import { decodeAll } from '../decoder/decode-all.js';
 
 export type { MainDecoderOptions, RamCapabilities, RecordSink } from './options.js';
+export { RESUMED_BLOCK_UNKNOWN, RESUMED_SECTION_UNKNOWN, type ResumeInRam } from './resume.js';
 
 export class MainStreamDecoder {
   readonly #s: MainDecoderCore;
@@ -89,7 +91,7 @@ function describeState(s: MainDecoderCore): string {
     case State.Header:
       return 'the header';
     case State.Ram:
-      return `RAM section ${s.sectionId}`;
+      return s.sectionId === RESUMED_SECTION_UNKNOWN ? 'the resumed RAM section' : `RAM section ${s.sectionId}`;
     case State.RamBlock:
       return `the MEM_SIZE block list of section ${s.sectionId}`;
     case State.MappedSkip:

@@ -2,6 +2,7 @@
 import type { DecoderLimits } from '../core/limits.js';
 import type { MainRecord, RamBlockInfo } from './records.js';
 import type { Vmdesc } from '../vmstate/vmdesc.js';
+import type { ResumeInRam } from './resume.js';
 
 export type RecordSink = (record: MainRecord) => void;
 
@@ -23,6 +24,15 @@ export interface MainDecoderOptions {
    * records: the postcopy-preempt channel).
    */
   start?: 'header' | 'records' | 'ram';
+  /**
+   * The bytes start at a RAM record of a main stream found mid-way (MainResync: a capture that
+   * missed the stream's start); overrides `start`. Decoding goes on in that RAM section, then
+   * through everything after it as usual. RAM records before the section's id is learnt (from
+   * the first footer or SECTION_PART/END) carry `sectionId` RESUMED_SECTION_UNKNOWN, CONTINUE pages
+   * before a record names its block carry `block` RESUMED_BLOCK_UNKNOWN; a PART/END of any other
+   * section whose START was not seen fails with SECTION_START_NOT_CAPTURED.
+   */
+  resumeInRam?: ResumeInRam;
   /** Target page size (flags live below it). Default 4096 (x86). */
   targetPageSize?: number;
   /** Device descriptions to decode VMState fields with, before the stream's own trailer arrives. */

@@ -4,6 +4,7 @@ import { ErrorCode, hex } from '../core/errors.js';
 import { bytesToLatin1, readU32, readU64Exact } from '../core/bytes.js';
 import type { RecordSink } from './options.js';
 import type { MappedRamHeader, RamBlockInfo } from './records.js';
+import { FOOTER_OF_RESUMED_SECTION, RESUMED_BLOCK_UNKNOWN, RESUMED_SECTION_UNKNOWN } from './resume.js';
 import { MainDecoderCore, State } from './state.js';
 
 const NO_BYTES = new Uint8Array(0);
@@ -29,8 +30,9 @@ export function stepRam(s: MainDecoderCore, sink: RecordSink): boolean {
       let head = 8;
       let block: string;
       if (flags & RamFlag.Continue) {
-        if (s.lastBlock === undefined) s.fail(ErrorCode.UnknownRamBlock, 'CONTINUE with no previous block', offset, 'a block named earlier in this section', 'none');
-        block = s.lastBlock;
+        if (s.lastBlock !== undefined) block = s.lastBlock;
+        else if (s.resumed) block = RESUMED_BLOCK_UNKNOWN; // named before the resume point
+        else s.fail(ErrorCode.UnknownRamBlock, 'CONTINUE with no previous block', offset, 'a block named earlier in this section', 'none');
       } else {
         if (q.length < 9) return false;
         const len = q.byte(8);
@@ -108,7 +110,7 @@ export function stepRam(s: MainDecoderCore, sink: RecordSink): boolean {
       sink({ kind: kind === RamFlag.Eos ? 'ram-eos' : kind === RamFlag.Hook ? 'ram-hook' : 'ram-multifd-flush', offset, length: 8, depth, sectionId, flags });
       if (kind === RamFlag.Eos && s.startState !== State.Ram) {
         s.state = State.Record;
-        s.footerFor = sectionId;
+        s.footerFor = sectionId === RESUMED_SECTION_UNKNOWN ? FOOTER_OF_RESUMED_SECTION : sectionId;
       }
       return true;
 

@@ -11,6 +11,7 @@ import { commandInRelease } from '../releases/commands.js';
 import { parseConfigurationSubsection, type ConfigurationSubsection } from './configuration.js';
 import type { RecordSink } from './options.js';
 import type { SectionType } from './records.js';
+import { FOOTER_OF_RESUMED_SECTION, learnResumedSection, resumedSectionName } from './resume.js';
 import { MainDecoderCore, State } from './state.js';
 import { indexVmdesc, isVmdesc } from '../vmstate/vmdesc.js';
 
@@ -71,7 +72,8 @@ export function stepRecord(s: MainDecoderCore, sink: RecordSink): boolean {
       s.checkFrame(5);
       if (q.length < 5) return false;
       const sectionId = q.u32(1);
-      const idstr = s.sections.get(sectionId);
+      let idstr = s.sections.get(sectionId);
+      if (idstr === undefined && s.resumed) idstr = resumedSectionName(s, sectionId, offset);
       if (idstr === undefined) s.fail(ErrorCode.UnknownSection, 'section PART/END for an id no START opened', offset + 1, 'a started section id', String(sectionId));
       q.skip(5);
       const sectionType: SectionType = type === RecordType.SectionPart ? 'part' : 'end';
@@ -84,8 +86,9 @@ export function stepRecord(s: MainDecoderCore, sink: RecordSink): boolean {
       s.checkFrame(5);
       if (q.length < 5) return false;
       const sectionId = q.u32(1);
-      if (s.footerFor < 0) s.fail(ErrorCode.UnknownRecordType, 'section footer where no section ended', offset, 'a record type', hex(type, 2));
-      if (sectionId !== s.footerFor) s.fail(ErrorCode.FooterMismatch, 'section footer names another section', offset + 1, String(s.footerFor), String(sectionId));
+      if (s.footerFor === FOOTER_OF_RESUMED_SECTION) learnResumedSection(s, sectionId);
+      else if (s.footerFor < 0) s.fail(ErrorCode.UnknownRecordType, 'section footer where no section ended', offset, 'a record type', hex(type, 2));
+      else if (sectionId !== s.footerFor) s.fail(ErrorCode.FooterMismatch, 'section footer names another section', offset + 1, String(s.footerFor), String(sectionId));
       q.skip(5);
       s.footerFor = -1;
       sink({ kind: 'footer', offset, length: 5, depth, sectionId });

@@ -85,6 +85,10 @@ export interface MappedRamHeader {
 }
 
 interface RamRecordBase extends RecordPosition {
+  /**
+   * The RAM section's id. In a stream decoded from mid-way (`resumeInRam`), RESUMED_SECTION_UNKNOWN
+   * (-1) until the section's id is learnt from its first footer or SECTION_PART/END.
+   */
   sectionId: number;
   /** All flag bits exactly as they came (CONTINUE included). */
   flags: number;
@@ -104,7 +108,11 @@ export interface RamBlockRecord extends RecordPosition {
 }
 
 interface RamPageBase extends RamRecordBase {
-  /** RAM block the page belongs to (named on the wire, or carried over by CONTINUE). */
+  /**
+   * RAM block the page belongs to (named on the wire, or carried over by CONTINUE). In a stream
+   * decoded from mid-way (`resumeInRam`), RESUMED_BLOCK_UNKNOWN ('') for CONTINUE pages that come
+   * before any record names a block (it was named before the resume point).
+   */
   block: string;
   /** Byte offset of the page within its block. */
   pageOffset: number;

@@ -9,6 +9,7 @@ import type { PayloadProblem } from '../core/problem.js';
 import { indexVmdesc, type Vmdesc, type VmdescDevice } from '../vmstate/vmdesc.js';
 import type { MainDecoderOptions, RamCapabilities } from './options.js';
 import type { RamBlockInfo } from './records.js';
+import { learnResumedSection, RESUMED_SECTION_UNKNOWN } from './resume.js';
 
 /** What the next bytes are. */
 export enum State {
@@ -33,6 +34,10 @@ export class MainDecoderCore {
   readonly pageSize: number;
   readonly flagMask: number;
   readonly startState: State;
+  /** Decoding began at a RAM record found mid-way (options.resumeInRam). */
+  readonly resumed: boolean;
+  /** The resumed RAM section's id, once learnt. */
+  resumedSection = RESUMED_SECTION_UNKNOWN;
   state: State;
   error: CodecError | undefined;
   ended = false;
@@ -68,12 +73,20 @@ export class MainDecoderCore {
     this.limits = resolveLimits(options.limits);
     this.pageSize = options.targetPageSize ?? 4096;
     this.flagMask = this.pageSize - 1;
-    this.startState = options.start === 'ram' ? State.Ram : options.start === 'records' ? State.Record : State.Header;
-    this.state = this.startState;
+    this.resumed = options.resumeInRam !== undefined;
+    // A resumed stream goes on like a whole one (records after its RAM section): only its first state differs.
+    this.startState = this.resumed || options.start === 'records' ? State.Record : options.start === 'ram' ? State.Ram : State.Header;
+    this.state = this.resumed ? State.Ram : this.startState;
+    if (this.resumed) {
+      this.sectionId = RESUMED_SECTION_UNKNOWN;
+      this.sectionIdstr = 'ram';
+    }
     this.caps = { ...options.capabilities };
     this.capsFixed = options.capabilities !== undefined;
     if (options.vmdesc) this.vmdescIndex = indexVmdesc(options.vmdesc);
     if (options.ramBlocks) for (const b of options.ramBlocks) this.addBlock(b);
+    const known = options.resumeInRam?.sectionId;
+    if (known !== undefined) learnResumedSection(this, known);
   }
 
   fail(code: ErrorCode, message: string, offset: number, expected?: string, found?: string): never {

@@ -29,6 +29,8 @@ export interface CheckReport {
   decodeErrors: Array<{ channel: string; message: string }>;
   /** Channels a decoder read (to their end or to an error); 0: nothing could be checked. */
   decodedChannels: number;
+  /** Rules not checked because the capture missed the start of a channel they need (status 'n/a'). */
+  notChecked: RuleResult['id'][];
 }
 
 /**
@@ -50,7 +52,13 @@ export function recordedConfiguration(capture: Capture): RecordedConfiguration |
   return { ...(meta.caps ? { caps: meta.caps } : {}), ...(flag !== undefined ? { switchoverAckLegacy: flag } : {}) };
 }
 
-const ruleChannel = (c: CaptureChannel): RuleChannel => ({ name: c.name, role: c.role, conn: c.conn, ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}) });
+const ruleChannel = (c: CaptureChannel): RuleChannel => ({
+  name: c.name,
+  role: c.role,
+  conn: c.conn,
+  ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}),
+  ...(c.midStream ? { midStream: c.midStream } : {}),
+});
 
 export async function checkCapture(capture: Capture, options: CheckOptions = {}): Promise<CheckReport> {
   const times = await capture.arrivals();
@@ -90,5 +98,6 @@ export async function checkCapture(capture: Capture, options: CheckOptions = {})
     resentPages: roundOrder?.resentPages() ?? 0,
     decodeErrors,
     decodedChannels: results.filter((r) => !r.skipped).length,
+    notChecked: ruleResults.filter((r) => r.notChecked).map((r) => r.id),
   };
 }

@@ -29,7 +29,8 @@ export class DecodesRule extends Rule {
       this.#problems.push(`${ch.name}: not decoded (${end.skipped})`);
       return;
     }
-    this.#decoded.push(ch.name);
+    // A channel captured from mid-way decoded from its first boundary on, not from its start.
+    this.#decoded.push(ch.midStream ? `${ch.name} from ${ch.midStream.skipped} bytes into its capture` : ch.name);
     if (ch.role === 'main') {
       this.#mainSeen = true;
       if (this.facts.mainEnd === undefined) {

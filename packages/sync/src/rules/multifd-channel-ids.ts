@@ -4,6 +4,8 @@ import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 export class MultifdChannelIdsRule extends Rule {
   readonly id = 'multifd-channel-ids';
+  // Needs the stream start: the ids are in the init messages.
+  override readonly needsStartOf = ['multifd'] as const;
   readonly #seen = new Map<number, string>();
   #inits = 0;
 

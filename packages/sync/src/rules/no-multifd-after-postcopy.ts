@@ -14,6 +14,8 @@ import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 export class NoMultifdAfterPostcopyRule extends Rule {
   readonly id = 'no-multifd-after-postcopy';
+  // Needs the stream start: SYNCs and MULTIFD_FLUSHes are counted from the start.
+  override readonly needsStartOf = ['main', 'multifd'] as const;
   readonly #assertion = new MultifdPostcopyAssertion();
   /** MULTIFD_FLUSH records on main so far, and how many came before LISTEN (once it came). */
   #flushes = 0;

@@ -33,6 +33,8 @@ class Requests {
 export class PageRequestsServedRule extends Rule {
   override readonly live = false;
   readonly id = 'page-requests-served';
+  // Needs the stream start: POSTCOPY_LISTEN may precede the resume point.
+  override readonly needsStartOf = ['main'] as const;
   readonly served = new PageTable({ sent: ['u8', 0] });
   readonly #requests = new Requests();
   readonly #blocks: string[] = [];

@@ -11,6 +11,8 @@ import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 export class PostcopyFinalFlushRule extends Rule {
   readonly id = 'postcopy-final-flush';
+  // Needs the stream start: the flush and POSTCOPY_LISTEN may precede the resume point.
+  override readonly needsStartOf = ['main', 'multifd'] as const;
   #ramSection: number | undefined;
   #flush: number | undefined;
   #boundary: { name: string; offset: number; ramSection: number | undefined; flush: number | undefined } | undefined;

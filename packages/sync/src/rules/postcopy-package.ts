@@ -11,6 +11,8 @@ const LOADED = 0x42;
 export class PostcopyPackageRule extends Rule {
   override readonly live = false;
   readonly id = 'postcopy-package';
+  // Needs the stream start: POSTCOPY_LISTEN may precede the resume point.
+  override readonly needsStartOf = ['main'] as const;
   #packages = 0;
   /** What the first package held, in order. */
   readonly #held: Array<{ what: string; offset: number }> = [];

@@ -10,6 +10,8 @@ const ALLOWED = new Set(['ram-page', 'ram-zero', 'ram-eos']);
 
 export class PostcopyRamRecordsRule extends Rule {
   readonly id = 'postcopy-ram-records';
+  // Needs the stream start: POSTCOPY_LISTEN may precede the resume point.
+  override readonly needsStartOf = ['main'] as const;
   #records = 0;
 
   override observe(ch: RuleChannel, r: CodecRecord, at: number | undefined): void {

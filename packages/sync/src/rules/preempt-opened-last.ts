@@ -7,6 +7,8 @@ import { Rule, type RuleResult } from './rule.js';
 
 export class PreemptOpenedLastRule extends Rule {
   readonly id = 'preempt-opened-last';
+  // Needs the stream start: connection order without SYNs is not accept order.
+  override readonly needsStartOf = ['main', 'multifd'] as const;
 
   protected verdict(): RuleResult {
     const chans = this.facts.channels;

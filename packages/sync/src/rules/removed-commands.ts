@@ -7,6 +7,8 @@ import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 export class RemovedCommandsRule extends Rule {
   readonly id = 'removed-commands';
+  // Needs the stream start: the machine type is in CONFIGURATION.
+  override readonly needsStartOf = ['main'] as const;
   #seen: number | undefined;
 
   override observe(ch: RuleChannel, r: CodecRecord, at: number | undefined): void {

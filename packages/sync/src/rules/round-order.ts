@@ -61,6 +61,8 @@ export function pageContentsMatter(channels: ReadonlyArray<{ role: string }>): b
 
 export class RoundOrderRule extends Rule {
   readonly id = 'round-order';
+  // Needs the stream start: rounds are counted from the start.
+  override readonly needsStartOf = ['main', 'multifd'] as const;
   override readonly live = false;
   readonly pages = new PageTable(COLUMNS);
   readonly #channelNames: string[] = [];

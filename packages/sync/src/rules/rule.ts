@@ -30,6 +30,11 @@ export interface RuleResult {
   id: RuleId;
   status: RuleStatus;
   detail: string;
+  /**
+   * Status 'n/a' because the rule needs the start of a channel the capture missed (a packet
+   * capture that began mid-migration): nothing was checked, which is not the same as nothing to check.
+   */
+  notChecked?: true;
   /** Where the first violation is. */
   channel?: string;
   offset?: number;
@@ -52,6 +57,8 @@ export interface RuleChannel {
   /** Connection index: the order the destination accepted the connections in. */
   conn: number;
   multifdId?: number;
+  /** The capture missed the channel's start: its records begin `skipped` captured bytes in. */
+  midStream?: { skipped: number };
 }
 
 /** How a channel's decode ended. */
@@ -66,6 +73,11 @@ export abstract class Rule {
   abstract readonly id: RuleId;
   /** False for rules that need page payloads or the whole recording (offline only). */
   readonly live: boolean = true;
+  /**
+   * Roles whose stream start the rule needs (counts from the first record, the configuration, the
+   * section table, init messages): with such a channel captured from mid-way it is not checked.
+   */
+  readonly needsStartOf: ReadonlyArray<'main' | 'multifd'> = [];
   #failure: RuleResult | undefined;
   #listener: ((v: Violation) => void) | undefined;
 
@@ -83,6 +95,11 @@ export abstract class Rule {
 
   /** The rule's verdict: its first violation, else what the whole stream says. */
   result(): RuleResult {
+    const missed = this.facts.channels.filter((c) => c.midStream && (this.needsStartOf as readonly string[]).includes(c.role));
+    if (missed.length) {
+      const names = missed.map((c) => c.name).join(', ');
+      return { id: this.id, status: 'n/a', detail: `not checked: the capture missed the start of ${names}, which this rule needs`, notChecked: true };
+    }
     return this.#failure ?? this.verdict();
   }
 

@@ -19,6 +19,8 @@ const ACK_CAPABLE = /vfio/i;
 export class SwitchoverAckRule extends Rule {
   override readonly live = false;
   readonly id = 'switchover-ack';
+  // Needs the stream start: OPEN_RETURN_PATH, the machine type and the device sections come first.
+  override readonly needsStartOf = ['main'] as const;
   readonly #gate = new SwitchoverAckGate({ sourceEnabled: true, destinationEnabled: true, destinationDevices: [] });
   readonly #devices = new Set<string>();
   #acks = 0;
