@@ -2,7 +2,8 @@
  * The commands users run, on a real QEMU stream of a 1 GiB guest (synthetic only without QEMU, and
  * then said), each in its own process, best of `rounds` with the jobs interleaved, against what
  * the same run measures on the same bytes: a plain read, a plain write of the same image bytes
- * into the same folder, and QEMU's analyze-migration.py when python3 and the script are there.
+ * into the same folder, a decode of every record doing nothing with them (for check), and QEMU's
+ * analyze-migration.py when python3 and the script are there.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -89,6 +90,9 @@ export async function benchCli(sizeMiB: number, rounds: number): Promise<void> {
     add('dump', await runChild([node, MIGWIRE, 'dump', stream]));
     add('dump --json', await runChild([node, MIGWIRE, 'dump', stream, '--json']));
     if (py) add('py -d state', await runChild(['python3', py, '-d', 'state', '-f', stream]));
+    add('decode only', await runChild([node, join(BENCH_DIST, 'decode-only.js'), stream]));
+    add('check', await runChild([node, MIGWIRE, 'check', stream]));
+    add('check --roundtrip', await runChild([node, MIGWIRE, 'check', '--roundtrip', stream]));
     // The writing jobs start from the same state: earlier outputs deleted and written back
     // (untimed `sync`), and the floor and extract take turns going first.
     const extractJob = async (): Promise<void> => {
@@ -126,13 +130,17 @@ export async function benchCli(sizeMiB: number, rounds: number): Promise<void> {
   if (py) say(`${'analyze-migration.py -d state'.padEnd(34)} ${secs(b('py -d state'))}`);
   timeFigure('migwire dump', size, b('dump'), py ? { name: 'analyze-migration.py -d state', run: b('py -d state'), target: { kind: 'faster', x: 3 } } : undefined);
   timeFigure('migwire dump --json', size, b('dump --json'), py ? { name: 'analyze-migration.py -d state', run: b('py -d state'), target: { kind: 'faster', x: 2 } } : undefined);
+  timeFigure('decode only (every record, nothing done)', size, b('decode only'));
+  // At least 0.8 of decode-only throughput: at most 1.25x its time.
+  timeFigure('migwire check', size, b('check'), { name: 'decode only', run: b('decode only'), target: { kind: 'within', x: 1.25 } });
+  timeFigure('migwire check --roundtrip', size, b('check --roundtrip'), { name: 'decode only', run: b('decode only'), target: { kind: 'within', x: 1.25 } });
   timeFigure(`write ${(imageBytes / MiB).toFixed(0)} MiB of image (floor)`, imageBytes, b('floor'));
   timeFigure('migwire extract', imageBytes, b('extract'), { name: 'the write floor', run: b('floor'), target: { kind: 'within', x: 1.25 } });
   if (py) {
     say(`${'analyze-migration.py -x'.padEnd(34)} ${secs(b('py -x'))}`);
     timeFigure('migwire extract', imageBytes, b('extract'), { name: 'analyze-migration.py -x', run: b('py -x'), target: { kind: 'faster', x: 1.5 } });
   }
-  for (const k of ['dump', 'dump --json', 'extract']) {
+  for (const k of ['dump', 'dump --json', 'extract', 'check', 'check --roundtrip']) {
     const rss = b(k).peakRssMiB;
     if (rss !== undefined) say(`${`peak RSS, migwire ${k}`.padEnd(34)} ${rss.toFixed(0)} MiB  target < 200 MiB: ${rss < 200 ? 'met' : 'NOT met'}`);
   }
