@@ -43,7 +43,7 @@ async function startPipeProxy(targetPort: number): Promise<{ server: Server; por
 /** The source and destination endpoints, in a child process (bench/peers.ts). */
 export interface Peers {
   sinkPort: number;
-  synthetic(port: number, perChannel: number): Promise<number>;
+  synthetic(port: number, perChannel: number, channels?: number): Promise<number>;
   files(port: number, files: string[]): Promise<number>;
   received(): Promise<number>;
   close(): void;
@@ -73,7 +73,7 @@ export async function startPeers(): Promise<Peers> {
     });
   return {
     sinkPort,
-    synthetic: (port, perChannel) => ask({ op: 'synthetic', port, perChannel, channels: PROXY_CHANNELS }),
+    synthetic: (port, perChannel, channels = PROXY_CHANNELS) => ask({ op: 'synthetic', port, perChannel, channels }),
     files: (port, files) => ask({ op: 'files', port, files }),
     received: () => ask({ op: 'received' }),
     close: () => child.kill(),
@@ -96,14 +96,15 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
 
   // Each variant once per round, rounds interleaved, best of three: this machine's loopback
   // throughput drifts by tens of percent from one second to the next.
-  const pipeVariant = async (): Promise<M> => {
+  // `channels` connections share the same total: 1 of `total` bytes or 4 of a quarter each.
+  const pipeVariant = async (channels: number): Promise<M> => {
     const pipe = await startPipeProxy(peers.sinkPort);
     const before = await peers.received();
-    const r = await measure(() => peers.synthetic(pipe.port, perChannel));
+    const r = await measure(() => peers.synthetic(pipe.port, total / channels, channels));
     await closeServer(pipe.server);
     return checked(before, r, total);
   };
-  const proxyVariant = async (outDir: string | undefined, send: 'synthetic' | 'files', check: boolean): Promise<M> => {
+  const proxyVariant = async (outDir: string | undefined, send: 'synthetic' | 'files', check: boolean, channels = PROXY_CHANNELS): Promise<M> => {
     if (outDir) rmSync(outDir, { recursive: true, force: true });
     const live = check ? new LiveChecker() : undefined;
     const p = new RecordingProxy({
@@ -118,7 +119,7 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     // The transfer (what a migration waits for) is measured; closing the recording (flush,
     // sha256 of the files, index.json) happens after the migration and is not.
     const r = await measure(async () => {
-      return send === 'synthetic' ? peers.synthetic(port, perChannel) : peers.files(port, files);
+      return send === 'synthetic' ? peers.synthetic(port, total / channels, channels) : peers.files(port, files);
     });
     const index = await p.close(1000);
     if (!index.all_recorded_equals_forwarded) throw new Error('recording is not equal to what was forwarded');
@@ -127,31 +128,35 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     return checked(before, r, send === 'synthetic' ? total : files.reduce((n, f) => n + statSync(f).size, 0));
   };
   // The other bound on recording: how fast this process can write the same bytes to files on
-  // the capture's file system (four files at once, 256 KiB writes, as the recorder gets them).
-  const diskVariant = async (): Promise<M> => {
+  // the capture's file system (one file per channel, at once, 256 KiB writes, as the recorder gets them).
+  const diskVariant = async (channels: number): Promise<M> => {
     const dir = join(WORK, 'record-disk-baseline');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const block = Buffer.alloc(CHUNK, 0x5a);
     const r = await measure(async () => {
+      const each = total / channels;
       const one = async (i: number): Promise<number> => {
         const out = createWriteStream(join(dir, `conn0${i}.bin`), { highWaterMark: MiB });
-        for (let n = 0; n < perChannel; n += CHUNK) if (!out.write(block.subarray(0, Math.min(CHUNK, perChannel - n)))) await once(out, 'drain');
+        for (let n = 0; n < each; n += CHUNK) if (!out.write(block.subarray(0, Math.min(CHUNK, each - n)))) await once(out, 'drain');
         out.end();
         await once(out, 'close');
-        return perChannel;
+        return each;
       };
-      return (await Promise.all([1, 2, 3, 4].map(one))).reduce((a, b) => a + b, 0);
+      return (await Promise.all(Array.from({ length: channels }, (_, i) => one(i + 1)))).reduce((a, b) => a + b, 0);
     });
     rmSync(dir, { recursive: true, force: true });
     return r;
   };
   const capture = join(WORK, 'record-capture');
   const variants: Array<[string, () => Promise<M>]> = [
-    ['pipe', pipeVariant],
-    ['write', diskVariant],
+    ['pipe', () => pipeVariant(PROXY_CHANNELS)],
+    ['write', () => diskVariant(PROXY_CHANNELS)],
     ['blind', () => proxyVariant(undefined, 'synthetic', false)],
     ['disk', () => proxyVariant(capture, 'synthetic', false)],
+    ['pipe 1', () => pipeVariant(1)],
+    ['write 1', () => diskVariant(1)],
+    ['disk 1', () => proxyVariant(capture, 'synthetic', false, 1)],
     ['files', () => proxyVariant(capture, 'files', false)],
     ['check', () => proxyVariant(capture, 'files', true)],
   ];
@@ -177,5 +182,11 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
   record('proxy (4 ch): RecordingProxy to disk', best.get('disk')!, bound, `best of 3; ${pct(best.get('disk')!, base)} of the blind pipe`, boundName);
   record('proxy (4 multifd files): record to disk', best.get('files')!, bound, `best of 3; ${pct(best.get('files')!, base)} of the blind pipe`, boundName);
   record('proxy (4 multifd files): record --check', best.get('check')!, best.get('files')!, 'best of 3; live rules decode every channel', 'record without --check');
+  const pipe1 = best.get('pipe 1')!;
+  const write1 = best.get('write 1')!;
+  record('proxy (1 ch): blind socket.pipe', pipe1, undefined, 'best of 3; one connection');
+  record('file write (1 file), no network', write1, undefined, 'best of 3');
+  const bound1 = write1.seconds / write1.bytes > pipe1.seconds / pipe1.bytes ? write1 : pipe1;
+  record('proxy (1 ch): RecordingProxy to disk', best.get('disk 1')!, bound1, `best of 3; ${pct(best.get('disk 1')!, pipe1)} of the blind pipe`, bound1 === write1 ? 'file write' : 'blind pipe');
   peers.close();
 }
