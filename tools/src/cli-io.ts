@@ -4,12 +4,15 @@
  */
 export interface Output {
   line(text: string): void;
+  /** A line already encoded as UTF-8 (no newline), copied before this returns. */
+  lineBytes(bytes: Uint8Array): void;
   err(text: string): void;
   flush(): void;
 }
 
 /** Output is gathered into buffers of this size and written with one call each. */
 const WRITE_SIZE = 1024 * 1024;
+const NEWLINE = Buffer.from('\n');
 
 export class StdOutput implements Output {
   // Lines are encoded into the buffer as they come (short-lived strings, no join); a fresh buffer
@@ -43,6 +46,20 @@ export class StdOutput implements Output {
     this.buf[this.used++] = 0x0a;
   }
 
+  lineBytes(bytes: Uint8Array): void {
+    if (this.closed) return;
+    if (this.used + bytes.length + 1 > WRITE_SIZE) {
+      this.flush();
+      if (bytes.length + 1 > WRITE_SIZE) {
+        process.stdout.write(Buffer.concat([bytes, NEWLINE]));
+        return;
+      }
+    }
+    this.buf.set(bytes, this.used);
+    this.used += bytes.length;
+    this.buf[this.used++] = 0x0a;
+  }
+
   err(text: string): void {
     this.flush();
     process.stderr.write(text + '\n');
@@ -62,6 +79,9 @@ export class MemoryOutput implements Output {
   readonly errors: string[] = [];
   line(text: string): void {
     this.lines.push(text);
+  }
+  lineBytes(bytes: Uint8Array): void {
+    this.lines.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
   }
   err(text: string): void {
     this.errors.push(text);

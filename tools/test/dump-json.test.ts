@@ -11,6 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { MultifdPacketBuilder, encodeMainStream, type CodecRecord, type MainRecordInput } from '@migwire/stream-codec';
 import { main, MemoryOutput } from '../src/index.js';
 import { PAGE_PAYLOAD, nestedJson, recordJson } from '../src/format/record-json.js';
+import { PageJsonBytes } from '../src/format/page-json-bytes.js';
 import { decodeCapture, openCapture } from '@migwire/capture';
 import { FIXTURES } from './paths.js';
 
@@ -112,6 +113,8 @@ test('control characters in names are escaped in dump output', async (t) => {
 });
 
 test('the fast JSON paths give the same text as JSON.stringify, record for record, on real captures', async (t) => {
+  let pages = 0;
+  const pageLines = new PageJsonBytes();
   for (const path of [PRECOPY, MULTIFD, join(FIXTURES, '10.0-postcopy-preempt')]) {
     let n = 0;
     await decodeCapture(await openCapture(path), {
@@ -121,8 +124,27 @@ test('the fast JSON paths give the same text as JSON.stringify, record for recor
           const skip = bytes ? undefined : PAGE_PAYLOAD[r.kind];
           if (recordJson(ch.name, r, { bytes }) !== nestedJson(ch.name, r, bytes, skip)) t.fail(`${path} ${ch.name} ${r.kind}@${r.offset}`);
         }
+        const line = pageLines.line(ch.name, r);
+        if (line) {
+          pages++;
+          if (Buffer.from(line).toString() !== nestedJson(ch.name, r, false, PAGE_PAYLOAD[r.kind])) t.fail(`bytes: ${path} ${ch.name} ${r.kind}@${r.offset}`);
+        }
       },
     });
     t.true(n > 100);
   }
+  t.true(pages > 1000, 'page lines written as bytes');
+});
+
+test('page lines written as bytes: every digit count, negative and 2^53-1 numbers, odd block and channel names', (t) => {
+  const w = new PageJsonBytes();
+  const samples = [0, 7, 10, 99, 100, 4095, 4096, 123456789, 2 ** 32, 2 ** 53 - 1];
+  for (const v of samples) {
+    for (const [channel, block] of [['main', 'pc.ram'], ['postcopy-preempt', '/rom@etc/acpi/tables'], ['conn03.src2dst', 'bl\u0085"ck\\']]) {
+      const page = { kind: 'ram-page', offset: v, length: 4104, depth: 0, sectionId: v % 7 === 0 ? -1 : 3, flags: 0x28, block, pageOffset: v, data: new Uint8Array(0) } as unknown as CodecRecord;
+      const zero = { kind: 'ram-zero', offset: v, length: 9, depth: 1, sectionId: 2, flags: 0x22, block, pageOffset: v, fill: v & 0xff } as unknown as CodecRecord;
+      for (const r of [page, zero]) t.is(Buffer.from(w.line(channel!, r)!).toString(), nestedJson(channel!, r, false, PAGE_PAYLOAD[r.kind]));
+    }
+  }
+  t.is(w.line('main', { kind: 'eof', offset: 0, length: 1, depth: 0 } as unknown as CodecRecord), undefined);
 });

@@ -4,6 +4,7 @@ import type { CodecRecord } from '@migwire/stream-codec';
 import { decodeCapture, openCapture, type CaptureChannel, type ChannelResult } from '@migwire/capture';
 import { blockLabel, bytesHuman, describe, hexOffset, printable } from '../format/human.js';
 import { jsonLine, recordJson } from '../format/record-json.js';
+import { PageJsonBytes } from '../format/page-json-bytes.js';
 import { Summary } from '../format/summary.js';
 import type { Output } from '../cli-io.js';
 import { nameList, UsageError } from '../errors/usage-error.js';
@@ -81,6 +82,7 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
   const unknown = o.channels.filter((w) => !input.channels.some((ch) => channelMatches(ch, [w])));
   if (unknown.length) throw new UsageError(`--channel ${unknown.join(', ')}: no such channel in ${path} (channels: ${nameList(channelNames(input.channels))})`);
   const summary = new Summary();
+  const pageLines = new PageJsonBytes();
   const sectionsSeen = new Set<string>();
   const runs = new Map<string, PageRun>();
   const sectionNames = new Map<string, string>(); // "channel/id" -> idstr
@@ -121,7 +123,9 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
       if (isPage && o.noPages) return;
       if (!sectionWanted(ch.name, r)) return;
       if (o.json) {
-        out.line(recordJson(ch.name, r, { bytes: o.bytes === true }));
+        const bytes = o.bytes ? undefined : pageLines.line(ch.name, r);
+        if (bytes) out.lineBytes(bytes);
+        else out.line(recordJson(ch.name, r, { bytes: o.bytes === true }));
         return;
       }
       if (isPage && !o.pages) {

@@ -56,20 +56,25 @@ const checkedKinds = new Map<string, boolean>();
  * general way.
  */
 function pageJson(channel: string, r: AnyRecord): string | undefined {
-  if (r.kind !== 'ram-page' && r.kind !== 'ram-zero') return undefined;
-  if (typeof r.sectionId !== 'number') return undefined;
-  let ok = checkedKinds.get(r.kind);
-  if (ok === undefined) checkedKinds.set(r.kind, (ok = Object.keys(r).join(',') === (r.kind === 'ram-page' ? PAGE_KEYS : ZERO_KEYS)));
-  if (!ok) return undefined;
+  if (!isTemplatePage(r)) return undefined;
   // Every number here is a safe integer: the decoder refuses offsets at or beyond 2^53.
   const head = `{"channel":${cachedString(channel)},"kind":"${r.kind}","offset":${r.offset},"length":${r.length},"depth":${r.depth},"sectionId":${r.sectionId},"flags":${r.flags},"block":${cachedString(r.block)},"pageOffset":${r.pageOffset}`;
   return r.kind === 'ram-page' ? head + '}' : `${head},"fill":${r.fill}}`;
 }
 
+/** A PAGE or ZERO record with exactly the keys (and order) the page templates write. */
+export function isTemplatePage(r: AnyRecord): r is Extract<AnyRecord, { kind: 'ram-page' | 'ram-zero' }> {
+  if (r.kind !== 'ram-page' && r.kind !== 'ram-zero') return false;
+  if (typeof r.sectionId !== 'number') return false;
+  let ok = checkedKinds.get(r.kind);
+  if (ok === undefined) checkedKinds.set(r.kind, (ok = Object.keys(r).join(',') === (r.kind === 'ram-page' ? PAGE_KEYS : ZERO_KEYS)));
+  return ok;
+}
+
 const stringJson = (v: string): string => terminalSafe(JSON.stringify(v));
 /** Block names and channel names repeat on every page record: their JSON is kept. */
 const stringCache = new Map<string, string>();
-function cachedString(v: string): string {
+export function cachedString(v: string): string {
   let j = stringCache.get(v);
   if (j === undefined) {
     j = stringJson(v);
