@@ -35,8 +35,9 @@ export interface DecodeOptions {
   /** Consume page payloads without handing them out (`ram-page` data empty): for listings and counts. */
   skipPagePayloads?: boolean;
   /**
-   * The caller keeps no view of a record's bytes past `onRecord` (and uses no `onChunk`): read
-   * buffers of main-format channels are recycled (less garbage, flat memory).
+   * The caller keeps no view of a record's bytes past `onRecord`, and of a chunk given to
+   * `onChunk` no more than what the decoder has not consumed yet (a round trip's queue of the
+   * input): read buffers of main-format channels are recycled (less garbage, flat memory).
    */
   transientViews?: boolean;
   /** Only these channels (by name, role or connNN.dir). */
@@ -92,7 +93,7 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
     };
     try {
       const mainDecoder = dec instanceof MainStreamDecoder ? dec : undefined;
-      const recycle = opts.transientViews && !opts.onChunk && mainDecoder ? { pending: () => mainDecoder.pending } : undefined;
+      const recycle = opts.transientViews && mainDecoder ? { pending: () => mainDecoder.pending } : undefined;
       for await (const chunk of streams.get(ch) ?? channelBytes(ch, recycle)) {
         result.bytes += chunk.length;
         opts.onChunk?.(ch, chunk);
