@@ -14,6 +14,7 @@ import { PreemptPagesOnlyRule } from './preempt-pages-only.js';
 import { RemovedCommandsRule } from './removed-commands.js';
 import { RoundOrderRule } from './round-order.js';
 import type { Rule, RuleChannel } from './rule.js';
+import type { CodecRecord } from '@migwire/stream-codec';
 import { SwitchoverAckRule } from './switchover-ack.js';
 import { SyncPerFlushRule } from './sync-per-flush.js';
 
@@ -21,6 +22,8 @@ export interface RuleSet {
   rules: Rule[];
   /** Kept apart: it also gives the rounds summary `check` prints. */
   roundOrder: RoundOrderRule | undefined;
+  /** A record to the stream facts, then to every rule that looks at its kind. */
+  observe(channel: RuleChannel, record: CodecRecord, at: number | undefined): void;
 }
 
 /** A fresh set of rules over `facts`; `live` leaves out the ones that need payloads or the whole recording. */
@@ -44,5 +47,10 @@ export function createRules(facts: StreamFacts, o: { live: boolean; arrival?: (c
     new RemovedCommandsRule(facts),
   ];
   const rules = o.live ? all.filter((r) => r.live) : all;
-  return { rules, roundOrder: o.live ? undefined : roundOrder };
+  const pageRules = rules.filter((r) => r.seesPages);
+  const observe = (ch: RuleChannel, r: CodecRecord, at: number | undefined): void => {
+    facts.observe(ch, r, at);
+    for (const rule of r.kind === 'ram-page' || r.kind === 'ram-zero' ? pageRules : rules) rule.observe(ch, r, at);
+  };
+  return { rules, roundOrder: o.live ? undefined : roundOrder, observe };
 }

@@ -66,7 +66,8 @@ export async function checkCapture(capture: Capture, options: CheckOptions = {})
   const facts = new StreamFacts({ ...(config ? { config } : {}), timed: times !== undefined });
   // round-order times main and multifd records: both source-to-destination.
   const arrival = (ch: RuleChannel, offset: number): number | undefined => times?.at(ch.conn, 'src2dst', offset);
-  const { rules, roundOrder } = createRules(facts, { live: false, arrival });
+  const set = createRules(facts, { live: false, arrival });
+  const { rules, roundOrder } = set;
   const channels = new Map<CaptureChannel, RuleChannel>();
   for (const c of capture.channels) {
     const rc = ruleChannel(c);
@@ -80,8 +81,7 @@ export async function checkCapture(capture: Capture, options: CheckOptions = {})
     onRecord: (c, r) => {
       const ch = channels.get(c)!;
       const at = times?.at(c.conn, c.direction, r.offset);
-      facts.observe(ch, r, at);
-      for (const rule of rules) rule.observe(ch, r, at);
+      set.observe(ch, r, at);
     },
     onChannelEnd: (res) => {
       const ch = channels.get(res.channel)!;

@@ -5,7 +5,7 @@
  * contents or the whole migration run on the finished recording instead.
  */
 import { CodecError, decoderFor, isChannelRole, type ChannelRole, type Decoder } from '@migwire/stream-codec';
-import { createRules } from './all-rules.js';
+import { createRules, type RuleSet } from './all-rules.js';
 import { StreamFacts, type RecordedConfiguration } from './facts.js';
 import type { Rule, RuleChannel, RuleResult, Violation } from './rule.js';
 
@@ -23,13 +23,15 @@ export class LiveChecker {
   readonly violations: LiveViolation[] = [];
   readonly #facts: StreamFacts;
   readonly #rules: Rule[];
+  readonly #set: RuleSet;
   readonly #streams = new Map<string, Stream>();
   readonly #roles = new Map<number, { role: ChannelRole; multifdId?: number }>();
   #now = 0;
 
   constructor(onViolation: (v: LiveViolation) => void = () => {}, config?: RecordedConfiguration) {
     this.#facts = new StreamFacts({ ...(config ? { config } : {}), timed: true });
-    this.#rules = createRules(this.#facts, { live: true }).rules;
+    this.#set = createRules(this.#facts, { live: true });
+    this.#rules = this.#set.rules;
     for (const r of this.#rules) {
       r.onViolation((v) => {
         const seen = { ...v, t: v.t ?? this.#now };
@@ -52,8 +54,7 @@ export class LiveChecker {
     s.bytes += chunk.length;
     try {
       s.decoder.write(chunk, (r) => {
-        this.#facts.observe(s.channel, r, t);
-        for (const rule of this.#rules) rule.observe(s.channel, r, t);
+        this.#set.observe(s.channel, r, t);
       });
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;

@@ -4,6 +4,7 @@ import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 export class MultifdChannelIdsRule extends Rule {
   readonly id = 'multifd-channel-ids';
+  override readonly seesPages = false;
   // Needs the stream start: the ids are in the init messages.
   override readonly needsStartOf = ['multifd'] as const;
   readonly #seen = new Map<number, string>();

@@ -11,6 +11,7 @@ const MAX_NUMBERS = 1 << 26;
 
 export class PacketNumbersRule extends Rule {
   readonly id = 'packet-numbers';
+  override readonly seesPages = false;
   readonly #last = new Map<string, { num: U64; sync: boolean }>();
   readonly #names: string[] = [];
   #owner = new Uint8Array(1024);

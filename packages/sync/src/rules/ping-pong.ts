@@ -10,6 +10,7 @@ const OFFSETS_KEPT = 16;
 export class PingPongRule extends Rule {
   override readonly live = false;
   readonly id = 'ping-pong';
+  override readonly seesPages = false;
   readonly #pings = new Map<number, { count: number; offsets: number[] }>();
   readonly #pongs = new Map<number, number>();
   #total = 0;

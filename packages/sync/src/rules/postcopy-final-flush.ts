@@ -11,6 +11,7 @@ import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 export class PostcopyFinalFlushRule extends Rule {
   readonly id = 'postcopy-final-flush';
+  override readonly seesPages = false;
   // Needs the stream start: the flush and POSTCOPY_LISTEN may precede the resume point.
   override readonly needsStartOf = ['main', 'multifd'] as const;
   #ramSection: number | undefined;

@@ -11,6 +11,7 @@ const LOADED = 0x42;
 export class PostcopyPackageRule extends Rule {
   override readonly live = false;
   readonly id = 'postcopy-package';
+  override readonly seesPages = false;
   // Needs the stream start: POSTCOPY_LISTEN may precede the resume point.
   override readonly needsStartOf = ['main'] as const;
   #packages = 0;

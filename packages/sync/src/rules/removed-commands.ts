@@ -7,6 +7,7 @@ import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 export class RemovedCommandsRule extends Rule {
   readonly id = 'removed-commands';
+  override readonly seesPages = false;
   // Needs the stream start: the machine type is in CONFIGURATION.
   override readonly needsStartOf = ['main'] as const;
   #seen: number | undefined;

@@ -78,6 +78,11 @@ export abstract class Rule {
    * section table, init messages): with such a channel captured from mid-way it is not checked.
    */
   readonly needsStartOf: ReadonlyArray<'main' | 'multifd'> = [];
+  /**
+   * False for rules that ignore RAM PAGE and ZERO records, which are then not passed to them: they
+   * are nearly every record of a stream (see createRules' dispatch).
+   */
+  readonly seesPages: boolean = true;
   #failure: RuleResult | undefined;
   #listener: ((v: Violation) => void) | undefined;
 

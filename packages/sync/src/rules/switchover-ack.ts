@@ -19,6 +19,7 @@ const ACK_CAPABLE = /vfio/i;
 export class SwitchoverAckRule extends Rule {
   override readonly live = false;
   readonly id = 'switchover-ack';
+  override readonly seesPages = false;
   // Needs the stream start: OPEN_RETURN_PATH, the machine type and the device sections come first.
   override readonly needsStartOf = ['main'] as const;
   readonly #gate = new SwitchoverAckGate({ sourceEnabled: true, destinationEnabled: true, destinationDevices: [] });

@@ -4,6 +4,7 @@ import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 export class SyncPerFlushRule extends Rule {
   readonly id = 'sync-per-flush';
+  override readonly seesPages = false;
   // Needs the stream start: SYNCs and barriers are counted from the start.
   override readonly needsStartOf = ['main', 'multifd'] as const;
   readonly #syncs = new Map<string, number>();
