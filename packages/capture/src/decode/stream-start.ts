@@ -26,9 +26,9 @@ export function midStreamChannels(capture: Capture): CaptureChannel[] {
   return capture.channels.filter((c) => c.midStream).sort((a, b) => Number(b.role === 'main') - Number(a.role === 'main') || a.conn - b.conn);
 }
 
-/** "main (decoding starts 2886 bytes into its capture)". */
-export function midStreamText(ch: CaptureChannel): string {
-  return `${ch.name} (decoding starts ${ch.midStream?.skipped ?? 0} bytes into its capture)`;
+/** "main, decoding starts 2886 bytes into its capture". */
+export function midStreamText(ch: Pick<CaptureChannel, 'name' | 'midStream'>): string {
+  return `${ch.name}, decoding starts ${ch.midStream?.skipped ?? 0} bytes into its capture`;
 }
 
 /** A command that needs a migration from its start was given a channel the capture caught mid-stream. */
@@ -43,7 +43,7 @@ export class StreamStartNotCapturedError extends CaptureError {
     readonly skipped: number,
     what: string,
   ) {
-    super(`${what}: the ${channel} channel was captured mid-stream, its start (header, configuration, RAM block list) is not in the capture (${path}, channel ${channel}, decoding starts ${skipped} bytes into its capture)`, path);
+    super(`${what}: the ${channel} channel was captured mid-stream, its start (header, configuration, RAM block list) is not in the capture (${path}, channel ${midStreamText({ name: channel, midStream: { skipped } })})`, path);
   }
 }
 
