@@ -35,15 +35,16 @@ export function midStreamText(ch: Pick<CaptureChannel, 'name' | 'midStream'>): s
 export class StreamStartNotCapturedError extends CaptureError {
   override name = 'StreamStartNotCapturedError';
 
-  constructor(
-    path: string,
-    /** The channel's display name. */
-    readonly channel: string,
-    /** Captured bytes before its first record boundary. */
-    readonly skipped: number,
-    what: string,
-  ) {
-    super(`${what}: the ${channel} channel was captured mid-stream, its start (header, configuration, RAM block list) is not in the capture (${path}, channel ${midStreamText({ name: channel, midStream: { skipped } })})`, path);
+  /** The channel's display name. */
+  readonly channel: string;
+  /** Captured bytes before its first record boundary. */
+  readonly skipped: number;
+
+  constructor(path: string, ch: CaptureChannel, what: string) {
+    const start = ch.role === 'main' ? 'header, configuration, RAM block list' : 'init message';
+    super(`${what}: the ${ch.name} channel was captured mid-stream, its start (${start}) is not in the capture (${path}, channel ${midStreamText(ch)})`, path);
+    this.channel = ch.name;
+    this.skipped = ch.midStream?.skipped ?? 0;
   }
 }
 
@@ -53,5 +54,5 @@ export class StreamStartNotCapturedError extends CaptureError {
  */
 export function requireStreamStart(capture: Capture, what: string, only?: CaptureChannel[]): void {
   const missed = (only ?? midStreamChannels(capture)).find((c) => c.midStream);
-  if (missed) throw new StreamStartNotCapturedError(capture.path, missed.name, missed.midStream!.skipped, what);
+  if (missed) throw new StreamStartNotCapturedError(capture.path, missed, what);
 }
