@@ -4,21 +4,10 @@
  * first RAM record found and says so; check checks what it can and says which rules it could not.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { decodeMainStream } from '@migwire/stream-codec';
 import { main, MemoryOutput } from '../src/index.js';
-import { midStreamPcap } from './helpers/mid-stream-pcap.js';
-import { FIXTURES } from './paths.js';
+import { midStreamFixture } from './helpers/mid-stream-pcap.js';
 
-const stream = gunzipSync(readFileSync(join(FIXTURES, '10.0-precopy-file', 'stream.bin.gz')));
-const pages = decodeMainStream(stream).records.filter((r) => r.kind === 'ram-page');
-const cut = pages[Math.floor(pages.length / 3)]!.offset + 1234; // inside a page's payload
-const skipped = pages.find((r) => r.offset >= cut)!.offset - cut;
-const PCAP = join(mkdtempSync(join(tmpdir(), 'mw-midstream-')), 'mid.pcap');
-writeFileSync(PCAP, midStreamPcap(stream, cut));
+const { skipped, path: PCAP } = midStreamFixture();
 
 async function run(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const o = new MemoryOutput();

@@ -55,3 +55,11 @@ export {
 export { channelOrder, decodeCapture, type ChannelResult, type DecodeOptions } from './decode/decode-capture.js';
 export { ChannelCursor } from './decode/channel-cursor.js';
 export { channelNames, incompleteStream, nothingDecoded } from './decode/outcome.js';
+export {
+  midStreamChannels,
+  midStreamText,
+  requireStreamStart,
+  streamStartOptions,
+  StreamStartNotCapturedError,
+  type StreamStartOptions,
+} from './decode/stream-start.js';

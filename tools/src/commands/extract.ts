@@ -14,7 +14,9 @@ DIR), holding each page's last content in the order the destination applies them
 main channel (PAGE, ZERO, XBZRLE applied to the previous copy), multifd packets (normal pages,
 decompressed; zero pages), and the postcopy-preempt channel. Multifd pages are applied round by
 round (a page of a later SYNC round wins over an earlier one). Zero pages are holes: the images are
-sparse files. Also writes DIR/blocks.json (name, file, length, pages written).
+sparse files. Also writes DIR/blocks.json (name, file, length, pages written). A packet capture that
+missed the main channel's start gives partial images: only the pages captured, each block up to its
+last captured page, "partial": true in blocks.json, said on stderr, exit 1.
 
 Options:
   --out DIR       output folder (created; an existing one must be empty)

@@ -28,7 +28,7 @@ interface SystemErrorLike extends Error {
 const USAGE_ERRORS = new Set(['UsageError', 'InputError', 'CaptureSelectionError']);
 
 /** The toolkit's own errors: their message already says what and where (channel, offset, path). */
-const TYPED_ERRORS = new Set(['CodecError', 'CaptureError', 'ChannelError', 'SyncError', 'TranscodeError']);
+const TYPED_ERRORS = new Set(['CodecError', 'CaptureError', 'StreamStartNotCapturedError', 'ChannelError', 'SyncError', 'TranscodeError']);
 
 const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
 

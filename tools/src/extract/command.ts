@@ -6,12 +6,12 @@
  * applied when main reaches its k-th barrier; postcopy-preempt pages come
  * after main (each page is sent once after postcopy starts).
  */
-import { CodecError, MainStreamDecoder, isCodecError, type MainRecord } from '@migwire/stream-codec';
-import { CaptureError, ChannelCursor, channelOrder, openCapture } from '@migwire/capture';
+import { CodecError, MainStreamDecoder, RESUMED_BLOCK_UNKNOWN, isCodecError, type MainRecord } from '@migwire/stream-codec';
+import { CaptureError, ChannelCursor, channelOrder, midStreamText, openCapture } from '@migwire/capture';
 import { DestinationOrderReader } from '@migwire/sync';
 import { nameList, UsageError } from '../errors/usage-error.js';
 import { incompleteStream } from '@migwire/capture';
-import { ImageLimitError, MappedRamRegion, RamImages } from '../extract/ram-images.js';
+import { ImageLimitError, MappedRamRegion, RamImages, type BlockSummary } from '../extract/ram-images.js';
 
 const ROLE_TEXT: Partial<Record<string, string>> = { other: 'not a migration stream', empty: 'empty', tls: 'TLS-encrypted' };
 import { bytesHuman } from '../format/human.js';
@@ -30,9 +30,24 @@ export interface ExtractOptions {
 }
 
 export interface ExtractReport {
-  blocks: Array<{ name: string; file: string; length: number; pagesWritten: number }>;
+  blocks: BlockSummary[];
   rounds: number;
   errors: string[];
+  /** The main channel was captured mid-stream: the images hold only the pages captured. */
+  partial?: PartialImage;
+}
+
+export interface PartialImage {
+  /** The main channel, and how many captured bytes came before its first RAM record. */
+  channel: string;
+  skipped: number;
+  /**
+   * Pages of the block named before the capture began (CONTINUE pages before any record named a
+   * block): which block they belong to is not certain, so they are written nowhere.
+   */
+  unattributedPages: number;
+  /** XBZRLE pages whose previous content was sent before the capture began: left out. */
+  xbzrleWithoutBase: number;
 }
 
 export async function runExtract(path: string, o: ExtractOptions, progress?: (s: string) => void): Promise<ExtractReport> {
@@ -40,9 +55,12 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   const chans = channelOrder(input.channels);
   const main = chans.find((c) => c.role === 'main');
   if (!main) throw new CaptureError(`${path} has no main channel to rebuild RAM from (channels: ${chans.map((c) => `${c.name}: ${ROLE_TEXT[c.role] ?? c.role}`).join(', ')})`, path);
+  // Without the stream's start there is no MEM_SIZE block list: images are made as pages name their blocks.
+  const partial: PartialImage | undefined = main.midStream ? { channel: main.name, skipped: main.midStream.skipped, unattributedPages: 0, xbzrleWithoutBase: 0 } : undefined;
   const images = new RamImages(o.outDir, 4096, o.blocks.length ? new Set(o.blocks) : undefined, {
     ...(o.force ? { force: true } : {}),
     ...(o.maxImageBytes !== undefined ? { maxImageBytes: o.maxImageBytes } : {}),
+    ...(partial ? { unlisted: true } : {}),
   });
   const errors: string[] = [];
   // Pages are written as they come: no copy of decompressed multifd pages needed.
@@ -74,6 +92,11 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
       const r = e.record;
       last = r;
       if (r.kind === 'eof' && r.depth === 0) ended = true;
+      // A later record naming a block may name another one: these pages stay unattributed.
+      if (partial && 'block' in r && r.block === RESUMED_BLOCK_UNKNOWN) {
+        if (r.kind === 'ram-page' || r.kind === 'ram-zero' || r.kind === 'ram-xbzrle' || r.kind === 'ram-compressed') partial.unattributedPages++;
+        continue;
+      }
       switch (r.kind) {
         case 'ram-block':
           images.addBlock(r.block);
@@ -90,7 +113,7 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
           images.zeroPage(r.block, r.pageOffset, r.fill);
           break;
         case 'ram-xbzrle':
-          images.xbzrle(r.block, r.pageOffset, r.delta);
+          if (!images.xbzrle(r.block, r.pageOffset, r.delta) && partial) partial.xbzrleWithoutBase++;
           break;
         case 'command':
           if (r.args.command === 'POSTCOPY_RAM_DISCARD') {
@@ -106,8 +129,9 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   }
   errors.unshift(...reader.errors.map((e) => e.message));
   if (!errors.length && !ended) errors.push(incompleteStream(main, last ? last.offset + last.length : 0, last).message);
-  const unknown = o.blocks.filter((b) => !reader.ramBlocks.some((r) => r.name === b));
-  if (unknown.length) throw new UsageError(`--block ${unknown.join(', ')}: no such RAM block in ${path} (blocks: ${nameList(reader.ramBlocks.map((b) => b.name))})`);
+  const known = partial ? images.names() : reader.ramBlocks.map((b) => b.name);
+  const unknown = o.blocks.filter((b) => !known.includes(b));
+  if (unknown.length) throw new UsageError(`--block ${unknown.join(', ')}: no such RAM block ${partial ? 'named in the captured part of' : 'in'} ${path} (blocks: ${nameList(known)})`);
   // Then the postcopy-preempt channel (each page is sent once after postcopy starts).
   const preempt = chans.find((c) => c.role === 'postcopy-preempt');
   if (preempt) {
@@ -120,7 +144,15 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
     }
     if (cur.error) errors.push(cur.error.message);
   }
-  return { blocks: await images.finish(), rounds: reader.rounds, errors };
+  return { blocks: await images.finish(), rounds: reader.rounds, errors, ...(partial ? { partial } : {}) };
+}
+
+/** What a partial image is, for stderr: why, and what was left out. */
+function partialLines(p: PartialImage, main: string): string[] {
+  const lines = [`the images are partial: the stream's start was not captured (${main}); they hold only the pages captured (the rest read as zero), each block's length ends at its last captured page`];
+  if (p.unattributedPages) lines.push(`${p.unattributedPages} page(s) of the block named before the capture began are not attributed to any block (not written)`);
+  if (p.xbzrleWithoutBase) lines.push(`${p.xbzrleWithoutBase} XBZRLE page(s) whose previous content was sent before the capture began are not written`);
+  return lines;
 }
 
 export async function extract(path: string, o: ExtractOptions, out: Output): Promise<number> {
@@ -136,6 +168,12 @@ export async function extract(path: string, o: ExtractOptions, out: Output): Pro
   }
   for (const b of report.blocks) out.line(`${b.name.padEnd(28)} -> ${b.file.padEnd(32)} ${bytesHuman(b.length).padStart(10)}  ${b.pagesWritten} pages with data`);
   out.line(`${report.rounds} multifd sync rounds applied`);
+  const p = report.partial;
+  if (p) {
+    out.line(`partial: the stream's start was not captured; ${p.unattributedPages} unattributed page(s), ${p.xbzrleWithoutBase} XBZRLE page(s) without a base`);
+    for (const l of partialLines(p, `main channel ${midStreamText({ name: p.channel, midStream: { skipped: p.skipped } })}`)) out.err(`migwire: ${l}`);
+  }
   for (const e of report.errors) out.err(`migwire: stopped early: ${e}`);
-  return report.errors.length ? 1 : 0;
+  // A partial image is not the RAM the destination had: like an incomplete stream, exit 1.
+  return report.errors.length || p ? 1 : 0;
 }

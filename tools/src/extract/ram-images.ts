@@ -16,6 +16,20 @@ interface BlockImage {
   /** One bit per page: has any content been written there? */
   written: Uint8Array;
   pagesWritten: number;
+  /** Named by pages, not by a MEM_SIZE list (a stream captured mid-way): its length is where its last captured page ends. */
+  unlisted?: true;
+  /** Unlisted blocks: one bit per page that came as a zero page (its content is known too). */
+  zeroed?: Uint8Array;
+}
+
+/** One block's line of blocks.json. */
+export interface BlockSummary {
+  name: string;
+  file: string;
+  length: number;
+  pagesWritten: number;
+  /** The stream's start was not captured: only the pages captured are in the image (the rest read as zero), `length` ends at the last of them. */
+  partial?: true;
 }
 
 const ZERO_PAGE = new Uint8Array(65536);
@@ -33,6 +47,11 @@ export interface RamImagesOptions {
   force?: boolean;
   /** Refuse blocks that would make the images add up to more (default 64 GiB). */
   maxImageBytes?: number;
+  /**
+   * The stream's start (its MEM_SIZE block list) was not captured: a block gets its image when a
+   * page first names it, and grows to its last page; every block is marked partial.
+   */
+  unlisted?: boolean;
 }
 
 export class RamImages {
@@ -57,30 +76,61 @@ export class RamImages {
   /** Called for every MEM_SIZE entry; a block listed again (a new stream) keeps its image. */
   addBlock(info: RamBlockInfo): void {
     if (this.images.has(info.name) || (this.only && !this.only.has(info.name))) return;
-    const max = this.o.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
-    if (this.total + info.usedLength > max) {
-      throw new ImageLimitError(`RAM block ${JSON.stringify(info.name)} is ${info.usedLength} bytes: the images would hold ${this.total + info.usedLength} bytes, over --max-image-bytes ${max}; nothing that large is written`);
-    }
-    this.total += info.usedLength;
+    this.reserve(info.name, info.usedLength);
     const file = safeFileName(info.name, this.taken);
     const fd = openOutputFile(insideDir(this.dir, file), { replace: this.o.force ?? false, read: true });
     ftruncateSync(fd, info.usedLength);
     this.images.set(info.name, { info, file, fd, written: new Uint8Array(Math.ceil(info.usedLength / this.pageSize / 8)), pagesWritten: 0 });
   }
 
-  has(block: string): boolean {
-    return this.images.has(block);
+  /** Count `bytes` more towards --max-image-bytes, or refuse. */
+  private reserve(name: string, bytes: number): void {
+    const max = this.o.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+    if (this.total + bytes > max) {
+      throw new ImageLimitError(`RAM block ${JSON.stringify(name)} is ${bytes} bytes: the images would hold ${this.total + bytes} bytes, over --max-image-bytes ${max}; nothing that large is written`);
+    }
+    this.total += bytes;
   }
 
-  private image(block: string, offset: number): BlockImage | undefined {
-    const img = this.images.get(block);
+  has(block: string): boolean {
+    return this.images.has(block) || (this.o.unlisted === true && (!this.only || this.only.has(block)));
+  }
+
+  /** Unlisted mode: every block a page named, imaged or not (--block). */
+  private readonly named = new Set<string>();
+
+  /** Blocks pages have named so far (unlisted mode). */
+  names(): string[] {
+    return [...this.named];
+  }
+
+  /** `grow`: an unlisted block gets (or extends) its image to hold the page; else only pages inside a known block are taken. */
+  private image(block: string, offset: number, grow = false): BlockImage | undefined {
+    let img = this.images.get(block);
+    if (grow && this.o.unlisted) this.named.add(block);
+    if (!img && grow && this.o.unlisted && (!this.only || this.only.has(block))) {
+      const file = safeFileName(block, this.taken);
+      const fd = openOutputFile(insideDir(this.dir, file), { replace: this.o.force ?? false, read: true });
+      img = { info: { name: block, usedLength: 0 }, file, fd, written: new Uint8Array(0), pagesWritten: 0, unlisted: true, zeroed: new Uint8Array(0) };
+      this.images.set(block, img);
+    }
+    if (img?.unlisted && grow && offset + this.pageSize > img.info.usedLength) {
+      const end = offset + this.pageSize;
+      this.reserve(block, end - img.info.usedLength);
+      img.info.usedLength = end;
+      const bytes = Math.ceil(end / this.pageSize / 8);
+      if (bytes > img.written.length) {
+        img.written = grown(img.written, bytes);
+        img.zeroed = grown(img.zeroed!, bytes);
+      }
+    }
     if (!img || offset + this.pageSize > img.info.usedLength) return undefined;
     return img;
   }
 
   /** `stable`: `data` stays valid until written (a view of a read buffer); otherwise it is copied. */
   writePage(block: string, offset: number, data: Uint8Array, stable = false): void {
-    const img = this.image(block, offset);
+    const img = this.image(block, offset, true);
     if (!img) return;
     this.writer.put(img.fd, offset, data, stable);
     const p = offset / this.pageSize;
@@ -92,9 +142,10 @@ export class RamImages {
 
   /** A zero page: only pages that held data need zeroing; the rest stay holes. */
   zeroPage(block: string, offset: number, fill = 0): void {
-    const img = this.image(block, offset);
+    const img = this.image(block, offset, true);
     if (!img) return;
     const p = offset / this.pageSize;
+    if (img.zeroed) img.zeroed[p >> 3]! |= 1 << (p & 7);
     if (fill !== 0) {
       this.writePage(block, offset, new Uint8Array(this.pageSize).fill(fill), true);
       return;
@@ -112,14 +163,25 @@ export class RamImages {
     return this.writer.ready();
   }
 
-  /** Apply an XBZRLE delta to the page's current content. */
-  xbzrle(block: string, offset: number, delta: Uint8Array): void {
+  /**
+   * Apply an XBZRLE delta to the page's current content. False when that content was sent before
+   * the capture began (an unlisted block's page never written): the page is left as it is.
+   */
+  xbzrle(block: string, offset: number, delta: Uint8Array): boolean {
     const img = this.image(block, offset);
-    if (!img) return;
+    if (img?.unlisted && !this.isKnown(img, offset)) return false;
+    if (!img) return true;
     const page = this.scratch;
     if (!this.writer.unwritten(img.fd, offset, page)) readSync(img.fd, page, 0, this.pageSize, offset);
     applyXbzrle(page, delta);
     this.writePage(block, offset, page);
+    return true;
+  }
+
+  /** Is the page's content known: written, or (unlisted blocks) sent as a zero page? */
+  private isKnown(img: BlockImage, offset: number): boolean {
+    const p = offset / this.pageSize;
+    return ((img.written[p >> 3]! | (img.zeroed?.[p >> 3] ?? 0)) & (1 << (p & 7))) !== 0;
   }
 
   /** POSTCOPY_RAM_DISCARD: the destination drops these pages (they read as zero until re-sent). */
@@ -128,13 +190,24 @@ export class RamImages {
   }
 
   /** Close the files and write blocks.json; returns the per-block summary. */
-  async finish(): Promise<Array<{ name: string; file: string; length: number; pagesWritten: number }>> {
+  async finish(): Promise<BlockSummary[]> {
     await this.writer.close();
-    const summary = [...this.images.values()].map((i) => ({ name: i.info.name, file: i.file, length: i.info.usedLength, pagesWritten: i.pagesWritten }));
-    for (const i of this.images.values()) closeSync(i.fd);
+    const summary = [...this.images.values()].map((i): BlockSummary => ({ name: i.info.name, file: i.file, length: i.info.usedLength, pagesWritten: i.pagesWritten, ...(this.o.unlisted ? { partial: true } : {}) }));
+    for (const i of this.images.values()) {
+      // An unlisted block ends at its last captured page, zero pages included (never written: a hole).
+      if (i.unlisted) ftruncateSync(i.fd, i.info.usedLength);
+      closeSync(i.fd);
+    }
     writeOutputFile(insideDir(this.dir, 'blocks.json'), JSON.stringify(summary, null, 2) + '\n', { replace: this.o.force ?? false });
     return summary;
   }
+}
+
+/** A bitmap made longer (at least doubled), its bits kept. */
+function grown(bits: Uint8Array, bytes: number): Uint8Array {
+  const more = new Uint8Array(Math.max(bytes, bits.length * 2));
+  more.set(bits);
+  return more;
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   type ReturnPathRecord,
   type Vmdesc,
 } from '@migwire/stream-codec';
-import { openCapture } from '@migwire/capture';
+import { openCapture, requireStreamStart } from '@migwire/capture';
 import { DataError, InputError } from '../input-error.js';
 import type { QemuVersion } from '@migwire/qemu';
 
@@ -68,6 +68,8 @@ export async function loadSeed(path: string, options: LoadSeedOptions = {}): Pro
   if (!ch) {
     throw new InputError(`${path} has no channel ${want} (has ${input.channels.map((c) => c.name).join(', ')})`);
   }
+  // Mutants of a stream without its start tell nothing: QEMU (and our decoder) stop at its first bytes.
+  requireStreamStart(input, `cannot use ${ch.name} as a fuzz seed: a seed must hold its stream from the start`, [ch]);
   const parts: Uint8Array[] = [];
   for await (const part of ch.open()) parts.push(part);
   const bytes = new Uint8Array(Buffer.concat(parts));

@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { OrderedDialer } from '@migwire/channel-manager';
-import { openCapture, type Capture } from '@migwire/capture';
+import { openCapture, requireStreamStart, type Capture } from '@migwire/capture';
 import { InputError } from '../input-error.js';
 import { Clock } from '@migwire/qemu';
 import { CaptureOut } from './capture-out.js';
@@ -24,6 +24,8 @@ import type { ReplayFailure, ReplayOptions, ReplayProgress, ReplayReport } from 
 
 export async function replayCapture(input: string | Capture, o: ReplayOptions): Promise<ReplayReport> {
   const mi = typeof input === 'string' ? await openCapture(input, { migration: o.migration }) : input;
+  // Before any connection is made: a destination cannot load a stream from mid-way.
+  requireStreamStart(mi, 'cannot replay: a destination QEMU needs the migration from its first byte');
   const plan = planReplay(mi);
   const timing = o.timing ?? (plan.postcopy || o.speed !== undefined ? 'recorded' : 'fast');
   const speed = o.speed ?? 1;

@@ -15,7 +15,7 @@ async function checkVerdict(path: string, migration: number | undefined): Promis
   const [{ checkCapture }, { openCapture }] = await Promise.all([import('@migwire/sync'), import('@migwire/capture')]);
   const rep = await checkCapture(await openCapture(path, { migration }));
   return {
-    rules: rep.rules.map((r) => ({ id: r.id, status: r.status, detail: r.detail, ...(r.channel ? { channel: r.channel } : {}), ...(r.offset !== undefined ? { offset: r.offset } : {}) })),
+    rules: rep.rules.map((r) => ({ id: r.id, status: r.status, detail: r.detail, ...(r.notChecked ? { notChecked: true as const } : {}), ...(r.channel ? { channel: r.channel } : {}), ...(r.offset !== undefined ? { offset: r.offset } : {}) })),
   };
 }
 

@@ -20,7 +20,7 @@ import {
   type SwitchoverAckMode,
 } from '@migwire/stream-codec';
 import { DestinationOrderReader, flushModeFor, type FlushMode } from '@migwire/sync';
-import { openCapture } from '@migwire/capture';
+import { openCapture, requireStreamStart } from '@migwire/capture';
 import { prepareCompression, type PayloadCompression } from '@migwire/stream-codec';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
@@ -162,6 +162,8 @@ function closed(socket: Socket, timeoutMs: number): Promise<boolean> {
 export async function runTranscode(path: string, o: TranscodeOptions, progress?: (p: Progress) => void, note?: (s: string) => void): Promise<TranscodeReport> {
   const t0 = performance.now();
   const input = await openCapture(path, { migration: o.migration });
+  // Before any connection is made: a destination cannot load a stream from mid-way.
+  requireStreamStart(input, 'cannot transcode: a destination QEMU needs the migration from its first byte');
   if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
   const unreadable = input.channels.find((c) => c.role === 'tls' || (c.role === 'other' && c.direction === 'src2dst'));
   if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });

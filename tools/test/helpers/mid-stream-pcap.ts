@@ -2,7 +2,13 @@
  * A libpcap file (raw IPv4) of one TCP connection captured without its SYN: the source's bytes from
  * `cut` on, 1448 a segment, then a FIN. What tcpdump writes when started in the middle of a migration.
  */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { LinkType } from '@migwire/pcap';
+import { decodeMainStream } from '@migwire/stream-codec';
+import { FIXTURES } from '../paths.js';
 
 const MSS = 1448;
 
@@ -49,4 +55,26 @@ export function midStreamPcap(stream: Uint8Array, cut: number): Buffer {
     parts.push(rec, Buffer.from(p));
   });
   return Buffer.concat(parts);
+}
+
+/** The fixture the mid-stream tests share: a pcap of 10.0-precopy-file cut inside a page a third of the way in. */
+export interface MidStreamFixture {
+  /** The whole stream (what the pcap lost the start of). */
+  stream: Buffer;
+  /** First captured byte. */
+  cut: number;
+  /** Captured bytes before the first RAM record (where decoding starts). */
+  skipped: number;
+  /** The pcap file. */
+  path: string;
+}
+
+export function midStreamFixture(): MidStreamFixture {
+  const stream = gunzipSync(readFileSync(join(FIXTURES, '10.0-precopy-file', 'stream.bin.gz')));
+  const pages = decodeMainStream(stream).records.filter((r) => r.kind === 'ram-page');
+  const cut = pages[Math.floor(pages.length / 3)]!.offset + 1234; // inside a page's payload
+  const skipped = pages.find((r) => r.offset >= cut)!.offset - cut;
+  const path = join(mkdtempSync(join(tmpdir(), 'mw-midstream-')), 'mid.pcap');
+  writeFileSync(path, midStreamPcap(stream, cut));
+  return { stream, cut, skipped, path };
 }

@@ -8,6 +8,7 @@ import type { Capture, CaptureChannel } from '../open/open-capture.js';
 import { findTrailingVmdesc } from '../open/trailer.js';
 import { incompleteStream, withPlace } from './outcome.js';
 import { channelBytes } from './file-bytes.js';
+import { streamStartOptions } from './stream-start.js';
 
 export interface ChannelResult {
   channel: CaptureChannel;
@@ -68,9 +69,7 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
         vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
         if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
       }
-      // A channel whose start was not captured begins at the boundary found: a multifd packet, or a main stream's RAM record.
-      const resume = ch.midStream ? (ch.role === 'main' ? { resumeInRam: {} } : { skipInit: true }) : {};
-      dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...resume });
+      dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...streamStartOptions(ch) });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
     // Bytes that claim no role are not a migration stream: decoding them as one says what is wrong
@@ -122,7 +121,7 @@ function notAMigrationStream(input: Capture, ch: CaptureChannel): boolean {
 }
 
 async function prepassVmdesc(ch: CaptureChannel): Promise<Vmdesc | undefined> {
-  const dec = new MainStreamDecoder({ channel: ch.name });
+  const dec = new MainStreamDecoder({ channel: ch.name, ...streamStartOptions(ch) });
   try {
     for await (const chunk of channelBytes(ch)) dec.write(chunk, () => {});
     dec.end(() => {});

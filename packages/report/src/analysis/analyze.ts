@@ -3,6 +3,7 @@ import { openCapture, readChunks } from '@migwire/capture';
 import { readQmpTranscript, syncReportedAt, type QmpTranscript } from '../qmp/transcript.js';
 import { collect } from './collect.js';
 import { postcopyStats } from './postcopy.js';
+import { mainMidStream, midStreamNotices, withoutMissingStart } from './partial.js';
 import { hotPages, roundStats } from './rounds.js';
 import { replaySwitchover } from './switchover.js';
 import { TimelineBuilder } from './timeline.js';
@@ -58,8 +59,12 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
     return syncReportedAt(qmp, step + 2);
   };
   const bandwidthAt = (x: number): number | undefined => timeline.sentRateBefore(x, QEMU_BANDWIDTH_WINDOW_S);
-  const switchover = replaySwitchover({ collected: c, rounds, ...(qmp ? { qmp } : {}), toQmpTime, bandwidthAt, ...(fallbackBandwidth ? { fallbackBandwidth } : {}) });
-  for (const r of rounds) timeline.mark('round', r.end, `round ${r.round} ends: ${r.pages} pages (${r.resentPages} re-sent)`);
+  // A capture that missed main's start: what needs it is removed before anything is derived from it.
+  const partial = mainMidStream(c.channels) !== undefined;
+  const hot = hotPages(c);
+  if (partial) withoutMissingStart(rounds, hot);
+  const switchover = replaySwitchover({ collected: c, rounds, ...(qmp ? { qmp } : {}), toQmpTime, bandwidthAt, ...(fallbackBandwidth ? { fallbackBandwidth } : {}), ...(partial ? { startMissed: true } : {}) });
+  for (const r of rounds) timeline.mark('round', r.end, `round ${r.round} ends: ${r.pages} pages${r.resentPages !== undefined ? ` (${r.resentPages} re-sent)` : ''}`);
 
   const release = /-(\d+\.\d+)$/.exec(c.machine ?? '')?.[1] ?? qmp?.release;
   const analysis: ReportAnalysis = {
@@ -77,11 +82,13 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
     timeline: timeline.build(),
     rounds,
     switchover,
-    hotPages: hotPages(c),
+    hotPages: hot,
     returnPath: { counts: c.rpCounts },
   };
   const pc = postcopyStats(c, unit);
   if (pc) analysis.postcopy = pc;
   if (options.verdict) analysis.verdict = options.verdict;
+  const notices = midStreamNotices(c.channels);
+  if (notices.length) analysis.notices = notices;
   return analysis;
 }

@@ -3,7 +3,7 @@
  * messages and postcopy arrivals, with each record placed on the timeline. Records are looked at
  * and dropped; what is kept is per-page typed arrays, per-round counters and bounded lists.
  */
-import type { ArrivalTimes, Capture, CaptureChannel } from '@migwire/capture';
+import { streamStartOptions, type ArrivalTimes, type Capture, type CaptureChannel } from '@migwire/capture';
 import type { MainRecord, MultifdRecord, RamBlockInfo, ReturnPathRecord } from '@migwire/stream-codec';
 import { decoderFor, isCodecError, type AnyRecord } from '../decode/decoders.js';
 import { PageTable } from './page-table.js';
@@ -203,9 +203,9 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
     if (ch.role === 'multifd') c.caps.multifd++;
     if (ch.role === 'postcopy-preempt') c.caps.preempt = true;
     if (ch.role === 'tls' || ch.role === 'main(tls)' || ch.role === 'multifd(tls)') c.caps.tls = true;
-    const summary: ChannelSummary = { name: ch.name, role: ch.role, direction: ch.direction, bytes: 0, records: 0 };
+    const summary: ChannelSummary = { name: ch.name, role: ch.role, direction: ch.direction, bytes: 0, records: 0, ...(ch.midStream ? { midStream: { ...ch.midStream } } : {}) };
     c.channels.push(summary);
-    const dec = decoderFor(ch.role, ramBlocks ? { channel: ch.name, ramBlocks } : { channel: ch.name });
+    const dec = decoderFor(ch.role, { channel: ch.name, ...(ramBlocks ? { ramBlocks } : {}), ...streamStartOptions(ch) });
     const onRecord = (r: AnyRecord): void => {
       summary.records++;
       if (ch.role === 'main') onMain(ch, r as MainRecord);

@@ -23,6 +23,8 @@ export interface ReplayContext {
   bandwidthAt?: (x: number) => number | undefined;
   /** Bandwidth for rounds without timing (whole-migration average), bytes/s. */
   fallbackBandwidth?: number;
+  /** The capture missed main's start: rounds are counted from the first one captured. */
+  startMissed?: boolean;
 }
 
 export function replaySwitchover(ctx: ReplayContext): SwitchoverReplay {
@@ -75,7 +77,7 @@ export function replaySwitchover(ctx: ReplayContext): SwitchoverReplay {
     if (final.expectedDowntimeMs !== undefined) o.expectedDowntimeMs = final.expectedDowntimeMs;
     out.qemuOutcome = o;
   }
-  out.explanation = explain(c, rounds, steps, out);
+  out.explanation = explain(c, rounds, steps, out, ctx.startMissed === true);
   return out;
 }
 
@@ -92,8 +94,10 @@ function thresholdText(s: SwitchoverStep): string {
   return `${sizeText(s.thresholdBytes ?? 0)} (${rateText(s.bandwidth ?? 0)} × ${msText(s.downtimeLimitMs)})`;
 }
 
-function explain(c: Collected, rounds: RoundStats[], steps: SwitchoverStep[], r: SwitchoverReplay): string {
+function explain(c: Collected, rounds: RoundStats[], steps: SwitchoverStep[], r: SwitchoverReplay, startMissed: boolean): string {
   const n = rounds.length;
+  // A capture begun mid-migration counts only the rounds it saw: never "after N rounds" as if all.
+  const roundCount = (k: number): string => `${k} ${startMissed ? 'captured ' : ''}round${k === 1 ? '' : 's'}`;
   const limit = r.downtimeLimitSource === 'assumed' ? ` (downtime limit not known: QEMU's default ${DEFAULT_DOWNTIME_LIMIT_MS} ms assumed)` : '';
   const lastDirty = [...rounds].reverse().find((x) => x.dirtyRate !== undefined && x.bandwidth !== undefined);
   const qemuStep = steps.findIndex((s) => s.qemu === 'switchover' || s.qemu === 'postcopy');
@@ -102,15 +106,18 @@ function explain(c: Collected, rounds: RoundStats[], steps: SwitchoverStep[], r:
     const s = steps[qemuStep];
     const pending = s ? `, with ${sizeText(s.pendingBytes)} still to send against a threshold of ${thresholdText(s)}` : '';
     const verdict = s && s.decision === 'switchover' ? ': precopy alone would have converged here' : s ? ': precopy had not converged' : '';
-    return `Switched to postcopy after ${n} precopy round${n === 1 ? '' : 's'}${pending}${verdict}${limit}.`;
+    return `Switched to postcopy after ${startMissed ? roundCount(n) + ' of precopy' : `${n} precopy round${n === 1 ? '' : 's'}`}${pending}${verdict}${limit}.`;
   }
   if (!c.completed) {
     const why = lastDirty ? `: the guest dirtied ${rateText(lastDirty.dirtyRate!)} against ${rateText(lastDirty.bandwidth!)} of bandwidth` : '';
-    return `Did not converge in this recording (${n} round${n === 1 ? '' : 's'}, no end of stream)${why}${limit}.`;
+    return `Did not converge in this recording (${roundCount(n)}, no end of stream)${why}${limit}.`;
   }
-  if (qemuStep < 0) return `Completed in a single pass (${n} round${n === 1 ? '' : 's'}): no dirty sync to replay the model on${limit}.`;
+  if (qemuStep < 0) {
+    if (startMissed) return `Completed after ${roundCount(n)}: no dirty sync captured to replay the model on${limit}.`;
+    return `Completed in a single pass (${n} round${n === 1 ? '' : 's'}): no dirty sync to replay the model on${limit}.`;
+  }
   const s = steps[qemuStep]!;
-  const base = `Converged after ${n} rounds: after round ${s.round} the guest had left ${sizeText(s.pendingBytes)} to send against a threshold of ${thresholdText(s)}`;
+  const base = `Converged after ${startMissed ? roundCount(n) : `${n} rounds`}: after round ${s.round} the guest had left ${sizeText(s.pendingBytes)} to send against a threshold of ${thresholdText(s)}`;
   if (modelStep === qemuStep) return `${base}, so the model switches over there too, as QEMU did${limit}.`;
   if (modelStep >= 0 && modelStep < qemuStep) {
     const m = steps[modelStep]!;

@@ -13,6 +13,11 @@ export interface ChannelSummary {
   skipped?: string;
   /** The decoder's error, when the channel did not decode to its end. */
   error?: { message: string; offset?: number };
+  /**
+   * The capture missed the channel's start (a packet capture without its SYN): decoding began at
+   * the first record boundary found, `skipped` captured bytes in; its offsets count from there.
+   */
+  midStream?: { skipped: number };
 }
 
 export interface CapabilitiesSeen {
@@ -76,8 +81,13 @@ export interface RoundStats {
   pages: number;
   zeroPages: number;
   xbzrlePages: number;
-  /** Pages also sent in an earlier round (dirtied again). */
-  resentPages: number;
+  /**
+   * Pages also sent in an earlier round (dirtied again). Absent when not known: the main channel
+   * was captured mid-stream (no RAM block list, no earlier rounds).
+   */
+  resentPages?: number;
+  /** The round began before the capture did (main captured mid-stream): its figures cover only what was captured. */
+  partial?: true;
   /** Bytes of the records that carried this round's pages. */
   bytes: number;
   /** Pages per channel name. */
@@ -176,8 +186,10 @@ export interface HotPages {
   /** Ranges of `rangeBytes` sent most often. */
   ranges: HotRange[];
   rangeBytes: number;
-  /** Pages sent in more than one round (what `check` calls re-sent). */
-  resentPages: number;
+  /** Pages sent in more than one round (what `check` calls re-sent). Absent when not known (see `unknown`). */
+  resentPages?: number;
+  /** Why there are no per-page figures (the main channel was captured mid-stream: no RAM block list). */
+  unknown?: string;
 }
 
 export interface ReturnPathSummary {
@@ -188,6 +200,8 @@ export interface ReturnPathSummary {
 export interface VerdictRule {
   id: string;
   status: 'pass' | 'fail' | 'n/a';
+  /** Not checked: the capture missed the start of a channel the rule needs. */
+  notChecked?: true;
   detail: string;
   channel?: string;
   offset?: number;
@@ -208,4 +222,9 @@ export interface ReportAnalysis {
   hotPages: HotPages;
   returnPath: ReturnPathSummary;
   verdict?: Verdict;
+  /**
+   * What a reader must know about the figures, one sentence each: channels the capture caught
+   * mid-stream (their start, and every figure that needs it, is not in the capture).
+   */
+  notices?: string[];
 }

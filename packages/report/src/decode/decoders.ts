@@ -2,6 +2,7 @@
  * The one place this package asks the codec for decoders: the codec's `decoderFor(role)`, plus
  * the RAM block list a main decoder learned (multifd and preempt channels are checked against it).
  */
+import type { StreamStartOptions } from '@migwire/capture';
 import { CodecError, MainStreamDecoder, decoderFor as codecDecoderFor, type ChannelRole, type CodecRecord, type RamBlockInfo } from '@migwire/stream-codec';
 
 export type AnyRecord = CodecRecord;
@@ -14,7 +15,7 @@ export interface ChannelDecoder {
   readonly ramBlocks: RamBlockInfo[];
 }
 
-export interface DecoderContext {
+export interface DecoderContext extends StreamStartOptions {
   channel: string;
   /** RAM blocks from the main channel, for multifd and preempt channels. */
   ramBlocks?: RamBlockInfo[];
@@ -23,7 +24,8 @@ export interface DecoderContext {
 /** A decoder for a channel of `role`, or undefined when the role carries nothing decodable (TLS, empty, unknown). */
 export function decoderFor(role: ChannelRole, ctx: DecoderContext): ChannelDecoder | undefined {
   // Multifd headers carry everything counted here (offsets, page counts): payloads are skipped, never copied.
-  const d = codecDecoderFor(role, { channel: ctx.channel, omitPayloads: true, ...(ctx.ramBlocks?.length ? { ramBlocks: ctx.ramBlocks } : {}) });
+  const { ramBlocks, ...rest } = ctx;
+  const d = codecDecoderFor(role, { ...rest, omitPayloads: true, ...(ramBlocks?.length ? { ramBlocks } : {}) });
   if (!d) return undefined;
   return {
     write: (chunk, sink) => d.write(chunk, sink),

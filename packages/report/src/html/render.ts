@@ -2,7 +2,7 @@
 import type { ReportAnalysis } from '../analysis/types.js';
 import { reportAssets } from './assets.js';
 import { headlineText } from './headline.js';
-import { esc, headlineSection, hotPagesSection, postcopySection, returnPathSection, roundsSection, switchoverSection } from './sections.js';
+import { esc, headlineSection, noticesSection, hotPagesSection, postcopySection, returnPathSection, roundsSection, switchoverSection } from './sections.js';
 
 /** JSON inside <script>: nothing in it may close the element. */
 function scriptJson(v: unknown): string {
@@ -24,6 +24,7 @@ export function renderReport(a: ReportAnalysis): string {
 </head><body>
 <header><h1>Migration report</h1><p class="source"><code>${esc(a.source.path)}</code>${a.source.qmp ? ` with QMP <code>${esc(a.source.qmp)}</code>` : ''}</p>
 <p id="headline-text">${esc(text)}</p>
+${noticesSection(a)}
 <noscript><p class="note">Charts need JavaScript; every figure they draw is also in the tables below.</p></noscript></header>
 <main>
 ${headlineSection(a)}

@@ -1,7 +1,8 @@
 /** The report's sections as static HTML: every figure is in a table, the charts only draw them. */
 import type { ReportAnalysis, RoundStats } from '../analysis/types.js';
 import { msText, rateText, sizeText } from '../analysis/units.js';
-import { capabilitiesText } from './headline.js';
+import { mainMidStream } from '../analysis/partial.js';
+import { capabilitiesText, streamText } from './headline.js';
 
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -14,14 +15,20 @@ function table(cls: string, head: string[], rows: string[]): string {
   return `<div class="scroll"><table class="${cls}"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
+/** What the reader must know before any figure (a capture that missed a channel's start). */
+export function noticesSection(a: ReportAnalysis): string {
+  if (!a.notices?.length) return '';
+  return `<div id="notices" class="notice">${a.notices.map((n) => `<p class="note"><strong>Note:</strong> ${esc(n)}</p>`).join('')}</div>`;
+}
+
 export function headlineSection(a: ReportAnalysis): string {
   const h = a.headline;
   const facts: Array<[string, string]> = [
     ['Release', h.release ?? 'unknown'],
     ['Machine', h.machine ?? 'unknown'],
-    ['Capabilities seen', capabilitiesText(h.capabilities)],
+    ['Capabilities seen', capabilitiesText(h.capabilities, mainMidStream(h.channels) !== undefined)],
     ['Duration', h.durationSeconds !== undefined ? `${h.durationSeconds.toFixed(3)} s (first to last recorded byte)` : 'no arrival timing: the timeline is in MiB of the main stream'],
-    ['Stream', h.completed ? 'complete (EOF)' : 'did not end'],
+    ['Stream', streamText(a)],
   ];
   if (a.switchover.qemuOutcome) {
     const o = a.switchover.qemuOutcome;
@@ -29,7 +36,7 @@ export function headlineSection(a: ReportAnalysis): string {
   }
   const channels = h.channels
     .filter((c) => c.role !== 'empty')
-    .map((c) => `<tr><td>${esc(c.name)}</td><td>${esc(c.role)}</td><td>${c.direction}</td><td class="num">${sizeText(c.bytes)}</td><td class="num">${c.records}</td><td>${c.skipped ? `skipped: ${esc(c.skipped)}` : c.error ? `<span class="bad">decode error at byte ${c.error.offset}: ${esc(c.error.message)}</span>` : 'decoded'}</td></tr>`);
+    .map((c) => `<tr><td>${esc(c.name)}</td><td>${esc(c.role)}</td><td>${c.direction}</td><td class="num">${sizeText(c.bytes)}</td><td class="num">${c.records}</td><td>${c.skipped ? `skipped: ${esc(c.skipped)}` : c.error ? `<span class="bad">decode error at byte ${c.error.offset}: ${esc(c.error.message)}</span>` : 'decoded'}${c.midStream ? ` (captured mid-stream: from ${c.midStream.skipped} bytes into its capture)` : ''}</td></tr>`);
   return `<section id="headline"><h2>Headline</h2>
 <dl class="facts">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
 ${table('channels', ['Channel', 'Role', 'Direction', 'Bytes', 'Records', 'Status'], channels)}
@@ -49,7 +56,7 @@ function verdictSection(a: ReportAnalysis): string {
 export function roundsSection(a: ReportAnalysis): string {
   const rows = a.rounds.map(
     (r: RoundStats) =>
-      `<tr class="round" data-round="${r.round}"><td>${r.round}</td><td class="num">${r.pages}</td><td class="num">${r.resentPages}</td><td class="num">${r.zeroPages}</td><td class="num">${r.xbzrlePages}</td><td class="num">${sizeText(r.bytes)}</td><td class="num">${opt(r.bandwidth, rateText)}</td><td class="num">${opt(r.dirtyRate, rateText)}</td></tr>`,
+      `<tr class="round${r.partial ? ' partial' : ''}" data-round="${r.round}"><td>${r.round}${r.partial ? ' (began before the capture)' : ''}</td><td class="num">${r.pages}</td><td class="num">${opt(r.resentPages, String)}</td><td class="num">${r.zeroPages}</td><td class="num">${r.xbzrlePages}</td><td class="num">${sizeText(r.bytes)}</td><td class="num">${opt(r.bandwidth, rateText)}</td><td class="num">${opt(r.dirtyRate, rateText)}</td></tr>`,
   );
   return `<section id="rounds"><h2>Rounds</h2>
 <p class="note">A round ends at a dirty sync (MULTIFD_FLUSH or RAM EOS on main, a SYNC packet on each multifd channel); round numbers are those of <code>migwire check</code>. Re-sent: pages already sent in an earlier round (the guest dirtied them again). Dirty rate: what the next round had to send over this round's time.</p>
@@ -86,6 +93,7 @@ export function hotPagesSection(a: ReportAnalysis): string {
   const hp = a.hotPages;
   const blocks = hp.blocks.map((b) => `<tr><td>${esc(b.block)}</td><td class="num">${b.pages}</td><td class="num">${b.sends}</td><td class="num">${b.resent}</td></tr>`);
   const ranges = hp.ranges.map((r) => `<tr class="hot-range"><td>${esc(r.block)}</td><td>${hex(r.start)}–${hex(r.end)}</td><td class="num">${r.sends}</td><td class="num">${r.perPage.toFixed(2)}</td></tr>`);
+  if (hp.unknown) return `<section id="hot"><h2>Hot pages</h2><p class="note">Hot and re-sent pages: ${esc(hp.unknown)}.</p></section>`;
   return `<section id="hot"><h2>Hot pages</h2><p class="note">${hp.resentPages} pages were sent in more than one round. Ranges are ${sizeText(hp.rangeBytes)} pieces of a block, ranked by sends per page.</p>
 ${table('blocks', ['RAM block', 'Pages', 'Sends', 'Re-sent pages'], blocks)}
 ${table('ranges', ['RAM block', 'Range', 'Sends', 'Sends per page'], ranges)}</section>`;

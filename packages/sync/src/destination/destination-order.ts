@@ -16,7 +16,7 @@ import {
   type MultifdRecord,
   type RamBlockInfo,
 } from '@migwire/stream-codec';
-import { ChannelCursor, channelOrder, type Capture, type CaptureChannel } from '@migwire/capture';
+import { ChannelCursor, channelOrder, streamStartOptions, type Capture, type CaptureChannel } from '@migwire/capture';
 import { RecordedBarriers } from './barrier-record.js';
 
 /** One page as it reached the destination: data, or a zero page. */
@@ -56,7 +56,7 @@ class MultifdFeed {
     private readonly errors: CodecError[] | undefined,
     stream: AsyncIterable<Uint8Array> | undefined,
   ) {
-    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks, ...(ch.midStream ? { skipInit: true } : {}) }), stream ? { stream } : {});
+    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks, ...streamStartOptions(ch) }), stream ? { stream } : {});
     this.#pages = new MultifdPageDecoder(4096, ch.name);
   }
 
@@ -127,7 +127,7 @@ export class DestinationOrderReader {
     if (!mainCh) throw new Error(`${input.path} has no main channel`);
     this.#stablePages = o.stablePages ?? true;
     this.#collect = o.collectErrors === true;
-    this.#mainDecoder = new MainStreamDecoder({ channel: mainCh.name });
+    this.#mainDecoder = new MainStreamDecoder({ channel: mainCh.name, ...streamStartOptions(mainCh) });
     const dec = this.#mainDecoder;
     // Enough buffers to cover the pages queued writes may still hold (extract's writer: ~3 MiB).
     const recycle = o.mainBuffersInUse ? { pending: () => dec.pending, inUse: o.mainBuffersInUse, ring: 40 } : undefined;
