@@ -24,7 +24,7 @@ export {
 } from './tcp/connections.js';
 export { type IndexOptions, indexCapture } from './discovery/index-capture.js';
 export { directionSide, readDirection, streamExtents } from './discovery/read-direction.js';
-export { MAX_EXTENT_RUNS, readExtents, type ReadRun, RunReader, StreamExtents } from './discovery/extents.js';
+export { MAX_EXTENT_RUNS, readExtents, type ReadRun, RunReader, SkippedBytes, StreamExtents } from './discovery/extents.js';
 export type {
   CaptureIndex,
   CaptureProblem,

@@ -120,3 +120,29 @@ for (const name of sharedCaptures()) {
     }
   }
 });
+
+(sharedCaptures().length ? test : test.skip)('omitPayloads: payloads skipped unread (skipAbsent) give the same records and offsets as payloads fed', (t) => {
+  for (const name of sharedCaptures().filter((n) => n.includes('multifd'))) {
+    const ch = captureChannels(name).find((c) => c.bytes.readUInt32BE(0) === 0x11223344)!;
+    const full = feed<{ kind: string; offset: number; length: number }>(new MultifdDecoder({ omitPayloads: true }), ch.bytes, [4096]);
+    const dec = new MultifdDecoder({ omitPayloads: true });
+    const got: Array<{ kind: string; offset: number; length: number }> = [];
+    let unread = 0;
+    for (let at = 0; at < ch.bytes.length; ) {
+      const skip = Math.min(dec.skippable, ch.bytes.length - at);
+      if (skip > 0) {
+        t.throws(() => dec.skipAbsent(dec.skippable + 1), { instanceOf: RangeError });
+        dec.skipAbsent(skip);
+        unread += skip;
+        at += skip;
+        continue;
+      }
+      const n = Math.min(1000, ch.bytes.length - at);
+      dec.write(ch.bytes.subarray(at, at + n), (r) => got.push(r as { kind: string; offset: number; length: number }));
+      at += n;
+    }
+    dec.end(() => {});
+    t.true(unread > 0, `${name}: payloads were passed over unread`);
+    t.deepEqual(got.map((r) => [r.kind, r.offset, r.length]), full.records.map((r) => [r.kind, r.offset, r.length]));
+  }
+});

@@ -1,5 +1,5 @@
 /** One-line human descriptions of records, for `migwire dump`. */
-import { multifdLayoutFamily, pingValueName, ramFlagNames, RESUMED_BLOCK_UNKNOWN } from '@migwire/stream-codec';
+import { MULTIFD_RAM_HEADER_SIZE, multifdLayoutFamily, pingValueName, ramFlagNames, RESUMED_BLOCK_UNKNOWN } from '@migwire/stream-codec';
 import type { CodecRecord } from '@migwire/stream-codec';
 
 export function hexOffset(n: number): string {
@@ -70,7 +70,7 @@ export function describe(r: CodecRecord): string {
       return (
         `MULTIFD PACKET #${r.packetNum}${r.sync ? ' SYNC' : ''} ${r.compression}` +
         (r.normalPages + r.zeroPages > 0 ? ` "${r.block}" pages=${r.normalPages} zero=${r.zeroPages}` : '') +
-        ` payload=${r.payload.length}B layout=${multifdLayoutFamily(r.layout).label}`
+        ` payload=${r.length - MULTIFD_RAM_HEADER_SIZE - r.raw.offsets.length}B layout=${multifdLayoutFamily(r.layout).label}`
       );
     case 'multifd-device-state':
       return `MULTIFD DEVICE_STATE "${r.idstr}" instance=${r.instanceId} payload=${r.payload.length}B`;

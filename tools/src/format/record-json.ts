@@ -112,6 +112,7 @@ function flatJson(channel: string, r: AnyRecord, whole: boolean, skip: string | 
         t = cachedString(v);
         break;
       case 'boolean':
+        if (k === 'payloadOmitted') continue;
         t = v ? 'true' : 'false';
         break;
       case 'bigint':
@@ -135,7 +136,8 @@ function flatJson(channel: string, r: AnyRecord, whole: boolean, skip: string | 
 /** The general form (JSON.stringify with a replacer): the fast paths above must give its text. */
 export function nestedJson(channel: string, r: AnyRecord, whole: boolean, skip: string | undefined): string {
   const text = JSON.stringify({ channel, ...r }, function (this: Record<string, unknown>, key, value: unknown) {
-    if (key === 'raw') return undefined;
+    // How the record was decoded (raw copies for re-encoding, payloads skipped), not what the stream says.
+    if (key === 'raw' || key === 'payloadOmitted') return undefined;
     // JSON.stringify has already called Buffer#toJSON on `value`: look at the holder's own field.
     const own = key === '' ? value : this[key];
     if (own instanceof Uint8Array) return key === skip ? undefined : bytesJson(own, whole);

@@ -3,7 +3,7 @@
  * for, streaming each file (constant memory), main first so the others can be checked against its
  * RAM block list. The one decode loop of the toolkit: dump, check and the rule engine use it.
  */
-import { CodecError, MainStreamDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
+import { CodecError, MainStreamDecoder, MultifdDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
 import type { Capture, CaptureChannel } from '../open/open-capture.js';
 import { findTrailingVmdesc } from '../open/trailer.js';
 import { incompleteStream, withPlace } from './outcome.js';
@@ -93,7 +93,15 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
     try {
       const mainDecoder = dec instanceof MainStreamDecoder ? dec : undefined;
       const recycle = opts.transientViews && mainDecoder ? { pending: () => mainDecoder.pending } : undefined;
-      for await (const chunk of streams.get(ch) ?? channelBytes(ch, recycle)) {
+      // Multifd payloads a listing passes over need not even be read where the capture can seek.
+      const skipper = opts.skipPagePayloads && !opts.onChunk && dec instanceof MultifdDecoder && ch.openSkipping ? dec : undefined;
+      const source = skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle));
+      for await (const chunk of source) {
+        if (!(chunk instanceof Uint8Array)) {
+          result.bytes += chunk.length;
+          skipper!.skipAbsent(chunk.length);
+          continue;
+        }
         result.bytes += chunk.length;
         opts.onChunk?.(ch, chunk);
         dec.write(chunk, sink);

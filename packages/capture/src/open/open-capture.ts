@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
+import type { SkippedBytes } from '@migwire/pcap';
 import { identifyChannel, type ChannelRole } from '@migwire/stream-codec';
 import { looksLikePcap } from '@migwire/pcap/magic';
 import { ArrivalTimes } from '../chunks/arrival-times.js';
@@ -41,6 +42,12 @@ export interface CaptureChannel {
   expect?: ExpectedContent;
   /** Stream the channel's bytes in chunks (bounded memory); failures are CaptureErrors. */
   open(): AsyncIterable<Uint8Array>;
+  /**
+   * The same bytes, except that stretches the consumer will pass over unread (`skippable()`, e.g.
+   * a multifd decoder's omitted payloads) may be left unread: a SkippedBytes comes in their place.
+   * Only where the bytes can be reached by position (a plain pcap).
+   */
+  openSkipping?(skippable: () => number): AsyncIterable<Uint8Array | SkippedBytes>;
 }
 
 export interface Capture {

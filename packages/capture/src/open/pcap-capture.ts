@@ -18,6 +18,7 @@ import {
   readExtents,
   streamExtents,
   type StreamExtents,
+  type SkippedBytes,
   directionSide,
   tcpEvents,
 } from '@migwire/pcap';
@@ -122,6 +123,16 @@ async function* channelBytes(path: string, source: OpenSource, c: ChannelConnect
   }
 }
 
+/** channelBytes by position, leaving unread what the consumer passes over (readExtents' `skippable`). */
+async function* skippingBytes(path: string, c: ChannelConnection, ch: CaptureChannel, extents: StreamExtents, skippable: () => number): AsyncGenerator<Uint8Array | SkippedBytes> {
+  try {
+    yield* readExtents(path, extents, skippable);
+  } catch (e) {
+    throw readFailure(path, e);
+  }
+  if (extents.hole) throw holeError(path, c, ch)(extents.hole.offset, extents.hole.length, extents.hole.reason);
+}
+
 /** Arrival time of every captured byte of the migration, seconds since its first packet. */
 async function arrivalTimes(source: OpenSource, index: PcapIndex, m: Migration): Promise<ArrivalTimes> {
   const times = new ArrivalTimes();
@@ -171,6 +182,7 @@ export async function openPcapCapture(path: string, migration?: number): Promise
         size: bytes - (skipped ?? 0),
         open: () => (skipped ? skipBytes(channelBytes(path, source, c, ch, extents), skipped) : channelBytes(path, source, c, ch, extents)),
       };
+      if (extents && skipped === undefined) ch.openSkipping = (skippable) => skippingBytes(path, c, ch, extents, skippable);
       if (multifdId !== undefined) ch.multifdId = multifdId;
       if (skipped !== undefined) ch.midStream = { skipped };
       channels.push(ch);

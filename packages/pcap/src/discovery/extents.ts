@@ -12,6 +12,8 @@ export const MAX_EXTENT_RUNS = 2_000_000;
 const WINDOW = 1 << 20;
 /** Runs closer than this in the file are read with one read (the packet headers between are dropped). */
 const GAP = 64 << 10;
+/** Read window while the consumer skips payloads (readExtents' `skippable`). */
+const SKIPPING_WINDOW = 64 << 10;
 /** Runs shorter than this (small packets) are copied together into larger chunks for the decoder. */
 const PACK_BELOW = 8 << 10;
 
@@ -81,6 +83,11 @@ export class StreamExtents {
   }
 }
 
+/** Bytes of a stream left unread because its consumer said it would pass over them (see readExtents). */
+export class SkippedBytes {
+  constructor(readonly length: number) {}
+}
+
 /** One run read back: its bytes (a view, never overwritten), stream offset, file position and packet time. */
 export interface ReadRun {
   bytes: Uint8Array;
@@ -104,6 +111,8 @@ export class RunReader {
     private readonly fd: number,
     private readonly extents: StreamExtents,
     private readonly path: string,
+    /** Largest read that coalesces several runs. */
+    private readonly windowBytes = WINDOW,
   ) {
     if (extents.unusable) throw new Error('this stream has no file positions');
   }
@@ -124,13 +133,26 @@ export class RunReader {
     return run;
   }
 
+  /** Length of the next run; undefined at the end. */
+  get nextLength(): number | undefined {
+    return this.i < this.extents.count ? this.extents.run(this.i)[1] : undefined;
+  }
+
+  /** Pass over the next run without reading it; its length. */
+  skip(): number {
+    const l = this.extents.run(this.i)[1];
+    this.i++;
+    this.offset += l;
+    return l;
+  }
+
   /** Reads runs i.. that lie close together (one window, at least run i). */
   private fill(i: number): void {
     const [start] = this.extents.run(i);
     let end = start;
     for (let j = i; j < this.extents.count; j++) {
       const [p, l] = this.extents.run(j);
-      if (p < end || p - end > GAP || (p + l - start > WINDOW && j > i)) break;
+      if (p < end || p - end > GAP || (p + l - start > this.windowBytes && j > i)) break;
       end = p + l;
     }
     const window = Buffer.allocUnsafeSlow(end - start);
@@ -149,14 +171,38 @@ export class RunReader {
  * The stream's bytes read from `path` by position (up to its first hole; the caller reports
  * it). Small runs are packed into larger chunks.
  */
-export async function* readExtents(path: string, extents: StreamExtents): AsyncGenerator<Uint8Array> {
+export function readExtents(path: string, extents: StreamExtents): AsyncGenerator<Uint8Array>;
+/**
+ * With `skippable` (how many of the coming bytes the consumer will pass over unread), whole runs
+ * within that many bytes are not read: a SkippedBytes of their length comes in their place.
+ */
+export function readExtents(path: string, extents: StreamExtents, skippable: () => number): AsyncGenerator<Uint8Array | SkippedBytes>;
+export async function* readExtents(path: string, extents: StreamExtents, skippable?: () => number): AsyncGenerator<Uint8Array | SkippedBytes> {
   const fd = openSync(path, 'r');
   try {
-    const reader = new RunReader(fd, extents, path);
+    // Skipping: reads of one run or a few small ones, so a packet header does not drag in a
+    // window of the payload that follows it.
+    const reader = new RunReader(fd, extents, path, skippable ? SKIPPING_WINDOW : WINDOW);
     let packed: Buffer | undefined;
     let packedLen = 0;
     let n = 0;
-    for (let run = reader.next(); run; run = reader.next()) {
+    for (;;) {
+      if (skippable) {
+        const next = reader.nextLength;
+        if (next !== undefined && !packedLen && next <= skippable()) {
+          let left = skippable();
+          let skipped = 0;
+          while (reader.nextLength !== undefined && reader.nextLength <= left) {
+            const l = reader.skip();
+            left -= l;
+            skipped += l;
+          }
+          yield new SkippedBytes(skipped);
+          continue;
+        }
+      }
+      const run = reader.next();
+      if (!run) break;
       const l = run.bytes.length;
       if (l >= PACK_BELOW) {
         if (packedLen) yield packed!.subarray(0, packedLen);

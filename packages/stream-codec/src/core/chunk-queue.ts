@@ -174,6 +174,12 @@ export class ChunkQueue {
     this.advance(n);
   }
 
+  /** Count n bytes as consumed that were never pushed (a reader that skipped them); the queue must be empty. */
+  advanceAbsent(n: number): void {
+    if (this.queued !== 0) throw new RangeError('advanceAbsent with bytes still queued');
+    this.consumed += n;
+  }
+
   /** Relative index of the first `value` byte at or after relative position `from`, or -1. */
   indexOf(value: number, from: number): number {
     let k = this.first;

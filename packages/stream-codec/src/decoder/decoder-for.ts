@@ -44,7 +44,10 @@ export interface DecoderOptions {
   vmdesc?: Vmdesc;
   /** Multifd: leave payloads out of the records (headers only, for live checks). */
   omitPayloads?: boolean;
-  /** Main and preempt: consume PAGE payloads without handing them out (`ram-page` data empty). */
+  /**
+   * Consume page payloads without handing them out: main and preempt `ram-page` data empty;
+   * multifd as `omitPayloads` (packet headers only, payloads skipped as they arrive).
+   */
   skipPagePayloads?: boolean;
   /** Multifd: packet layout, when the first packet cannot tell it. */
   layout?: MultifdLayout;
@@ -101,7 +104,7 @@ export function decoderFor(role: ChannelRole, options: DecoderOptions = {}): Dec
         ...(o.channel !== undefined ? { channel: o.channel } : {}),
         ...common,
         ...blocks,
-        ...(o.omitPayloads !== undefined ? { omitPayloads: o.omitPayloads } : {}),
+        ...(o.omitPayloads !== undefined || o.skipPagePayloads ? { omitPayloads: o.omitPayloads ?? true } : {}),
         ...(o.layout !== undefined ? { layout: o.layout } : {}),
         ...(o.multifdChannels !== undefined ? { channels: o.multifdChannels } : {}),
         ...(o.skipInit !== undefined ? { skipInit: o.skipInit } : {}),

@@ -100,6 +100,21 @@ export class MultifdDecoder {
     return MULTIFD_RAM_HEADER_SIZE + 8 * this.pageCount;
   }
 
+  /**
+   * Bytes coming next that the decoder will pass over unread (an omitted payload, `omitPayloads`):
+   * a reader that can seek may leave them unread and call skipAbsent instead of write.
+   */
+  get skippable(): number {
+    return this.q.length === 0 && !this.error ? this.skipLeft : 0;
+  }
+
+  /** Pass over n bytes the caller did not read (n <= skippable): offsets move on as if they had come. */
+  skipAbsent(n: number): void {
+    if (n > this.skippable) throw new RangeError(`skipAbsent(${n}) beyond the ${this.skippable} bytes the decoder passes over`);
+    this.q.advanceAbsent(n);
+    this.skipLeft -= n;
+  }
+
   write(chunk: Uint8Array, sink: MultifdSink): void {
     if (this.error) throw this.error;
     this.q.push(chunk);
