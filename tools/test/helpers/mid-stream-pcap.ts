@@ -6,55 +6,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { LinkType } from '@migwire/pcap';
 import { decodeMainStream } from '@migwire/stream-codec';
 import { FIXTURES } from '../paths.js';
+import { ipPacket, writeRawPcap, type RawPacket } from './raw-pcap.js';
 
 const MSS = 1448;
 
-function packet(seq: number, flags: number, payload: Uint8Array): Uint8Array {
-  const p = new Uint8Array(40 + payload.length);
-  const v = new DataView(p.buffer);
-  v.setUint8(0, 0x45);
-  v.setUint16(2, p.length);
-  v.setUint16(6, 0x4000);
-  v.setUint8(8, 64);
-  v.setUint8(9, 6);
-  p.set([127, 0, 0, 1], 12);
-  p.set([127, 0, 0, 1], 16);
-  v.setUint16(20, 45678);
-  v.setUint16(22, 4444);
-  v.setUint32(24, seq >>> 0);
-  v.setUint32(28, 1);
-  v.setUint8(32, 0x50);
-  v.setUint8(33, flags);
-  v.setUint16(34, 65535);
-  p.set(payload, 40);
-  return p;
-}
-
 export function midStreamPcap(stream: Uint8Array, cut: number): Buffer {
   const isn = 1000;
-  const packets: Uint8Array[] = [];
-  for (let off = cut; off < stream.length; off += MSS) packets.push(packet(isn + 1 + off, 0x18, stream.subarray(off, Math.min(off + MSS, stream.length))));
-  packets.push(packet(isn + 1 + stream.length, 0x11, new Uint8Array(0)));
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(262144, 16);
-  head.writeUInt32LE(LinkType.Raw, 20);
-  parts.push(head);
-  packets.forEach((p, i) => {
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(1_700_000_000, 0);
-    rec.writeUInt32LE(i * 10, 4);
-    rec.writeUInt32LE(p.length, 8);
-    rec.writeUInt32LE(p.length, 12);
-    parts.push(rec, Buffer.from(p));
-  });
-  return Buffer.concat(parts);
+  const packets: RawPacket[] = [];
+  for (let off = cut; off < stream.length; off += MSS) packets.push({ t: packets.length * 10e-6, ip: ipPacket(45678, 4444, isn + 1 + off, 0x18, stream.subarray(off, Math.min(off + MSS, stream.length))) });
+  packets.push({ t: packets.length * 10e-6, ip: ipPacket(45678, 4444, isn + 1 + stream.length, 0x11) });
+  return writeRawPcap(packets);
 }
 
 /** The fixture the mid-stream tests share: a pcap of 10.0-precopy-file cut inside a page a third of the way in. */
