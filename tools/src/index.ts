@@ -11,7 +11,8 @@ export { TranscodeError, type TranscodeErrorCode } from './transcode/errors.js';
 export { replayCapture } from './replay/replay.js';
 export { prepareDestination, type PrepareOptions } from './replay/destination.js';
 export { formatReplayReport } from './replay/command.js';
-export { planReplay, destinationSettings, recordedDestination, recordedTlsTerminated, type ReplayPlan, type PlannedConnection } from './replay/plan.js';
+export { planReplay, destinationSettings, recordedDestination, recordedTlsTerminated, NoByteSourceError, type ReplayPlan, type PlannedConnection } from './replay/plan.js';
+export { replaySettings, type ReplaySettings } from './replay/settings.js';
 export type {
   ReplayOptions,
   ReplayReport,

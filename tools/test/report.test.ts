@@ -49,3 +49,20 @@ test('report --out writes one HTML file with the headline; without --out or --js
   t.is((await run('report', path)).code, 2);
   t.is((await run('report', path, '--json', '--qmp', '/nonexistent.jsonl')).code, 2);
 });
+
+test('report --json on a tcpdump capture: timing from the packet timestamps (rounds with durations, bandwidth, a switchover threshold)', async (t) => {
+  const r = await run('report', join(FIXTURES, '10.0-precopy-pcap', 'capture.pcap.gz'), '--json');
+  t.is(r.code, 0, r.err);
+  const a = JSON.parse(r.out) as ReportAnalysis;
+  t.is(a.source.kind, 'pcap');
+  t.is(a.timeline.unit, 's');
+  t.true((a.headline.durationSeconds ?? 0) > 0);
+  t.true(a.rounds.length >= 2);
+  for (const round of a.rounds) {
+    t.true(round.end! > round.start!, `round ${round.round} lasts`);
+    t.true((round.bandwidth ?? 0) > 0, `round ${round.round} has a throughput`);
+  }
+  const step = a.switchover.steps[0]!;
+  t.true((step.bandwidth ?? 0) > 0);
+  t.true((step.thresholdBytes ?? 0) > 0);
+});

@@ -36,12 +36,13 @@ export { restampIndex } from './index-schema/restamp.js';
 export { CHUNKS_HEADER, MAX_CHUNK, type ChunkRow } from './chunks/chunk-row.js';
 export { readChunks, type ChunkLine } from './chunks/reader.js';
 export { ChunksWriter } from './chunks/writer.js';
-export { ArrivalTimes } from './chunks/arrival-times.js';
+export { ArrivalTimes, type ArrivalRuns } from './chunks/arrival-times.js';
 export { openCapture, type Capture, type CaptureChannel, type OpenCaptureOptions } from './open/open-capture.js';
 export { fileBytes, isGzipPath, readHead, channelSize } from './open/byte-source.js';
 export { findTrailingVmdesc } from './open/trailer.js';
 export { describeMigration } from './open/describe-migration.js';
 export type { PcapSelection } from './open/pcap-capture.js';
+export { pcapConnectionTimes, type PcapConnectionTimes } from './open/pcap-times.js';
 export {
   createOutputStream,
   openOutputFile,
@@ -54,6 +55,7 @@ export {
 } from './output/safe-output.js';
 export { channelOrder, decodeCapture, type ChannelResult, type DecodeOptions } from './decode/decode-capture.js';
 export { ChannelCursor } from './decode/channel-cursor.js';
+export { channelBytes } from './decode/file-bytes.js';
 export { channelNames, incompleteStream, nothingDecoded } from './decode/outcome.js';
 export {
   midStreamChannels,

@@ -53,3 +53,6 @@ export { createRules, type RuleSet } from './rules/all-rules.js';
 export { StreamFacts, type RecordedConfiguration, type StreamPoint } from './rules/facts.js';
 export { Rule, type ChannelEnd, type RuleChannel, type RuleId, type RuleResult, type RuleStatus, type Violation } from './rules/rule.js';
 export type { RoundSummary } from './rules/round-order.js';
+
+// What a capture shows of its destination's settings (inputs without meta.json).
+export { inferDestinationSettings, type DestinationInference, type InferredSetting } from './settings/infer-settings.js';

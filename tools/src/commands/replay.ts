@@ -15,12 +15,13 @@ parameters the recording used (meta.json lists them), then \`migrate-incoming\` 
 {"uri": "tcp:HOST:PORT", "exit-on-error": false} (QEMU >= 9.1 then stays alive after a failed
 load, so --qmp can report its error). --qmp needs a QMP monitor of its own: give QEMU a second
 \`-qmp unix:PATH,server=on,wait=off\` when something else holds the first. Or let migwire do the
-setup: --qmp SOCKET --setup (from the capture's meta.json).
+setup: --qmp SOCKET --setup (from the capture's meta.json; without one, from what the capture shows).
 migwire opens the recorded connections toward --target in the recorded accept order, each
 connected before the next (QEMU names TLS channels by arrival and the postcopy-preempt channel by
 position), sends each connection's source->destination bytes (streamed from disk, at the pace the
 destination reads them), half-closes when the recording's source did, and reads what the
-destination sends back. A file row (stream.bin / stream.bin.gz) or a single stream file is sent on
+destination sends back. A pcap/pcapng (optionally .gz) sends each TCP connection's reassembled
+source->destination bytes; its recorded times are the packet timestamps. A file row (stream.bin / stream.bin.gz) or a single stream file is sent on
 one main connection. TLS recorded encrypted cannot be replayed (a new TLS session cannot reuse it);
 a recording whose TLS \`migwire record --tls\` terminated (plaintext) is replayed over new TLS
 sessions with --tls.
@@ -34,14 +35,17 @@ byte offset sent on each connection at that moment.
 Options:
   --target HOST:PORT   the destination's migrate-incoming address
   --timing MODE        fast: as fast as the destination takes it (default, except postcopy);
-                       recorded: every chunk at its recorded time from chunks.csv (default for
+                       recorded: every chunk at its recorded time from chunks.csv or a
+                       pcap's packet timestamps (default for
                        postcopy captures: the order between main and the preempt channel matters)
   --speed X            recorded time divided by X (2 = twice as fast); with --timing recorded
   --qmp SOCKET         the destination's QMP unix socket: poll query-migrate until completed or
                        failed, report its status, error-desc and events
   --setup              with --qmp: first set the destination up as meta.json says the recording's
                        was (capabilities, parameters; events on; exit-on-error off on QEMU >= 9.1)
-                       and start migrate-incoming on --target (default 127.0.0.1 and a free port)
+                       and start migrate-incoming on --target (default 127.0.0.1 and a free port);
+                       without meta.json (a pcap, a recording of migwire record) the settings are
+                       inferred from the capture and the report says from what
   --tls DIR            speak x509 TLS toward the destination with the tls-creds-x509 folder DIR
                        (ca-cert.pem, client-cert.pem, client-key.pem)
   --out DIR            write what was sent and what came back as a capture directory (new or

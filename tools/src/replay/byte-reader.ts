@@ -1,28 +1,30 @@
-/** Reads a stream file sequentially in pieces of exactly the asked length (recorded chunk sizes). */
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+/**
+ * Reads a channel's bytes (any byte source: a file read from disk, a packet capture's reassembled
+ * stream) sequentially in pieces of exactly the asked length (recorded chunk sizes).
+ */
+
+/** A Buffer view of the same bytes (no copy): sockets and the --out recorder take Buffers. */
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 export class ByteReader {
-  private readonly it: AsyncIterator<Buffer>;
+  private readonly it: AsyncIterator<Uint8Array>;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private done = false;
   /** Bytes handed out so far. */
   offset = 0;
 
-  constructor(path: string) {
-    const s = createReadStream(path, { highWaterMark: 256 * 1024 });
-    const src = path.endsWith('.gz') ? s.pipe(createGunzip()) : s;
-    this.it = (src as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.it = source[Symbol.asyncIterator]();
   }
 
-  /** The next `n` bytes; fewer only at the end of the file. */
+  /** The next `n` bytes; fewer only at the end of the source. */
   async take(n: number): Promise<Buffer> {
     while (this.pendingBytes < n && !this.done) {
       const r = await this.it.next();
       if (r.done) this.done = true;
       else {
-        this.pending.push(r.value);
+        this.pending.push(asBuffer(r.value));
         this.pendingBytes += r.value.length;
       }
     }
@@ -35,7 +37,7 @@ export class ByteReader {
     return got;
   }
 
-  /** The rest of the file in the pieces it is read in (for sending as fast as possible). */
+  /** The rest of the source in the pieces it is read in (for sending as fast as possible). */
   async *rest(): AsyncGenerator<Buffer> {
     if (this.pendingBytes) {
       const p = this.pending;
@@ -51,7 +53,7 @@ export class ByteReader {
       if (r.done) this.done = true;
       else {
         this.offset += r.value.length;
-        yield r.value;
+        yield asBuffer(r.value);
       }
     }
   }

@@ -3,18 +3,19 @@
  * (`migrate-incoming`), and report what happened: per connection bytes sent and received, the
  * return path compared with the recording, and with --qmp QEMU's verdict and error.
  */
+import { openCapture } from '@migwire/capture';
 import type { Output } from '../cli-io.js';
 import { bytesHuman } from '../format/human.js';
 import { InputError } from '../input-error.js';
 import { setupDestinationFromCapture } from '../replay/destination.js';
-import { destinationSettings } from '../replay/plan.js';
 import { replayCapture } from '../replay/replay.js';
+import { inferenceLines, replaySettings } from '../replay/settings.js';
 import type { ReplayOptions, ReplayProgress, ReplayReport } from '../replay/types.js';
 
 export interface ReplayCommandOptions extends Omit<ReplayOptions, 'onProgress' | 'target'> {
   /** Where the destination listens; with setup, where to make it listen (default 127.0.0.1:0). */
   target?: { host: string; port: number };
-  /** Set the destination up over QMP from meta.json and start migrate-incoming first. */
+  /** Set the destination up over QMP (meta.json's settings, else those the capture shows) and start migrate-incoming first. */
   setup: boolean;
   json: boolean;
   quiet: boolean;
@@ -29,6 +30,7 @@ function progressLine(p: ReplayProgress): string {
 export function formatReplayReport(r: ReplayReport): string[] {
   const lines: string[] = [];
   lines.push(`replay ${r.capture} -> ${r.target} (timing ${r.timing}${r.timing === 'recorded' ? `, speed ${r.speed}` : ''}), ${r.duration.toFixed(2)} s`);
+  if (r.settings) lines.push(...inferenceLines(r.settings));
   for (const c of r.connections) {
     const sent = `${c.bytesSent}/${c.bytesToSend} B sent${c.bytesStuck ? `, ${c.bytesStuck} B stuck` : ''}`;
     const back = `${c.bytesReceived} B back (recorded ${c.recordedBytesReceived})`;
@@ -65,17 +67,18 @@ export function formatReplayReport(r: ReplayReport): string[] {
 export async function replay(path: string, o: ReplayCommandOptions, out: Output): Promise<number> {
   const { json, quiet, setup, target: given, ...opts } = o;
   let target = given;
+  const capture = await openCapture(path, { migration: opts.migration });
   if (setup) {
     if (!opts.qmpSocket) throw new InputError('--setup needs --qmp SOCKET');
-    const settings = destinationSettings(path);
-    if (!settings) throw new InputError(`--setup: ${path} has no meta.json saying how its destination was set up`);
+    if (capture.kind !== 'capture' && capture.kind !== 'pcap') throw new InputError(`--setup: ${path} has no meta.json saying how its destination was set up`);
+    const settings = await replaySettings(capture);
     target = await setupDestinationFromCapture(opts.qmpSocket, settings, given ?? { host: '127.0.0.1', port: 0 }).catch((e: Error) => {
       throw new InputError(`--setup: ${e.message}`);
     });
     if (!quiet) out.err(`migwire replay: destination set up (caps ${JSON.stringify(settings.caps)}, params ${JSON.stringify(settings.params)}), listening on ${target.host}:${target.port}`);
   }
   if (!target) throw new InputError('replay needs --target HOST:PORT (or --setup with --qmp)');
-  const report = await replayCapture(path, { ...opts, target, ...(quiet ? {} : { onProgress: (p: ReplayProgress) => out.err(progressLine(p)) }) });
+  const report = await replayCapture(capture, { ...opts, target, ...(quiet ? {} : { onProgress: (p: ReplayProgress) => out.err(progressLine(p)) }) });
   if (json) out.line(JSON.stringify(report));
   else for (const l of formatReplayReport(report)) out.line(l);
   return report.ok ? 0 : 1;

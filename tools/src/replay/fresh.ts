@@ -12,21 +12,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openCapture } from '@migwire/capture';
+import { machineTypeRelease, nearestSupportedRelease } from '@migwire/stream-codec';
 import { clientTlsOptions, generateTlsCredentials, qemuTlsObjectArgs, readQemuTlsDir, writeQemuTlsDir } from '@migwire/channel-manager';
 import { launchVm, makeBootDisk, pmemsaveAll, pmemsaveRegion, sha256, verifyPattern, type PatternResult, type QemuVersion, type Vm } from '@migwire/qemu';
-import { destinationSettings, recordedDestination, recordedTlsTerminated } from './plan.js';
+import { recordedDestination, recordedTlsTerminated } from './plan.js';
+import { replaySettings } from './settings.js';
 import { prepareDestination } from './destination.js';
 import { replayCapture } from './replay.js';
 import type { ReplayOptions, ReplayReport } from './types.js';
 
 export interface FreshReplayOptions extends Omit<ReplayOptions, 'target' | 'qmpSocket' | 'tls'> {
-  /** Default: the recording's destination build (meta.json), else 10.0. */
+  /** Default: the recording's destination build (meta.json), else the release of the stream's machine type, else 10.0. */
   version?: QemuVersion;
-  /** Default: meta.json's machine (q35 is the 10.0 default; pc-q35-7.2 for 7.2). */
+  /** Default: meta.json's machine (q35 is the 10.0 default; pc-q35-7.2 for 7.2); without meta.json, the stream's CONFIGURATION record's. */
   machine?: string;
-  /** Guest RAM (MiB). Default: meta.json's, else 128. */
+  /** Guest RAM (MiB). Default: meta.json's, else pc.ram's size in the stream's RAM block list, else 128. */
   memMiB?: number;
-  /** Destination caps/params. Default: the capture's meta.json (none when it has none). */
+  /** Destination caps/params. Default: the capture's meta.json; without one, what the capture shows (inferDestinationSettings). */
   caps?: Record<string, boolean>;
   params?: Record<string, unknown>;
   /**
@@ -74,13 +77,18 @@ function replayParams(params: Record<string, unknown>, tls: boolean): Record<str
 
 export async function replayIntoFreshQemu(capture: string, o: FreshReplayOptions = {}): Promise<FreshReplayResult> {
   const rec = recordedDestination(capture);
+  const input = await openCapture(capture, { migration: o.migration });
+  const settings = await replaySettings(input);
+  // Without meta.json: the machine type and RAM size the stream itself names.
+  const shown = settings.inference;
+  const shownRelease = shown?.machine ? machineTypeRelease(shown.machine) : undefined;
+  const shownRam = shown?.ramBlocks.find((b) => b.name === 'pc.ram')?.bytes;
   const {
-    version = rec.version === '7.2' ? '7.2' : '10.0',
-    machine = rec.machine && rec.machine !== 'q35' ? rec.machine : undefined,
-    memMiB = rec.memMiB ?? 128,
+    version = rec.version === '7.2' ? '7.2' : shownRelease ? nearestSupportedRelease(shownRelease) : '10.0',
+    machine = rec.machine && rec.machine !== 'q35' ? rec.machine : shown?.machine,
+    memMiB = rec.memMiB ?? (shownRam ? Math.ceil(shownRam / (1 << 20)) : 128),
     caps, params, tls, tlsDir, exitOnError, running, verify, region = [1, 9], markers = 100, ...replayOpts
   } = o;
-  const settings = destinationSettings(capture) ?? { caps: {}, params: {} };
   const useCaps = caps ?? settings.caps;
   const postcopy = useCaps['postcopy-ram'] === true;
   const useTls = tls ?? (tlsDir !== undefined || recordedTlsTerminated(capture));
@@ -103,7 +111,7 @@ export async function replayIntoFreshQemu(capture: string, o: FreshReplayOptions
     const target = await prepareDestination(dst.qmp, {
       caps: useCaps, params: replayParams(params ?? settings.params, useTls), ...(keepAlive === false ? { exitOnError: false } : {}),
     });
-    const report = await replayCapture(capture, {
+    const report = await replayCapture(input, {
       ...replayOpts, target, qmpSocket: qmpSock,
       ...(credsDir ? { tls: clientTlsOptions(readQemuTlsDir(credsDir), target.host) } : {}),
     });

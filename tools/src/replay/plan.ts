@@ -1,10 +1,11 @@
 /**
- * What a replay sends: the recorded connections in accept order, each with the file of its
- * source-to-destination bytes, the recorded return bytes, and the recorded times (index.json).
+ * What a replay sends: the recorded connections in accept order, each with the channel of its
+ * source-to-destination bytes, the recorded return bytes, and the recorded times (index.json, or
+ * a packet capture's packet times).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Capture, CaptureChannel } from '@migwire/capture';
+import { pcapConnectionTimes, type Capture, type CaptureChannel } from '@migwire/capture';
 import type { ChannelRole } from '@migwire/stream-codec';
 import { DataError, InputError } from '../input-error.js';
 
@@ -12,12 +13,12 @@ export interface PlannedConnection {
   id: number;
   name: string;
   role: ChannelRole;
-  /** The src2dst file (undefined: nothing was sent on this connection). */
-  file: string | undefined;
-  /** Uncompressed size when known (plain files); undefined for .gz. */
+  /** The channel of its src2dst bytes: what is sent (its own byte source, see ReplaySources). */
+  source: CaptureChannel;
+  /** Bytes to send when known (plain files, packet captures); undefined for .gz. */
   size: number | undefined;
-  /** The recorded dst2src file, if any. */
-  recordedReturn: string | undefined;
+  /** The recorded dst2src channel, if any. */
+  recordedReturn: CaptureChannel | undefined;
   recordedReturnSize: number;
   /** Recorded times, seconds on the capture's clock. */
   acceptedAt: number | null;
@@ -31,7 +32,9 @@ export interface ReplayPlan {
   connections: PlannedConnection[];
   /** chunks.csv, when the capture has one. */
   chunksFile: string | undefined;
-  /** Capabilities and parameters from meta.json (what the destination needs set). */
+  /** A packet capture: recorded times are its packet timestamps (Capture.arrivals). */
+  packetTimes: boolean;
+  /** Capabilities and parameters from meta.json, or inferred from the capture (what the destination needs set). */
   caps: Record<string, boolean>;
   params: Record<string, unknown>;
   postcopy: boolean;
@@ -120,8 +123,22 @@ export function recordedTlsTerminated(captureDir: string): boolean {
   return meta?.tls?.terminated_by_proxy === true;
 }
 
-/** Build the plan of a capture directory or a file row (one main connection). */
-export function planReplay(input: Capture): ReplayPlan {
+/** A planned connection the capture holds no bytes for: a replay would send nothing on it and could still look fine. */
+export class NoByteSourceError extends DataError {
+  override name = 'NoByteSourceError';
+  constructor(readonly capture: string, readonly conn: number, detail: string) {
+    super(`${capture}: connection ${conn} has no byte source (${detail}): cannot replay what was not captured`);
+  }
+}
+
+const sizeOf = (ch: CaptureChannel | undefined): number | undefined => (ch && !ch.path?.endsWith('.gz') ? ch.size : undefined);
+
+/**
+ * Build the plan of a capture directory, a packet capture or a file (one main connection).
+ * `settings`: the destination's capabilities and parameters when known otherwise (replaySettings);
+ * default meta.json's.
+ */
+export function planReplay(input: Capture, settings?: { caps: Record<string, boolean>; params: Record<string, unknown> } | null): ReplayPlan {
   if (input.kind === 'stdin') throw new InputError('replay needs a capture directory or a stream file, not standard input');
   const src = input.channels.filter((c) => c.direction === 'src2dst');
   const back = new Map(input.channels.filter((c) => c.direction === 'dst2src').map((c) => [c.conn, c]));
@@ -140,30 +157,32 @@ export function planReplay(input: Capture): ReplayPlan {
     if (ch?.role === 'tls') {
       throw new InputError(`connection ${id} carries TLS recorded encrypted (passed through): its bytes belong to a TLS session that cannot be replayed; record with \`migwire record --tls DIR\` to keep the plaintext`);
     }
-    const gz = ch?.path?.endsWith('.gz') ?? false;
+    if (!ch) throw new NoByteSourceError(input.path, id, ret ? 'only the destination\'s bytes were captured' : 'index.json lists it, no connection file holds its bytes');
+    const pcap = input.pcap ? pcapConnectionTimes(input.pcap, id) : undefined;
     connections.push({
       id,
-      name: ch?.name ?? `conn${String(id).padStart(2, '0')}`,
-      role: ch?.role ?? 'empty',
-      file: ch?.path,
-      size: ch && !gz ? ch.size : undefined,
-      recordedReturn: ret?.path,
-      recordedReturnSize: ret?.path?.endsWith('.gz') ? 0 : (ret?.size ?? 0),
-      acceptedAt: ix?.accepted_at ?? null,
+      name: ch.name,
+      role: ch.role,
+      source: ch,
+      size: sizeOf(ch),
+      recordedReturn: ret,
+      recordedReturnSize: sizeOf(ret) ?? 0,
+      acceptedAt: ix?.accepted_at ?? pcap?.openedAt ?? null,
       sendEndedAt: up?.ended_at ?? null,
-      sendEnd: !up || up.end_reason === 'eof' || up.end_reason == null ? 'eof' : 'abort',
+      sendEnd: pcap?.sendEnd ?? (!up || up.end_reason === 'eof' || up.end_reason == null ? 'eof' : 'abort'),
     });
   }
   if (connections.length === 0) throw new InputError(`${input.path}: nothing to replay`);
   const dir = input.kind === 'capture' ? input.path : undefined;
   const chunks = dir ? join(dir, 'chunks.csv') : undefined;
-  const settings = dir ? destinationSettings(dir) : null;
+  settings ??= dir ? destinationSettings(dir) : null;
   const caps = settings?.caps ?? {};
   if (caps['mapped-ram']) throw new InputError(`${input.path}: a mapped-ram stream is a file with pages at fixed offsets; QEMU reads it only through file:, not from a socket`);
   return {
     path: input.path,
     connections,
     chunksFile: chunks && existsSync(chunks) ? chunks : undefined,
+    packetTimes: input.kind === 'pcap',
     caps,
     params: settings?.params ?? {},
     postcopy: caps['postcopy-ram'] === true || connections.some((c) => c.role === 'postcopy-preempt'),

@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { OrderedDialer } from '@migwire/channel-manager';
-import { openCapture, requireStreamStart, type Capture } from '@migwire/capture';
+import { channelBytes, openCapture, requireStreamStart, type Capture } from '@migwire/capture';
 import { InputError } from '../input-error.js';
 import { Clock } from '@migwire/qemu';
 import { CaptureOut } from './capture-out.js';
@@ -18,15 +18,18 @@ import { DestinationWatch } from './destination.js';
 import { planReplay } from './plan.js';
 import { connectionReport, judge, totalOf, type Live } from './outcome.js';
 import { ReturnPathLog } from './return-path.js';
-import { readSchedule, ReplayClock, type ChunkSchedule } from './schedule.js';
+import { readSchedule, ReplayClock, scheduleFromArrivals, type ChunkSchedule } from './schedule.js';
 import { ChannelSender } from './sender.js';
+import { replaySettings } from './settings.js';
+import { ReplaySources } from './sources.js';
 import type { ReplayFailure, ReplayOptions, ReplayProgress, ReplayReport } from './types.js';
 
 export async function replayCapture(input: string | Capture, o: ReplayOptions): Promise<ReplayReport> {
   const mi = typeof input === 'string' ? await openCapture(input, { migration: o.migration }) : input;
   // Before any connection is made: a destination cannot load a stream from mid-way.
   requireStreamStart(mi, 'cannot replay: a destination QEMU needs the migration from its first byte');
-  const plan = planReplay(mi);
+  const settings = await replaySettings(mi);
+  const plan = planReplay(mi, settings);
   const timing = o.timing ?? (plan.postcopy || o.speed !== undefined ? 'recorded' : 'fast');
   const speed = o.speed ?? 1;
   if (!(speed > 0)) throw new InputError(`--speed must be a positive number, got ${speed}`);
@@ -39,11 +42,13 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
   for (const c of plan.connections) if (c.sendEnd === 'abort') warnings.push(`connection ${c.id} (${c.name}) did not end with a half-close in the recording; it stays open until the end`);
   let schedules = new Map<number, ChunkSchedule>();
   if (timing === 'recorded') {
-    if (!plan.chunksFile) throw new InputError(`${plan.path}: --timing recorded needs chunks.csv (recorded times); this input has none`);
-    schedules = await readSchedule(plan.chunksFile);
+    const times = plan.packetTimes ? await mi.arrivals() : undefined;
+    if (plan.chunksFile) schedules = await readSchedule(plan.chunksFile);
+    else if (times) schedules = scheduleFromArrivals(times, new Map(plan.connections.map((c) => [c.id, c.size])));
+    else throw new InputError(`${plan.path}: --timing recorded needs chunks.csv (recorded times); this input has none`);
   }
   const recordedLogs = new Map<number, ReturnPathLog>();
-  for (const c of plan.connections) if (c.role === 'main' && c.recordedReturn) recordedLogs.set(c.id, await ReturnPathLog.fromFile(c.recordedReturn, 'recorded return-path'));
+  for (const c of plan.connections) if (c.role === 'main' && c.recordedReturn) recordedLogs.set(c.id, await ReturnPathLog.fromBytes(channelBytes(c.recordedReturn), 'recorded return-path'));
 
   // Recorded time zero for the replay: the first connection's accept (or first chunk).
   const firstTimes = [...plan.connections.map((c) => c.acceptedAt), ...[...schedules.values()].map((s) => s.t[0])].filter((t): t is number => typeof t === 'number');
@@ -82,6 +87,7 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
   });
   const ticker = o.onProgress ? setInterval(() => o.onProgress!(progress()), o.progressMs ?? 1000) : null;
 
+  const sources = new ReplaySources(mi, plan.connections);
   const dialer = new OrderedDialer(o.target, o.tls);
   const sending: Promise<void>[] = [];
   const closing: Promise<void>[] = [];
@@ -124,13 +130,14 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
       l.closed = true;
       l.peerClosedAt ??= now();
     });
-    const sender = new ChannelSender(s, l.plan.file, out ? (chunk) => out.sent(id, chunk) : undefined, abort.signal);
+    const sender = new ChannelSender(s, sources.take(l.plan), out ? (chunk) => out.sent(id, chunk) : undefined, abort.signal);
     l.sender = sender;
     sending.push(
       (async () => {
         if (timing === 'recorded') await sender.sendScheduled(schedules.get(id), clock);
         else await sender.sendFast();
         lastActivity = performance.now();
+        if (sender.readError) fail(`connection ${id} (${l.plan.name}): cannot read its bytes from the capture after ${sender.queued} bytes: ${sender.readError.message}`);
         if (!sender.active) return;
         l.sendDone = true;
         // Close our side when the recording's source did (recorded timing), else right away;
@@ -203,6 +210,7 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
     // in our send queue is counted as stuck, not waited for.
     if (failure) for (const l of lives) if (l.sender && l.sender.stuck > 0) l.socket?.destroy();
     await Promise.allSettled([...sending, ...closing]);
+    await sources.close().catch(() => undefined);
     if (ticker) clearInterval(ticker);
   }
   const destination = watch ? await watch.close() : null;
@@ -226,6 +234,7 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
     failure: outcome === 'failed' ? failure : null,
     outDir: o.outDir ?? null,
     warnings,
+    ...(settings.inference ? { settings: { inferred: settings.inference.inferred, unknown: settings.inference.unknown } } : {}),
   };
 }
 

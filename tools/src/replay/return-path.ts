@@ -2,8 +2,7 @@
  * Compares what the replayed destination sent back on the return path with what the recorded one
  * sent: both decoded with ReturnPathDecoder, message by message.
  */
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
+import { CaptureError, StreamHoleError } from '@migwire/capture';
 import { isCodecError, ReturnPathDecoder, type ReturnPathRecord } from '@migwire/stream-codec';
 import { describe } from '../format/human.js';
 import type { ReturnPathComparison, ReturnPathMessageSummary } from './types.js';
@@ -51,11 +50,16 @@ export class ReturnPathLog {
     }
   }
 
-  /** Decode a recorded dst2src file. */
-  static async fromFile(path: string, channel: string): Promise<ReturnPathLog> {
+  /** Decode a recorded return path from its byte source; a source that cannot be read to the end is kept as the log's error. */
+  static async fromBytes(source: AsyncIterable<Uint8Array>, channel: string): Promise<ReturnPathLog> {
     const log = new ReturnPathLog(channel);
-    const s = createReadStream(path, { highWaterMark: 256 * 1024 });
-    for await (const c of path.endsWith('.gz') ? s.pipe(createGunzip()) : s) log.write(c as Buffer);
+    try {
+      for await (const c of source) log.write(c);
+    } catch (e) {
+      if (!(e instanceof CaptureError || e instanceof StreamHoleError)) throw e;
+      log.error ??= e.message;
+      return log;
+    }
     log.end();
     return log;
   }

@@ -4,7 +4,7 @@
  * seconds to replay time.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { readChunks } from '@migwire/capture';
+import { readChunks, type ArrivalTimes } from '@migwire/capture';
 import { DataError } from '../input-error.js';
 
 /** One connection's source-to-destination chunks, in order: parallel columns (compact for long captures). */
@@ -27,6 +27,31 @@ export async function readSchedule(path: string): Promise<Map<number, ChunkSched
     s.t.push(t);
     s.offset.push(offset);
     s.len.push(len);
+  }
+  return out;
+}
+
+/**
+ * The schedule of a packet capture: each connection's src2dst packets (Capture.arrivals), a chunk
+ * per packet up to the next one's offset; the last runs to `sizes` (its byte count) when known.
+ */
+export function scheduleFromArrivals(times: ArrivalTimes, sizes: ReadonlyMap<number, number | undefined>): Map<number, ChunkSchedule> {
+  const out = new Map<number, ChunkSchedule>();
+  for (const [conn, size] of sizes) {
+    const runs = times.runs(conn, 'src2dst');
+    if (!runs) continue;
+    const s: ChunkSchedule = { t: [], offset: [], len: [] };
+    const n = runs.offsets.length;
+    for (let i = 0; i < n; i++) {
+      const offset = runs.offsets[i]!;
+      const end = i + 1 < n ? runs.offsets[i + 1]! : (size ?? offset);
+      // A zero-length chunk would end sending: a last one of unknown length goes with the rest.
+      if (end <= offset) continue;
+      s.t.push(runs.times[i]!);
+      s.offset.push(offset);
+      s.len.push(end - offset);
+    }
+    out.set(conn, s);
   }
   return out;
 }

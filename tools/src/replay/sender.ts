@@ -1,7 +1,7 @@
 /**
  * Sends one connection's recorded source-to-destination bytes: as fast as the destination takes
- * them, or each chunk at its recorded time. Reads from disk as it goes and waits for the socket to
- * drain, so at most one chunk per connection is in memory.
+ * them, or each chunk at its recorded time. Reads its byte source as it goes and waits for the
+ * socket to drain, so at most one chunk per connection is in memory.
  */
 import type { Socket } from 'node:net';
 import { ByteReader } from './byte-reader.js';
@@ -17,12 +17,15 @@ export class ChannelSender {
     return this.queued - this.sent;
   }
   error: string | null = null;
+  /** The byte source failed (a hole in a packet capture, an unreadable or changed file): sending stopped there. */
+  readError: Error | null = null;
   endedAt: number | null = null;
   private stopped = false;
 
   constructor(
     private readonly socket: Socket,
-    private readonly file: string | undefined,
+    /** The connection's bytes (ReplaySources). */
+    private readonly source: AsyncIterable<Uint8Array>,
     /** Told of every chunk handed to the socket (the --out recording); sending waits for it. */
     private readonly onChunk: (chunk: Buffer) => Promise<void> | void = () => {},
     /** Aborts a wait for a chunk's recorded time. */
@@ -40,14 +43,22 @@ export class ChannelSender {
     return !this.stopped && this.error === null && !this.socket.destroyed && this.signal?.aborted !== true;
   }
 
-  /** Send the whole file as fast as the destination reads it. */
+  /** Send everything as fast as the destination reads it. */
   async sendFast(): Promise<void> {
-    if (!this.file) return;
-    const r = new ByteReader(this.file);
-    try {
+    await this.reading(async (r) => {
       for await (const chunk of r.rest()) if (!(await this.write(chunk))) return;
+    });
+  }
+
+  /** Run `send` over the source; a failure of the source (not of the socket) is kept in readError. */
+  private async reading(send: (r: ByteReader) => Promise<void>): Promise<void> {
+    const r = new ByteReader(this.source);
+    try {
+      await send(r);
+    } catch (e) {
+      this.readError = e as Error;
     } finally {
-      await r.close();
+      await r.close().catch(() => undefined);
     }
   }
 
@@ -56,9 +67,7 @@ export class ChannelSender {
    * recording), then whatever the schedule does not cover.
    */
   async sendScheduled(schedule: ChunkSchedule | undefined, clock: ReplayClock): Promise<void> {
-    if (!this.file) return;
-    const r = new ByteReader(this.file);
-    try {
+    await this.reading(async (r) => {
       const n = schedule?.t.length ?? 0;
       for (let i = 0; i < n; i++) {
         try {
@@ -72,9 +81,7 @@ export class ChannelSender {
         if (!(await this.write(chunk))) return;
       }
       for await (const chunk of r.rest()) if (!(await this.write(chunk))) return;
-    } finally {
-      await r.close();
-    }
+    });
   }
 
   /** Half-close (the source's EOF), as the recording did. */

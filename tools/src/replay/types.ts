@@ -1,5 +1,6 @@
 /** The public shape of a replay: its options and the report it returns. */
 import type { ConnectionOptions } from 'node:tls';
+import type { DestinationInference } from '@migwire/sync';
 
 export type ReplayTiming = 'fast' | 'recorded';
 
@@ -14,7 +15,7 @@ export interface ReplayOptions {
   migration?: number;
   /** The destination QEMU's `migrate-incoming` address. */
   target: { host: string; port: number };
-  /** `fast`: as fast as the destination takes it; `recorded`: every chunk at its recorded time (chunks.csv). Default: recorded for postcopy captures, fast otherwise. */
+  /** `fast`: as fast as the destination takes it; `recorded`: every chunk at its recorded time (chunks.csv, or a packet capture's packet times). Default: recorded for postcopy captures, fast otherwise. */
   timing?: ReplayTiming;
   /** Recorded time is divided by this (2 = twice as fast); implies timing `recorded`. Default 1. */
   speed?: number;
@@ -132,4 +133,6 @@ export interface ReplayReport {
   outDir: string | null;
   /** Things that make this replay less faithful than the recording (fast timing on postcopy-preempt, ...). */
   warnings: string[];
+  /** A capture without meta.json: the destination settings read from the capture, what showed each, what it cannot tell. */
+  settings?: Pick<DestinationInference, 'inferred' | 'unknown'>;
 }

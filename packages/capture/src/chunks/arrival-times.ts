@@ -1,13 +1,24 @@
 /**
  * When each byte of a recording arrived: chunks.csv gives, per connection and direction, the
- * time of every recv(). A record's arrival time is the time of the chunk that held its first byte.
+ * time of every recv() (a packet capture: of every packet). A record's arrival time is the time
+ * of the chunk that held its first byte.
  */
 import { existsSync } from 'node:fs';
 import type { Direction } from '../naming.js';
 import { readChunks } from './reader.js';
 
+/** One direction's chunks: stream offset and arrival time of each, in stream order. */
+export interface ArrivalRuns {
+  readonly offsets: readonly number[];
+  readonly times: readonly number[];
+}
+
 export class ArrivalTimes {
   private readonly byStream = new Map<string, { offsets: number[]; times: number[] }>();
+  /** Captured bytes before a channel's offset 0 (a channel captured mid-stream decodes from there). */
+  private readonly origins = new Map<string, number>();
+  private first = Infinity;
+  private last = -Infinity;
 
   /** Arrival times from a chunks.csv; undefined when the file is not there. */
   static async load(chunksPath: string): Promise<ArrivalTimes | undefined> {
@@ -17,26 +28,48 @@ export class ArrivalTimes {
     return t;
   }
 
-  /** Record that byte `offset` onwards of `conn`/`dir` arrived at `time` (rows in file order). */
+  /** Record that captured byte `offset` onwards of `conn`/`dir` arrived at `time` (rows in file order). */
   add(conn: number, dir: Direction, offset: number, time: number): void {
     const key = `${conn}.${dir}`;
     let s = this.byStream.get(key);
     if (!s) this.byStream.set(key, (s = { offsets: [], times: [] }));
     s.offsets.push(offset);
     s.times.push(time);
+    if (time < this.first) this.first = time;
+    if (time > this.last) this.last = time;
   }
 
-  /** Arrival time of byte `offset` of connection `conn` in direction `dir`; undefined when unknown. */
+  /**
+   * The channel `conn`/`dir` starts `skipped` captured bytes in (CaptureChannel.midStream): its
+   * offsets, what lookups take, count from there while the times were added per captured byte.
+   */
+  setOrigin(conn: number, dir: Direction, skipped: number): void {
+    this.origins.set(`${conn}.${dir}`, skipped);
+  }
+
+  /** Arrival time of byte `offset` (channel offset) of connection `conn` in direction `dir`; undefined when unknown. */
   at(conn: number, dir: Direction, offset: number): number | undefined {
-    const s = this.byStream.get(`${conn}.${dir}`);
+    const key = `${conn}.${dir}`;
+    const s = this.byStream.get(key);
     if (!s || s.offsets.length === 0) return undefined;
+    const captured = offset + (this.origins.get(key) ?? 0);
     let lo = 0;
     let hi = s.offsets.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (s.offsets[mid]! <= offset) lo = mid;
+      if (s.offsets[mid]! <= captured) lo = mid;
       else hi = mid - 1;
     }
     return s.times[lo];
+  }
+
+  /** Every chunk of `conn`/`dir` in captured-byte offsets (from the first captured byte); undefined when none. */
+  runs(conn: number, dir: Direction): ArrivalRuns | undefined {
+    return this.byStream.get(`${conn}.${dir}`);
+  }
+
+  /** The first and last arrival time over every stream; undefined when nothing was added. */
+  span(): { first: number; last: number } | undefined {
+    return Number.isFinite(this.first) ? { first: this.first, last: this.last } : undefined;
   }
 }

@@ -136,6 +136,13 @@ async function* skippingBytes(path: string, c: ChannelConnection, ch: CaptureCha
 /** Arrival time of every captured byte of the migration, seconds since its first packet. */
 async function arrivalTimes(source: OpenSource, index: PcapIndex, m: Migration): Promise<ArrivalTimes> {
   const times = new ArrivalTimes();
+  // Times are added per captured byte; a channel whose decoding starts further in counts from there.
+  m.connections.forEach((c, conn) =>
+    DIRECTIONS.forEach((d) => {
+      const skipped = c[d].resyncOffset;
+      if (skipped) times.setOrigin(conn, d, skipped);
+    }),
+  );
   const noted = m.connections.flatMap((c) => DIRECTIONS.map((d) => streamExtents(index, c, d)));
   if (noted.every((e) => e)) {
     // Pass 1 noted every run with its packet time: no need to read the file again.

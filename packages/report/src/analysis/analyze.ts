@@ -1,5 +1,5 @@
 /** analyzeCapture(path): the whole analysis of one recorded migration, in one streaming pass. */
-import { openCapture, readChunks } from '@migwire/capture';
+import { openCapture } from '@migwire/capture';
 import { readQmpTranscript, syncReportedAt, type QmpTranscript } from '../qmp/transcript.js';
 import { collect } from './collect.js';
 import { postcopyStats } from './postcopy.js';
@@ -32,14 +32,11 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
   let timeline: TimelineBuilder;
   let t0 = 0;
   let t1 = 0;
-  if (arrivals && capture.chunksPath) {
-    t0 = Infinity;
-    t1 = -Infinity;
-    for await (const row of readChunks(capture.chunksPath)) {
-      if (row.t < t0) t0 = row.t;
-      if (row.t > t1) t1 = row.t;
-    }
-    if (!Number.isFinite(t0)) t0 = t1 = 0;
+  // Arrival times: chunks.csv of a recording, or a packet capture's packet timestamps.
+  if (arrivals) {
+    const span = arrivals.span();
+    t0 = span?.first ?? 0;
+    t1 = span?.last ?? 0;
     timeline = new TimelineBuilder('s', t0, t1, options.bins);
   } else {
     const main = capture.channels.find((c) => c.role === 'main');
