@@ -71,6 +71,9 @@ export class RoundOrderRule extends Rule {
   readonly #rounds = new Map<number, Map<number, number>>();
   readonly #raceDetails = new Map<string, { detail: string; channel: string; offset: number }>();
   #beyond = 0;
+  #lastRound = -1;
+  #lastChan = -1;
+  #lastCounts: Map<number, number> | undefined;
   readonly #copy: Copy = { round: 0, chan: 0, digest: 0, packet: NO_PACKET, start: NaN, end: NaN, offset: 0 };
 
   constructor(
@@ -128,15 +131,23 @@ export class RoundOrderRule extends Rule {
     const c = b.columns;
     const start = this.arrival(ch, offset) ?? NaN;
     const end = this.arrival(ch, offset + length - 1) ?? NaN;
-    const copy = this.#copy;
-    Object.assign(copy, { round, chan, digest, packet, start, end, offset });
     const had = c.round[i]!;
     if (had >= 0) {
       c.flags[i]! |= MULTI;
       if (had !== round) c.flags[i]! |= RESENT;
       // A copy from an earlier round than the newest one kept changes nothing the destination keeps.
       if (round < had) return;
-      if (round === had && c.chan[i] !== chan && (c.digest[i] !== digest || digest === UNHASHED)) this.#race(b.columns, i, block, pageOffset, copy);
+      if (round === had && c.chan[i] !== chan && (c.digest[i] !== digest || digest === UNHASHED)) {
+        const copy = this.#copy;
+        copy.round = round;
+        copy.chan = chan;
+        copy.digest = digest;
+        copy.packet = packet;
+        copy.start = start;
+        copy.end = end;
+        copy.offset = offset;
+        this.#race(b.columns, i, block, pageOffset, copy);
+      }
     }
     c.round[i] = round;
     c.digest[i] = digest;
@@ -169,12 +180,20 @@ export class RoundOrderRule extends Rule {
   }
 
   #count(round: number, chan: number): void {
+    // Runs of pages share round and channel: the counts of the last pair are kept at hand.
+    if (round === this.#lastRound && chan === this.#lastChan && this.#lastCounts) {
+      this.#lastCounts.set(chan, this.#lastCounts.get(chan)! + 1);
+      return;
+    }
     let r = this.#rounds.get(round);
     if (!r) {
       if (this.#rounds.size >= MAX_ROUNDS) return;
       this.#rounds.set(round, (r = new Map()));
     }
     r.set(chan, (r.get(chan) ?? 0) + 1);
+    this.#lastRound = round;
+    this.#lastChan = chan;
+    this.#lastCounts = r;
   }
 
   /** Pages per channel per round (what `check` prints). */
