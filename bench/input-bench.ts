@@ -13,7 +13,7 @@ import { WORK } from './paths.js';
 import { writePcapOf } from './pcap-file.js';
 import { makeMainStream, makeMultifdCapture } from './synthetic.js';
 
-const discard: Output = { line: () => {}, lineBytes: () => {}, err: () => {}, flush: () => {} };
+const discard: Output = { line: () => {}, lineFrom: () => {}, err: () => {}, flush: () => {} };
 
 export async function benchPcap(sizeMiB: number): Promise<void> {
   const dir = join(WORK, `multifd-none-${sizeMiB}`);

@@ -4,15 +4,22 @@
  */
 export interface Output {
   line(text: string): void;
-  /** A line already encoded as UTF-8 (no newline), copied before this returns. */
-  lineBytes(bytes: Uint8Array): void;
+  /** A line a LineSource writes as UTF-8 bytes straight into the output (no string made). */
+  lineFrom(source: LineSource): void;
   err(text: string): void;
   flush(): void;
 }
 
+/** Something that writes one line's UTF-8 bytes (no newline) into a buffer. */
+export interface LineSource {
+  /** The most bytes the next writeInto writes. */
+  readonly maxBytes: number;
+  /** Writes the line into `buf` from `at`; returns where it ends. */
+  writeInto(buf: Uint8Array, at: number): number;
+}
+
 /** Output is gathered into buffers of this size and written with one call each. */
 const WRITE_SIZE = 1024 * 1024;
-const NEWLINE = Buffer.from('\n');
 
 export class StdOutput implements Output {
   // Lines are encoded into the buffer as they come (short-lived strings, no join); a fresh buffer
@@ -46,17 +53,20 @@ export class StdOutput implements Output {
     this.buf[this.used++] = 0x0a;
   }
 
-  lineBytes(bytes: Uint8Array): void {
+  lineFrom(source: LineSource): void {
     if (this.closed) return;
-    if (this.used + bytes.length + 1 > WRITE_SIZE) {
+    const max = source.maxBytes;
+    if (this.used + max + 1 > WRITE_SIZE) {
       this.flush();
-      if (bytes.length + 1 > WRITE_SIZE) {
-        process.stdout.write(Buffer.concat([bytes, NEWLINE]));
+      if (max + 1 > WRITE_SIZE) {
+        const own = Buffer.allocUnsafe(max + 1);
+        const end = source.writeInto(own, 0);
+        own[end] = 0x0a;
+        process.stdout.write(own.subarray(0, end + 1));
         return;
       }
     }
-    this.buf.set(bytes, this.used);
-    this.used += bytes.length;
+    this.used = source.writeInto(this.buf, this.used);
     this.buf[this.used++] = 0x0a;
   }
 
@@ -80,8 +90,9 @@ export class MemoryOutput implements Output {
   line(text: string): void {
     this.lines.push(text);
   }
-  lineBytes(bytes: Uint8Array): void {
-    this.lines.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'));
+  lineFrom(source: LineSource): void {
+    const b = Buffer.allocUnsafe(source.maxBytes);
+    this.lines.push(b.toString('utf8', 0, source.writeInto(b, 0)));
   }
   err(text: string): void {
     this.errors.push(text);

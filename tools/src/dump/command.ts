@@ -123,8 +123,7 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
       if (isPage && o.noPages) return;
       if (!sectionWanted(ch.name, r)) return;
       if (o.json) {
-        const bytes = o.bytes ? undefined : pageLines.line(ch.name, r);
-        if (bytes) out.lineBytes(bytes);
+        if (!o.bytes && pageLines.select(ch.name, r)) out.lineFrom(pageLines);
         else out.line(recordJson(ch.name, r, { bytes: o.bytes === true }));
         return;
       }

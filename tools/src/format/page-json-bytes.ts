@@ -4,6 +4,7 @@
  * garbage collector, no UTF-8 pass. The same text as recordJson (tested record for record).
  */
 import type { CodecRecord } from '@migwire/stream-codec';
+import type { LineSource } from '../cli-io.js';
 import { cachedString, isTemplatePage } from './record-json.js';
 
 const ascii = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -14,8 +15,14 @@ const FLAGS = ascii(',"flags":');
 const FILL = ascii(',"fill":');
 const CLOSE = ascii('}');
 
-export class PageJsonBytes {
-  #buf = Buffer.allocUnsafe(4096);
+/** Longest decimal a field here can take: 2^53 - 1 has 16 digits, plus a sign. */
+const NUMBER_BYTES = 17;
+const FIELDS = 7;
+
+/** `select(channel, record)` a page record, then the output has it write its line (LineSource). */
+export class PageJsonBytes implements LineSource {
+  maxBytes = 0;
+  #record: Extract<CodecRecord, { kind: 'ram-page' | 'ram-zero' }> | undefined;
   /** `{"channel":…,"kind":…,"offset":` per channel and kind. */
   readonly #heads = new Map<string, Buffer>();
   /** `,"block":…,"pageOffset":` per block name. */
@@ -27,9 +34,9 @@ export class PageJsonBytes {
   #lastBlockName = '';
   #lastBlock: Buffer | undefined;
 
-  /** The record's JSON line (a view, valid until the next call), or undefined when it is not a page the template fits. */
-  line(channel: string, r: CodecRecord): Uint8Array | undefined {
-    if (!isTemplatePage(r)) return undefined;
+  /** Make `r` the line to write; false when it is not a page the template fits (write it another way). */
+  select(channel: string, r: CodecRecord): boolean {
+    if (!isTemplatePage(r)) return false;
     if (this.#lastHead === undefined || channel !== this.#lastChannel || r.kind !== this.#lastKind) {
       this.#lastHead = this.#piece(this.#heads, `${channel}\0${r.kind}`, () => `{"channel":${cachedString(channel)},"kind":"${r.kind}","offset":`);
       this.#lastChannel = channel;
@@ -39,21 +46,29 @@ export class PageJsonBytes {
       this.#lastBlock = this.#piece(this.#blocks, r.block, () => `,"block":${cachedString(r.block)},"pageOffset":`);
       this.#lastBlockName = r.block;
     }
-    const head = this.#lastHead;
-    const block = this.#lastBlock;
-    // 7 numbers of at most 17 characters each, beside the pieces.
-    if (this.#buf.length < head.length + block.length + 256) this.#buf = Buffer.allocUnsafe(2 * (head.length + block.length + 256));
-    const b = this.#buf;
-    let at = put(b, 0, head);
+    this.#record = r;
+    this.maxBytes = this.#lastHead.length + this.#lastBlock.length + FIELDS * NUMBER_BYTES + LENGTH.length + DEPTH.length + SECTION.length + FLAGS.length + FILL.length + CLOSE.length;
+    return true;
+  }
+
+  writeInto(b: Uint8Array, at: number): number {
+    const r = this.#record!;
+    at = put(b, at, this.#lastHead!);
     at = int(b, at, r.offset);
     at = int(b, put(b, at, LENGTH), r.length);
     at = int(b, put(b, at, DEPTH), r.depth);
     at = int(b, put(b, at, SECTION), r.sectionId);
     at = int(b, put(b, at, FLAGS), r.flags);
-    at = int(b, put(b, at, block), r.pageOffset);
+    at = int(b, put(b, at, this.#lastBlock!), r.pageOffset);
     if (r.kind === 'ram-zero') at = int(b, put(b, at, FILL), r.fill);
-    at = put(b, at, CLOSE);
-    return b.subarray(0, at);
+    return put(b, at, CLOSE);
+  }
+
+  /** The record's line as bytes (a copy; tests and one-offs). */
+  line(channel: string, r: CodecRecord): Uint8Array | undefined {
+    if (!this.select(channel, r)) return undefined;
+    const b = new Uint8Array(this.maxBytes);
+    return b.subarray(0, this.writeInto(b, 0));
   }
 
   #piece(cache: Map<string, Buffer>, key: string, text: () => string): Buffer {
@@ -67,13 +82,13 @@ export class PageJsonBytes {
 }
 
 /** Pieces are a few dozen bytes: a plain loop beats a native copy's call overhead. */
-function put(b: Buffer, at: number, piece: Buffer): number {
+function put(b: Uint8Array, at: number, piece: Buffer): number {
   for (let i = 0; i < piece.length; i++) b[at + i] = piece[i]!;
   return at + piece.length;
 }
 
 /** Decimal digits of a safe integer (what the decoder gives for every field written here). */
-function int(b: Buffer, at: number, v: number): number {
+function int(b: Uint8Array, at: number, v: number): number {
   if (v < 0) {
     b[at++] = 0x2d;
     v = -v;
