@@ -71,6 +71,8 @@ function channelFile(dir: string, name: string): Buffer {
   }
 });
 
+/** At most a few page records (8-byte header + 4 KiB each) on preempt: see the test. */
+const PREEMPT_UNREAD_MAX = 16 * (8 + 4096);
 const havePostcopy = haveShared && (qemuBinary('10.0') || process.env['CI'] === 'true');
 (havePostcopy ? test.serial : test.serial.skip)('shared capture 10.0-g-postcopy-preempt replayed at recorded timing: completed, the guest pattern verifies after it runs', async (t) => {
   if (!requireQemu(t, '10.0')) return;
@@ -84,7 +86,14 @@ const havePostcopy = haveShared && (qemuBinary('10.0') || process.env['CI'] === 
     t.is(report.outcome, 'completed', `${report.reason ?? ''}\n${text}`);
     t.is(report.timing, 'recorded');
     t.deepEqual(report.connections.map((c) => c.name), ['main', 'postcopy-preempt']);
-    assertAllSent(t, report);
+    // A postcopy destination completes once it holds every page: the last page records of the
+    // preempt channel (urgent copies of pages main also carries) may stay unread in its socket when
+    // main delivered them first, which a loaded machine makes likely. Main is sent whole; on the
+    // preempt channel a few trailing records may be left, never more (and the RAM is checked below).
+    const [mainConn, preempt] = report.connections;
+    t.is(mainConn!.bytesSent, mainConn!.bytesToSend, 'main: every byte sent');
+    const unread = preempt!.bytesToSend - preempt!.bytesSent;
+    t.true(unread >= 0 && unread <= PREEMPT_UNREAD_MAX, `postcopy-preempt: ${unread} bytes left unread by the completed destination`);
     t.true(report.destination!.statuses.some((s) => s.status === 'postcopy-active'), 'went through postcopy');
     const rp = report.connections[0]!.returnPath!;
     t.is(rp.shutStatus, 0, 'the destination said SHUT 0');

@@ -8,16 +8,11 @@ import type { LineSource } from '../cli-io.js';
 import { cachedString, isTemplatePage } from './record-json.js';
 
 const ascii = (s: string): Buffer => Buffer.from(s, 'utf8');
-const LENGTH = ascii(',"length":');
-const DEPTH = ascii(',"depth":');
-const SECTION = ascii(',"sectionId":');
-const FLAGS = ascii(',"flags":');
 const FILL = ascii(',"fill":');
 const CLOSE = ascii('}');
 
 /** Longest decimal a field here can take: 2^53 - 1 has 16 digits, plus a sign. */
 const NUMBER_BYTES = 17;
-const FIELDS = 7;
 
 /** `select(channel, record)` a page record, then the output has it write its line (LineSource). */
 export class PageJsonBytes implements LineSource {
@@ -25,14 +20,18 @@ export class PageJsonBytes implements LineSource {
   #record: Extract<CodecRecord, { kind: 'ram-page' | 'ram-zero' }> | undefined;
   /** `{"channel":…,"kind":…,"offset":` per channel and kind. */
   readonly #heads = new Map<string, Buffer>();
-  /** `,"block":…,"pageOffset":` per block name. */
-  readonly #blocks = new Map<string, Buffer>();
-  // The pieces of the previous line: runs of pages share channel, kind and block.
+  /** `,"length":…,"depth":…,"sectionId":…,"flags":…,"block":…,"pageOffset":` per combination. */
+  readonly #middles = new Map<string, Buffer>();
+  // The pieces of the previous line: runs of pages share all but their two offsets.
   #lastChannel = '';
   #lastKind = '';
   #lastHead: Buffer | undefined;
+  #lastLength = -1;
+  #lastDepth = -1;
+  #lastSection = NaN;
+  #lastFlags = -1;
   #lastBlockName = '';
-  #lastBlock: Buffer | undefined;
+  #lastMiddle: Buffer | undefined;
 
   /** Make `r` the line to write; false when it is not a page the template fits (write it another way). */
   select(channel: string, r: CodecRecord): boolean {
@@ -42,24 +41,23 @@ export class PageJsonBytes implements LineSource {
       this.#lastChannel = channel;
       this.#lastKind = r.kind;
     }
-    if (this.#lastBlock === undefined || r.block !== this.#lastBlockName) {
-      this.#lastBlock = this.#piece(this.#blocks, r.block, () => `,"block":${cachedString(r.block)},"pageOffset":`);
+    if (this.#lastMiddle === undefined || r.length !== this.#lastLength || r.depth !== this.#lastDepth || r.sectionId !== this.#lastSection || r.flags !== this.#lastFlags || r.block !== this.#lastBlockName) {
+      this.#lastMiddle = this.#piece(this.#middles, `${r.length},${r.depth},${r.sectionId},${r.flags},${r.block}`, () => `,"length":${r.length},"depth":${r.depth},"sectionId":${r.sectionId},"flags":${r.flags},"block":${cachedString(r.block)},"pageOffset":`);
+      this.#lastLength = r.length;
+      this.#lastDepth = r.depth;
+      this.#lastSection = r.sectionId;
+      this.#lastFlags = r.flags;
       this.#lastBlockName = r.block;
     }
     this.#record = r;
-    this.maxBytes = this.#lastHead.length + this.#lastBlock.length + FIELDS * NUMBER_BYTES + LENGTH.length + DEPTH.length + SECTION.length + FLAGS.length + FILL.length + CLOSE.length;
+    this.maxBytes = this.#lastHead.length + this.#lastMiddle.length + 3 * NUMBER_BYTES + FILL.length + CLOSE.length;
     return true;
   }
 
   writeInto(b: Uint8Array, at: number): number {
     const r = this.#record!;
-    at = put(b, at, this.#lastHead!);
-    at = int(b, at, r.offset);
-    at = int(b, put(b, at, LENGTH), r.length);
-    at = int(b, put(b, at, DEPTH), r.depth);
-    at = int(b, put(b, at, SECTION), r.sectionId);
-    at = int(b, put(b, at, FLAGS), r.flags);
-    at = int(b, put(b, at, this.#lastBlock!), r.pageOffset);
+    at = int(b, put(b, at, this.#lastHead!), r.offset);
+    at = int(b, put(b, at, this.#lastMiddle!), r.pageOffset);
     if (r.kind === 'ram-zero') at = int(b, put(b, at, FILL), r.fill);
     return put(b, at, CLOSE);
   }
