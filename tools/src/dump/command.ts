@@ -38,9 +38,20 @@ export function channelMatches(ch: CaptureChannel, wanted: string[]): boolean {
 
 const PAGE_KINDS = new Set(['ram-page', 'ram-zero', 'ram-xbzrle', 'ram-compressed']);
 
+interface BlockCounts {
+  page: number;
+  zero: number;
+  xbzrle: number;
+  compressed: number;
+  min: number;
+  max: number;
+}
+
 /** Consecutive page records of one channel, folded into a line per block. */
 class PageRun {
-  private perBlock = new Map<string, { page: number; zero: number; xbzrle: number; compressed: number; min: number; max: number }>();
+  private perBlock = new Map<string, BlockCounts>();
+  private lastName: string | undefined;
+  private lastBlock: BlockCounts | undefined;
   first = -1;
   last = 0;
   count = 0;
@@ -49,14 +60,17 @@ class PageRun {
     if (this.first < 0) this.first = r.offset;
     this.last = r.offset + r.length;
     this.count++;
-    let b = this.perBlock.get(r.block);
+    // Runs of pages are of one block: its counts are kept at hand.
+    let b = this.lastName === r.block ? this.lastBlock : this.perBlock.get(r.block);
     if (!b) this.perBlock.set(r.block, (b = { page: 0, zero: 0, xbzrle: 0, compressed: 0, min: Infinity, max: -1 }));
+    this.lastName = r.block;
+    this.lastBlock = b;
     if (r.kind === 'ram-page') b.page++;
     else if (r.kind === 'ram-zero') b.zero++;
     else if (r.kind === 'ram-xbzrle') b.xbzrle++;
     else b.compressed++;
-    b.min = Math.min(b.min, r.pageOffset);
-    b.max = Math.max(b.max, r.pageOffset);
+    if (r.pageOffset < b.min) b.min = r.pageOffset;
+    if (r.pageOffset > b.max) b.max = r.pageOffset;
   }
 
   lines(channel: string): string[] {
@@ -67,6 +81,8 @@ class PageRun {
       out.push(row(channel, this.first, this.last - this.first, `  RAM ${blockLabel(name)}: ${parts.join(', ')} (offsets 0x${b.min.toString(16)}..0x${b.max.toString(16)})`));
     }
     this.perBlock.clear();
+    this.lastName = undefined;
+    this.lastBlock = undefined;
     this.first = -1;
     this.count = 0;
     return out;

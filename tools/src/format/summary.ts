@@ -16,13 +16,20 @@ export class Summary {
   private kinds = new Map<string, { count: number; bytes: number }>();
   private blocks = new Map<string, BlockPages>();
   private names = new Map<string, number>();
+  private lastKind: string | undefined;
+  private lastTotals: { count: number; bytes: number } | undefined;
+  private lastBlockName: string | undefined;
+  private lastBlock: BlockPages | undefined;
   private channels: Array<{ name: string; role: string; bytes: number; records: number; error?: string; skipped?: string }> = [];
 
   add(_channel: string, r: CodecRecord): void {
-    const k = this.kinds.get(r.kind) ?? { count: 0, bytes: 0 };
+    // Records come in runs of one kind (pages): the last kind's totals are kept at hand.
+    let k = r.kind === this.lastKind ? this.lastTotals : this.kinds.get(r.kind);
+    if (!k) this.kinds.set(r.kind, (k = { count: 0, bytes: 0 }));
+    this.lastKind = r.kind;
+    this.lastTotals = k;
     k.count++;
     k.bytes += r.length;
-    this.kinds.set(r.kind, k);
     switch (r.kind) {
       case 'ram-page':
         this.block(r.block).pages++;
@@ -68,8 +75,11 @@ export class Summary {
   }
 
   private block(name: string): BlockPages {
+    if (name === this.lastBlockName && this.lastBlock) return this.lastBlock;
     let b = this.blocks.get(name);
     if (!b) this.blocks.set(name, (b = { pages: 0, zero: 0, xbzrle: 0, compressed: 0, multifdPages: 0, multifdZero: 0 }));
+    this.lastBlockName = name;
+    this.lastBlock = b;
     return b;
   }
 
