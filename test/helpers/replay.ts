@@ -94,6 +94,16 @@ export async function expectedRamSha(capture: string, scratch: string): Promise<
   return sha(readFileSync(join(scratch, 'ram', 'pc.ram.img')));
 }
 
+/**
+ * The replayed destination went through postcopy: a polled status, or its MIGRATION event (the
+ * postcopy phase of a small guest can be shorter than the poll interval; the events capability
+ * is on for replays).
+ */
+export function wentThroughPostcopy(r: ReplayReport): boolean {
+  const d = r.destination;
+  return !!d && (d.statuses.some((s) => s.status === 'postcopy-active') || d.events.some((e) => e.event === 'MIGRATION' && e.data?.['status'] === 'postcopy-active'));
+}
+
 export function assertAllSent(t: ExecutionContext, r: ReplayReport): void {
   for (const c of r.connections) t.is(c.bytesSent, c.bytesToSend, `${c.name}: every byte sent`);
 }
