@@ -94,13 +94,10 @@ export class ChunkQueue {
   /** n bytes at relative position i, as a view when they lie in one chunk. Does not consume. */
   peek(i: number, n: number): Uint8Array {
     if (n === 0) return EMPTY;
-    let k = this.first;
-    let at = this.headPos + i;
+    this.seek(i);
+    let k = this.spotChunk;
+    let at = this.spotAt;
     let c = this.chunks[k]!;
-    while (at >= c.length) {
-      at -= c.length;
-      c = this.chunks[++k]!;
-    }
     if (at + n <= c.length) return c.subarray(at, at + n);
     const out = new Uint8Array(n);
     let filled = 0;
@@ -121,13 +118,10 @@ export class ChunkQueue {
    */
   equalsAt(i: number, bytes: Uint8Array): boolean {
     if (bytes.length === 0) return true;
-    let k = this.first;
-    let at = this.headPos + i;
+    this.seek(i);
+    let k = this.spotChunk;
+    let at = this.spotAt;
     let c = this.chunks[k]!;
-    while (at >= c.length) {
-      at -= c.length;
-      c = this.chunks[++k]!;
-    }
     for (let done = 0; done < bytes.length; ) {
       const n = Math.min(c.length - at, bytes.length - done);
       if (!(c.buffer === bytes.buffer && c.byteOffset + at === bytes.byteOffset + done)) {
@@ -172,6 +166,19 @@ export class ChunkQueue {
 
   skip(n: number): void {
     this.advance(n);
+  }
+
+  // Where relative position i lies, set by seek(): fields rather than a returned pair (no garbage).
+  private spotChunk = 0;
+  private spotAt = 0;
+
+  /** Find the chunk holding relative position i (caller ensures i < length) and the offset in it. */
+  private seek(i: number): void {
+    let k = this.first;
+    let at = this.headPos + i;
+    while (at >= this.chunks[k]!.length) at -= this.chunks[k++]!.length;
+    this.spotChunk = k;
+    this.spotAt = at;
   }
 
   /** Count n bytes as consumed that were never pushed (a reader that skipped them); the queue must be empty. */
