@@ -33,7 +33,10 @@ export interface DecodeOptions {
    * pass, when it cannot be read off the end of the file (compressed files, stdin excluded).
    */
   vmdescPrepass?: boolean;
-  /** Consume page payloads without handing them out (`ram-page` data empty): for listings and counts. */
+  /**
+   * Consume page payloads without handing them out (`ram-page` data empty, multifd packets with
+   * `payloadOmitted`; a plain pcap's multifd payloads are not even read): for listings and counts.
+   */
   skipPagePayloads?: boolean;
   /**
    * The caller keeps no view of a record's bytes past `onRecord`, and of a chunk given to
