@@ -56,6 +56,7 @@ export {
   COMPRESSION_BY_FLAG,
   COMPRESSION_FLAG,
   isPayloadCompression,
+  packetCompression,
   pageCompressor,
   prepareCompression,
   type CompressionMethod,

@@ -5,6 +5,7 @@
  */
 import { streamStartOptions, type ArrivalTimes, type Capture, type CaptureChannel } from '@migwire/capture';
 import type { MainRecord, MultifdRecord, RamBlockInfo, ReturnPathRecord } from '@migwire/stream-codec';
+import { packetCompression } from '@migwire/stream-codec';
 import { decoderFor, isCodecError, type AnyRecord } from '../decode/decoders.js';
 import { PageTable } from './page-table.js';
 import type { TimelineBuilder } from './timeline.js';
@@ -159,7 +160,8 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
     const x = xOf(ch, m.offset);
     const round = multifdRound.get(ch.name) ?? 0;
     const pages = m.normalOffsets.length + m.zeroOffsets.length;
-    if (m.normalOffsets.length > 0) c.caps.multifdCompression = m.compression;
+    const shown = packetCompression(m);
+    if (shown) c.caps.multifdCompression = shown;
     else c.caps.multifdCompression ??= m.compression;
     if (pages > 0) {
       let a: RoundAcc | undefined;

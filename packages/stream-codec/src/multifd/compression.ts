@@ -143,3 +143,11 @@ class ZstdInflater implements PayloadInflater {
 export function payloadInflater(method: 'zlib' | 'zstd', sink: (chunk: Uint8Array) => void): PayloadInflater {
   return method === 'zlib' ? new ZlibInflater(sink) : new ZstdInflater(sink);
 }
+
+/**
+ * The compression method a RAM packet shows, if it shows one: QEMU sets the method's flag only on
+ * packets that carry normal pages (the opening SYNC packets and page-less packets have none).
+ */
+export function packetCompression(p: { normalPages: number; compression: string }): string | undefined {
+  return p.normalPages > 0 ? p.compression : undefined;
+}

@@ -6,7 +6,7 @@
  * each multifd channel up to its first packet with pages, and the return path.
  */
 import { channelBytes, streamStartOptions, type Capture, type CaptureChannel } from '@migwire/capture';
-import { decoderFor, isCodecError, type CodecRecord, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
+import { decoderFor, isCodecError, packetCompression, type CodecRecord, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
 
 export interface InferredSetting {
   /** Capability or parameter name, as QMP spells it. */
@@ -86,12 +86,12 @@ export async function inferDestinationSettings(capture: Capture): Promise<Destin
   if (multifd.length) {
     set('caps', 'multifd', true, `${multifd.length} multifd connection(s)`);
     set('params', 'multifd-channels', multifd.length, `${multifd.length} multifd connection(s)`);
-    // The opening SYNC packets carry no compression flag: the first packet with pages tells.
     let compression: { method: string; from: string } | undefined;
     for (const ch of multifd) {
       await scan<MultifdRecord>(ch, (r) => {
-        if (r.kind !== 'multifd-packet' || r.normalPages === 0) return false;
-        compression = { method: r.compression, from: `the flags of the first multifd packet with pages (${at(ch, r.offset)})` };
+        const method = r.kind === 'multifd-packet' ? packetCompression(r) : undefined;
+        if (!method) return false;
+        compression = { method, from: `the flags of the first multifd packet with pages (${at(ch, r.offset)})` };
         return true;
       });
       if (compression) break;
