@@ -8,7 +8,7 @@ import { isPrintableAscii } from '../core/bytes.js';
 import type { RecordSink } from './options.js';
 import type { MainRecord } from './records.js';
 import { MainDecoderCore, State } from './state.js';
-import { decodeVmstate } from '../vmstate/vmdesc.js';
+import { decodeVmstate, tryDecodeVmstate, type VmdescDevice } from '../vmstate/vmdesc.js';
 import { decodeVfioItems, isVfioIdstr } from '../vfio/vfio.js';
 
 /**
@@ -50,10 +50,20 @@ export function stepDevice(s: MainDecoderCore, sink: RecordSink): boolean {
       pos = i + 1;
       continue;
     }
+    // Device data can hold 0x7e + the section id followed by a byte that may start a record (a
+    // timer's 64-bit values do): where the stream's own description lists more bytes than lie
+    // before this candidate, it is not the footer.
+    const desc = deviceDescription(s, s.sectionIdstr);
+    const fit = desc ? tryDecodeVmstate(q.peek(0, i), desc) : undefined;
+    if (fit === 'short') {
+      pos = i + 1;
+      continue;
+    }
     const offset = q.offset;
     const data = q.take(i);
     const rec: MainRecord = { kind: 'device-state', offset, length: i, depth: s.frames.length, sectionId: id, idstr: s.sectionIdstr, data };
-    describeDevice(s, rec, offset);
+    if (fit !== undefined && fit !== 'mismatch') rec.vmstate = fit;
+    else describeDevice(s, rec, offset);
     s.state = State.Record;
     s.footerFor = id;
     sink(rec);
@@ -71,8 +81,7 @@ export function describeDevice(s: MainDecoderCore, rec: Extract<MainRecord, { ki
     }
     return;
   }
-  const inst = s.deviceInstance;
-  const desc = inst === undefined ? undefined : s.vmdescIndex?.get(`${rec.idstr}/${inst}`);
+  const desc = deviceDescription(s, rec.idstr);
   if (desc) {
     try {
       rec.vmstate = decodeVmstate(rec.data, desc);
@@ -82,6 +91,13 @@ export function describeDevice(s: MainDecoderCore, rec: Extract<MainRecord, { ki
   }
 }
 
+
+/** The stream's description of the device section being read (VFIO sections have their own format). */
+function deviceDescription(s: MainDecoderCore, idstr: string): VmdescDevice | undefined {
+  const inst = s.deviceInstance;
+  if (inst === undefined || isVfioIdstr(idstr)) return undefined;
+  return s.vmdescIndex?.get(`${idstr}/${inst}`);
+}
 
 /** Can a record start at relative index j? 'need' when more bytes would tell. */
 export function plausibleRecordAt(s: MainDecoderCore, j: number, frameLeft: number): 'yes' | 'no' | 'need' {
@@ -94,8 +110,10 @@ export function plausibleRecordAt(s: MainDecoderCore, j: number, frameLeft: numb
     case RecordType.Eof: {
       if (j + 1 === frameLeft) return 'yes';
       if (!have(2)) return s.ended ? 'yes' : 'need';
+      // Two EOFs in a row never occur (a PACKAGED stream's EOF is the last byte of its frame, taken
+      // above); zero bytes inside device data (a timer's 0x7e 00000000 0000...) would pass for them.
       const n = q.byte(j + 1);
-      return n === RecordType.VmDescription || n === RecordType.Command || n === RecordType.Eof ? 'yes' : 'no';
+      return n === RecordType.VmDescription || n === RecordType.Command ? 'yes' : 'no';
     }
     case RecordType.SectionStart:
     case RecordType.SectionFull: {

@@ -75,6 +75,23 @@ export function indexVmdesc(desc: Vmdesc): Map<string, VmdescDevice> {
 
 const MAX_DEPTH = 32;
 
+/** The data ends before the fields its description lists: too short to be the whole section. */
+export class VmstateTooShort extends PayloadProblem {}
+
+/**
+ * `decodeVmstate`, or what kept it from fitting: 'short' when the data ends before the described
+ * fields do (it cannot be the whole section), 'mismatch' for any other disagreement.
+ */
+export function tryDecodeVmstate(data: Uint8Array, device: VmdescDevice): VmstateDevice | 'short' | 'mismatch' {
+  try {
+    return decodeVmstate(data, device);
+  } catch (e) {
+    if (e instanceof VmstateTooShort) return 'short';
+    if (e instanceof PayloadProblem) return 'mismatch';
+    throw e;
+  }
+}
+
 /** Decode a device section's data with its description; throws PayloadProblem on a mismatch. */
 export function decodeVmstate(data: Uint8Array, device: VmdescDevice): VmstateDevice {
   const st = { at: 0 };
@@ -119,8 +136,9 @@ function decodeVmsd(b: Uint8Array, vmsd: VmdescVmsd, st: { at: number }, depth: 
 function decodeOne(b: Uint8Array, f: VmdescField, st: { at: number }, depth: number): VmstateValue {
   if (f.type === 'struct' && f.struct) return decodeVmsd(b, f.struct, st, depth + 1);
   const size = f.size;
-  if (!Number.isInteger(size) || size < 0 || st.at + size > b.length) {
-    throw new PayloadProblem(ErrorCode.BadVmstate, `field ${f.name} (${f.type}) runs past the section`, `${size} bytes`, `${b.length - st.at} left`, st.at);
+  if (!Number.isInteger(size) || size < 0) throw new PayloadProblem(ErrorCode.BadVmstate, `field ${f.name} (${f.type}): bad size in the description`, 'a byte count', String(size), st.at);
+  if (st.at + size > b.length) {
+    throw new VmstateTooShort(ErrorCode.BadVmstate, `field ${f.name} (${f.type}) runs past the section`, `${size} bytes`, `${b.length - st.at} left`, st.at);
   }
   const at = st.at;
   st.at += size;
