@@ -56,3 +56,4 @@ export type { RoundSummary } from './rules/round-order.js';
 
 // What a capture shows of its destination's settings (inputs without meta.json).
 export { inferDestinationSettings, type DestinationInference, type InferredSetting } from './settings/infer-settings.js';
+export { CapabilityEvidence, type Evidence, type EvidenceChannel } from './settings/capability-evidence.js';

@@ -5,7 +5,7 @@
  */
 import { streamStartOptions, type ArrivalTimes, type Capture, type CaptureChannel } from '@migwire/capture';
 import type { MainRecord, MultifdRecord, RamBlockInfo, ReturnPathRecord } from '@migwire/stream-codec';
-import { packetCompression } from '@migwire/stream-codec';
+import { CapabilityEvidence } from '@migwire/sync';
 import { decoderFor, isCodecError, type AnyRecord } from '../decode/decoders.js';
 import { PageTable } from './page-table.js';
 import type { TimelineBuilder } from './timeline.js';
@@ -129,7 +129,6 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
       }
       case 'command': {
         const name = m.args.command;
-        if (name === 'POSTCOPY_ADVISE') c.caps.postcopy = true;
         if (name === 'SWITCHOVER_START') {
           c.switchoverStart ??= x;
           timeline.mark('switchover-start', x, 'SWITCHOVER_START', { channel: ch.name, offset: m.offset });
@@ -160,9 +159,6 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
     const x = xOf(ch, m.offset);
     const round = multifdRound.get(ch.name) ?? 0;
     const pages = m.normalOffsets.length + m.zeroOffsets.length;
-    const shown = packetCompression(m);
-    if (shown) c.caps.multifdCompression = shown;
-    else c.caps.multifdCompression ??= m.compression;
     if (pages > 0) {
       let a: RoundAcc | undefined;
       for (const o of m.normalOffsets) a = countPage(ch, round, m.block, o, x, 'page');
@@ -173,17 +169,13 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
   };
 
   const onReturnPath = (ch: CaptureChannel, m: ReturnPathRecord): void => {
-    c.caps.returnPath = true;
     const x = xOf(ch, m.offset);
     const name = m.kind === 'rp-message' ? m.name : 'RECV_BITMAP data';
     c.rpCounts[name] = (c.rpCounts[name] ?? 0) + 1;
     timeline.mark('return-path', x, name, { channel: ch.name, offset: m.offset });
     if (m.kind !== 'rp-message') return;
     const a = m.args;
-    if (a.message === 'SWITCHOVER_ACK') {
-      c.caps.switchoverAck = true;
-      c.switchoverAckAt ??= x;
-    }
+    if (a.message === 'SWITCHOVER_ACK') c.switchoverAckAt ??= x;
     if (a.message === 'REQ_PAGES_ID' || a.message === 'REQ_PAGES') {
       if (a.message === 'REQ_PAGES_ID') lastRequestBlock = a.block;
       c.requestCount++;
@@ -200,16 +192,16 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
     if (i >= 0 && x !== undefined) c.pages.postcopyArrival(i, 'postcopy-preempt', x);
   };
 
+  const evidence = new CapabilityEvidence();
   const channels = [...capture.channels].sort((a, b) => (ROLE_ORDER[a.role] ?? 9) - (ROLE_ORDER[b.role] ?? 9) || (a.multifdId ?? 0) - (b.multifdId ?? 0) || a.conn - b.conn);
   for (const ch of channels) {
-    if (ch.role === 'multifd') c.caps.multifd++;
-    if (ch.role === 'postcopy-preempt') c.caps.preempt = true;
-    if (ch.role === 'tls' || ch.role === 'main(tls)' || ch.role === 'multifd(tls)') c.caps.tls = true;
+    evidence.channel(ch);
     const summary: ChannelSummary = { name: ch.name, role: ch.role, direction: ch.direction, bytes: 0, records: 0, ...(ch.midStream ? { midStream: { ...ch.midStream } } : {}) };
     c.channels.push(summary);
     const dec = decoderFor(ch.role, { channel: ch.name, ...(ramBlocks ? { ramBlocks } : {}), ...streamStartOptions(ch) });
     const onRecord = (r: AnyRecord): void => {
       summary.records++;
+      evidence.observe(ch, r);
       if (ch.role === 'main') onMain(ch, r as MainRecord);
       else if (ch.role === 'multifd') onMultifd(ch, r as MultifdRecord);
       else if (ch.role === 'return-path') onReturnPath(ch, r as ReturnPathRecord);
@@ -229,5 +221,14 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
     }
     if (ch.role === 'main' && dec && dec.ramBlocks.length) ramBlocks = dec.ramBlocks;
   }
+  const caps = c.caps;
+  caps.multifd = evidence.multifdChannels.length;
+  caps.preempt = evidence.preemptChannel !== undefined;
+  caps.tls = evidence.tls;
+  caps.postcopy = evidence.postcopyAdvise !== undefined;
+  caps.returnPath = evidence.returnPathRecord !== undefined;
+  caps.switchoverAck = evidence.switchoverAck !== undefined;
+  const method = evidence.multifdCompression?.method ?? evidence.multifdCompressionUnshown;
+  if (method !== undefined) caps.multifdCompression = method;
   return c;
 }

@@ -6,7 +6,8 @@
  * each multifd channel up to its first packet with pages, and the return path.
  */
 import { channelBytes, streamStartOptions, type Capture, type CaptureChannel } from '@migwire/capture';
-import { decoderFor, isCodecError, packetCompression, type CodecRecord, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
+import { CapabilityEvidence, type Evidence } from './capability-evidence.js';
+import { decoderFor, isCodecError, type CodecRecord, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
 
 export interface InferredSetting {
   /** Capability or parameter name, as QMP spells it. */
@@ -54,7 +55,7 @@ async function scan<R extends CodecRecord>(ch: CaptureChannel, visit: (r: R) => 
   }
 }
 
-const at = (ch: CaptureChannel, offset: number): string => `${ch.name} at offset ${offset}`;
+const at = (e: Evidence): string => `${e.channel} at offset ${e.offset}`;
 
 export async function inferDestinationSettings(capture: Capture): Promise<DestinationInference> {
   const out: DestinationInference = { caps: {}, params: {}, inferred: [], unknown: [], ramBlocks: [] };
@@ -65,15 +66,14 @@ export async function inferDestinationSettings(capture: Capture): Promise<Destin
   const src = capture.channels.filter((c) => c.direction === 'src2dst');
   const main = src.find((c) => c.role === 'main');
   const returnPath = capture.channels.find((c) => c.role === 'return-path');
+  const seen = new CapabilityEvidence();
+  for (const ch of capture.channels) seen.channel(ch);
 
-  let openReturnPath: string | undefined;
-  let advise: string | undefined;
   if (main) {
     let inBlockList = false;
     await scan<MainRecord>(main, (r) => {
+      seen.observe(main, r);
       if (r.kind === 'configuration') out.machine = r.machine;
-      else if (r.kind === 'command' && r.name === 'OPEN_RETURN_PATH') openReturnPath ??= at(main, r.offset);
-      else if (r.kind === 'command' && r.name === 'POSTCOPY_ADVISE') advise ??= at(main, r.offset);
       else if (r.kind === 'ram-mem-size') inBlockList = true;
       else if (r.kind === 'ram-block') out.ramBlocks.push({ name: r.block.name, bytes: r.block.usedLength });
       // QEMU sends OPEN_RETURN_PATH and POSTCOPY_ADVISE before its setup, so before the RAM block list.
@@ -84,39 +84,40 @@ export async function inferDestinationSettings(capture: Capture): Promise<Destin
 
   const multifd = src.filter((c) => c.role === 'multifd');
   if (multifd.length) {
-    set('caps', 'multifd', true, `${multifd.length} multifd connection(s)`);
-    set('params', 'multifd-channels', multifd.length, `${multifd.length} multifd connection(s)`);
-    let compression: { method: string; from: string } | undefined;
+    const n = seen.multifdChannels.length;
+    set('caps', 'multifd', true, `${n} multifd connection(s)`);
+    set('params', 'multifd-channels', n, `${n} multifd connection(s)`);
     for (const ch of multifd) {
       await scan<MultifdRecord>(ch, (r) => {
-        const method = r.kind === 'multifd-packet' ? packetCompression(r) : undefined;
-        if (!method) return false;
-        compression = { method, from: `the flags of the first multifd packet with pages (${at(ch, r.offset)})` };
-        return true;
+        seen.observe(ch, r);
+        return seen.multifdCompression !== undefined;
       });
-      if (compression) break;
+      if (seen.multifdCompression) break;
     }
+    const compression = seen.multifdCompression;
     if (compression) {
-      if (compression.method !== 'none') set('params', 'multifd-compression', compression.method, compression.from);
-      else out.inferred.push({ setting: 'multifd-compression', value: 'none', from: compression.from });
+      const from = `the flags of the first multifd packet with pages (${at(compression.at)})`;
+      if (compression.method !== 'none') set('params', 'multifd-compression', compression.method, from);
+      else out.inferred.push({ setting: 'multifd-compression', value: 'none', from });
     } else out.unknown.push({ setting: 'multifd-compression', why: 'no multifd packet carries pages (none assumed)' });
   }
 
-  const preempt = src.find((c) => c.role === 'postcopy-preempt');
-  if (advise) set('caps', 'postcopy-ram', true, `POSTCOPY_ADVISE on ${advise}`);
+  const advise = seen.postcopyAdvise;
+  const preempt = seen.preemptChannel;
+  if (advise) set('caps', 'postcopy-ram', true, `POSTCOPY_ADVISE on ${at(advise)}`);
   if (preempt) {
-    if (!advise) set('caps', 'postcopy-ram', true, `a postcopy-preempt connection (${preempt.name})`);
-    set('caps', 'postcopy-preempt', true, `a postcopy-preempt connection (${preempt.name})`);
+    if (!advise) set('caps', 'postcopy-ram', true, `a postcopy-preempt connection (${preempt})`);
+    set('caps', 'postcopy-preempt', true, `a postcopy-preempt connection (${preempt})`);
   }
 
-  let ack: string | undefined;
   if (returnPath && (returnPath.size ?? 1) > 0) {
     await scan<ReturnPathRecord>(returnPath, (r) => {
-      if (r.kind === 'rp-message' && r.args.message === 'SWITCHOVER_ACK') ack = at(returnPath, r.offset);
-      return ack !== undefined;
+      seen.observe(returnPath, r);
+      return seen.switchoverAck !== undefined;
     });
   }
-  const rpShown = returnPath && (returnPath.size ?? 1) > 0 ? `${returnPath.name} carries ${returnPath.size ?? 'some'} bytes` : openReturnPath ? `OPEN_RETURN_PATH on ${openReturnPath}` : undefined;
+  const ack = seen.switchoverAck ? at(seen.switchoverAck) : undefined;
+  const rpShown = returnPath && (returnPath.size ?? 1) > 0 ? `${returnPath.name} carries ${returnPath.size ?? 'some'} bytes` : seen.openReturnPath ? `OPEN_RETURN_PATH on ${at(seen.openReturnPath)}` : undefined;
   // Postcopy opens the return path by itself; the capability is needed only without it.
   if (rpShown && !out.caps['postcopy-ram']) set('caps', 'return-path', true, rpShown);
   if (ack) set('caps', 'switchover-ack', true, `SWITCHOVER_ACK on ${ack}`);

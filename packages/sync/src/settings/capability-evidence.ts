@@ -1,0 +1,63 @@
+/**
+ * What a migration's channels and records show of the capabilities it ran with, gathered record
+ * by record: the one owner of those readings for `report` (what it says was seen) and for
+ * inferDestinationSettings (what a fresh destination needs). Each reading keeps where it was
+ * seen, so a caller can say why it concluded what it did.
+ */
+import { packetCompression, type CodecRecord, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
+
+/** Where a reading was seen. */
+export interface Evidence {
+  channel: string;
+  offset: number;
+}
+
+export interface EvidenceChannel {
+  name: string;
+  role: string;
+}
+
+export class CapabilityEvidence {
+  /** Names of the multifd channels. */
+  readonly multifdChannels: string[] = [];
+  /** The postcopy-preempt channel, if there is one. */
+  preemptChannel: string | undefined;
+  /** A channel is TLS-encrypted. */
+  tls = false;
+  postcopyAdvise: Evidence | undefined;
+  openReturnPath: Evidence | undefined;
+  /** The first record decoded on the return path. */
+  returnPathRecord: Evidence | undefined;
+  switchoverAck: Evidence | undefined;
+  /** The method of the first multifd packet that shows one (a packet with pages). */
+  multifdCompression: { method: string; at: Evidence } | undefined;
+  /** A packet's method where none showed one (page-less packets leave the flag off: 'none'). */
+  multifdCompressionUnshown: string | undefined;
+
+  /** A channel of the migration, before or while its records come. */
+  channel(ch: EvidenceChannel): void {
+    if (ch.role === 'multifd' && !this.multifdChannels.includes(ch.name)) this.multifdChannels.push(ch.name);
+    if (ch.role === 'postcopy-preempt') this.preemptChannel ??= ch.name;
+    if (ch.role === 'tls' || ch.role === 'main(tls)' || ch.role === 'multifd(tls)') this.tls = true;
+  }
+
+  observe(ch: EvidenceChannel, r: CodecRecord): void {
+    const at = (): Evidence => ({ channel: ch.name, offset: r.offset });
+    if (ch.role === 'main') {
+      const m = r as MainRecord;
+      if (m.kind !== 'command') return;
+      if (m.args.command === 'POSTCOPY_ADVISE') this.postcopyAdvise ??= at();
+      else if (m.args.command === 'OPEN_RETURN_PATH') this.openReturnPath ??= at();
+    } else if (ch.role === 'multifd') {
+      const m = r as MultifdRecord;
+      if (m.kind !== 'multifd-packet') return;
+      const method = packetCompression(m);
+      if (method) this.multifdCompression ??= { method, at: at() };
+      else this.multifdCompressionUnshown ??= m.compression;
+    } else if (ch.role === 'return-path') {
+      const m = r as ReturnPathRecord;
+      this.returnPathRecord ??= at();
+      if (m.kind === 'rp-message' && m.args.message === 'SWITCHOVER_ACK') this.switchoverAck ??= at();
+    }
+  }
+}
