@@ -148,9 +148,17 @@ for (const c of own) for (const version of c.versions ?? ['10.0' as const]) {
 
       // Caps and params from the meta.json written above; postcopy: the guest runs, the pattern is checked.
       // A TLS-terminated recording (index.json) is replayed over TLS with credentials made for the replay.
-      const res = await replayIntoFreshQemu(capture, { version, memMiB: MEM });
+      let res = await replayIntoFreshQemu(capture, { version, memMiB: MEM });
+      // A postcopy replay sends the page answers the recording holds, not answers to the replayed
+      // destination's own requests: one that faults on other pages while loading device state
+      // waits for good (about one replay in ten of the six-connection 11.1 recording). The replay
+      // says so ("stopped answering QMP"); the test then tries a fresh destination once.
+      if (c.postcopy && res.report.outcome !== 'completed' && /stopped answering QMP/.test(res.report.reason ?? '')) {
+        t.log(`first replay stalled (${res.report.reason}); replaying into a fresh destination once more`);
+        res = await replayIntoFreshQemu(capture, { version, memMiB: MEM });
+      }
       t.is(res.tls, c.tls === true, 'over TLS exactly when the recording terminated TLS');
-      t.is(res.report.outcome, 'completed', res.report.reason ?? '');
+      t.is(res.report.outcome, 'completed', `${res.report.reason ?? ''}\n${res.qemuOutput ?? ''}`);
       assertAllSent(t, res.report);
       if (c.postcopy) t.true(res.pattern?.ok, `guest pattern after running on the replayed destination: ${JSON.stringify(res.pattern)}`);
       else t.is(res.ramSha256, original, 'replayed RAM = original destination RAM at switchover');

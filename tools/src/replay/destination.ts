@@ -6,6 +6,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { QmpClient, type Clock, type MigrateStatus } from '@migwire/qemu';
 import type { DestinationStatus } from './types.js';
 
+/** How long one `query-migrate` may take before the destination counts as stuck. */
+const QUERY_TIMEOUT_MS = 10_000;
+
 /** Where a replay ends; postcopy-paused means a channel broke, which a replay cannot recover. */
 const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'postcopy-paused']);
 
@@ -33,9 +36,9 @@ export class DestinationWatch {
     return new DestinationWatch(qmp, () => clock.now(), pollMs, onFailed);
   }
 
-  /** The current `query-migrate` (null when QMP is gone). */
+  /** The current `query-migrate` (null when QMP is gone or did not answer). */
   async query(): Promise<MigrateStatus | null> {
-    return this.qmp.execute<MigrateStatus>('query-migrate', undefined, { timeoutMs: 10_000 }).catch(() => null);
+    return this.qmp.execute<MigrateStatus>('query-migrate', undefined, { timeoutMs: QUERY_TIMEOUT_MS }).catch(() => null);
   }
 
   private async poll(pollMs: number, onFailed: (desc: string) => void): Promise<string> {
@@ -43,7 +46,12 @@ export class DestinationWatch {
       const q = await this.query();
       if (!q) {
         if (this.stopped) return this.state.status ?? 'stopped';
-        this.state.errorDesc ??= 'QMP connection closed (the destination QEMU exited?)';
+        // A live QEMU whose monitor does not answer for QUERY_TIMEOUT_MS is stuck (a postcopy
+        // destination whose main thread waits for a page nobody sends: a replay answers no page
+        // request the recording did not); a closed monitor is a QEMU gone.
+        this.state.errorDesc ??= this.qmp.closed
+          ? 'QMP connection closed (the destination QEMU exited?)'
+          : `the destination stopped answering QMP (no answer to query-migrate in ${QUERY_TIMEOUT_MS / 1000} s); QEMU is still running`;
         onFailed(this.state.errorDesc);
         return 'qmp-closed';
       }
