@@ -88,11 +88,23 @@ export class RoundOrderRule extends Rule {
     else if (ch.role === 'multifd') this.#multifd(ch, r);
   }
 
+  // Asked for every page: the answer is kept until the channel list changes.
+  #contentsKnownFor = -1;
+  #contents = false;
+  #contentsMatter(): boolean {
+    const channels = this.facts.channels;
+    if (channels.length !== this.#contentsKnownFor) {
+      this.#contents = pageContentsMatter(channels);
+      this.#contentsKnownFor = channels.length;
+    }
+    return this.#contents;
+  }
+
   #main(ch: RuleChannel, m: MainRecord): void {
     if (m.kind !== 'ram-page' && m.kind !== 'ram-zero' && m.kind !== 'ram-xbzrle') return;
     // Pages after LISTEN are postcopy's (page-requests-served), not part of a round.
     if (this.facts.listen !== undefined) return;
-    const digest = !pageContentsMatter(this.facts.channels) ? UNHASHED : m.kind === 'ram-page' ? pageDigest(m.data) : m.kind === 'ram-zero' ? (m.fill ? 0x100 + m.fill : 0) : pageDigest(m.delta) ^ 0x5a5a5a5a || 2;
+    const digest = !this.#contentsMatter() ? UNHASHED : m.kind === 'ram-page' ? pageDigest(m.data) : m.kind === 'ram-zero' ? (m.fill ? 0x100 + m.fill : 0) : pageDigest(m.delta) ^ 0x5a5a5a5a || 2;
     this.#add(ch, m.block, m.pageOffset, this.facts.barriers.count, digest, NO_PACKET, m.offset, m.length);
   }
 

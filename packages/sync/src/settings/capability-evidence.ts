@@ -42,22 +42,22 @@ export class CapabilityEvidence {
   }
 
   observe(ch: EvidenceChannel, r: CodecRecord): void {
-    const at = (): Evidence => ({ channel: ch.name, offset: r.offset });
+    // Called for every record (report's pass): nothing is made unless a reading is taken.
     if (ch.role === 'main') {
       const m = r as MainRecord;
       if (m.kind !== 'command') return;
-      if (m.args.command === 'POSTCOPY_ADVISE') this.postcopyAdvise ??= at();
-      else if (m.args.command === 'OPEN_RETURN_PATH') this.openReturnPath ??= at();
+      if (m.args.command === 'POSTCOPY_ADVISE') this.postcopyAdvise ??= { channel: ch.name, offset: r.offset };
+      else if (m.args.command === 'OPEN_RETURN_PATH') this.openReturnPath ??= { channel: ch.name, offset: r.offset };
     } else if (ch.role === 'multifd') {
       const m = r as MultifdRecord;
-      if (m.kind !== 'multifd-packet') return;
+      if (m.kind !== 'multifd-packet' || this.multifdCompression) return;
       const method = packetCompression(m);
-      if (method) this.multifdCompression ??= { method, at: at() };
+      if (method) this.multifdCompression = { method, at: { channel: ch.name, offset: r.offset } };
       else this.multifdCompressionUnshown ??= m.compression;
     } else if (ch.role === 'return-path') {
       const m = r as ReturnPathRecord;
-      this.returnPathRecord ??= at();
-      if (m.kind === 'rp-message' && m.args.message === 'SWITCHOVER_ACK') this.switchoverAck ??= at();
+      this.returnPathRecord ??= { channel: ch.name, offset: r.offset };
+      if (m.kind === 'rp-message' && m.args.message === 'SWITCHOVER_ACK') this.switchoverAck ??= { channel: ch.name, offset: r.offset };
     }
   }
 }
