@@ -124,10 +124,12 @@ export class ChunkQueue {
     let c = this.chunks[k]!;
     for (let done = 0; done < bytes.length; ) {
       const n = Math.min(c.length - at, bytes.length - done);
-      if (!(c.buffer === bytes.buffer && c.byteOffset + at === bytes.byteOffset + done)) {
-        if (n < 64) {
-          for (let j = 0; j < n; j++) if (c[at + j] !== bytes[done + j]) return false;
-        } else if (Buffer.compare(c.subarray(at, at + n), bytes.subarray(done, done + n)) !== 0) return false;
+      // Short runs first, without touching `.buffer`: a small encoded piece lives on V8's heap and
+      // asking for its buffer would move it off (an allocation per record header).
+      if (n < 64) {
+        for (let j = 0; j < n; j++) if (c[at + j] !== bytes[done + j]) return false;
+      } else if (!(c.buffer === bytes.buffer && c.byteOffset + at === bytes.byteOffset + done)) {
+        if (Buffer.compare(c.subarray(at, at + n), bytes.subarray(done, done + n)) !== 0) return false;
       }
       done += n;
       at = 0;
