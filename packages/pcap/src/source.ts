@@ -32,7 +32,7 @@ const READ_BYTES = 4 << 20;
 const READ_AFTER_SEEK = 4096;
 
 async function* gunzipped(path: string): AsyncGenerator<Uint8Array> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip());
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }));
   for await (const chunk of stream) yield chunk as Uint8Array;
 }
 

@@ -64,8 +64,13 @@ async function stop(child: ChildProcess): Promise<void> {
 /** Sends `up` client->server and `down` server->client at once over loopback while capturing. */
 export async function captureTransfer(tool: Capturer, file: string, up: Uint8Array, down: Uint8Array): Promise<number> {
   const received = { server: 0, client: 0 };
+  // Both directions must have ended (each FIN seen by its peer) before the capture is stopped:
+  // the client's end only says the server's direction is done, its own may still be in flight.
+  let serverEnded!: () => void;
+  const serverDone = new Promise<void>((r) => (serverEnded = r));
   const server = createServer((sock) => {
     sock.on('data', (d) => (received.server += d.length));
+    sock.on('end', () => serverEnded());
     sock.end(down);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -80,7 +85,7 @@ export async function captureTransfer(tool: Capturer, file: string, up: Uint8Arr
       client.on('error', reject);
     });
     client.end(up);
-    await done;
+    await Promise.all([done, serverDone]);
     await settled(file);
   } finally {
     await stop(child);
