@@ -6,7 +6,7 @@
  */
 import { ErrorCode } from '../core/errors.js';
 import { PayloadProblem, problemToCodecError } from '../core/problem.js';
-import { payloadInflater, type PayloadInflater } from './compression.js';
+import { InflateLimitExceeded, payloadInflater, type PayloadInflater } from './compression.js';
 import type { MultifdRamPacketRecord } from './records.js';
 import { ZstdGuard } from './zstd-guard.js';
 
@@ -82,9 +82,10 @@ export class MultifdPageDecoder {
     this.limit = want;
     if (p.compression === 'zstd') this.zstdGuard.check(p.payload);
     try {
-      this.stream.push(p.payload);
+      this.stream.push(p.payload, want);
     } catch (e) {
       if (e instanceof PayloadProblem) throw e;
+      if (e instanceof InflateLimitExceeded) throw new PayloadProblem(ErrorCode.BadCompressedPayload, 'payload inflates to more page data than the packet announces', `${want} bytes`, 'more', 0);
       throw new PayloadProblem(ErrorCode.BadCompressedPayload, `${p.compression} payload is corrupt: ${(e as Error).message}`, `${want} bytes of pages`, 'corrupt stream', 0);
     }
     if (this.out.length === 1) return this.out[0]!;
