@@ -37,6 +37,18 @@ export async function benchPcap(sizeMiB: number): Promise<void> {
     base = faster(base, await measure(() => run('dump', dir, '--no-summary')));
     fromPcap = faster(fromPcap, await measure(() => run('dump', pcap, '--no-summary')));
   }
+  // check reads every page (digests: copies on different channels may race): against a plain read of the same files.
+  let read: Measured | undefined;
+  let check: Measured | undefined;
+  for (let round = 0; round < 3; round++) {
+    read = faster(read, await measure(async () => {
+      for (const f of files) await plainRead(f);
+      return bytes;
+    }));
+    check = faster(check, await measure(() => run('check', dir)));
+  }
+  record('plain read of the 5 channel files', read!, undefined, 'best of 3');
+  record('check (main + 4 multifd, none), capture directory', check!, read, 'best of 3; every page digested', 'plain read');
   record('dump (main + 4 multifd, none), capture directory', base!, undefined, 'best of 3');
   record('dump of the same migration as a pcap', fromPcap!, base, 'best of 3; channels read by file position; target >= 80%', 'dump of the directory');
   const imported = join(WORK, 'pcap-imported');
