@@ -7,7 +7,7 @@ import { CodecError, MainStreamDecoder, MultifdDecoder, decoderFor, isDecodableR
 import type { Capture, CaptureChannel } from '../open/open-capture.js';
 import { findTrailingVmdesc } from '../open/trailer.js';
 import { incompleteStream, withPlace } from './outcome.js';
-import { channelBytes } from './file-bytes.js';
+import { channelBytes, type Recycle } from './file-bytes.js';
 import { streamStartOptions } from './stream-start.js';
 
 export interface ChannelResult {
@@ -41,7 +41,8 @@ export interface DecodeOptions {
   /**
    * The caller keeps no view of a record's bytes past `onRecord`, and of a chunk given to
    * `onChunk` no more than what the decoder has not consumed yet (a round trip's queue of the
-   * input): read buffers of main-format channels are recycled (less garbage, flat memory).
+   * input): read buffers of main-format and multifd channels are recycled (less garbage, flat
+   * memory, buffers that stay in the CPU's cache).
    */
   transientViews?: boolean;
   /** Only these channels (by name, role or connNN.dir). */
@@ -95,7 +96,7 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
     };
     try {
       const mainDecoder = dec instanceof MainStreamDecoder ? dec : undefined;
-      const recycle = opts.transientViews && mainDecoder ? { pending: () => mainDecoder.pending } : undefined;
+      const recycle = opts.transientViews ? recycleFor(dec) : undefined;
       // Multifd payloads a listing passes over need not even be read where the capture can seek.
       const skipper = opts.skipPagePayloads && !opts.onChunk && dec instanceof MultifdDecoder && ch.openSkipping ? dec : undefined;
       const source = skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle));
@@ -120,6 +121,17 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
     opts.onChannelEnd?.(result);
   }
   return results;
+}
+
+/**
+ * How a channel's read buffers may be reused: once what the decoder still holds unconsumed lies
+ * in the newer buffers. A multifd packet (up to ~520 KiB) spans several 128 KiB reads, hence the
+ * larger ring; its page decoder keeps no view of a payload past the call (zstd input is copied).
+ */
+function recycleFor(dec: Decoder): Recycle | undefined {
+  if (dec instanceof MainStreamDecoder) return { pending: () => dec.pending };
+  if (dec instanceof MultifdDecoder) return { pending: () => dec.pending, ring: 8 };
+  return undefined;
 }
 
 /** A channel that should have been a stream and is not: a lone file or stdin, or a source's bytes with no known role. */

@@ -170,8 +170,10 @@ class ZstdInflater implements PayloadInflater {
   }
 
   push(payload: Uint8Array): void {
-    // The sink counts what comes out and stops at the packet's announced size.
-    this.#stream.push(payload, false);
+    // fzstd may keep a view of input it has not finished with, and payloads are views of read
+    // buffers a reader may reuse: it gets its own copy (compressed, so small). The sink counts
+    // what comes out and stops at the packet's announced size.
+    this.#stream.push(payload.slice(), false);
   }
 }
 
