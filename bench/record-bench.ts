@@ -104,13 +104,14 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     await closeServer(pipe.server);
     return checked(before, r, total);
   };
-  const proxyVariant = async (outDir: string | undefined, send: 'synthetic' | 'files', check: boolean, channels = PROXY_CHANNELS): Promise<M> => {
+  const proxyVariant = async (outDir: string | undefined, send: 'synthetic' | 'files', check: boolean, channels = PROXY_CHANNELS, directIo = false): Promise<M> => {
     if (outDir) rmSync(outDir, { recursive: true, force: true });
     const live = check ? new LiveChecker() : undefined;
     const p = new RecordingProxy({
       listen: { host: LOOPBACK, port: 0 },
       target: { host: LOOPBACK, port: peers.sinkPort },
       ...(outDir ? { outDir } : {}),
+      ...(directIo ? { directIo: true } : {}),
       ...(live ? { onChunk: (c: number, d: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => live.onChunk(c, d, chunk, t) } : {}),
     });
     if (live) p.on('role', (id: number, role: string, mf?: number) => live.onRole(id, role, mf));
@@ -157,6 +158,8 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     ['pipe 1', () => pipeVariant(1)],
     ['write 1', () => diskVariant(1)],
     ['disk 1', () => proxyVariant(capture, 'synthetic', false, 1)],
+    ['direct', () => proxyVariant(capture, 'synthetic', false, PROXY_CHANNELS, true)],
+    ['direct 1', () => proxyVariant(capture, 'synthetic', false, 1, true)],
     ['files', () => proxyVariant(capture, 'files', false)],
     ['check', () => proxyVariant(capture, 'files', true)],
   ];
@@ -180,6 +183,7 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
   const bound = write.seconds / write.bytes > base.seconds / base.bytes ? write : base;
   const boundName = bound === write ? 'file write' : 'blind pipe';
   record('proxy (4 ch): RecordingProxy to disk', best.get('disk')!, bound, `best of 3; ${pct(best.get('disk')!, base)} of the blind pipe`, boundName);
+  record('proxy (4 ch): to disk with --direct-io (O_DIRECT)', best.get('direct')!, bound, `best of 3; ${pct(best.get('direct')!, base)} of the blind pipe`, boundName);
   record('proxy (4 multifd files): record to disk', best.get('files')!, bound, `best of 3; ${pct(best.get('files')!, base)} of the blind pipe`, boundName);
   record('proxy (4 multifd files): record --check', best.get('check')!, best.get('files')!, 'best of 3; live rules decode every channel', 'record without --check');
   const pipe1 = best.get('pipe 1')!;
@@ -188,5 +192,6 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
   record('file write (1 file), no network', write1, undefined, 'best of 3');
   const bound1 = write1.seconds / write1.bytes > pipe1.seconds / pipe1.bytes ? write1 : pipe1;
   record('proxy (1 ch): RecordingProxy to disk', best.get('disk 1')!, bound1, `best of 3; ${pct(best.get('disk 1')!, pipe1)} of the blind pipe`, bound1 === write1 ? 'file write' : 'blind pipe');
+  record('proxy (1 ch): to disk with --direct-io (O_DIRECT)', best.get('direct 1')!, bound1, `best of 3; ${pct(best.get('direct 1')!, pipe1)} of the blind pipe`, bound1 === write1 ? 'file write' : 'blind pipe');
   peers.close();
 }

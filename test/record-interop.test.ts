@@ -34,6 +34,8 @@ interface Case {
   postcopy?: boolean;
   /** x509 TLS between QEMU and the proxy: terminated (plaintext recorded) or passed through. */
   tls?: 'terminate' | 'passthrough';
+  /** `record --direct-io`: the channel files written with O_DIRECT. */
+  directIo?: boolean;
 }
 
 const MULTIFD4 = { 'multifd-channels': 4 };
@@ -46,6 +48,7 @@ const cases: Case[] = [
   { name: '10.0 multifd 4 none', src: '10.0', dst: '10.0', caps: { multifd: true }, params: MULTIFD4, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
   { name: '10.0 multifd 4 zlib', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'multifd-compression': 'zlib' }, hold: SLOW_COMPRESSED, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
   { name: '10.0 multifd 4 zstd', src: '10.0', dst: '10.0', caps: { multifd: true }, params: { ...MULTIFD4, 'multifd-compression': 'zstd' }, hold: SLOW_COMPRESSED, roles: ['main', 'multifd', 'multifd', 'multifd', 'multifd'] },
+  { name: '10.0 multifd 4 none, --direct-io', src: '10.0', dst: '10.0', caps: { multifd: true }, params: MULTIFD4, roles: MULTIFD_ROLES, directIo: true },
   { name: '10.0 postcopy', src: '10.0', dst: '10.0', caps: { 'postcopy-ram': true }, srcParams: { 'max-postcopy-bandwidth': 16 * MiB }, hold: POSTCOPY, roles: ['main'], postcopy: true },
   { name: '10.0 postcopy-preempt', src: '10.0', dst: '10.0', caps: { 'postcopy-ram': true, 'postcopy-preempt': true }, srcParams: { 'max-postcopy-bandwidth': 16 * MiB }, hold: POSTCOPY, roles: ['main', 'postcopy-preempt'], postcopy: true },
   { name: '10.0 return-path + switchover-ack', src: '10.0', dst: '10.0', caps: { 'return-path': true, 'switchover-ack': true }, roles: ['main'] },
@@ -56,6 +59,7 @@ const cases: Case[] = [
   { name: '7.2 -> 10.0 precopy', src: '7.2', dst: '10.0', machine: 'pc-q35-7.2', roles: ['main'] },
   { name: '11.1 precopy', src: '11.1', dst: '11.1', roles: ['main'] },
   { name: '11.1 multifd 4 zstd', src: '11.1', dst: '11.1', caps: { multifd: true }, params: { ...MULTIFD4, 'multifd-compression': 'zstd' }, hold: SLOW_COMPRESSED, roles: MULTIFD_ROLES },
+  { name: '10.0 postcopy-preempt, --direct-io', src: '10.0', dst: '10.0', caps: { 'postcopy-ram': true, 'postcopy-preempt': true }, srcParams: { 'max-postcopy-bandwidth': 16 * MiB }, hold: POSTCOPY, roles: ['main', 'postcopy-preempt'], postcopy: true, directIo: true },
   { name: '11.1 postcopy-preempt', src: '11.1', dst: '11.1', caps: { 'postcopy-ram': true, 'postcopy-preempt': true }, srcParams: { 'max-postcopy-bandwidth': 16 * MiB }, hold: POSTCOPY, roles: ['main', 'postcopy-preempt'], postcopy: true },
   // multifd and postcopy together exist from 10.1 on: 11.1 only (a faster postcopy keeps the runtime down).
   { name: '11.1 multifd 4 + postcopy', src: '11.1', dst: '11.1', caps: { multifd: true, 'postcopy-ram': true }, params: MULTIFD4, srcParams: { 'max-postcopy-bandwidth': 64 * MiB }, hold: POSTCOPY, roles: MULTIFD_ROLES, postcopy: true },
@@ -106,6 +110,7 @@ for (const c of cases) {
             target: { host: '127.0.0.1', port: Number(m[1]) },
             outDir: capture,
             onChunk: (conn, dirn, chunk, tt) => live.onChunk(conn, dirn, chunk, tt),
+            ...(c.directIo ? { directIo: true } : {}),
             ...(creds && c.tls === 'terminate' ? { tls: { server: serverTlsOptions(creds), client: clientTlsOptions(creds, '127.0.0.1') } } : {}),
           });
           proxy.on('role', (id: number, role: string, multifdId?: number) => live.onRole(id, role, multifdId));
@@ -178,9 +183,9 @@ for (const c of cases) {
   });
 }
 
-// The CLI itself between two QEMUs: `migwire record --check --exit-when-idle`, as a person runs it.
+// The CLI itself between two QEMUs: `migwire record --check --direct-io --exit-when-idle`, as a person runs it.
 const haveCli = qemuBinary('10.0') || process.env['CI'] === 'true';
-(haveCli ? test.serial : test.serial.skip)('the migwire record CLI with --check records a multifd migration, reports every byte and every rule', async (t) => {
+(haveCli ? test.serial : test.serial.skip)('the migwire record CLI with --check --direct-io records a multifd migration, reports every byte and every rule', async (t) => {
   if (!requireQemu(t, '10.0')) return;
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
@@ -206,7 +211,7 @@ const haveCli = qemuBinary('10.0') || process.env['CI'] === 'true';
       pollMs: 50,
       interpose: async (uri) => {
         const target = uri.replace(/^tcp:/, '');
-        child = spawn(process.execPath, [bin, 'record', '--listen', '127.0.0.1:0', '--target', target, '--out', capture, '--multifd', '4', '--check', '--exit-when-idle', '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child = spawn(process.execPath, [bin, 'record', '--listen', '127.0.0.1:0', '--target', target, '--out', capture, '--multifd', '4', '--check', '--direct-io', '--exit-when-idle', '500'], { stdio: ['ignore', 'pipe', 'pipe'] });
         child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
         exitCode = new Promise<number>((resolve) => child!.once('exit', (code) => resolve(code ?? -1)));
         const port = await new Promise<number>((resolve, reject) => {

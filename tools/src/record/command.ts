@@ -23,6 +23,8 @@ export interface RecordOptions {
   quiet: boolean;
   /** Record into a folder that is not empty, replacing files of the same name (never through a link). */
   force?: boolean;
+  /** Write the channel files with O_DIRECT, around the page cache (where the file system allows it). */
+  directIo?: boolean;
 }
 
 /** How long open connections may take to finish after a stop signal before they are cut. */
@@ -43,10 +45,12 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
     ...(live ? { onChunk: (c: number, d: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => live.onChunk(c, d, chunk, t) } : {}),
     ...(o.multifdChannels !== undefined ? { layout: { multifdChannels: o.multifdChannels } } : {}),
     ...(o.force ? { force: true } : {}),
+    ...(o.directIo ? { directIo: true } : {}),
   });
   const addr = await proxy.start();
   out.err(`migwire record: listening on ${addr.host}:${addr.port}, forwarding to ${o.target.host}:${o.target.port}, recording into ${o.outDir}`);
   proxy.on('channel-error', (e: Error) => out.err(`migwire record: ${e.message}`));
+  proxy.on('notice', (m: string) => out.err(`migwire record: note: ${m}`));
   if (live) proxy.on('role', (id: number, role: string, multifdId?: number) => live.onRole(id, role, multifdId));
   let failedEarly: () => void = () => {};
   proxy.on('record-error', (e: Error) => {

@@ -22,6 +22,8 @@ export interface OutputFileOptions {
   mode?: number;
   /** Open for reading too (files patched in place, such as RAM images). */
   read?: boolean;
+  /** More open(2) flags (O_DIRECT for `record --direct-io`). */
+  flags?: number;
 }
 
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
@@ -53,7 +55,7 @@ export function prepareOutputDir(dir: string, o: { force?: boolean; mode?: numbe
 /** Open a new file for writing (a file descriptor); never opens an existing entry. */
 export function openOutputFile(path: string, o: OutputFileOptions = {}): number {
   const mode = o.mode ?? 0o644;
-  const flags = CREATE_NEW | (o.read ? constants.O_RDWR : constants.O_WRONLY);
+  const flags = CREATE_NEW | (o.read ? constants.O_RDWR : constants.O_WRONLY) | (o.flags ?? 0);
   try {
     return openSync(path, flags, mode);
   } catch (e) {

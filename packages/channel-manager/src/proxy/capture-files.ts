@@ -18,6 +18,8 @@ export interface CaptureFilesOptions {
   fileBufferBytes?: number;
   /** Write into a folder that is not empty, replacing files of the same name (never through a link). */
   force?: boolean;
+  /** Write the channel files with O_DIRECT where the file system allows it (see direct-file.ts). */
+  directIo?: boolean;
 }
 
 export class CaptureFiles {
@@ -25,6 +27,9 @@ export class CaptureFiles {
   private readonly reserve: SpaceReserve | undefined;
   private readonly fileBufferBytes: number;
   private readonly force: boolean;
+  private readonly directIo: boolean;
+  /** Asked for O_DIRECT, and a file had to be written through the page cache instead. */
+  directIoRefused = false;
 
   constructor(
     /** Capture directory; undefined records nothing. */
@@ -33,6 +38,7 @@ export class CaptureFiles {
   ) {
     this.fileBufferBytes = o.fileBufferBytes ?? DEFAULT_FILE_BUFFER_BYTES;
     this.force = o.force ?? false;
+    this.directIo = o.directIo ?? false;
     if (dir === undefined) return;
     prepareOutputDir(dir, { force: this.force });
     this.reserve = new SpaceReserve(join(dir, RESERVE_FILE), INDEX_RESERVE_BYTES);
@@ -43,7 +49,9 @@ export class CaptureFiles {
   recorders(id: number, onWriteError: (message: string) => void): { up: DirectionRecorder; down: DirectionRecorder } {
     const recorder = (d: 'src2dst' | 'dst2src'): DirectionRecorder => {
       const name = connectionFileName(id, d);
-      return new DirectionRecorder(d, name, this.dir === undefined ? undefined : join(this.dir, name), onWriteError, this.fileBufferBytes, this.force);
+      const rec = new DirectionRecorder(d, name, this.dir === undefined ? undefined : join(this.dir, name), onWriteError, this.fileBufferBytes, this.force, this.directIo);
+      if (this.directIo && rec.recording && !rec.directIo && rec.writeError === null) this.directIoRefused = true;
+      return rec;
     };
     return { up: recorder('src2dst'), down: recorder('dst2src') };
   }

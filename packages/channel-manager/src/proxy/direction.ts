@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, type WriteStream } from 'node:fs';
 import { createOutputStream, type Direction, type DirectionStats, type EndReason } from '@migwire/capture';
+import { openDirect, type DirectFile } from './direct-file.js';
 
 export type DirectionName = Direction;
 export type { DirectionStats, EndReason };
@@ -27,6 +28,9 @@ export const WRITE_BATCH_MS = 5;
 
 export class DirectionRecorder {
   private readonly out: WriteStream | undefined;
+  /** With --direct-io where the file system allows it: the file written around the page cache. */
+  private readonly direct: DirectFile | undefined;
+  private readonly fileBufferBytes: number;
   /** sha256 of the recorded file, computed when it is closed (off the forwarding path). */
   private digest = '';
   private head = Buffer.alloc(0);
@@ -41,6 +45,7 @@ export class DirectionRecorder {
   sendError: string | null = null;
   writeError: string | null = null;
   private closed: Promise<void>;
+  private closing = false;
   private corked = 0;
   private batchTimer: NodeJS.Timeout | undefined;
 
@@ -55,13 +60,30 @@ export class DirectionRecorder {
     fileBufferBytes = DEFAULT_FILE_BUFFER_BYTES,
     /** Replace an existing file (--force); a link in its place is removed, never written through. */
     replace = false,
+    /** Write with O_DIRECT where the file system allows it (see direct-file.ts). */
+    directIo = false,
   ) {
+    this.fileBufferBytes = fileBufferBytes;
     if (path === undefined) {
       this.closed = Promise.resolve();
       return;
     }
     let out: WriteStream;
     try {
+      if (directIo) {
+        this.direct = openDirect(path, replace, {
+          lagBytes: fileBufferBytes,
+          batchMs: WRITE_BATCH_MS,
+          onError: (message) => this.failWrite(message),
+          onWritten: (n) => {
+            this.written += n;
+          },
+        });
+        if (this.direct) {
+          this.closed = Promise.resolve();
+          return;
+        }
+      }
       out = createOutputStream(path, { replace, highWaterMark: fileBufferBytes });
     } catch (e) {
       // Told after the constructor returns: the caller is still setting the connection up.
@@ -81,6 +103,11 @@ export class DirectionRecorder {
     this.received += chunk.length;
     this.chunks++;
     if (this.head.length < 64) this.head = Buffer.concat([this.head, chunk.subarray(0, 64 - this.head.length)]);
+    if (this.direct) {
+      if (this.writeError) return true;
+      this.direct.write(chunk);
+      return this.direct.lag < this.fileBufferBytes;
+    }
     const out = this.out;
     if (!out || this.writeError) return true;
     const n = chunk.length;
@@ -113,6 +140,7 @@ export class DirectionRecorder {
 
   /** Wait until the file has caught up. */
   drained(): Promise<void> {
+    if (this.direct) return this.writeError ? Promise.resolve() : this.direct.drained();
     // Nothing drains while the batch is corked.
     this.flushBatch();
     const out = this.out;
@@ -133,6 +161,11 @@ export class DirectionRecorder {
     return this.path !== undefined;
   }
 
+  /** The file is written with O_DIRECT (asked for, and the file system allows it). */
+  get directIo(): boolean {
+    return this.direct !== undefined;
+  }
+
   firstBytes(): Buffer {
     return this.head;
   }
@@ -144,10 +177,17 @@ export class DirectionRecorder {
   }
 
   async close(): Promise<void> {
-    if (!this.out || !this.path || this.out.closed) return;
-    this.flushBatch();
-    this.out.end();
-    await this.closed;
+    if (!this.path) return;
+    if (this.direct) {
+      if (this.closing) return;
+      this.closing = true;
+      await this.direct.close();
+    } else {
+      if (!this.out || this.out.closed) return;
+      this.flushBatch();
+      this.out.end();
+      await this.closed;
+    }
     // After a refused write the file may hold part of the chunk that failed: count what is there.
     if (this.writeError) this.written = Math.min(this.received, onDiskSize(this.path) ?? this.written);
     if (this.digest === '' && !this.writeError) {

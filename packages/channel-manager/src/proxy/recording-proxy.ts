@@ -38,6 +38,11 @@ export interface RecordingProxyOptions {
   fileBufferBytes?: number;
   /** Record into an output folder that is not empty, replacing files of the same name (never through a link). */
   force?: boolean;
+  /**
+   * Write the recording with O_DIRECT (around the page cache) where the file system allows it;
+   * elsewhere through the page cache, with one 'notice' event saying so.
+   */
+  directIo?: boolean;
 }
 
 
@@ -73,6 +78,7 @@ export class RecordingProxy extends EventEmitter {
   private readonly t0 = performance.now();
   private readonly startUnix = Date.now() / 1000;
   private readonly files: CaptureFiles;
+  private directIoNoticed = false;
   private readonly acceptErrors: string[] = [];
   private listenAddress = '';
   private secureContext: ReturnType<typeof createSecureContext> | undefined;
@@ -81,7 +87,7 @@ export class RecordingProxy extends EventEmitter {
     super();
     this.dialer = new OrderedDialer(o.target, o.tls?.client);
     this.registry = new ChannelRegistry(o.layout ?? {});
-    this.files = new CaptureFiles(o.outDir, { ...(o.fileBufferBytes !== undefined ? { fileBufferBytes: o.fileBufferBytes } : {}), force: o.force ?? false });
+    this.files = new CaptureFiles(o.outDir, { ...(o.fileBufferBytes !== undefined ? { fileBufferBytes: o.fileBufferBytes } : {}), force: o.force ?? false, directIo: o.directIo ?? false });
   }
 
   /** Seconds since the proxy started (the capture's clock). */
@@ -161,6 +167,10 @@ export class RecordingProxy extends EventEmitter {
       done: Promise.resolve(),
     };
     this.conns.push(conn);
+    if (this.files.directIoRefused && !this.directIoNoticed) {
+      this.directIoNoticed = true;
+      this.emit('notice', `the file system of ${this.o.outDir} does not allow O_DIRECT: recording through the page cache`);
+    }
     this.emit('connection', id);
     if (this.o.tls) {
       src.on('error', (e) => {
