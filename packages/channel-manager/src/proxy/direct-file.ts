@@ -88,6 +88,7 @@ export class DirectFile {
     this.lag += chunk.length;
     for (let off = 0; off < chunk.length; ) {
       const batch = (this.#batch ??= this.#take());
+      if (!batch) return;
       const n = Math.min(batch.length - this.#fill, chunk.length - off);
       batch.set(chunk.subarray(off, off + n), this.#fill);
       this.#fill += n;
@@ -131,13 +132,20 @@ export class DirectFile {
    * there) plus the batch being filled and one being written; past that (a larger lag than
    * announced) another WebAssembly memory is made.
    */
-  #take(): Buffer {
+  #take(): Buffer | undefined {
     const b = this.#free.pop();
     if (b) return b;
     const count = Math.ceil(this.o.lagBytes / DIRECT_BATCH_BYTES) + 2;
-    const memory = new WebAssembly.Memory({ initial: (count * DIRECT_BATCH_BYTES) / WASM_PAGE });
+    let memory: { readonly buffer: ArrayBuffer };
+    try {
+      memory = new WebAssembly.Memory({ initial: (count * DIRECT_BATCH_BYTES) / WASM_PAGE });
+    } catch (e) {
+      // Address space for WebAssembly memories runs out only with very many channels: the recording fails, named.
+      this.#fail(`cannot allocate page-aligned buffers for O_DIRECT (${(e as Error).message}): record without --direct-io`);
+      return undefined;
+    }
     for (let i = count - 1; i >= 0; i--) this.#free.push(Buffer.from(memory.buffer, i * DIRECT_BATCH_BYTES, DIRECT_BATCH_BYTES));
-    return this.#free.pop()!;
+    return this.#free.pop();
   }
 
   /** Queue the batch's whole blocks (all of it, the last block padded, when `last`); the rest starts the next batch. */
@@ -153,7 +161,9 @@ export class DirectFile {
     this.#batch = undefined;
     this.#fill = 0;
     if (rest > 0) {
-      const next = (this.#batch = this.#take());
+      const next = this.#take();
+      if (!next) return;
+      this.#batch = next;
       next.set(batch.subarray(stream, stream + rest), 0);
       this.#fill = rest;
     }
