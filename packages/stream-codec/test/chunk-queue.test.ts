@@ -47,3 +47,31 @@ test('a view of the queued bytes is equal without comparing, and empty is equal 
   q.skip(50);
   t.true(q.equalsAt(70, data.subarray(120, 250)));
 });
+
+// takeJoined is how a multifd payload split across received chunks is handed out with
+// transientPayloads: joined into one reused buffer, never a fresh one. (Chunks this large are
+// queued as given; small ones are gathered into the queue's own scratch.)
+const big = Uint8Array.from({ length: 3 * 65536 }, (_, i) => (i * 7 + 3) & 0xff);
+test('takeJoined: the same bytes as take at every split, joined into the one buffer given, a view when unsplit', (t) => {
+  const into = new Uint8Array(big.length);
+  const n = 2 * 65536;
+  for (const c1 of [65536, 65536 + 4097, 2 * 65536 + 1]) {
+    for (const c2 of [c1 + 65536, big.length - 1]) {
+      if (c2 <= c1 || c2 >= big.length) continue;
+      const q = queueOf(big, [c1, c2]);
+      q.skip(1);
+      const got = q.takeJoined(n, into);
+      t.true(Buffer.from(got).equals(big.subarray(1, n + 1)), `cuts ${c1},${c2}`);
+      t.is(q.offset, n + 1);
+      t.is(q.length, big.length - n - 1);
+      const split = [c1, c2].some((c) => c > 1 && c < n + 1);
+      t.is(got.buffer, split ? into.buffer : big.buffer, split ? 'split: joined into the buffer given' : 'unsplit: a view of the queued bytes');
+    }
+  }
+  const q = queueOf(big, [65536, 2 * 65536]);
+  const first = q.takeJoined(100000, into);
+  t.true(Buffer.from(first).equals(big.subarray(0, 100000)));
+  const second = q.takeJoined(96608, into);
+  t.true(Buffer.from(second).equals(big.subarray(100000)), 'the same buffer serves the next payload');
+  t.is(q.length, 0);
+});

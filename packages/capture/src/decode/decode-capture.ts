@@ -73,7 +73,7 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
         vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
         if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
       }
-      dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...streamStartOptions(ch) });
+      dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(opts.transientViews ? { transientPayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...streamStartOptions(ch) });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
     }
     // Bytes that claim no role are not a migration stream: decoding them as one says what is wrong

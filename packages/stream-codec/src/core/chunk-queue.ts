@@ -138,6 +138,26 @@ export class ChunkQueue {
     return true;
   }
 
+  /**
+   * Consume n bytes: a view when they lie in one chunk, else joined into `into` (at least n
+   * long; its first n bytes are overwritten, so the result is valid until its next use).
+   */
+  takeJoined(n: number, into: Uint8Array): Uint8Array {
+    const c = this.chunks[this.first];
+    if (n === 0 || (c && this.headPos + n <= c.length)) return this.take(n);
+    this.seek(0);
+    let k = this.spotChunk;
+    let at = this.spotAt;
+    for (let filled = 0; filled < n; k++, at = 0) {
+      const chunk = this.chunks[k]!;
+      const part = Math.min(chunk.length - at, n - filled);
+      into.set(chunk.subarray(at, at + part), filled);
+      filled += part;
+    }
+    this.advance(n);
+    return into.subarray(0, n);
+  }
+
   /** Consume n bytes and return them (a view when possible). */
   take(n: number): Uint8Array {
     if (n === 0) return EMPTY;

@@ -49,6 +49,8 @@ export interface DecoderOptions {
    * multifd as `omitPayloads` (packet headers only, payloads skipped as they arrive).
    */
   skipPagePayloads?: boolean;
+  /** Multifd: each record's payload is done with before the next (see MultifdDecoderOptions.transientPayloads). */
+  transientPayloads?: boolean;
   /** Multifd: packet layout, when the first packet cannot tell it. */
   layout?: MultifdLayout;
   /** Main: refuse what this destination release refuses (command 8 from 11.0 on). */
@@ -106,6 +108,7 @@ export function decoderFor(role: ChannelRole, options: DecoderOptions = {}): Dec
         ...blocks,
         ...(o.omitPayloads !== undefined || o.skipPagePayloads ? { omitPayloads: o.omitPayloads ?? true } : {}),
         ...(o.layout !== undefined ? { layout: o.layout } : {}),
+        ...(o.transientPayloads ? { transientPayloads: true } : {}),
         ...(o.multifdChannels !== undefined ? { channels: o.multifdChannels } : {}),
         ...(o.skipInit !== undefined ? { skipInit: o.skipInit } : {}),
       });

@@ -41,6 +41,12 @@ export interface MultifdDecoderOptions {
    * only need the headers. Such records carry an empty payload and `payloadOmitted: true`.
    */
   omitPayloads?: boolean;
+  /**
+   * The consumer is done with a record's payload before the next record: a payload split across
+   * received chunks is joined in one buffer reused for every packet, instead of a fresh one each
+   * (half a MiB per packet of garbage otherwise).
+   */
+  transientPayloads?: boolean;
   /** Start with packets (the init message was consumed elsewhere). */
   skipInit?: boolean;
   /**
@@ -57,6 +63,8 @@ export class MultifdDecoder {
   private readonly blocks: Map<string, number> | undefined;
   private readonly maxDevice: number;
   private readonly omitPayloads: boolean;
+  /** With transientPayloads: where split payloads are joined. */
+  private joined: Uint8Array | undefined;
   private skipLeft = 0;
   private sawInit: boolean;
   private layout: MultifdLayout | undefined;
@@ -236,7 +244,10 @@ export class MultifdDecoder {
     const headBytes = q.take(head);
     let payload: Uint8Array = NO_BYTES;
     if (this.omitPayloads) this.skipLeft = payloadLength;
-    else payload = q.take(payloadLength);
+    else if (this.options.transientPayloads) {
+      if (payloadLength > (this.joined?.length ?? 0)) this.joined = new Uint8Array(payloadLength);
+      payload = q.takeJoined(payloadLength, this.joined!);
+    } else payload = q.take(payloadLength);
     sink({
       kind: 'multifd-packet',
       offset,
