@@ -3,7 +3,7 @@
  * messages and postcopy arrivals, with each record placed on the timeline. Records are looked at
  * and dropped; what is kept is per-page typed arrays, per-round counters and bounded lists.
  */
-import { streamStartOptions, type ArrivalTimes, type Capture, type CaptureChannel } from '@migwire/capture';
+import { channelBytes, streamStartOptions, type ArrivalTimes, type Capture, type CaptureChannel } from '@migwire/capture';
 import type { MainRecord, MultifdRecord, RamBlockInfo, ReturnPathRecord } from '@migwire/stream-codec';
 import { CapabilityEvidence } from '@migwire/sync';
 import { decoderFor, isCodecError, type AnyRecord } from '../decode/decoders.js';
@@ -209,7 +209,8 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
     };
     if (!dec) summary.skipped = ch.role === 'empty' ? 'no bytes' : ch.role.includes('tls') ? 'TLS-encrypted' : 'unrecognised first bytes';
     try {
-      for await (const chunk of ch.open()) {
+      // Plain files by positioned synchronous reads (no stream machinery; see channelBytes).
+      for await (const chunk of channelBytes(ch)) {
         timeline.addBytes(ch.name, xOf(ch, summary.bytes), chunk.length, ch.direction === 'src2dst');
         summary.bytes += chunk.length;
         dec?.write(chunk, onRecord);

@@ -23,9 +23,10 @@ export interface DecoderContext extends StreamStartOptions {
 
 /** A decoder for a channel of `role`, or undefined when the role carries nothing decodable (TLS, empty, unknown). */
 export function decoderFor(role: ChannelRole, ctx: DecoderContext): ChannelDecoder | undefined {
-  // Multifd headers carry everything counted here (offsets, page counts): payloads are skipped, never copied.
+  // Headers carry everything counted here (offsets, page counts): page payloads, main's and
+  // multifd's, are skipped, never copied.
   const { ramBlocks, ...rest } = ctx;
-  const d = codecDecoderFor(role, { ...rest, omitPayloads: true, ...(ramBlocks?.length ? { ramBlocks } : {}) });
+  const d = codecDecoderFor(role, { ...rest, omitPayloads: true, skipPagePayloads: true, ...(ramBlocks?.length ? { ramBlocks } : {}) });
   if (!d) return undefined;
   return {
     write: (chunk, sink) => d.write(chunk, sink),
