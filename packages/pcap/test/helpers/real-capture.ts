@@ -45,12 +45,19 @@ async function ready(tool: Capturer, child: ChildProcess, file: string): Promise
 }
 
 /** Waits until the capture file stops growing: the capturer has written what the kernel queued. */
-async function settled(file: string): Promise<void> {
+/**
+ * Waits until the capture file holds at least `payload` bytes (every byte sent, plus headers) and
+ * has stopped growing for two looks in a row: a capturer starved of CPU by a loaded machine can
+ * pause between writes, and stopping it then loses the packets it had not read yet.
+ */
+async function settled(file: string, payload: number): Promise<void> {
   let last = -1;
-  for (let i = 0; i < 100; i++) {
+  let still = 0;
+  for (let i = 0; i < 200; i++) {
     await new Promise((r) => setTimeout(r, 300));
     const size = (await stat(file)).size;
-    if (size === last) return;
+    still = size === last && size > payload ? still + 1 : 0;
+    if (still >= 2) return;
     last = size;
   }
 }
@@ -86,7 +93,7 @@ export async function captureTransfer(tool: Capturer, file: string, up: Uint8Arr
     });
     client.end(up);
     await Promise.all([done, serverDone]);
-    await settled(file);
+    await settled(file, up.length + down.length);
   } finally {
     await stop(child);
     server.close();
