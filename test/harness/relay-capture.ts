@@ -91,11 +91,12 @@ export class CapturedRelay {
     await Promise.race([Promise.all(this.connections.map((c) => c.closed)), delay(ms)]);
     this.server?.close();
     // The capturer hands packets over per ring-buffer block (up to 1 s late): wait until the file
-    // has not grown for 2 s.
-    for (let last = -1, still = 0; still < 2000 && ms > 0; ) {
+    // holds every relayed byte and has not grown for 2 s (a capturer starved of CPU pauses).
+    const relayed = this.connections.reduce((n, c) => n + [...c.src2dst, ...c.dst2src].reduce((k, b) => k + b.length, 0), 0);
+    for (let last = -1, still = 0, waited = 0; still < 2000 && ms > 0 && waited < 60_000; waited += 250) {
       await delay(250);
       const now = size(this.file);
-      still = now === last ? still + 250 : 0;
+      still = now === last && now > relayed ? still + 250 : 0;
       last = now;
     }
     const c = this.capturer;
