@@ -22,6 +22,8 @@ declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { 
 const ALIGN = 4096;
 /** Bytes per write and per batch buffer. */
 export const DIRECT_BATCH_BYTES = 1024 * 1024;
+/** The most a direct file lets the network get ahead: writes go one MiB at a time, so 4 keep the disk busy. */
+const DIRECT_LAG_MAX = 4 * 1024 * 1024;
 const WASM_PAGE = 65536;
 
 export interface DirectFileOptions {
@@ -75,11 +77,15 @@ export class DirectFile {
   #waiters: Array<() => void> = [];
   /** Bytes accepted but not yet on disk. */
   lag = 0;
+  /** Past this lag the caller pauses its reader (the ring of batch buffers is sized for it). */
+  readonly lagLimit: number;
 
   constructor(
     private readonly fd: number,
     private readonly o: DirectFileOptions,
-  ) {}
+  ) {
+    this.lagLimit = Math.max(DIRECT_BATCH_BYTES, Math.min(o.lagBytes, DIRECT_LAG_MAX));
+  }
 
   /** Copy `chunk` in (the caller may drop or reuse it on return); full batches are queued at once. */
   write(chunk: Uint8Array): void {
@@ -135,7 +141,7 @@ export class DirectFile {
   #take(): Buffer | undefined {
     const b = this.#free.pop();
     if (b) return b;
-    const count = Math.ceil(this.o.lagBytes / DIRECT_BATCH_BYTES) + 2;
+    const count = Math.ceil(this.lagLimit / DIRECT_BATCH_BYTES) + 2;
     let memory: { readonly buffer: ArrayBuffer };
     try {
       memory = new WebAssembly.Memory({ initial: (count * DIRECT_BATCH_BYTES) / WASM_PAGE });

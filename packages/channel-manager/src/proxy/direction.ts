@@ -106,7 +106,7 @@ export class DirectionRecorder {
     if (this.direct) {
       if (this.writeError) return true;
       this.direct.write(chunk);
-      return this.direct.lag < this.fileBufferBytes;
+      return this.direct.lag < this.direct.lagLimit;
     }
     const out = this.out;
     if (!out || this.writeError) return true;
