@@ -144,4 +144,33 @@ export async function benchCli(sizeMiB: number, rounds: number): Promise<void> {
     const rss = b(k).peakRssMiB;
     if (rss !== undefined) say(`${`peak RSS, migwire ${k}`.padEnd(34)} ${rss.toFixed(0)} MiB  target < 200 MiB: ${rss < 200 ? 'met' : 'NOT met'}`);
   }
+  await otherCommandsRss(node, stream);
+}
+
+/**
+ * Peak RSS of the commands that send (transcode, replay) and of report, once each on the same
+ * stream: the senders into a local socket that reads and discards (the bench's own process).
+ */
+async function otherCommandsRss(node: string, stream: string): Promise<void> {
+  const { createServer } = await import('node:net');
+  const sink = createServer((s) => {
+    s.on('data', () => {});
+    s.on('end', () => s.end());
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+  const target = `127.0.0.1:${(sink.address() as { port: number }).port}`;
+  try {
+    const jobs: Array<[string, string[]]> = [
+      ['report --json', ['report', stream, '--json']],
+      ['transcode (4 multifd, zlib)', ['transcode', stream, '--target', target, '--channels', '4', '--compression', 'zlib', '--quiet']],
+      ['replay --timing fast', ['replay', stream, '--target', target, '--quiet']],
+    ];
+    for (const [name, argv] of jobs) {
+      const rss = (await runChild([node, MIGWIRE, ...argv])).peakRssMiB;
+      if (rss !== undefined) say(`${`peak RSS, migwire ${name}`.padEnd(34)} ${rss.toFixed(0)} MiB  target < 200 MiB: ${rss < 200 ? 'met' : 'NOT met'}`);
+    }
+  } finally {
+    sink.close();
+  }
 }
