@@ -242,7 +242,7 @@ test('blind mode (no outDir) forwards both ways and writes no files', async (t) 
 test('direction recorder: waiting for the file many times does not pile up listeners', async (t) => {
   const dir = tempDir(t);
   const rec = new DirectionRecorder('src2dst', 'conn00.src2dst.bin', join(dir, 'conn00.src2dst.bin'));
-  const out = (rec as unknown as { out: WriteStream }).out; // private: looked at on purpose
+  const out = (rec as unknown as { sink: { out: WriteStream } }).sink.out; // private: looked at on purpose
   const before = out.listenerCount('error');
   const chunk = Buffer.alloc(2 * DEFAULT_FILE_BUFFER_BYTES, 0x5a); // bigger than the file's buffer: every write waits
   let waits = 0;

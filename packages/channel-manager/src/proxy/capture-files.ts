@@ -20,6 +20,8 @@ export interface CaptureFilesOptions {
   force?: boolean;
   /** Write the channel files with O_DIRECT where the file system allows it (see direct-file.ts). */
   directIo?: boolean;
+  /** Told once when O_DIRECT was asked for and a file had to go through the page cache. */
+  onNotice?: (message: string) => void;
 }
 
 export class CaptureFiles {
@@ -28,8 +30,9 @@ export class CaptureFiles {
   private readonly fileBufferBytes: number;
   private readonly force: boolean;
   private readonly directIo: boolean;
-  /** Asked for O_DIRECT, and a file had to be written through the page cache instead. */
-  directIoRefused = false;
+  private readonly onNotice: (message: string) => void;
+  /** Asked for O_DIRECT, and a file had to be written through the page cache instead (said once). */
+  private directIoRefused = false;
 
   constructor(
     /** Capture directory; undefined records nothing. */
@@ -39,6 +42,7 @@ export class CaptureFiles {
     this.fileBufferBytes = o.fileBufferBytes ?? DEFAULT_FILE_BUFFER_BYTES;
     this.force = o.force ?? false;
     this.directIo = o.directIo ?? false;
+    this.onNotice = o.onNotice ?? (() => {});
     if (dir === undefined) return;
     prepareOutputDir(dir, { force: this.force });
     this.reserve = new SpaceReserve(join(dir, RESERVE_FILE), INDEX_RESERVE_BYTES);
@@ -50,7 +54,10 @@ export class CaptureFiles {
     const recorder = (d: 'src2dst' | 'dst2src'): DirectionRecorder => {
       const name = connectionFileName(id, d);
       const rec = new DirectionRecorder(d, name, this.dir === undefined ? undefined : join(this.dir, name), onWriteError, this.fileBufferBytes, this.force, this.directIo);
-      if (this.directIo && rec.recording && !rec.directIo && rec.writeError === null) this.directIoRefused = true;
+      if (this.directIo && rec.recording && !rec.directIo && rec.writeError === null && !this.directIoRefused) {
+        this.directIoRefused = true;
+        this.onNotice(`the file system of ${this.dir} does not allow O_DIRECT: recording through the page cache`);
+      }
       return rec;
     };
     return { up: recorder('src2dst'), down: recorder('dst2src') };

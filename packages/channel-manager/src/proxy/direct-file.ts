@@ -14,6 +14,7 @@
  */
 import { closeSync, constants, ftruncateSync, write } from 'node:fs';
 import { OutputError, openOutputFile } from '@migwire/capture';
+import type { RecordingFile, RecordingFileEvents } from './recording-file.js';
 
 // The one WebAssembly API used here (the project's TypeScript libs carry no WebAssembly types).
 declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } };
@@ -26,15 +27,11 @@ export const DIRECT_BATCH_BYTES = 1024 * 1024;
 const DIRECT_LAG_MAX = 4 * 1024 * 1024;
 const WASM_PAGE = 65536;
 
-export interface DirectFileOptions {
-  /** Bytes the file may lag behind (the caller pauses its reader there): sizes the buffer ring. */
+export interface DirectFileOptions extends RecordingFileEvents {
+  /** Bytes the file may lag behind (capped at DIRECT_LAG_MAX): sizes the buffer ring. */
   lagBytes: number;
   /** Write a part-filled batch's whole blocks after this long, so a quiet connection's file keeps up. */
   batchMs: number;
-  /** Told once, with the reason, when the file refuses a write; nothing is written after that. */
-  onError: (message: string) => void;
-  /** Told as bytes of the stream reach the file (padding never counted). */
-  onWritten: (bytes: number) => void;
 }
 
 /**
@@ -61,7 +58,7 @@ interface Job {
   pos: number;
 }
 
-export class DirectFile {
+export class DirectFile implements RecordingFile {
   readonly #free: Buffer[] = [];
   #batch: Buffer | undefined;
   #fill = 0;
@@ -88,13 +85,13 @@ export class DirectFile {
   }
 
   /** Copy `chunk` in (the caller may drop or reuse it on return); full batches are queued at once. */
-  write(chunk: Uint8Array): void {
-    if (this.#failed || this.#closed) return;
+  write(chunk: Uint8Array): boolean {
+    if (this.#failed || this.#closed) return true;
     this.#accepted += chunk.length;
     this.lag += chunk.length;
     for (let off = 0; off < chunk.length; ) {
       const batch = (this.#batch ??= this.#take());
-      if (!batch) return;
+      if (!batch) return true;
       const n = Math.min(batch.length - this.#fill, chunk.length - off);
       batch.set(chunk.subarray(off, off + n), this.#fill);
       this.#fill += n;
@@ -102,6 +99,7 @@ export class DirectFile {
       if (this.#fill === batch.length) this.#queueBatch(false);
     }
     if (this.#fill > 0 && !this.#timer) this.#timer = setTimeout(() => this.#early(), this.o.batchMs);
+    return this.lag < this.lagLimit;
   }
 
   /** Resolves once every queued batch is on disk (or the file failed). */

@@ -4,9 +4,11 @@
  * prove it lost nothing (received = written = forwarded).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync, type WriteStream } from 'node:fs';
-import { createOutputStream, type Direction, type DirectionStats, type EndReason } from '@migwire/capture';
-import { openDirect, type DirectFile } from './direct-file.js';
+import { createReadStream, lstatSync } from 'node:fs';
+import type { Direction, DirectionStats, EndReason } from '@migwire/capture';
+import { BufferedFile, WRITE_BATCH_MS } from './buffered-file.js';
+import { DirectFile, openDirect } from './direct-file.js';
+import type { RecordingFile } from './recording-file.js';
 
 export type DirectionName = Direction;
 export type { DirectionStats, EndReason };
@@ -18,19 +20,9 @@ export type { DirectionStats, EndReason };
  */
 export const DEFAULT_FILE_BUFFER_BYTES = 8 * 1024 * 1024;
 
-/**
- * Received chunks (64 KiB from a socket) are held back, corked, and written together with one
- * writev once this many bytes are waiting, or at the latest after WRITE_BATCH_MS: one file-system
- * call per ~1 MiB instead of one per chunk, each a trip through libuv's thread pool.
- */
-export const WRITE_BATCH_BYTES = 1024 * 1024;
-export const WRITE_BATCH_MS = 5;
-
 export class DirectionRecorder {
-  private readonly out: WriteStream | undefined;
-  /** With --direct-io where the file system allows it: the file written around the page cache. */
-  private readonly direct: DirectFile | undefined;
-  private readonly fileBufferBytes: number;
+  /** The recording file (undefined: a blind pipe, or the file could not be created). */
+  private readonly sink: RecordingFile | undefined;
   /** sha256 of the recorded file, computed when it is closed (off the forwarding path). */
   private digest = '';
   private head = Buffer.alloc(0);
@@ -44,10 +36,7 @@ export class DirectionRecorder {
   recvError: string | null = null;
   sendError: string | null = null;
   writeError: string | null = null;
-  private closed: Promise<void>;
-  private closing = false;
-  private corked = 0;
-  private batchTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(
     readonly name: DirectionName,
@@ -63,38 +52,20 @@ export class DirectionRecorder {
     /** Write with O_DIRECT where the file system allows it (see direct-file.ts). */
     directIo = false,
   ) {
-    this.fileBufferBytes = fileBufferBytes;
-    if (path === undefined) {
-      this.closed = Promise.resolve();
-      return;
-    }
-    let out: WriteStream;
+    if (path === undefined) return;
+    const events = {
+      onError: (message: string) => this.failWrite(message),
+      onWritten: (n: number) => {
+        this.written += n;
+      },
+    };
     try {
-      if (directIo) {
-        this.direct = openDirect(path, replace, {
-          lagBytes: fileBufferBytes,
-          batchMs: WRITE_BATCH_MS,
-          onError: (message) => this.failWrite(message),
-          onWritten: (n) => {
-            this.written += n;
-          },
-        });
-        if (this.direct) {
-          this.closed = Promise.resolve();
-          return;
-        }
-      }
-      out = createOutputStream(path, { replace, highWaterMark: fileBufferBytes });
+      this.sink = (directIo ? openDirect(path, replace, { ...events, lagBytes: fileBufferBytes, batchMs: WRITE_BATCH_MS }) : undefined) ?? new BufferedFile(path, replace, fileBufferBytes, events);
     } catch (e) {
       // Told after the constructor returns: the caller is still setting the connection up.
-      this.closed = Promise.resolve();
       this.writeError = (e as Error).message;
       queueMicrotask(() => this.onWriteError((e as Error).message));
-      return;
     }
-    this.out = out;
-    out.on('error', (e) => this.failWrite(e.message));
-    this.closed = new Promise((resolve) => out.once('close', () => resolve()));
   }
 
   /** Record a received chunk; false when the file is behind (the caller pauses the reader). */
@@ -103,33 +74,8 @@ export class DirectionRecorder {
     this.received += chunk.length;
     this.chunks++;
     if (this.head.length < 64) this.head = Buffer.concat([this.head, chunk.subarray(0, 64 - this.head.length)]);
-    if (this.direct) {
-      if (this.writeError) return true;
-      this.direct.write(chunk);
-      return this.direct.lag < this.direct.lagLimit;
-    }
-    const out = this.out;
-    if (!out || this.writeError) return true;
-    const n = chunk.length;
-    if (this.corked === 0) {
-      out.cork();
-      this.batchTimer = setTimeout(() => this.flushBatch(), WRITE_BATCH_MS);
-    }
-    this.corked += n;
-    const ok = out.write(chunk, (err) => {
-      if (err) this.failWrite(err.message);
-      else this.written += n;
-    });
-    if (this.corked >= WRITE_BATCH_BYTES) this.flushBatch();
-    return ok;
-  }
-
-  /** Write the chunks held back (one writev). */
-  private flushBatch(): void {
-    if (this.corked === 0) return;
-    clearTimeout(this.batchTimer);
-    this.corked = 0;
-    this.out?.uncork();
+    if (!this.sink || this.writeError) return true;
+    return this.sink.write(chunk);
   }
 
   private failWrite(message: string): void {
@@ -140,20 +86,7 @@ export class DirectionRecorder {
 
   /** Wait until the file has caught up. */
   drained(): Promise<void> {
-    if (this.direct) return this.writeError ? Promise.resolve() : this.direct.drained();
-    // Nothing drains while the batch is corked.
-    this.flushBatch();
-    const out = this.out;
-    return new Promise((resolve) => {
-      if (!out || !out.writableNeedDrain || this.writeError) return resolve();
-      const done = (): void => {
-        out.off('drain', done);
-        out.off('error', done);
-        resolve();
-      };
-      out.on('drain', done);
-      out.on('error', done);
-    });
+    return this.sink && !this.writeError ? this.sink.drained() : Promise.resolve();
   }
 
   /** This direction is recorded into a file (not a blind pipe). */
@@ -163,7 +96,7 @@ export class DirectionRecorder {
 
   /** The file is written with O_DIRECT (asked for, and the file system allows it). */
   get directIo(): boolean {
-    return this.direct !== undefined;
+    return this.sink instanceof DirectFile;
   }
 
   firstBytes(): Buffer {
@@ -176,18 +109,14 @@ export class DirectionRecorder {
     this.endedAt = now;
   }
 
-  async close(): Promise<void> {
-    if (!this.path) return;
-    if (this.direct) {
-      if (this.closing) return;
-      this.closing = true;
-      await this.direct.close();
-    } else {
-      if (!this.out || this.out.closed) return;
-      this.flushBatch();
-      this.out.end();
-      await this.closed;
-    }
+  /** Close the file, then count and hash what it holds; every caller waits for the one closing. */
+  close(): Promise<void> {
+    return (this.closing ??= this.finish());
+  }
+
+  private async finish(): Promise<void> {
+    if (!this.path || !this.sink) return;
+    await this.sink.close();
     // After a refused write the file may hold part of the chunk that failed: count what is there.
     if (this.writeError) this.written = Math.min(this.received, onDiskSize(this.path) ?? this.written);
     if (this.digest === '' && !this.writeError) {

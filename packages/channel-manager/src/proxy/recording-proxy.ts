@@ -78,7 +78,6 @@ export class RecordingProxy extends EventEmitter {
   private readonly t0 = performance.now();
   private readonly startUnix = Date.now() / 1000;
   private readonly files: CaptureFiles;
-  private directIoNoticed = false;
   private readonly acceptErrors: string[] = [];
   private listenAddress = '';
   private secureContext: ReturnType<typeof createSecureContext> | undefined;
@@ -87,7 +86,7 @@ export class RecordingProxy extends EventEmitter {
     super();
     this.dialer = new OrderedDialer(o.target, o.tls?.client);
     this.registry = new ChannelRegistry(o.layout ?? {});
-    this.files = new CaptureFiles(o.outDir, { ...(o.fileBufferBytes !== undefined ? { fileBufferBytes: o.fileBufferBytes } : {}), force: o.force ?? false, directIo: o.directIo ?? false });
+    this.files = new CaptureFiles(o.outDir, { ...(o.fileBufferBytes !== undefined ? { fileBufferBytes: o.fileBufferBytes } : {}), force: o.force ?? false, directIo: o.directIo ?? false, onNotice: (m) => this.emit('notice', m) });
   }
 
   /** Seconds since the proxy started (the capture's clock). */
@@ -167,10 +166,6 @@ export class RecordingProxy extends EventEmitter {
       done: Promise.resolve(),
     };
     this.conns.push(conn);
-    if (this.files.directIoRefused && !this.directIoNoticed) {
-      this.directIoNoticed = true;
-      this.emit('notice', `the file system of ${this.o.outDir} does not allow O_DIRECT: recording through the page cache`);
-    }
     this.emit('connection', id);
     if (this.o.tls) {
       src.on('error', (e) => {

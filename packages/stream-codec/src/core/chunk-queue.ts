@@ -93,22 +93,26 @@ export class ChunkQueue {
 
   /** n bytes at relative position i, as a view when they lie in one chunk. Does not consume. */
   peek(i: number, n: number): Uint8Array {
-    if (n === 0) return EMPTY;
+    return n === 0 ? EMPTY : this.view(i, n, undefined);
+  }
+
+  /**
+   * n bytes at relative position i: a view when they lie in one chunk, else joined into `into`
+   * (at least n long) or, without it, a new array.
+   */
+  private view(i: number, n: number, into: Uint8Array | undefined): Uint8Array {
     this.seek(i);
     let k = this.spotChunk;
     let at = this.spotAt;
     let c = this.chunks[k]!;
     if (at + n <= c.length) return c.subarray(at, at + n);
-    const out = new Uint8Array(n);
-    let filled = 0;
-    while (filled < n) {
-      const take = Math.min(c.length - at, n - filled);
-      out.set(c.subarray(at, at + take), filled);
-      filled += take;
-      at = 0;
-      c = this.chunks[++k]!;
+    const out = into ?? new Uint8Array(n);
+    for (let filled = 0; filled < n; at = 0, c = this.chunks[++k]!) {
+      const part = Math.min(c.length - at, n - filled);
+      out.set(c.subarray(at, at + part), filled);
+      filled += part;
     }
-    return out;
+    return into ? out.subarray(0, n) : out;
   }
 
   /**
@@ -143,19 +147,10 @@ export class ChunkQueue {
    * long; its first n bytes are overwritten, so the result is valid until its next use).
    */
   takeJoined(n: number, into: Uint8Array): Uint8Array {
-    const c = this.chunks[this.first];
-    if (n === 0 || (c && this.headPos + n <= c.length)) return this.take(n);
-    this.seek(0);
-    let k = this.spotChunk;
-    let at = this.spotAt;
-    for (let filled = 0; filled < n; k++, at = 0) {
-      const chunk = this.chunks[k]!;
-      const part = Math.min(chunk.length - at, n - filled);
-      into.set(chunk.subarray(at, at + part), filled);
-      filled += part;
-    }
+    if (n === 0) return EMPTY;
+    const v = this.view(0, n, into);
     this.advance(n);
-    return into.subarray(0, n);
+    return v;
   }
 
   /** Consume n bytes and return them (a view when possible). */

@@ -1,0 +1,16 @@
+/** Where one direction's received bytes go: through the page cache (BufferedFile) or around it (DirectFile). */
+export interface RecordingFile {
+  /** Take a chunk (the caller may drop it on return); false when the file is behind and the reader should pause. */
+  write(chunk: Buffer): boolean;
+  /** Resolves once the file has caught up (or failed). */
+  drained(): Promise<void>;
+  /** Write what is left and close the file. */
+  close(): Promise<void>;
+}
+
+export interface RecordingFileEvents {
+  /** The file refused a write (disk full, I/O error); may be told more than once. */
+  onError(message: string): void;
+  /** Bytes of the stream reached the file. */
+  onWritten(bytes: number): void;
+}
