@@ -11,6 +11,20 @@ const fatal = (err) => {
 process.on('uncaughtException', fatal);
 process.on('unhandledRejection', fatal);
 
+// Node leaves when nothing is left to wait for, even with main() unfinished (a promise nothing will
+// settle): that must not pass for success.
+let finished = false;
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  process.stderr.write('migwire: internal error: the command stopped before it finished (nothing left to wait for); please report it\n');
+  process.exitCode = 1;
+});
+
 main(process.argv.slice(2)).then((code) => {
+  finished = true;
   process.exitCode = code;
-}, fatal);
+}, (err) => {
+  finished = true;
+  fatal(err);
+});

@@ -56,6 +56,7 @@ export {
 export { channelOrder, decodeCapture, type ChannelResult, type DecodeOptions } from './decode/decode-capture.js';
 export { ChannelCursor } from './decode/channel-cursor.js';
 export { channelBytes } from './decode/file-bytes.js';
+export { PAGE_RUNS_MIN_BYTES } from './decode/page-runs/ahead.js';
 export { channelNames, incompleteStream, nothingDecoded } from './decode/outcome.js';
 export {
   midStreamChannels,

@@ -1,6 +1,6 @@
 /** `migwire dump`: every record of every channel, for people (default) or machines (--json). */
 import { isCodecError } from '@migwire/stream-codec';
-import type { CodecRecord } from '@migwire/stream-codec';
+import type { CodecRecord, PassedPageRun } from '@migwire/stream-codec';
 import { decodeCapture, openCapture, type CaptureChannel, type ChannelResult } from '@migwire/capture';
 import { blockLabel, bytesHuman, describe, hexOffset, printable } from '../format/human.js';
 import { jsonLine, recordJson } from '../format/record-json.js';
@@ -71,6 +71,23 @@ class PageRun {
     else b.compressed++;
     if (r.pageOffset < b.min) b.min = r.pageOffset;
     if (r.pageOffset > b.max) b.max = r.pageOffset;
+  }
+
+  /** A run of page records the decoder took whole: the same counts as its records one by one. */
+  addRun(run: PassedPageRun): void {
+    if (this.first < 0) this.first = run.start;
+    this.last = run.end;
+    this.count += run.records;
+    for (const r of run.blocks) {
+      let b = this.perBlock.get(r.block);
+      if (!b) this.perBlock.set(r.block, (b = { page: 0, zero: 0, xbzrle: 0, compressed: 0, min: Infinity, max: -1 }));
+      b.page += r.pages;
+      b.zero += r.zeros;
+      if (r.minOffset < b.min) b.min = r.minOffset;
+      if (r.maxOffset > b.max) b.max = r.maxOffset;
+    }
+    this.lastName = undefined;
+    this.lastBlock = undefined;
   }
 
   lines(channel: string): string[] {
@@ -156,6 +173,18 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
         for (const s of r.vmstate.subsections) out.line(printable(`${' '.repeat(40)}[${s.name} v${s.version}] ${JSON.stringify(s.fields.map((f) => [f.name, f.value]))}`));
       }
     },
+    // Runs of pages found ahead by a worker (large plain files), where each page would only be counted.
+    ...(!o.json && !o.pages && o.sections.length === 0
+      ? {
+          onPageRun: (ch: CaptureChannel, run: PassedPageRun) => {
+            summary.addPageRun(run);
+            if (o.noPages) return;
+            let pr = runs.get(ch.name);
+            if (!pr) runs.set(ch.name, (pr = new PageRun()));
+            pr.addRun(run);
+          },
+        }
+      : {}),
     onChannelEnd: (res: ChannelResult) => {
       if (!o.json) flush(res.channel.name);
       summary.channel(res);

@@ -1,5 +1,5 @@
 /** Totals `migwire dump` prints at the end: records, bytes per kind, pages per block, messages by name. */
-import { RESUMED_BLOCK_UNKNOWN, type CodecRecord } from '@migwire/stream-codec';
+import { RESUMED_BLOCK_UNKNOWN, type CodecRecord, type PassedPageRun } from '@migwire/stream-codec';
 import type { ChannelResult } from '@migwire/capture';
 import { bytesHuman, UNNAMED_BLOCK } from './human.js';
 
@@ -61,6 +61,24 @@ export class Summary {
         this.count('RAM MULTIFD_FLUSH');
         break;
     }
+  }
+
+  /** A run of page records taken whole: counted as its records one by one would be. */
+  addPageRun(run: PassedPageRun): void {
+    for (const b of run.blocks) {
+      if (b.pages) this.kind('ram-page', b.pages, b.pageBytes);
+      if (b.zeros) this.kind('ram-zero', b.zeros, b.zeroBytes);
+      const t = this.block(b.block);
+      t.pages += b.pages;
+      t.zero += b.zeros;
+    }
+  }
+
+  private kind(kind: string, count: number, bytes: number): void {
+    let k = this.kinds.get(kind);
+    if (!k) this.kinds.set(kind, (k = { count: 0, bytes: 0 }));
+    k.count += count;
+    k.bytes += bytes;
   }
 
   channel(r: ChannelResult): void {

@@ -3,12 +3,15 @@
  * for, streaming each file (constant memory), main first so the others can be checked against its
  * RAM block list. The one decode loop of the toolkit: dump, check and the rule engine use it.
  */
-import { CodecError, MainStreamDecoder, MultifdDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
+import { CodecError, DEFAULT_TARGET_PAGE_SIZE, MainStreamDecoder, MultifdDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type PassedPageRun, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
 import type { Capture, CaptureChannel } from '../open/open-capture.js';
 import { findTrailingVmdesc } from '../open/trailer.js';
 import { incompleteStream, withPlace } from './outcome.js';
 import { channelBytes, type Recycle } from './file-bytes.js';
 import { streamStartOptions } from './stream-start.js';
+import { isGzipPath } from '../open/byte-source.js';
+import { PageRunsAhead } from './page-runs/ahead.js';
+import { mainFileWithRuns } from './page-runs/reader.js';
 
 export interface ChannelResult {
   channel: CaptureChannel;
@@ -45,6 +48,16 @@ export interface DecodeOptions {
    * memory, buffers that stay in the CPU's cache).
    */
   transientViews?: boolean;
+  /**
+   * Runs of PAGE/ZERO records handed over whole instead of a record each. Only with
+   * skipPagePayloads and without onChunk, for a main stream in a plain file (pageRunsMinBytes or
+   * more) with nothing to verify its bytes against, on two cores or more: a worker thread reads the
+   * file's second half and finds them while the first half is decoded (page-runs/ahead.ts). A
+   * run's records count in the channel's result; its last record becomes the channel's last.
+   */
+  onPageRun?: (channel: CaptureChannel, run: PassedPageRun) => void;
+  /** Smallest file a worker is started for (default PAGE_RUNS_MIN_BYTES, 64 MiB: below it a worker's start costs about what it saves). */
+  pageRunsMinBytes?: number;
   /** Only these channels (by name, role or connNN.dir). */
   only?: (channel: CaptureChannel) => boolean;
 }
@@ -66,12 +79,19 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
   for (const ch of order) {
     let dec: Decoder | undefined;
     let main: MainStreamDecoder | undefined;
+    // Started first: the worker's own start-up then overlaps reading the trailer.
+    const ahead = opts.onPageRun ? pageRunsAhead(ch, opts) : undefined;
     // Roles with no decoder are skipped below.
     if (isDecodableRole(ch.role)) {
       let vmdesc: Vmdesc | undefined;
       if (ch.role === 'main') {
-        vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
-        if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
+        try {
+          vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
+          if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
+        } catch (e) {
+          ahead?.stop();
+          throw e;
+        }
       }
       dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(opts.transientViews ? { transientPayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...streamStartOptions(ch) });
       if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
@@ -81,6 +101,7 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
     if (!dec && notAMigrationStream(input, ch)) dec = new MainStreamDecoder({ channel: ch.name });
     const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
     if (!dec) {
+      ahead?.stop();
       result.skipped = isEncryptedRole(ch.role) ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
       results.push(result);
       opts.onChannelEnd?.(result);
@@ -99,8 +120,16 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
       const recycle = opts.transientViews ? recycleFor(dec) : undefined;
       // Multifd payloads a listing passes over need not even be read where the capture can seek.
       const skipper = opts.skipPagePayloads && !opts.onChunk && dec instanceof MultifdDecoder && ch.openSkipping ? dec : undefined;
-      const source = skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle));
+      const source = ahead && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, ahead) : skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle));
       for await (const chunk of source) {
+        if ('records' in chunk) {
+          // A run of pages the decoder took whole.
+          result.bytes += chunk.end - chunk.start;
+          result.records += chunk.records;
+          last = chunk.last;
+          opts.onPageRun!(ch, chunk);
+          continue;
+        }
         if (!(chunk instanceof Uint8Array)) {
           result.bytes += chunk.length;
           skipper!.skipAbsent(chunk.length);
@@ -115,6 +144,8 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
     } catch (e) {
       if (e instanceof CodecError) result.error = e;
       else throw withPlace(e, ch, result.bytes);
+    } finally {
+      ahead?.stop();
     }
     if (main && main.ramBlocks.length) ramBlocks = main.ramBlocks;
     results.push(result);
@@ -132,6 +163,13 @@ function recycleFor(dec: Decoder): Recycle | undefined {
   if (dec instanceof MainStreamDecoder) return { pending: () => dec.pending };
   if (dec instanceof MultifdDecoder) return { pending: () => dec.pending, ring: 8 };
   return undefined;
+}
+
+/** The page-run worker for a main channel, where the options and the file allow it (see DecodeOptions.onPageRun). */
+function pageRunsAhead(ch: CaptureChannel, opts: DecodeOptions): PageRunsAhead | undefined {
+  if (!opts.skipPagePayloads || opts.onChunk || ch.role !== 'main' || ch.midStream || !ch.path || isGzipPath(ch.path) || ch.expect || ch.size === undefined) return undefined;
+  // The decoder's page size: decodeCapture never sets another (a run scanned with another would be refused).
+  return PageRunsAhead.start(ch.path, ch.size, DEFAULT_TARGET_PAGE_SIZE, opts.pageRunsMinBytes);
 }
 
 /** A channel that should have been a stream and is not: a lone file or stdin, or a source's bytes with no known role. */

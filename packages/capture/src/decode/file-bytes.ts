@@ -13,7 +13,7 @@ import { isGzipPath, verified } from '../open/byte-source.js';
  * 128 KiB: a recycled ring of these stays in the CPU's cache, which makes reading a 1 GB file here
  * about twice as fast as with 256 KiB or more; larger fresh buffers also raise peak RSS.
  */
-const READ_SIZE = 128 * 1024;
+export const READ_SIZE = 128 * 1024;
 
 /**
  * Lets the reader recycle its buffers: `pending()` is how many bytes the consumer still holds
@@ -62,17 +62,21 @@ async function* plainFile(ch: CaptureChannel, path: string, recycle?: Recycle): 
     const ring: Buffer[] = [];
     for (let turn = 0; ; turn++) {
       const buf = nextBuffer(ring, recycle, turn);
-      let got: number;
-      try {
-        got = readSync(fd, buf, 0, READ_SIZE, pos);
-      } catch (e) {
-        throw new CaptureError(`${path}: cannot read: ${(e as Error).message}`, path, { cause: e });
-      }
+      const got = readAt(fd, path, buf, READ_SIZE, pos);
       if (got === 0) return;
       pos += got;
       yield got === READ_SIZE ? buf : buf.subarray(0, got);
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+/** One positioned read, its failure named after the file. */
+export function readAt(fd: number, path: string, buf: Uint8Array, length: number, pos: number): number {
+  try {
+    return readSync(fd, buf, 0, length, pos);
+  } catch (e) {
+    throw new CaptureError(`${path}: cannot read: ${(e as Error).message}`, path, { cause: e });
   }
 }

@@ -54,6 +54,9 @@ export const PING_PACKAGED_LOADED = 0x42;
 export const VMS_MARKER_PTR_NULL = 0x30;
 export const VMS_MARKER_PTR_VALID = 0x31;
 
+/** Target page size when nothing says otherwise (x86; RAM flags live below it). */
+export const DEFAULT_TARGET_PAGE_SIZE = 4096;
+
 /** RAM record flags: the low bits (below the target page size) of each be64 record header. */
 export const RamFlag = {
   Full: 0x01, // obsolete, rejected by QEMU

@@ -8,7 +8,7 @@
  * SECTION_PART/END, after which RAM records go on.
  */
 import { isPrintableAscii } from '../core/bytes.js';
-import { ENCODING_FLAG_XBZRLE, RamFlag, RecordType } from '../core/constants.js';
+import { DEFAULT_TARGET_PAGE_SIZE, ENCODING_FLAG_XBZRLE, RamFlag, RecordType } from '../core/constants.js';
 
 /** Records in a row that must parse before a point is taken as a boundary. */
 export const MAIN_RESYNC_CHAIN = 4;
@@ -112,7 +112,7 @@ export class MainResync {
   gaveUp = false;
 
   constructor(options: MainResyncOptions = {}) {
-    this.pageSize = options.targetPageSize ?? 4096;
+    this.pageSize = options.targetPageSize ?? DEFAULT_TARGET_PAGE_SIZE;
     this.maxScan = options.maxScanBytes ?? MAIN_RESYNC_SCAN_BYTES;
   }
 

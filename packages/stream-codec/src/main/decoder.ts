@@ -11,7 +11,8 @@
 import { CodecError, ErrorCode } from '../core/errors.js';
 import { stepDevice } from './device-section.js';
 import type { MainDecoderOptions, RecordSink } from './options.js';
-import { stepMappedSkip, stepRam, stepRamBlock } from './ram-body.js';
+import { passPageRun, stepMappedSkip, stepRam, stepRamBlock, type PassedPageRun } from './ram-body.js';
+import type { PageRun } from './page-run.js';
 import type { MainRecord, RamBlockInfo } from './records.js';
 import { stepHeader, stepRecord } from './record-framing.js';
 import { MainDecoderCore, State } from './state.js';
@@ -20,6 +21,7 @@ import type { Vmdesc } from '../vmstate/vmdesc.js';
 import { decodeAll } from '../decoder/decode-all.js';
 
 export type { MainDecoderOptions, RamCapabilities, RecordSink } from './options.js';
+export type { PassedPageRun } from './ram-body.js';
 export { RESUMED_BLOCK_UNKNOWN, RESUMED_SECTION_UNKNOWN, type ResumeInRam } from './resume.js';
 
 export class MainStreamDecoder {
@@ -47,6 +49,11 @@ export class MainStreamDecoder {
   /** Absolute offset of the next byte the decoder will read. */
   get offset(): number {
     return this.#s.q.offset;
+  }
+
+  /** Target page size (the RAM flags live below it). */
+  get targetPageSize(): number {
+    return this.#s.pageSize;
   }
 
   /** Bytes received but not yet consumed into a record. */
@@ -78,6 +85,15 @@ export class MainStreamDecoder {
       const what = s.q.offset === 0 && s.q.length === 0 ? 'stream is empty' : `stream ends inside ${describeState(s)}`;
       s.fail(ErrorCode.Truncated, what, s.q.offset, 'more bytes', `${s.q.length} bytes`);
     }
+  }
+
+  /**
+   * Take a run of PAGE/ZERO records found ahead by a PageRunScanner (the decoder's reader then
+   * skips its bytes), as if they had been written and decoded: only where that is the same (see
+   * passPageRun). Returns the run with its blocks named, or undefined with nothing changed.
+   */
+  passPageRun(run: PageRun): PassedPageRun | undefined {
+    return this.#s.error ? undefined : passPageRun(this.#s, run);
   }
 
   /** Forget everything: the decoder is usable again after an error. */

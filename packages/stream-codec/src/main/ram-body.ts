@@ -3,7 +3,8 @@ import { ENCODING_FLAG_XBZRLE, RamFlag } from '../core/constants.js';
 import { ErrorCode, hex } from '../core/errors.js';
 import { bytesToLatin1, readU32, readU64Exact } from '../core/bytes.js';
 import type { RecordSink } from './options.js';
-import type { MappedRamHeader, RamBlockInfo } from './records.js';
+import type { MappedRamHeader, RamBlockInfo, RamPageRecord, RamZeroRecord } from './records.js';
+import type { PageRun, PageRunBlock } from './page-run.js';
 import { FOOTER_OF_RESUMED_SECTION, RESUMED_BLOCK_UNKNOWN, RESUMED_SECTION_UNKNOWN } from './resume.js';
 import { MainDecoderCore, State } from './state.js';
 
@@ -192,3 +193,43 @@ export function stepMappedSkip(s: MainDecoderCore, sink: RecordSink): boolean {
   return true;
 }
 
+
+/** A page run the decoder took: its blocks named as its records would have named them. */
+export interface PassedPageRun {
+  start: number;
+  end: number;
+  records: number;
+  sectionId: number;
+  blocks: Array<PageRunBlock & { block: string }>;
+  /** The run's last record (payload left out, as with skipPagePayloads). */
+  last: RamPageRecord | RamZeroRecord;
+}
+
+/**
+ * Take a scanned run as if its records had been decoded here, or leave everything as it was
+ * (undefined) when that would not be the same: only between records of a top-level RAM section,
+ * nothing queued, at the run's start, page payloads skipped, the same page size, and every block
+ * of the run known to hold its offsets. A CONTINUE with no block before it stays the decoder's to fail on.
+ */
+export function passPageRun(s: MainDecoderCore, run: PageRun): PassedPageRun | undefined {
+  if (s.state !== State.Ram || s.frames.length !== 0 || s.q.length !== 0 || s.q.offset !== run.start) return undefined;
+  if (!s.options.skipPagePayloads || run.pageSize !== s.pageSize || run.records === 0 || s.resumed) return undefined;
+  let block = s.lastBlock;
+  const blocks: PassedPageRun['blocks'] = [];
+  for (const b of run.blocks) {
+    const name = b.block ?? block;
+    if (name === undefined) return undefined;
+    if (s.blocksKnown) {
+      const info = s.blocks.get(name);
+      if (!info || b.maxOffset >= info.usedLength) return undefined;
+    }
+    blocks.push({ ...b, block: name });
+    block = name;
+  }
+  s.q.advanceAbsent(run.end - run.start);
+  s.lastBlock = block;
+  const l = run.last;
+  const base = { offset: l.offset, length: l.length, depth: 0, sectionId: s.sectionId, flags: l.flags, block: block!, pageOffset: l.pageOffset };
+  const last: RamPageRecord | RamZeroRecord = l.zero ? { kind: 'ram-zero', ...base, fill: l.fill } : { kind: 'ram-page', ...base, data: NO_BYTES };
+  return { start: run.start, end: run.end, records: run.records, sectionId: s.sectionId, blocks, last };
+}

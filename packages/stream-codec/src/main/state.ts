@@ -3,6 +3,7 @@
  * of the stream (record framing, RAM section bodies, device sections). Internal to the decoder.
  */
 import { ChunkQueue } from '../core/chunk-queue.js';
+import { DEFAULT_TARGET_PAGE_SIZE } from '../core/constants.js';
 import { CodecError, ErrorCode } from '../core/errors.js';
 import { resolveLimits, type DecoderLimits } from '../core/limits.js';
 import type { PayloadProblem } from '../core/problem.js';
@@ -71,7 +72,7 @@ export class MainDecoderCore {
   constructor(readonly options: MainDecoderOptions) {
     this.channel = options.channel ?? 'main';
     this.limits = resolveLimits(options.limits);
-    this.pageSize = options.targetPageSize ?? 4096;
+    this.pageSize = options.targetPageSize ?? DEFAULT_TARGET_PAGE_SIZE;
     this.flagMask = this.pageSize - 1;
     this.resumed = options.resumeInRam !== undefined;
     // A resumed stream goes on like a whole one (records after its RAM section): only its first state differs.

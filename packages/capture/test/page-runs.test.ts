@@ -1,0 +1,169 @@
+/**
+ * decodeCapture with onPageRun: a worker thread finds runs of pages in the second half of a main
+ * stream file and the decode takes them whole. On real QEMU streams, and on damaged and cut copies
+ * of one, it must come to exactly what a page-by-page decode does: records, bytes, blocks, the
+ * last record, the error. A worker that stops early only makes the decode do it all itself.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { MainStreamDecoder, type CodecRecord } from '@migwire/stream-codec';
+import { decodeCapture, openCapture } from '../src/index.js';
+import { PageRunsAhead } from '../src/decode/page-runs/ahead.js';
+import { mainFileWithRuns } from '../src/decode/page-runs/reader.js';
+import { FIXTURES, scratch } from './paths.js';
+
+interface Tally {
+  records: number;
+  bytes: number;
+  others: string[];
+  blocks: Record<string, [number, number, number, number]>;
+  last: string;
+  error: string | undefined;
+  runs: number;
+}
+
+const block = (t: Tally, name: string): [number, number, number, number] => (t.blocks[name] ??= [0, 0, Infinity, -1]);
+
+async function tally(path: string, runs: boolean): Promise<Tally> {
+  const t: Tally = { records: 0, bytes: 0, others: [], blocks: {}, last: '', error: undefined, runs: 0 };
+  const [res] = await decodeCapture(await openCapture(path), {
+    skipPagePayloads: true,
+    transientViews: true,
+    ...(runs ? { pageRunsMinBytes: 0 } : {}),
+    onRecord: (_ch, r: CodecRecord) => {
+      if (r.kind === 'ram-page' || r.kind === 'ram-zero') {
+        const b = block(t, r.block);
+        b[r.kind === 'ram-page' ? 0 : 1]++;
+        b[2] = Math.min(b[2], r.pageOffset);
+        b[3] = Math.max(b[3], r.pageOffset);
+      } else t.others.push(`${r.kind}@${r.offset}+${r.length}`);
+    },
+    ...(runs
+      ? {
+          onPageRun: (_ch, run) => {
+            t.runs++;
+            for (const r of run.blocks) {
+              const b = block(t, r.block);
+              b[0] += r.pages;
+              b[1] += r.zeros;
+              b[2] = Math.min(b[2], r.minOffset);
+              b[3] = Math.max(b[3], r.maxOffset);
+            }
+          },
+        }
+      : {}),
+  });
+  t.records = res!.records;
+  t.bytes = res!.bytes;
+  t.error = res!.error && `${res!.error.code}@${res!.error.offset}: ${res!.error.message}`;
+  return t;
+}
+
+/** A fixture's main stream as a lone file (no index.json: nothing to verify it against, so runs may be used). */
+function loneStream(name: string, dir: string): string {
+  const gz = readdirSync(join(FIXTURES, name)).find((f) => /^(stream|conn00-src2dst)\.bin\.gz$/.test(f))!;
+  const path = join(dir, `${name}.bin`);
+  writeFileSync(path, gunzipSync(readFileSync(join(FIXTURES, name, gz))));
+  return path;
+}
+
+async function compare(t: import('ava').ExecutionContext, path: string, expectRuns: boolean): Promise<void> {
+  const want = await tally(path, false);
+  const got = await tally(path, true);
+  if (expectRuns) t.true(got.runs > 0, 'runs were taken');
+  t.deepEqual({ ...got, runs: 0, others: got.others.length }, { ...want, runs: 0, others: want.others.length });
+  t.deepEqual(got.others, want.others);
+}
+
+for (const name of ['10.0-precopy-file', '7.2-precopy-exec', '10.0-xbzrle-exec', '10.0-legacy-zero-file']) {
+  test(`${name}: taking page runs found ahead gives what a page-by-page decode gives`, async (t) => {
+    const dir = scratch('mw-runs-');
+    try {
+      await compare(t, loneStream(name, dir), name !== '10.0-xbzrle-exec');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('damaged in the worker\'s half (a page header, a cut mid-page): the same error at the same byte', async (t) => {
+  const dir = scratch('mw-runs-bad-');
+  try {
+    const path = loneStream('10.0-precopy-file', dir);
+    const bytes = readFileSync(path);
+    // A page header three quarters in: find one by decoding (the decoder says where records are).
+    const pages: number[] = [];
+    const d = new MainStreamDecoder({ skipPagePayloads: true });
+    d.write(bytes, (r) => {
+      if (r.kind === 'ram-page' && r.offset > bytes.length * 0.75 && pages.length < 3) pages.push(r.offset);
+    });
+    t.true(pages.length === 3);
+    const flags = Buffer.from(bytes);
+    flags[pages[0]! + 7] = 0x09; // PAGE|FULL: flags no QEMU sends
+    writeFileSync(join(dir, 'flags.bin'), flags);
+    const range = Buffer.from(bytes);
+    range[pages[1]! + 2] = 0x7f; // an offset far beyond pc.ram
+    writeFileSync(join(dir, 'range.bin'), range);
+    writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, pages[2]! + 2000));
+    writeFileSync(join(dir, 'cut-at-record.bin'), bytes.subarray(0, pages[2]!));
+    for (const f of ['flags.bin', 'range.bin', 'cut.bin', 'cut-at-record.bin']) {
+      const want = await tally(join(dir, f), false);
+      const got = await tally(join(dir, f), true);
+      t.truthy(want.error, f);
+      t.is(got.error, want.error, f);
+      t.is(got.records, want.records, f);
+      t.deepEqual(got.blocks, want.blocks, f);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a worker that stops before reporting anything leaves the whole decode to the reader', async (t) => {
+  const dir = scratch('mw-runs-stop-');
+  try {
+    const path = loneStream('10.0-precopy-file', dir);
+    const size = readFileSync(path).length;
+    const ahead = PageRunsAhead.start(path, size, 4096, 0)!;
+    t.truthy(ahead);
+    ahead.stop();
+    const dec = new MainStreamDecoder({ skipPagePayloads: true });
+    let records = 0;
+    let bytes = 0;
+    for await (const c of mainFileWithRuns(path, dec, ahead)) {
+      t.true(c instanceof Uint8Array, 'no run from a stopped worker');
+      if (c instanceof Uint8Array) {
+        bytes += c.length;
+        dec.write(c, () => records++);
+      }
+    }
+    dec.end(() => records++);
+    t.is(bytes, size);
+    t.true(records > 3000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('waiting for the worker keeps the process alive: a reader with nothing else to wait for still gets its report', (t) => {
+  const dir = scratch('mw-runs-alive-');
+  try {
+    const path = loneStream('10.0-precopy-file', dir);
+    // A process whose only pending work is that wait: without the worker held meanwhile, Node would leave mid-await.
+    const ahead = pathToFileURL(join(fileURLToPath(new URL('.', import.meta.url)), '..', 'src', 'decode', 'page-runs', 'ahead.js')).href;
+    const script = `import { PageRunsAhead } from ${JSON.stringify(ahead)};
+      const a = PageRunsAhead.start(${JSON.stringify(path)}, ${readFileSync(path).length}, 4096, 0);
+      let reports = 0;
+      while (await a.next()) reports++;
+      process.stdout.write('reports ' + reports);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    t.is(r.status, 0, r.stderr);
+    t.regex(r.stdout, /^reports [1-9]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
