@@ -1,8 +1,28 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI lives in the compiled TypeScript. main() reports its own errors; what
 // escapes it (an error thrown from an event handler) gets the same one line and exit code.
-import { main } from '../dist/src/cli.js';
-import { reportError } from '../dist/src/errors/exit-policy.js';
+import { statSync } from 'node:fs';
+
+/**
+ * The bundle (dist/bundle, scripts/bundle-cli.mjs) starts faster than the compiled modules it is
+ * made of; it is used unless a TypeScript build came after it (tsc -b rewrites
+ * dist/tsconfig.tsbuildinfo), which would leave it stale. An installed package has no build info.
+ */
+function bundleIsCurrent() {
+  let bundled;
+  try {
+    bundled = statSync(new URL('../dist/bundle/bin-entry.js', import.meta.url)).mtimeMs;
+  } catch {
+    return false;
+  }
+  try {
+    return bundled >= statSync(new URL('../dist/tsconfig.tsbuildinfo', import.meta.url)).mtimeMs;
+  } catch {
+    return true;
+  }
+}
+
+const { main, reportError } = bundleIsCurrent() ? await import('../dist/bundle/bin-entry.js') : await import('../dist/src/bin-entry.js');
 
 const fatal = (err) => {
   process.exitCode = reportError(err, (line) => process.stderr.write(`${line}\n`));
@@ -21,10 +41,13 @@ process.on('beforeExit', () => {
   process.exitCode = 1;
 });
 
-main(process.argv.slice(2)).then((code) => {
-  finished = true;
-  process.exitCode = code;
-}, (err) => {
-  finished = true;
-  fatal(err);
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    finished = true;
+    process.exitCode = code;
+  },
+  (err) => {
+    finished = true;
+    fatal(err);
+  },
+);

@@ -25,7 +25,7 @@ export {
   type ResumeInRam,
   type PassedPageRun,
 } from './main/decoder.js';
-export { PageRunScanner, findPageRunStart, type ScanStop, type PageRun, type PageRunBlock, type PageRunLast } from './main/page-run.js';
+export { PageRunScanner, findPageRunStart, pageRecordLength, type ScanStop, type PageRun, type PageRunBlock, type PageRunLast } from './main/page-run.js';
 export { encodeMainRecord, encodeMainRecordParts, encodeMainStream } from './main/encoder.js';
 export type * from './main/records.js';
 export { decodeCommandArgs, commandName, type CommandArgs, type DiscardRange } from './main/commands.js';

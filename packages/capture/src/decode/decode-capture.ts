@@ -49,11 +49,12 @@ export interface DecodeOptions {
    */
   transientViews?: boolean;
   /**
-   * Runs of PAGE/ZERO records handed over whole instead of a record each. Only with
-   * skipPagePayloads and without onChunk, for a main stream in a plain file (pageRunsMinBytes or
-   * more) with nothing to verify its bytes against, on two cores or more: a worker thread reads the
-   * file's second half and finds them while the first half is decoded (page-runs/ahead.ts). A
-   * run's records count in the channel's result; its last record becomes the channel's last.
+   * Runs of PAGE/ZERO records handed over whole instead of a record each, for a main stream read
+   * whole from a plain file with nothing to hash it against, with skipPagePayloads and without
+   * onChunk: the reader scans each chunk for runs (page-runs/reader.ts), and on two cores or more
+   * a worker thread finds those of the file's second half while the first is read (files of
+   * pageRunsMinBytes or more; page-runs/ahead.ts). A run's records count in the channel's result;
+   * its last record becomes the channel's last.
    */
   onPageRun?: (channel: CaptureChannel, run: PassedPageRun) => void;
   /** Smallest file a worker is started for (default PAGE_RUNS_MIN_BYTES, 64 MiB: below it a worker's start costs about what it saves). */
@@ -80,7 +81,8 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
     let dec: Decoder | undefined;
     let main: MainStreamDecoder | undefined;
     // Started first: the worker's own start-up then overlaps reading the trailer.
-    const ahead = opts.onPageRun ? pageRunsAhead(ch, opts) : undefined;
+    const runs = opts.onPageRun && takesPageRuns(ch, opts);
+    const ahead = runs ? PageRunsAhead.start(ch.path!, ch.size!, DEFAULT_TARGET_PAGE_SIZE, opts.pageRunsMinBytes) : undefined;
     // Roles with no decoder are skipped below.
     if (isDecodableRole(ch.role)) {
       let vmdesc: Vmdesc | undefined;
@@ -120,7 +122,7 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
       const recycle = opts.transientViews ? recycleFor(dec) : undefined;
       // Multifd payloads a listing passes over need not even be read where the capture can seek.
       const skipper = opts.skipPagePayloads && !opts.onChunk && dec instanceof MultifdDecoder && ch.openSkipping ? dec : undefined;
-      const source = ahead && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, ahead) : skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle));
+      const source = runs && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, ahead) : skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle));
       for await (const chunk of source) {
         if ('records' in chunk) {
           // A run of pages the decoder took whole.
@@ -165,11 +167,13 @@ function recycleFor(dec: Decoder): Recycle | undefined {
   return undefined;
 }
 
-/** The page-run worker for a main channel, where the options and the file allow it (see DecodeOptions.onPageRun). */
-function pageRunsAhead(ch: CaptureChannel, opts: DecodeOptions): PageRunsAhead | undefined {
-  if (!opts.skipPagePayloads || opts.onChunk || ch.role !== 'main' || ch.midStream || !ch.path || isGzipPath(ch.path) || ch.expect || ch.size === undefined) return undefined;
-  // The decoder's page size: decodeCapture never sets another (a run scanned with another would be refused).
-  return PageRunsAhead.start(ch.path, ch.size, DEFAULT_TARGET_PAGE_SIZE, opts.pageRunsMinBytes);
+/**
+ * Whether a channel's page records may be taken in runs (see DecodeOptions.onPageRun): a main
+ * stream read whole from a plain file (no gzip, nothing to hash it against), page payloads not wanted.
+ * Runs are scanned with the decoder's page size (decodeCapture never sets another).
+ */
+function takesPageRuns(ch: CaptureChannel, opts: DecodeOptions): boolean {
+  return !!opts.skipPagePayloads && !opts.onChunk && ch.role === 'main' && !ch.midStream && !!ch.path && !isGzipPath(ch.path) && !ch.expect && ch.size !== undefined;
 }
 
 /** A channel that should have been a stream and is not: a lone file or stdin, or a source's bytes with no known role. */

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export interface ReportAssets {
   uplotJs: string;
@@ -19,11 +18,12 @@ let cached: ReportAssets | undefined;
 
 export function reportAssets(): ReportAssets {
   if (cached) return cached;
-  const require = createRequire(import.meta.url);
-  const pkgPath = require.resolve('uplot/package.json');
+  // Found from this package's own package.json (by name, not by this file's place: the CLI runs
+  // this code from its bundle), and uPlot from there.
+  const ownPkg = createRequire(import.meta.url).resolve('@migwire/report/package.json');
+  const pkgPath = createRequire(ownPkg).resolve('uplot/package.json');
   const uplotDir = join(dirname(pkgPath), 'dist');
-  // dist/src/html/assets.js -> the package's assets/ folder.
-  const own = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'assets');
+  const own = join(dirname(ownPkg), 'assets');
   cached = {
     uplotJs: readFileSync(join(uplotDir, 'uPlot.iife.min.js'), 'utf8'),
     uplotCss: readFileSync(join(uplotDir, 'uPlot.min.css'), 'utf8'),

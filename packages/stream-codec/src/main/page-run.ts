@@ -150,6 +150,23 @@ export class PageRunScanner {
 }
 
 /**
+ * Length of the PAGE or ZERO record whose header starts at b[at] (flags below `pageSize`), or
+ * undefined when it is another record or its header (with a block name) is not all in b[at..end).
+ */
+export function pageRecordLength(b: Uint8Array, at: number, end: number, pageSize = DEFAULT_TARGET_PAGE_SIZE): number | undefined {
+  if (end - at < 8 || u32(b, at) > MAX_OFFSET_HI) return undefined;
+  const flags = u32(b, at + 4) & (pageSize - 1);
+  const kind = flags & ~RamFlag.Continue;
+  if (kind !== RamFlag.Page && kind !== RamFlag.Zero) return undefined;
+  let head = 8;
+  if (!(flags & RamFlag.Continue)) {
+    if (end - at < 9) return undefined;
+    head = 9 + b[at + 8]!;
+  }
+  return kind === RamFlag.Zero ? head + 1 : head + pageSize;
+}
+
+/**
  * The first index in b[from..end) where a run of RAM records starts (records in a row parse there,
  * see ramChainAt), with `sure` false when the bytes end before that can be told for that index
  * (read more and ask again from it). `end` when no index is left to try.

@@ -12,7 +12,7 @@ import { seedLabel } from '../seed.js';
 import type { MutationKind } from '../mutation.js';
 import { emptyStats, groupSeeds, mergeStats, seedFor, type CodecFinding, type CodecStats } from './campaign.js';
 import { defaultSeedSpecs, prepareSeeds, type SeedSpec } from './seeds.js';
-import type { WorkerInput, WorkerMessage } from './worker.js';
+import type { WorkerInput, WorkerMessage } from './fuzz-codec-worker.js';
 
 export interface CodecCampaignOptions {
   count: number;
@@ -65,7 +65,7 @@ async function runRange(specs: SeedSpec[], from: number, to: number, base: numbe
     const beat = new Float64Array(heartbeat);
     beat[0] = start;
     const input: WorkerInput = { specs, from: start, to, base, slowMs: o.slowMs ?? 2000, heartbeat, ...(o.kinds ? { kinds: o.kinds } : {}) };
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: input });
+    const worker = new Worker(new URL('./fuzz-codec-worker.js', import.meta.url), { workerData: input });
     const ended = await new Promise<{ next: number; finding?: Omit<CodecFinding, 'seed' | 'decoder' | 'kind'> }>((resolve) => {
       let last = -1;
       let lastChange = performance.now();
