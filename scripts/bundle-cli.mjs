@@ -22,6 +22,7 @@ const out = join(tools, 'dist', 'bundle');
 const entryPoints = {
   'bin-entry': join(tools, 'dist/src/bin-entry.js'),
   'page-run-worker': join(root, 'packages/capture/dist/src/decode/page-runs/page-run-worker.js'),
+  'hash-worker': join(root, 'packages/capture/dist/src/open/hash-worker.js'),
   'fuzz-codec-worker': join(tools, 'dist/src/fuzz/codec/fuzz-codec-worker.js'),
 };
 

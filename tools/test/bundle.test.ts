@@ -23,9 +23,9 @@ function ranFrom(): string {
 test('npm run build made the bundle, and every worker it starts by URL is in it', (t) => {
   t.true(existsSync(ENTRY), 'run `npm run build` (tsc -b and scripts/bundle-cli.mjs)');
   const files = readdirSync(BUNDLE);
-  for (const w of ['page-run-worker.js', 'fuzz-codec-worker.js']) t.true(files.includes(w), w);
+  for (const w of ['page-run-worker.js', 'hash-worker.js', 'fuzz-codec-worker.js']) t.true(files.includes(w), w);
   const started = files.flatMap((f) => [...readFileSync(join(BUNDLE, f), 'utf8').matchAll(/new URL\(["']\.\/([^"']+)["'],\s*import\.meta\.url\)/g)].map((m) => m[1]!));
-  t.true(started.length >= 2);
+  t.true(started.length >= 3);
   for (const s of started) t.true(files.includes(s), s);
 });
 

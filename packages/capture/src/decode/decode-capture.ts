@@ -11,7 +11,8 @@ import { channelBytes, type Recycle } from './file-bytes.js';
 import { streamStartOptions } from './stream-start.js';
 import { isGzipPath } from '../open/byte-source.js';
 import { PageRunsAhead } from './page-runs/ahead.js';
-import { mainFileWithRuns } from './page-runs/reader.js';
+import { checkedRuns, mainFileWithRuns } from './page-runs/reader.js';
+import { HashAhead, hashesAside } from '../open/hash-aside.js';
 
 export interface ChannelResult {
   channel: CaptureChannel;
@@ -50,7 +51,7 @@ export interface DecodeOptions {
   transientViews?: boolean;
   /**
    * Runs of PAGE/ZERO records handed over whole instead of a record each, for a main stream read
-   * whole from a plain file with nothing to hash it against, with skipPagePayloads and without
+   * whole from a plain file (its index.json sha256, if any, computed on another thread), with skipPagePayloads and without
    * onChunk: the reader scans each chunk for runs (page-runs/reader.ts), and on two cores or more
    * a worker thread finds those of the file's second half while the first is read (files of
    * pageRunsMinBytes or more; page-runs/ahead.ts). A run's records count in the channel's result;
@@ -70,13 +71,23 @@ export function channelOrder(channels: CaptureChannel[]): CaptureChannel[] {
 }
 
 export async function decodeCapture(input: Capture, opts: DecodeOptions): Promise<ChannelResult[]> {
-  const results: ChannelResult[] = [];
-  let ramBlocks: RamBlockInfo[] | undefined;
   const order = channelOrder(input.channels).filter((ch) => !opts.only || opts.only(ch));
   // A packet capture is read once for all channels rather than once per channel.
   const decodable = order.filter((ch) => isDecodableRole(ch.role));
   const streams = new Map<CaptureChannel, AsyncIterable<Uint8Array>>();
   if (input.openAll && decodable.length > 1) input.openAll(decodable).forEach((s, i) => streams.set(decodable[i]!, s));
+  // Large plain files with a sha256 in index.json: hashed side by side on other threads, from the start.
+  const hashes = new HashAhead(decodable.filter((ch) => !streams.has(ch) && ch.path && !isGzipPath(ch.path) && hashesAside(ch.size, ch.expect)).map((ch) => ch.path!));
+  try {
+    return await decodeChannels(input, opts, order, streams, hashes);
+  } finally {
+    hashes.stop();
+  }
+}
+
+async function decodeChannels(input: Capture, opts: DecodeOptions, order: CaptureChannel[], streams: Map<CaptureChannel, AsyncIterable<Uint8Array>>, hashes: HashAhead): Promise<ChannelResult[]> {
+  const results: ChannelResult[] = [];
+  let ramBlocks: RamBlockInfo[] | undefined;
   for (const ch of order) {
     let dec: Decoder | undefined;
     let main: MainStreamDecoder | undefined;
@@ -122,7 +133,8 @@ export async function decodeCapture(input: Capture, opts: DecodeOptions): Promis
       const recycle = opts.transientViews ? recycleFor(dec) : undefined;
       // Multifd payloads a listing passes over need not even be read where the capture can seek.
       const skipper = opts.skipPagePayloads && !opts.onChunk && dec instanceof MultifdDecoder && ch.openSkipping ? dec : undefined;
-      const source = runs && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, ahead) : skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle));
+      const runsSource = runs && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, ahead) : undefined;
+      const source = runsSource ? (ch.expect ? checkedRuns(runsSource, ch.path!, ch.expect, hashes) : runsSource) : skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle, hashes));
       for await (const chunk of source) {
         if ('records' in chunk) {
           // A run of pages the decoder took whole.
@@ -169,11 +181,13 @@ function recycleFor(dec: Decoder): Recycle | undefined {
 
 /**
  * Whether a channel's page records may be taken in runs (see DecodeOptions.onPageRun): a main
- * stream read whole from a plain file (no gzip, nothing to hash it against), page payloads not wanted.
+ * stream read whole from a plain file (no gzip), page payloads not wanted, and a sha256 from
+ * index.json (if any) computed on another thread, since the reader does not see every byte.
  * Runs are scanned with the decoder's page size (decodeCapture never sets another).
  */
 function takesPageRuns(ch: CaptureChannel, opts: DecodeOptions): boolean {
-  return !!opts.skipPagePayloads && !opts.onChunk && ch.role === 'main' && !ch.midStream && !!ch.path && !isGzipPath(ch.path) && !ch.expect && ch.size !== undefined;
+  const hashOk = !ch.expect?.sha256 || hashesAside(ch.size, ch.expect);
+  return !!opts.skipPagePayloads && !opts.onChunk && ch.role === 'main' && !ch.midStream && !!ch.path && !isGzipPath(ch.path) && hashOk && ch.size !== undefined;
 }
 
 /** A channel that should have been a stream and is not: a lone file or stdin, or a source's bytes with no known role. */

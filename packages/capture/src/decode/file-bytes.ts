@@ -8,6 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { CaptureError } from '../errors.js';
 import type { CaptureChannel } from '../open/open-capture.js';
 import { isGzipPath, verified } from '../open/byte-source.js';
+import { hashesAside, verifiedAside, type HashAhead } from '../open/hash-aside.js';
 
 /**
  * 128 KiB: a recycled ring of these stays in the CPU's cache, which makes reading a 1 GB file here
@@ -28,11 +29,13 @@ export interface Recycle {
   ring?: number;
 }
 
-export function channelBytes(ch: CaptureChannel, recycle?: Recycle): AsyncIterable<Uint8Array> {
+/** `hashes`: hashes a whole decode started ahead (see HashAhead); else one starts when reading does. */
+export function channelBytes(ch: CaptureChannel, recycle?: Recycle, hashes?: HashAhead): AsyncIterable<Uint8Array> {
   if (!ch.path || isGzipPath(ch.path)) return ch.open();
   const bytes = plainFile(ch, ch.path, recycle);
-  // What index.json promises is checked here too (hashed as read, before a buffer is reused).
-  return ch.expect && (ch.expect.sha256 || ch.expect.size !== undefined) ? verified(bytes, ch.path, ch.expect) : bytes;
+  // What index.json promises is checked here too: hashed on another thread for a large file, else as read (before a buffer is reused).
+  if (!ch.expect || !(ch.expect.sha256 || ch.expect.size !== undefined)) return bytes;
+  return hashesAside(ch.size, ch.expect) ? verifiedAside(bytes, ch.path, ch.expect, (c) => c.length, hashes) : verified(bytes, ch.path, ch.expect);
 }
 
 /** Fresh buffers, or with `recycle` a ring whose oldest buffer is reused once nothing unconsumed lies in it. */

@@ -46,9 +46,13 @@ export async function* verified(source: AsyncIterable<Uint8Array>, path: string,
     n += chunk.length;
     yield chunk;
   }
-  if (expect.size !== undefined && n !== expect.size) throw new CaptureError(`${path}: holds ${n} bytes, index.json says ${expect.size}: the file changed after it was recorded`, path);
-  const got = hash?.digest('hex');
-  if (got !== undefined && got !== expect.sha256) throw new CaptureError(`${path}: sha256 ${got} differs from index.json's ${expect.sha256}: the file changed after it was recorded`, path);
+  checkRead(path, expect, n, hash?.digest('hex'));
+}
+
+/** After a whole read: a byte count or sha256 (when computed) that differs from index.json is a CaptureError naming the file. */
+export function checkRead(path: string, expect: ExpectedContent, bytes: number, sha256: string | undefined): void {
+  if (expect.size !== undefined && bytes !== expect.size) throw new CaptureError(`${path}: holds ${bytes} bytes, index.json says ${expect.size}: the file changed after it was recorded`, path);
+  if (sha256 !== undefined && expect.sha256 && sha256 !== expect.sha256) throw new CaptureError(`${path}: sha256 ${sha256} differs from index.json's ${expect.sha256}: the file changed after it was recorded`, path);
 }
 
 /**

@@ -150,7 +150,7 @@ function openDirectory(path: string, verify: boolean): Capture {
         role = reverseRole(srcRole, size);
       }
       const want = expect(file);
-      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, path: file, size, open: () => fileBytes(file, want) };
+      const ch: CaptureChannel = { name: channelName(role, conn, direction, multifdId), role, conn, direction, path: file, size, ...(want ? { expect: want } : {}), open: () => fileBytes(file, want) };
       if (multifdId !== undefined) ch.multifdId = multifdId;
       channels.push(ch);
     }

@@ -10,6 +10,8 @@
 import { closeSync, openSync } from 'node:fs';
 import { PageRunScanner, findPageRunStart, pageRecordLength, type MainStreamDecoder, type PassedPageRun } from '@migwire/stream-codec';
 import { readAt } from '../file-bytes.js';
+import { checkRead, type ExpectedContent } from '../../open/byte-source.js';
+import { verifiedAside, type HashAhead } from '../../open/hash-aside.js';
 import type { PageRunsAhead } from './ahead.js';
 
 /**
@@ -119,4 +121,22 @@ function missing(fd: number, path: string, head: Buffer, start: number, have: nu
   const n = readAt(fd, path, head, Math.min(have, head.length), start);
   const length = pageRecordLength(head, 0, n, pageSize);
   return length !== undefined && length > have ? length - have : undefined;
+}
+
+/**
+ * The reader's items checked against what index.json promises: the bytes counted here (runs by
+ * their extent), the sha256 computed on another thread (this reader does not see every byte).
+ */
+export function checkedRuns(source: AsyncIterable<Uint8Array | PassedPageRun>, path: string, expect: ExpectedContent, hashes?: HashAhead): AsyncIterable<Uint8Array | PassedPageRun> {
+  const length = (item: Uint8Array | PassedPageRun): number => (item instanceof Uint8Array ? item.length : item.end - item.start);
+  return expect.sha256 ? verifiedAside(source, path, expect, length, hashes) : counted(source, path, expect, length);
+}
+
+async function* counted<T>(source: AsyncIterable<T>, path: string, expect: ExpectedContent, length: (item: T) => number): AsyncGenerator<T> {
+  let n = 0;
+  for await (const item of source) {
+    n += length(item);
+    yield item;
+  }
+  checkRead(path, expect, n, undefined);
 }
