@@ -22,26 +22,34 @@ export async function probeRecording(input: Capture): Promise<RecordingProbe> {
   const main = chans.find((c) => c.role === 'main');
   if (main) {
     const cur = new ChannelCursor<MainRecord>(main, new MainStreamDecoder({ channel: main.name }));
-    for (let r = await cur.next(), n = 0; r && n < 8; r = await cur.next(), n++) {
-      if (r.kind !== 'configuration') continue;
-      out.machine = r.machine;
-      for (const s of r.subsections) if (s.name === 'configuration/uuid') out.uuid = s.uuid;
-      break;
+    try {
+      for (let r = await cur.next(), n = 0; r && n < 8; r = await cur.next(), n++) {
+        if (r.kind !== 'configuration') continue;
+        out.machine = r.machine;
+        for (const s of r.subsections) if (s.name === 'configuration/uuid') out.uuid = s.uuid;
+        break;
+      }
+    } finally {
+      await cur.close();
     }
   }
   const multifd = chans.filter((c) => c.role === 'multifd');
   out.multifdChannels = multifd.length;
   if (multifd[0]) {
     const cur = new ChannelCursor<MultifdRecord>(multifd[0], new MultifdDecoder({ channel: multifd[0].name }));
-    // The first packet is a SYNC without pages: look a little further for the compression.
-    for (let r = await cur.next(), n = 0; r && n < 64; r = await cur.next(), n++) {
-      if (r.kind === 'multifd-init') out.multifdUuid = r.uuid;
-      if (r.kind !== 'multifd-packet') continue;
-      out.multifdLayout ??= r.layout;
-      if (r.normalPages > 0) {
-        out.multifdCompression = r.compression;
-        break;
+    try {
+      // The first packet is a SYNC without pages: look a little further for the compression.
+      for (let r = await cur.next(), n = 0; r && n < 64; r = await cur.next(), n++) {
+        if (r.kind === 'multifd-init') out.multifdUuid = r.uuid;
+        if (r.kind !== 'multifd-packet') continue;
+        out.multifdLayout ??= r.layout;
+        if (r.normalPages > 0) {
+          out.multifdCompression = r.compression;
+          break;
+        }
       }
+    } finally {
+      await cur.close();
     }
   }
   return out;

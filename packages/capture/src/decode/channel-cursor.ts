@@ -37,6 +37,14 @@ export class ChannelCursor<R extends CodecRecord> {
     return this.queue[this.head++];
   }
 
+  /** Stop reading before the end (closes the file, stops its hash worker); next() then returns undefined. */
+  async close(): Promise<void> {
+    this.done = true;
+    this.queue.length = 0;
+    this.head = 0;
+    await this.iter?.return?.();
+  }
+
   private async fill(): Promise<void> {
     this.iter ??= (this.o.stream ?? channelBytes(this.channel, this.o.recycle))[Symbol.asyncIterator]();
     const sink = (r: R): void => {
