@@ -208,3 +208,20 @@ test('hostile: randomly damaged copies read with runs (the reader\'s own and the
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a decode with runs leaves no file open behind it, the worker\'s included, even when the reader ends first', async (t) => {
+  const dir = scratch('mw-runs-fds-');
+  try {
+    const path = loneStream('10.0-precopy-file', dir);
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    // Cut before its end: the reader stops at the truncation while the worker may still be reading.
+    const cut = join(dir, 'cut.bin');
+    writeFileSync(cut, readFileSync(path).subarray(0, 9_000_000));
+    for (const f of [path, cut]) await tally(f, true);
+    for (let i = 0; i < 100 && fds() > before; i++) await new Promise((r) => setTimeout(r, 20));
+    t.is(fds(), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CaptureError } from '../errors.js';
 import { checkRead, type ExpectedContent } from './byte-source.js';
-import type { HashReport } from './hash-worker.js';
+import type { HashReport, HashWorkerData } from './hash-worker.js';
 
 /** Smaller files are hashed as they are read: a worker's start costs about what it saves. */
 export const HASH_ASIDE_MIN_BYTES = 16 << 20;
@@ -23,9 +23,11 @@ export function hashesAside(size: number | undefined, expect: ExpectedContent | 
 export class HashJob {
   readonly report: Promise<HashReport>;
   readonly #worker: Worker;
+  readonly #stop = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(readonly path: string) {
-    const worker = (this.#worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: { path } }));
+    const data: HashWorkerData = { path, stop: this.#stop.buffer as SharedArrayBuffer };
+    const worker = (this.#worker = new Worker(new URL('./hash-worker.js', import.meta.url), { workerData: data }));
     // Never what keeps the process alive, except while its report is awaited (see result()).
     worker.unref();
     this.report = new Promise<HashReport>((resolve, reject) => {
@@ -46,8 +48,9 @@ export class HashJob {
     }
   }
 
+  /** The digest is no longer wanted: the worker stops at its next read and closes the file. */
   stop(): void {
-    void this.#worker.terminate();
+    Atomics.store(this.#stop, 0, 1);
   }
 }
 

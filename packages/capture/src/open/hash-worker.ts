@@ -14,13 +14,21 @@ export interface HashReport {
 
 const READ_BYTES = 1 << 20;
 
-function hashFile(path: string): HashReport {
+/** workerData: the file, and a flag the reader sets when it no longer wants the digest. */
+export interface HashWorkerData {
+  path: string;
+  stop: SharedArrayBuffer;
+}
+
+function hashFile(path: string, stop: Int32Array): HashReport {
   const fd = openSync(path, 'r');
   try {
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(READ_BYTES);
     let bytes = 0;
     for (;;) {
+      // Checked between reads (not terminate(), which would leave the file open).
+      if (Atomics.load(stop, 0)) return { bytes, sha256: '', error: 'stopped' };
       const n = readSync(fd, buf, 0, READ_BYTES, bytes);
       if (n === 0) return { bytes, sha256: hash.digest('hex') };
       hash.update(buf.subarray(0, n));
@@ -33,7 +41,8 @@ function hashFile(path: string): HashReport {
 
 let report: HashReport;
 try {
-  report = hashFile((workerData as { path: string }).path);
+  const d = workerData as HashWorkerData;
+  report = hashFile(d.path, new Int32Array(d.stop));
 } catch (e) {
   report = { bytes: 0, sha256: '', error: (e as Error).message };
 }

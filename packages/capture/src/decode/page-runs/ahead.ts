@@ -20,7 +20,7 @@ const WAIT_MS = 2000;
 export class PageRunsAhead {
   private readonly runs: PageRun[] = [];
   private head = 0;
-  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  private readonly signal = new Int32Array(new SharedArrayBuffer(8));
   private seen = 0;
   private scanning = false;
   private at = Infinity;
@@ -83,12 +83,13 @@ export class PageRunsAhead {
   }
 
   stop(): void {
+    // The worker stops at its next read and closes the file (terminate() would leave it open).
+    Atomics.store(this.signal, 1, 1);
     if (this.done) return;
     this.done = true;
     // Wakes a reader waiting in next().
     Atomics.add(this.signal, 0, 1);
     Atomics.notify(this.signal, 0);
-    void this.worker.terminate();
   }
 
   private poll(): void {

@@ -15,7 +15,7 @@ export interface PageRunWorkerData {
   from: number;
   pageSize: number;
   port: MessagePort;
-  /** Int32 [0]: bumped after every report, so the reader can wait for one. */
+  /** Int32 [0]: bumped after every report, so the reader can wait for one; [1]: set when the reader is done. */
   signal: SharedArrayBuffer;
 }
 
@@ -37,7 +37,7 @@ const RUN_CUT_BYTES = 4 << 20;
 /** Looking this far without finding a run: the stream holds few pages from here on; stop. */
 const GIVE_UP_BYTES = 64 << 20;
 
-function scanFile(d: PageRunWorkerData, report: (r: Omit<PageRunReport, 'runs' | 'done'>, runs: PageRun[]) => void): void {
+function scanFile(d: PageRunWorkerData, stop: Int32Array, report: (r: Omit<PageRunReport, 'runs' | 'done'>, runs: PageRun[]) => void): void {
   const fd = openSync(d.path, 'r');
   try {
     const buf = Buffer.allocUnsafe(READ_BYTES + SLACK_BYTES);
@@ -49,6 +49,8 @@ function scanFile(d: PageRunWorkerData, report: (r: Omit<PageRunReport, 'runs' |
     let seeking = true;
     let sought = 0;
     for (;;) {
+      // Checked between reads (not terminate(), which would leave the file open).
+      if (Atomics.load(stop, 1)) return;
       if (at > 0) {
         buf.copyWithin(0, at, have);
         base += at;
@@ -109,7 +111,7 @@ const post = (r: PageRunReport): void => {
   Atomics.notify(signal, 0);
 };
 try {
-  scanFile(d, (r, runs) => post({ ...r, runs, done: false }));
+  scanFile(d, signal, (r, runs) => post({ ...r, runs, done: false }));
   post({ runs: [], scanning: false, at: Infinity, done: true });
 } catch (e) {
   post({ runs: [], scanning: false, at: Infinity, done: true, error: (e as Error).message });
