@@ -47,6 +47,8 @@ test('every package packs with a README, its sources, no tests and no workspace:
     t.true(files.some((f) => f.startsWith('package/dist/src/index.js') || f === 'package/dist/src/cli.js'), `${tgz} has its build`);
     t.true(files.some((f) => f.startsWith('package/src/')), `${tgz} ships the sources its maps point at`);
     t.false(files.some((f) => f.includes('/dist/test/')), `${tgz} ships no tests`);
+    // The CLI ships its bundle (what an installed `migwire` runs) with every worker it starts by URL.
+    if (files.includes('package/bin/migwire.js')) for (const f of ['bin-entry.js', 'page-run-worker.js', 'hash-worker.js', 'fuzz-codec-worker.js']) t.true(files.includes(`package/dist/bundle/${f}`), `${tgz} has dist/bundle/${f}`);
     const manifest = execFileSync('tar', ['xzf', tgz, '-O', 'package/package.json'], { encoding: 'utf8' });
     t.false(manifest.includes('workspace:'), `${tgz} has no workspace: dependency`);
   }
