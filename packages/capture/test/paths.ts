@@ -1,5 +1,5 @@
 /** The repository's fixtures, seen from compiled tests, and scratch copies of them. */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,4 +14,18 @@ export async function collect(source: AsyncIterable<Uint8Array>): Promise<Buffer
   const parts: Uint8Array[] = [];
   for await (const p of source) parts.push(p);
   return Buffer.concat(parts);
+}
+
+/** Files under `dir` this process holds open (what a reader or a worker left behind). */
+export function filesOpenIn(dir: string): string[] {
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (target.startsWith(dir)) out.push(target);
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  return out;
 }

@@ -27,7 +27,7 @@ function hashFile(path: string, stop: Int32Array): HashReport {
     const buf = Buffer.allocUnsafe(READ_BYTES);
     let bytes = 0;
     for (;;) {
-      // Checked between reads (not terminate(), which would leave the file open).
+      // Checked between reads: the worker ends on its own, closing the file itself.
       if (Atomics.load(stop, 0)) return { bytes, sha256: '', error: 'stopped' };
       const n = readSync(fd, buf, 0, READ_BYTES, bytes);
       if (n === 0) return { bytes, sha256: hash.digest('hex') };

@@ -83,7 +83,7 @@ export class PageRunsAhead {
   }
 
   stop(): void {
-    // The worker stops at its next read and closes the file (terminate() would leave it open).
+    // The worker ends on its own at its next read.
     Atomics.store(this.signal, 1, 1);
     if (this.done) return;
     this.done = true;

@@ -49,7 +49,7 @@ function scanFile(d: PageRunWorkerData, stop: Int32Array, report: (r: Omit<PageR
     let seeking = true;
     let sought = 0;
     for (;;) {
-      // Checked between reads (not terminate(), which would leave the file open).
+      // Checked between reads: the worker ends on its own, closing the file itself.
       if (Atomics.load(stop, 1)) return;
       if (at > 0) {
         buf.copyWithin(0, at, have);
