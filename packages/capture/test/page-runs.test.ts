@@ -28,13 +28,14 @@ interface Tally {
 
 const block = (t: Tally, name: string): [number, number, number, number] => (t.blocks[name] ??= [0, 0, Infinity, -1]);
 
-/** runs: false, page by page; 'reader', runs the reader scans itself; true, those and the worker's. */
-async function tally(path: string, runs: boolean | 'reader'): Promise<Tally> {
+/** runs: false, page by page; 'reader', runs the reader scans itself; true, those and a worker's; N, N workers'. */
+async function tally(path: string, runs: boolean | 'reader' | number): Promise<Tally> {
   const t: Tally = { records: 0, bytes: 0, others: [], blocks: {}, last: '', error: undefined, runs: 0 };
   const [res] = await decodeCapture(await openCapture(path), {
     skipPagePayloads: true,
     transientViews: true,
     ...(runs ? { pageRunsMinBytes: runs === 'reader' ? Infinity : 0 } : {}),
+    ...(typeof runs === 'number' ? { pageRunWorkers: runs } : {}),
     onRecord: (_ch, r: CodecRecord) => {
       if (r.kind === 'ram-page' || r.kind === 'ram-zero') {
         const b = block(t, r.block);
@@ -74,7 +75,7 @@ function loneStream(name: string, dir: string): string {
 
 async function compare(t: import('ava').ExecutionContext, path: string, expectRuns: boolean): Promise<void> {
   const want = await tally(path, false);
-  for (const mode of ['reader', true] as const) {
+  for (const mode of ['reader', true, 3] as const) {
     const got = await tally(path, mode);
     if (expectRuns) t.true(got.runs > 0, `runs were taken (${mode})`);
     t.deepEqual({ ...got, runs: 0, others: got.others.length }, { ...want, runs: 0, others: want.others.length }, String(mode));
@@ -116,7 +117,7 @@ test('damaged in the worker\'s half (a page header, a cut mid-page): the same er
     for (const f of ['flags.bin', 'range.bin', 'cut.bin', 'cut-at-record.bin']) {
       const want = await tally(join(dir, f), false);
       t.truthy(want.error, f);
-      for (const mode of ['reader', true] as const) {
+      for (const mode of ['reader', true, 4] as const) {
         const got = await tally(join(dir, f), mode);
         t.is(got.error, want.error, `${f} ${mode}`);
         t.is(got.records, want.records, `${f} ${mode}`);
@@ -194,7 +195,7 @@ test('hostile: randomly damaged copies read with runs (the reader\'s own and the
       writeFileSync(f, copy.subarray(0, rand() < 0.3 ? Math.floor(rand() * copy.length) : copy.length));
       const want = await tally(f, false);
       if (want.error && !want.error.includes('incomplete stream')) failed++;
-      for (const mode of n % 4 === 0 ? (['reader', true] as const) : (['reader'] as const)) {
+      for (const mode of n % 4 === 0 ? (['reader', true, 3] as const) : (['reader'] as const)) {
         const got = await tally(f, mode);
         if (got.error !== want.error || got.records !== want.records || JSON.stringify(got.blocks) !== JSON.stringify(want.blocks) || got.others.join() !== want.others.join()) {
           t.fail(`case ${n} (${mode}): ${got.error} / ${want.error}; ${got.records} / ${want.records} records`);

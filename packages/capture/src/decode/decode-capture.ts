@@ -58,8 +58,10 @@ export interface DecodeOptions {
    * its last record becomes the channel's last.
    */
   onPageRun?: (channel: CaptureChannel, run: PassedPageRun) => void;
-  /** Smallest file a worker is started for (default PAGE_RUNS_MIN_BYTES, 64 MiB: below it a worker's start costs about what it saves). */
+  /** Smallest file workers are started for (default PAGE_RUNS_MIN_BYTES, 64 MiB: below it a worker's start costs about what it saves). */
   pageRunsMinBytes?: number;
+  /** How many workers (default: one per core beside this thread, at most 8, each with 32 MiB or more to read). */
+  pageRunWorkers?: number;
   /** Only these channels (by name, role or connNN.dir). */
   only?: (channel: CaptureChannel) => boolean;
 }
@@ -93,7 +95,7 @@ async function decodeChannels(input: Capture, opts: DecodeOptions, order: Captur
     let main: MainStreamDecoder | undefined;
     // Started first: the worker's own start-up then overlaps reading the trailer.
     const runs = opts.onPageRun && takesPageRuns(ch, opts);
-    const ahead = runs ? PageRunsAhead.start(ch.path!, ch.size!, DEFAULT_TARGET_PAGE_SIZE, opts.pageRunsMinBytes) : undefined;
+    const ahead = runs ? PageRunsAhead.start(ch.path!, ch.size!, DEFAULT_TARGET_PAGE_SIZE, opts.pageRunsMinBytes, opts.pageRunWorkers) : undefined;
     // Roles with no decoder are skipped below.
     if (isDecodableRole(ch.role)) {
       let vmdesc: Vmdesc | undefined;

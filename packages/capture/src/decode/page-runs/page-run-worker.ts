@@ -11,8 +11,9 @@ import { PageRunScanner, findPageRunStart, type PageRun } from '@migwire/stream-
 
 export interface PageRunWorkerData {
   path: string;
-  /** Where to start looking for a run. */
+  /** Where to start looking for a run, and where to stop (the run that crosses it is finished). */
   from: number;
+  to: number;
   pageSize: number;
   port: MessagePort;
   /** Int32 [0]: bumped after every report, so the reader can wait for one; [1]: set when the reader is done. */
@@ -62,6 +63,8 @@ function scanFile(d: PageRunWorkerData, stop: Int32Array, report: (r: Omit<PageR
         if (n === 0) eof = true;
         have += n;
       }
+      // Past its part: the next worker (or none, at the end) takes it from here.
+      if (seeking && base + at >= d.to) return;
       if (seeking) {
         const found = findPageRunStart(buf, at, have, d.pageSize);
         sought += found.at - at;
@@ -87,8 +90,8 @@ function scanFile(d: PageRunWorkerData, stop: Int32Array, report: (r: Omit<PageR
         report({ scanning: false, at: base + at }, run ? [run] : []);
         continue;
       }
-      if (eof) {
-        // Whole records are all taken: the file ends here, or inside the next record.
+      if (eof || base + at >= d.to) {
+        // The file ends here (or inside the next record), or this part does.
         const run = scanner.take();
         report({ scanning: false, at: base + at }, run ? [run] : []);
         return;

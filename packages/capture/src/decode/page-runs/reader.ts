@@ -53,13 +53,13 @@ export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ah
           continue;
         }
         run = ahead!.runFrom(pos + 1);
-      } else if (ahead && dec.pending === 0 && ahead.scanningFrom() === pos && (await ahead.next())) {
+      } else if (ahead && dec.pending === 0 && ahead.scanningFrom(pos) === pos && (await ahead.next())) {
         // The worker is scanning the run that starts here: its report comes within a few milliseconds.
         continue;
       }
       let limit = pos + READ_SIZE;
       if (run && run.start < limit) limit = run.start;
-      const scanning = ahead?.scanningFrom();
+      const scanning = ahead?.scanningFrom(pos);
       if (scanning !== undefined && scanning > pos && scanning < limit) limit = scanning;
       // The decoder holds the start of a page record: read just the rest of it, so it stands between records again.
       const rest = dec.pending > 0 ? missing(fd, path, head, pos - dec.pending, dec.pending, pageSize) : undefined;
