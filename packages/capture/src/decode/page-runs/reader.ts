@@ -25,10 +25,11 @@ const RING = 4;
 /** Longest page record header: be64, a name length byte and up to 255 name bytes. */
 const MAX_HEAD = 8 + 1 + 255;
 
-export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ahead?: PageRunsAhead): AsyncGenerator<Uint8Array | PassedPageRun> {
+/** `detail`: runs with each record (PassedPageRun.each), as the workers of `ahead` were told too. */
+export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ahead?: PageRunsAhead, detail = false): AsyncGenerator<Uint8Array | PassedPageRun> {
   const fd = openSync(path, 'r');
   const pageSize = dec.targetPageSize;
-  const scanner = new PageRunScanner(pageSize);
+  const scanner = new PageRunScanner(pageSize, detail);
   const head = Buffer.allocUnsafe(MAX_HEAD);
   const ring: Buffer[] = [];
   const lengths: number[] = new Array<number>(RING).fill(0);
