@@ -270,3 +270,40 @@ test('the scanner takes PAGE and ZERO records only, and says when it needs more 
   const noise = Uint8Array.from({ length: 1 << 16 }, () => Math.floor(g() * 256));
   t.false(findPageRunStart(noise, 0, noise.length).sure);
 });
+
+test('a run scanned with detail gives each record as the decoder does, block names and offsets included', (t) => {
+  const bytes = stream(3, 40);
+  const want: MainRecord[] = [];
+  const plain = new MainStreamDecoder({ skipPagePayloads: true });
+  plain.write(bytes, (r) => want.push(r));
+  plain.end((r) => want.push(r));
+  const scanner = new PageRunScanner(4096, true);
+  const runs: PageRun[] = [];
+  let at = findPageRunStart(bytes, 0, bytes.length).at;
+  for (;;) {
+    const r = scanner.scan(bytes, at, bytes.length, 0);
+    const run = scanner.take();
+    if (run) runs.push(run);
+    at = r.at;
+    if (r.stop === 'more') break;
+    scanner.forget();
+    const next = findPageRunStart(bytes, at + 1, bytes.length);
+    if (!next.sure) break;
+    at = next.at;
+  }
+  t.true(runs.length >= 3);
+  const got: MainRecord[] = [];
+  const dec = new MainStreamDecoder({ skipPagePayloads: true });
+  let pos = 0;
+  for (const run of runs) {
+    dec.write(bytes.subarray(pos, run.start), (r) => got.push(r));
+    const passed = dec.passPageRun(run);
+    t.truthy(passed, `run at ${run.start}`);
+    for (const r of passed!.each()) got.push(r);
+    pos = run.end;
+  }
+  dec.write(bytes.subarray(pos), (r) => got.push(r));
+  dec.end((r) => got.push(r));
+  const text = (r: MainRecord): string => JSON.stringify(r, (_k, v: unknown) => (v instanceof Uint8Array ? v.length : v));
+  t.deepEqual(got.map(text), want.map(text));
+});
