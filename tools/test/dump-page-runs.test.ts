@@ -58,7 +58,7 @@ test('dump of a stream file past the worker threshold prints what the gzipped st
     t.true(bytes.length >= PAGE_RUNS_MIN_BYTES);
     writeFileSync(join(dir, 'big.bin'), bytes);
     writeFileSync(join(dir, 'big.bin.gz'), gzipSync(bytes, { level: 1 }));
-    const run = (f: string, ...more: string[]) => spawnSync(process.execPath, [BIN, 'dump', join(dir, f), ...more], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    const run = (f: string) => spawnSync(process.execPath, [BIN, 'dump', join(dir, f)], { encoding: 'utf8', maxBuffer: 64 << 20 });
     const plain = run('big.bin');
     const gz = run('big.bin.gz');
     t.is(plain.status, 0, plain.stderr);
@@ -67,19 +67,6 @@ test('dump of a stream file past the worker threshold prints what the gzipped st
     const body = (s: string): string[] => s.split('\n').slice(1);
     t.true(body(plain.stdout).some((l) => l.includes('decoded to the end')));
     t.deepEqual(body(plain.stdout), body(gz.stdout));
-    // Every record given one by one from the runs: --json, --pages, --section, and check's rules.
-    for (const more of [['--json'], ['--pages'], ['--section', 'ram', '--no-summary']]) {
-      const a = run('big.bin', ...more);
-      const b = run('big.bin.gz', ...more);
-      t.is(a.status, 0, `${more.join(' ')}: ${a.stderr}`);
-      const strip = (s: string): string[] => (more[0] === '--json' ? s.split('\n') : body(s));
-      t.deepEqual(strip(a.stdout), strip(b.stdout), more.join(' '));
-    }
-    const check = (f: string) => spawnSync(process.execPath, [BIN, 'check', join(dir, f), '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    const c1 = check('big.bin');
-    const c2 = check('big.bin.gz');
-    t.is(c1.status, 0, c1.stderr);
-    t.deepEqual(JSON.parse(c1.stdout).rules, JSON.parse(c2.stdout).rules, 'check: the same rule results');
     // The same again cut mid-page in its second half: the same error line, exit 1.
     writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, Math.floor(bytes.length * 0.8)));
     writeFileSync(join(dir, 'cut.bin.gz'), gzipSync(bytes.subarray(0, Math.floor(bytes.length * 0.8)), { level: 1 }));

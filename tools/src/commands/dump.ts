@@ -12,9 +12,9 @@ export const dump: CommandSpec = {
 Output is one line per record: channel, byte offset, length, and what the record is. Runs of RAM
 page records are folded into one line per RAM block unless --pages is given. A summary (records
 and bytes per kind, pages per block, commands and return-path messages) ends the output.
-Decoding streams each file: memory stays flat whatever the stream's size. A main stream in a
-plain (not gzipped) file of 64 MiB or more is read on several threads (one per core), runs of
-page records found ahead; what is printed is the same.
+Decoding streams each file: memory stays flat whatever the stream's size. Without --json,
+--pages or --section, a main stream in a plain (not gzipped) file of 64 MiB or more is read on
+several threads (one per core), runs of page records taken whole; what is printed is the same.
 
 Options:
   --json             one JSON object per record (JSON lines); byte fields as {length, hex} with

@@ -173,9 +173,7 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
         for (const s of r.vmstate.subsections) out.line(printable(`${' '.repeat(40)}[${s.name} v${s.version}] ${JSON.stringify(s.fields.map((f) => [f.name, f.value]))}`));
       }
     },
-    // Runs of pages read ahead on other threads (large plain files): counted whole where each page
-    // would only be counted; else given record by record (what is printed is the same).
-    ...(!(o.json && o.bytes) ? { expandPageRuns: true } : {}),
+    // Runs of pages found ahead by a worker (large plain files), where each page would only be counted.
     ...(!o.json && !o.pages && o.sections.length === 0
       ? {
           onPageRun: (ch: CaptureChannel, run: PassedPageRun) => {

@@ -58,12 +58,6 @@ export interface DecodeOptions {
    * its last record becomes the channel's last.
    */
   onPageRun?: (channel: CaptureChannel, run: PassedPageRun) => void;
-  /**
-   * Read a main stream in page runs as for onPageRun, but give every record of a run to onRecord
-   * one by one, as the decoder would have (page payloads left out): for readers that need every
-   * record (dump --json, the rules) but not page bytes. Ignored when onPageRun is given.
-   */
-  expandPageRuns?: boolean;
   /** Smallest file workers are started for (default PAGE_RUNS_MIN_BYTES, 64 MiB: below it a worker's start costs about what it saves). */
   pageRunsMinBytes?: number;
   /** How many workers (default: one per core beside this thread, at most 8, each with 32 MiB or more to read). */
@@ -100,9 +94,8 @@ async function decodeChannels(input: Capture, opts: DecodeOptions, order: Captur
     let dec: Decoder | undefined;
     let main: MainStreamDecoder | undefined;
     // Started first: the worker's own start-up then overlaps reading the trailer.
-    const expand = !opts.onPageRun && opts.expandPageRuns === true;
-    const runs = (opts.onPageRun || expand) && takesPageRuns(ch, opts);
-    const ahead = runs ? PageRunsAhead.start(ch.path!, ch.size!, DEFAULT_TARGET_PAGE_SIZE, { ...(opts.pageRunsMinBytes !== undefined ? { minBytes: opts.pageRunsMinBytes } : {}), ...(opts.pageRunWorkers !== undefined ? { workers: opts.pageRunWorkers } : {}), detail: expand }) : undefined;
+    const runs = opts.onPageRun && takesPageRuns(ch, opts);
+    const ahead = runs ? PageRunsAhead.start(ch.path!, ch.size!, DEFAULT_TARGET_PAGE_SIZE, opts.pageRunsMinBytes, opts.pageRunWorkers) : undefined;
     // Roles with no decoder are skipped below.
     if (isDecodableRole(ch.role)) {
       let vmdesc: Vmdesc | undefined;
@@ -142,16 +135,12 @@ async function decodeChannels(input: Capture, opts: DecodeOptions, order: Captur
       const recycle = opts.transientViews ? recycleFor(dec) : undefined;
       // Multifd payloads a listing passes over need not even be read where the capture can seek.
       const skipper = opts.skipPagePayloads && !opts.onChunk && dec instanceof MultifdDecoder && ch.openSkipping ? dec : undefined;
-      const runsSource = runs && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, ahead, expand) : undefined;
+      const runsSource = runs && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, ahead) : undefined;
       const source = runsSource ? (ch.expect ? checkedRuns(runsSource, ch.path!, ch.expect, hashes) : runsSource) : skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle, hashes));
       for await (const chunk of source) {
         if ('records' in chunk) {
-          // A run of pages the decoder took whole: handed over as such, or record by record.
+          // A run of pages the decoder took whole.
           result.bytes += chunk.end - chunk.start;
-          if (expand) {
-            for (const r of chunk.each()) sink(r);
-            continue;
-          }
           result.records += chunk.records;
           last = chunk.last;
           opts.onPageRun!(ch, chunk);

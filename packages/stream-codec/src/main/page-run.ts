@@ -38,19 +38,6 @@ export interface PageRunLast {
   fill: number;
 }
 
-/**
- * Every record of a run, in order (a scanner made with `detail`): enough to give each as the
- * decoder would have. `block` indexes the run's `blocks`; `fill` is a ZERO record's fill byte, -1
- * for a PAGE record.
- */
-export interface PageRunRecords {
-  length: number[];
-  flags: number[];
-  pageOffset: number[];
-  fill: number[];
-  block: number[];
-}
-
 /** Consecutive PAGE/ZERO records from stream offset `start` to `end` (exclusive). */
 export interface PageRun {
   /** The target page size the run was scanned with. */
@@ -61,8 +48,6 @@ export interface PageRun {
   /** In stream order; a block named again later gets another entry. */
   blocks: PageRunBlock[];
   last: PageRunLast;
-  /** Each record, when the scanner was made with `detail`. */
-  each?: PageRunRecords;
 }
 
 /** Why a scan stopped: the buffer ends inside a record ('more'), or the next record is not one a run takes ('other'). */
@@ -88,11 +73,7 @@ export class PageRunScanner {
     return this.run ? this.run.end - this.run.start : 0;
   }
 
-  /** `detail`: keep each record of a run too (PageRun.each), for readers that need every record. */
-  constructor(
-    private readonly pageSize = DEFAULT_TARGET_PAGE_SIZE,
-    private readonly detail = false,
-  ) {
+  constructor(private readonly pageSize = DEFAULT_TARGET_PAGE_SIZE) {
     this.mask = pageSize - 1;
   }
 
@@ -123,7 +104,7 @@ export class PageRunScanner {
       if (end - at < length) return { at, stop: 'more' };
       const offset = base + at;
       const pageOffset = hi * 0x1_0000_0000 + (lo - flags);
-      const run = (this.run ??= { pageSize, start: offset, end: offset, records: 0, blocks: [], last: { offset, length, flags, pageOffset, zero, fill: 0 }, ...(this.detail ? { each: { length: [], flags: [], pageOffset: [], fill: [], block: [] } } : {}) });
+      const run = (this.run ??= { pageSize, start: offset, end: offset, records: 0, blocks: [], last: { offset, length, flags, pageOffset, zero, fill: 0 } });
       let blk = this.block;
       if (blk === undefined || (named !== undefined && blk.block !== named)) {
         blk = { block: named ?? this.current, pages: 0, zeros: 0, pageBytes: 0, zeroBytes: 0, minOffset: pageOffset, maxOffset: pageOffset };
@@ -149,14 +130,6 @@ export class PageRunScanner {
       last.pageOffset = pageOffset;
       last.zero = zero;
       last.fill = zero ? b[at + head]! : 0;
-      const each = run.each;
-      if (each) {
-        each.length.push(length);
-        each.flags.push(flags);
-        each.pageOffset.push(pageOffset);
-        each.fill.push(zero ? last.fill : -1);
-        each.block.push(run.blocks.length - 1);
-      }
       at += length;
     }
   }

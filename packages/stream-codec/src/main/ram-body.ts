@@ -203,11 +203,6 @@ export interface PassedPageRun {
   blocks: Array<PageRunBlock & { block: string }>;
   /** The run's last record (payload left out, as with skipPagePayloads). */
   last: RamPageRecord | RamZeroRecord;
-  /**
-   * Each record of the run as the decoder would have given it (payloads left out), when the run
-   * was scanned with `detail`.
-   */
-  each(): Iterable<RamPageRecord | RamZeroRecord>;
 }
 
 /**
@@ -219,7 +214,6 @@ export interface PassedPageRun {
 export function passPageRun(s: MainDecoderCore, run: PageRun): PassedPageRun | undefined {
   if (s.state !== State.Ram || s.frames.length !== 0 || s.q.length !== 0 || s.q.offset !== run.start) return undefined;
   if (!s.options.skipPagePayloads || run.pageSize !== s.pageSize || run.records === 0 || s.resumed) return undefined;
-  if (run.each && (run.each.length.length !== run.records || run.each.block.some((b) => b < 0 || b >= run.blocks.length))) return undefined;
   let block = s.lastBlock;
   const blocks: PassedPageRun['blocks'] = [];
   for (const b of run.blocks) {
@@ -235,23 +229,7 @@ export function passPageRun(s: MainDecoderCore, run: PageRun): PassedPageRun | u
   s.q.advanceAbsent(run.end - run.start);
   s.lastBlock = block;
   const l = run.last;
-  const sectionId = s.sectionId;
-  const last = pageRecord(l.zero ? l.fill : -1, l.offset, l.length, sectionId, l.flags, block!, l.pageOffset);
-  const detail = run.each;
-  const each = function* (): Iterable<RamPageRecord | RamZeroRecord> {
-    if (!detail) throw new RangeError('passPageRun: this run was scanned without detail');
-    let offset = run.start;
-    for (let i = 0; i < detail.length.length; i++) {
-      yield pageRecord(detail.fill[i]!, offset, detail.length[i]!, sectionId, detail.flags[i]!, blocks[detail.block[i]!]!.block, detail.pageOffset[i]!);
-      offset += detail.length[i]!;
-    }
-  };
-  return { start: run.start, end: run.end, records: run.records, sectionId, blocks, last, each };
-}
-
-/** A PAGE (fill -1) or ZERO record, shaped as stepRam gives it with skipPagePayloads. */
-function pageRecord(fill: number, offset: number, length: number, sectionId: number, flags: number, block: string, pageOffset: number): RamPageRecord | RamZeroRecord {
-  return fill < 0
-    ? { kind: 'ram-page', offset, length, depth: 0, sectionId, flags, block, pageOffset, data: NO_BYTES }
-    : { kind: 'ram-zero', offset, length, depth: 0, sectionId, flags, block, pageOffset, fill };
+  const base = { offset: l.offset, length: l.length, depth: 0, sectionId: s.sectionId, flags: l.flags, block: block!, pageOffset: l.pageOffset };
+  const last: RamPageRecord | RamZeroRecord = l.zero ? { kind: 'ram-zero', ...base, fill: l.fill } : { kind: 'ram-page', ...base, data: NO_BYTES };
+  return { start: run.start, end: run.end, records: run.records, sectionId: s.sectionId, blocks, last };
 }

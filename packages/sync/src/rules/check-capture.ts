@@ -78,8 +78,6 @@ export async function checkCapture(capture: Capture, options: CheckOptions = {})
     // Rules keep counts and typed arrays, never a record's bytes past onRecord.
     transientViews: true,
     skipPagePayloads: !pageContentsMatter(capture.channels),
-    // With page payloads skipped, a large main stream file is read on several threads (same records).
-    expandPageRuns: true,
     onRecord: (c, r) => {
       const ch = channels.get(c)!;
       const at = times?.at(c.conn, c.direction, r.offset);

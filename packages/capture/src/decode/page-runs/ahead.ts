@@ -28,10 +28,10 @@ class Part {
   readonly worker: Worker;
   readonly port: MessagePort;
 
-  constructor(path: string, readonly from: number, readonly to: number, pageSize: number, detail: boolean, signal: Int32Array, onEnd: () => void) {
+  constructor(path: string, readonly from: number, readonly to: number, pageSize: number, signal: Int32Array, onEnd: () => void) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    const data: PageRunWorkerData = { path, from, to, pageSize, detail, port: port2, signal: signal.buffer as SharedArrayBuffer };
+    const data: PageRunWorkerData = { path, from, to, pageSize, port: port2, signal: signal.buffer as SharedArrayBuffer };
     this.worker = new Worker(new URL('./page-run-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
     // Never what keeps the process alive; a worker that dies is a worker that is done.
     this.worker.unref();
@@ -73,23 +73,21 @@ export class PageRunsAhead {
 
   /**
    * Start workers on the file past its first part (one per core beside this thread, `workers` when
-   * given; runs with each record when `detail`), or undefined where it would not pay (a file under
-   * `minBytes`, one core).
+   * given), or undefined where it would not pay (small file, one core).
    */
-  static start(path: string, size: number, pageSize: number, o: { minBytes?: number; workers?: number; detail?: boolean } = {}): PageRunsAhead | undefined {
-    const { minBytes = PAGE_RUNS_MIN_BYTES, workers, detail = false } = o;
+  static start(path: string, size: number, pageSize: number, minBytes = PAGE_RUNS_MIN_BYTES, workers?: number): PageRunsAhead | undefined {
     const cores = availableParallelism() - 1;
     const n = workers ?? Math.min(MAX_WORKERS, cores, Math.max(1, Math.floor(size / MIN_PART_BYTES) - 1));
     if (size < minBytes || n < 1) return undefined;
-    return new PageRunsAhead(path, size, pageSize, n, detail);
+    return new PageRunsAhead(path, size, pageSize, n);
   }
 
-  private constructor(path: string, size: number, pageSize: number, workers: number, detail: boolean) {
+  private constructor(path: string, size: number, pageSize: number, workers: number) {
     // This thread reads the first of workers + 1 equal parts; the last worker reads to the end.
     for (let i = 1; i <= workers; i++) {
       const from = Math.floor((size * i) / (workers + 1));
       const to = i === workers ? Infinity : Math.floor((size * (i + 1)) / (workers + 1));
-      this.parts.push(new Part(path, from, to, pageSize, detail, this.signal, () => this.wake()));
+      this.parts.push(new Part(path, from, to, pageSize, this.signal, () => this.wake()));
     }
   }
 

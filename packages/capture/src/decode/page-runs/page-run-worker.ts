@@ -15,8 +15,6 @@ export interface PageRunWorkerData {
   from: number;
   to: number;
   pageSize: number;
-  /** Keep each record of a run (PageRun.each). */
-  detail: boolean;
   port: MessagePort;
   /** Int32 [0]: bumped after every report, so the reader can wait for one; [1]: set when the reader is done. */
   signal: SharedArrayBuffer;
@@ -44,7 +42,7 @@ function scanFile(d: PageRunWorkerData, stop: Int32Array, report: (r: Omit<PageR
   const fd = openSync(d.path, 'r');
   try {
     const buf = Buffer.allocUnsafe(READ_BYTES + SLACK_BYTES);
-    const scanner = new PageRunScanner(d.pageSize, d.detail);
+    const scanner = new PageRunScanner(d.pageSize);
     let base = d.from; // stream offset of buf[0]
     let have = 0;
     let at = 0;

@@ -25,11 +25,10 @@ const RING = 4;
 /** Longest page record header: be64, a name length byte and up to 255 name bytes. */
 const MAX_HEAD = 8 + 1 + 255;
 
-/** `detail`: runs with each record (PassedPageRun.each), as the workers of `ahead` were told too. */
-export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ahead?: PageRunsAhead, detail = false): AsyncGenerator<Uint8Array | PassedPageRun> {
+export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ahead?: PageRunsAhead): AsyncGenerator<Uint8Array | PassedPageRun> {
   const fd = openSync(path, 'r');
   const pageSize = dec.targetPageSize;
-  const scanner = new PageRunScanner(pageSize, detail);
+  const scanner = new PageRunScanner(pageSize);
   const head = Buffer.allocUnsafe(MAX_HEAD);
   const ring: Buffer[] = [];
   const lengths: number[] = new Array<number>(RING).fill(0);
