@@ -61,8 +61,7 @@ class PageRun {
     this.last = r.offset + r.length;
     this.count++;
     // Runs of pages are of one block: its counts are kept at hand.
-    let b = this.lastName === r.block ? this.lastBlock : this.perBlock.get(r.block);
-    if (!b) this.perBlock.set(r.block, (b = { page: 0, zero: 0, xbzrle: 0, compressed: 0, min: Infinity, max: -1 }));
+    const b = this.lastName === r.block && this.lastBlock ? this.lastBlock : this.counts(r.block);
     this.lastName = r.block;
     this.lastBlock = b;
     if (r.kind === 'ram-page') b.page++;
@@ -79,8 +78,7 @@ class PageRun {
     this.last = run.end;
     this.count += run.records;
     for (const r of run.blocks) {
-      let b = this.perBlock.get(r.block);
-      if (!b) this.perBlock.set(r.block, (b = { page: 0, zero: 0, xbzrle: 0, compressed: 0, min: Infinity, max: -1 }));
+      const b = this.counts(r.block);
       b.page += r.pages;
       b.zero += r.zeros;
       if (r.minOffset < b.min) b.min = r.minOffset;
@@ -88,6 +86,12 @@ class PageRun {
     }
     this.lastName = undefined;
     this.lastBlock = undefined;
+  }
+
+  private counts(block: string): BlockCounts {
+    let b = this.perBlock.get(block);
+    if (!b) this.perBlock.set(block, (b = { page: 0, zero: 0, xbzrle: 0, compressed: 0, min: Infinity, max: -1 }));
+    return b;
   }
 
   lines(channel: string): string[] {

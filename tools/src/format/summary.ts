@@ -24,8 +24,7 @@ export class Summary {
 
   add(_channel: string, r: CodecRecord): void {
     // Records come in runs of one kind (pages): the last kind's totals are kept at hand.
-    let k = r.kind === this.lastKind ? this.lastTotals : this.kinds.get(r.kind);
-    if (!k) this.kinds.set(r.kind, (k = { count: 0, bytes: 0 }));
+    const k = r.kind === this.lastKind && this.lastTotals ? this.lastTotals : this.totals(r.kind);
     this.lastKind = r.kind;
     this.lastTotals = k;
     k.count++;
@@ -66,19 +65,26 @@ export class Summary {
   /** A run of page records taken whole: counted as its records one by one would be. */
   addPageRun(run: PassedPageRun): void {
     for (const b of run.blocks) {
-      if (b.pages) this.kind('ram-page', b.pages, b.pageBytes);
-      if (b.zeros) this.kind('ram-zero', b.zeros, b.zeroBytes);
+      if (b.pages) {
+        const k = this.totals('ram-page');
+        k.count += b.pages;
+        k.bytes += b.pageBytes;
+      }
+      if (b.zeros) {
+        const k = this.totals('ram-zero');
+        k.count += b.zeros;
+        k.bytes += b.zeroBytes;
+      }
       const t = this.block(b.block);
       t.pages += b.pages;
       t.zero += b.zeros;
     }
   }
 
-  private kind(kind: string, count: number, bytes: number): void {
+  private totals(kind: string): { count: number; bytes: number } {
     let k = this.kinds.get(kind);
     if (!k) this.kinds.set(kind, (k = { count: 0, bytes: 0 }));
-    k.count += count;
-    k.bytes += bytes;
+    return k;
   }
 
   channel(r: ChannelResult): void {

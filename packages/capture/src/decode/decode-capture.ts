@@ -91,83 +91,93 @@ async function decodeChannels(input: Capture, opts: DecodeOptions, order: Captur
   const results: ChannelResult[] = [];
   let ramBlocks: RamBlockInfo[] | undefined;
   for (const ch of order) {
-    let dec: Decoder | undefined;
-    let main: MainStreamDecoder | undefined;
-    // Started first: the worker's own start-up then overlaps reading the trailer.
-    const runs = opts.onPageRun && takesPageRuns(ch, opts);
+    // Started first: the workers' own start-up then overlaps reading the trailer.
+    const runs = !!opts.onPageRun && takesPageRuns(ch, opts);
     const ahead = runs ? PageRunsAhead.start(ch.path!, ch.size!, DEFAULT_TARGET_PAGE_SIZE, opts.pageRunsMinBytes, opts.pageRunWorkers) : undefined;
-    // Roles with no decoder are skipped below.
-    if (isDecodableRole(ch.role)) {
-      let vmdesc: Vmdesc | undefined;
-      if (ch.role === 'main') {
-        try {
-          vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
-          if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
-        } catch (e) {
-          ahead?.stop();
-          throw e;
-        }
-      }
-      dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(opts.transientViews ? { transientPayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(ramBlocks && ch.role !== 'main' ? { ramBlocks } : {}), ...streamStartOptions(ch) });
-      if (dec instanceof MainStreamDecoder && ch.role === 'main') main = dec;
-    }
-    // Bytes that claim no role are not a migration stream: decoding them as one says what is wrong
-    // (bad magic, or empty) instead of skipping them; TLS peers' answers and empty directions stay skipped.
-    if (!dec && notAMigrationStream(input, ch)) dec = new MainStreamDecoder({ channel: ch.name });
-    const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
-    if (!dec) {
-      ahead?.stop();
-      result.skipped = isEncryptedRole(ch.role) ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
-      results.push(result);
-      opts.onChannelEnd?.(result);
-      continue;
-    }
-    let last: CodecRecord | undefined;
-    let ended = false;
-    const sink = (r: CodecRecord): void => {
-      result.records++;
-      last = r;
-      if (r.kind === 'eof' && r.depth === 0) ended = true;
-      opts.onRecord(ch, r);
-    };
+    let done: { result: ChannelResult; ramBlocks?: RamBlockInfo[] };
     try {
-      const mainDecoder = dec instanceof MainStreamDecoder ? dec : undefined;
-      const recycle = opts.transientViews ? recycleFor(dec) : undefined;
-      // Multifd payloads a listing passes over need not even be read where the capture can seek.
-      const skipper = opts.skipPagePayloads && !opts.onChunk && dec instanceof MultifdDecoder && ch.openSkipping ? dec : undefined;
-      const runsSource = runs && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, ahead) : undefined;
-      const source = runsSource ? (ch.expect ? checkedRuns(runsSource, ch.path!, ch.expect, hashes) : runsSource) : skipper ? ch.openSkipping!(() => skipper.skippable) : (streams.get(ch) ?? channelBytes(ch, recycle, hashes));
-      for await (const chunk of source) {
-        if ('records' in chunk) {
-          // A run of pages the decoder took whole.
-          result.bytes += chunk.end - chunk.start;
-          result.records += chunk.records;
-          last = chunk.last;
-          opts.onPageRun!(ch, chunk);
-          continue;
-        }
-        if (!(chunk instanceof Uint8Array)) {
-          result.bytes += chunk.length;
-          skipper!.skipAbsent(chunk.length);
-          continue;
-        }
-        result.bytes += chunk.length;
-        opts.onChunk?.(ch, chunk);
-        dec.write(chunk, sink);
-      }
-      dec.end(sink);
-      if (ch.role === 'main' && !ended) result.error = incompleteStream(ch, result.bytes, last);
-    } catch (e) {
-      if (e instanceof CodecError) result.error = e;
-      else throw withPlace(e, ch, result.bytes);
+      done = await decodeChannel(input, opts, ch, { ramBlocks, streams, hashes, runs, ahead });
     } finally {
       ahead?.stop();
     }
-    if (main && main.ramBlocks.length) ramBlocks = main.ramBlocks;
+    const result = done.result;
+    if (done.ramBlocks?.length) ramBlocks = done.ramBlocks;
     results.push(result);
     opts.onChannelEnd?.(result);
   }
   return results;
+}
+
+interface ChannelContext {
+  /** The main channel's block list, for the channels after it. */
+  ramBlocks: RamBlockInfo[] | undefined;
+  streams: Map<CaptureChannel, AsyncIterable<Uint8Array>>;
+  hashes: HashAhead;
+  /** Page runs taken (see takesPageRuns), with `ahead` the workers finding them, if any. */
+  runs: boolean;
+  ahead: PageRunsAhead | undefined;
+}
+
+/** One channel through its decoder; for a main channel, the block list it learnt too. */
+async function decodeChannel(input: Capture, opts: DecodeOptions, ch: CaptureChannel, c: ChannelContext): Promise<{ result: ChannelResult; ramBlocks?: RamBlockInfo[] }> {
+  let dec: Decoder | undefined;
+  // Roles with no decoder are skipped below.
+  if (isDecodableRole(ch.role)) {
+    let vmdesc: Vmdesc | undefined;
+    if (ch.role === 'main') {
+      vmdesc = opts.vmdesc ?? (ch.path ? findTrailingVmdesc(ch.path) : undefined);
+      if (!vmdesc && opts.vmdescPrepass && ch.path) vmdesc = await prepassVmdesc(ch);
+    }
+    dec = decoderFor(ch.role, { channel: ch.name, ...(opts.skipPagePayloads ? { skipPagePayloads: true } : {}), ...(opts.transientViews ? { transientPayloads: true } : {}), ...(vmdesc ? { vmdesc } : {}), ...(c.ramBlocks && ch.role !== 'main' ? { ramBlocks: c.ramBlocks } : {}), ...streamStartOptions(ch) });
+  }
+  // Bytes that claim no role are not a migration stream: decoding them as one says what is wrong
+  // (bad magic, or empty) instead of skipping them; TLS peers' answers and empty directions stay skipped.
+  if (!dec && notAMigrationStream(input, ch)) dec = new MainStreamDecoder({ channel: ch.name });
+  const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
+  if (!dec) {
+    result.skipped = isEncryptedRole(ch.role) ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
+    return { result };
+  }
+  let last: CodecRecord | undefined;
+  let ended = false;
+  const sink = (r: CodecRecord): void => {
+    result.records++;
+    last = r;
+    if (r.kind === 'eof' && r.depth === 0) ended = true;
+    opts.onRecord(ch, r);
+  };
+  const mainDecoder = dec instanceof MainStreamDecoder ? dec : undefined;
+  try {
+    const recycle = opts.transientViews ? recycleFor(dec) : undefined;
+    // Multifd payloads a listing passes over need not even be read where the capture can seek.
+    const skipper = opts.skipPagePayloads && !opts.onChunk && dec instanceof MultifdDecoder && ch.openSkipping ? dec : undefined;
+    const runsSource = c.runs && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, c.ahead) : undefined;
+    const source = runsSource ? (ch.expect ? checkedRuns(runsSource, ch.path!, ch.expect, c.hashes) : runsSource) : skipper ? ch.openSkipping!(() => skipper.skippable) : (c.streams.get(ch) ?? channelBytes(ch, recycle, c.hashes));
+    for await (const chunk of source) {
+      if ('records' in chunk) {
+        // A run of pages the decoder took whole.
+        result.bytes += chunk.end - chunk.start;
+        result.records += chunk.records;
+        last = chunk.last;
+        opts.onPageRun!(ch, chunk);
+        continue;
+      }
+      if (!(chunk instanceof Uint8Array)) {
+        result.bytes += chunk.length;
+        skipper!.skipAbsent(chunk.length);
+        continue;
+      }
+      result.bytes += chunk.length;
+      opts.onChunk?.(ch, chunk);
+      dec.write(chunk, sink);
+    }
+    dec.end(sink);
+    if (ch.role === 'main' && !ended) result.error = incompleteStream(ch, result.bytes, last);
+  } catch (e) {
+    if (e instanceof CodecError) result.error = e;
+    else throw withPlace(e, ch, result.bytes);
+  }
+  return ch.role === 'main' && mainDecoder ? { result, ramBlocks: mainDecoder.ramBlocks } : { result };
 }
 
 /**

@@ -38,17 +38,40 @@ export function channelBytes(ch: CaptureChannel, recycle?: Recycle, hashes?: Has
   return hashesAside(ch.size, ch.expect) ? verifiedAside(bytes, ch.path, ch.expect, (c) => c.length, hashes) : verified(bytes, ch.path, ch.expect);
 }
 
-/** Fresh buffers, or with `recycle` a ring whose oldest buffer is reused once nothing unconsumed lies in it. */
-function nextBuffer(ring: Buffer[], recycle: Recycle | undefined, turn: number): Buffer {
-  if (!recycle) return Buffer.allocUnsafe(READ_SIZE);
-  const size = recycle.ring ?? 4;
-  const slot = turn % size;
-  const old = ring[slot];
-  // The unconsumed tail spans at most the last `pending` bytes: the size-1 newer buffers hold that much.
-  if (old && recycle.pending() <= (size - 1) * READ_SIZE && !recycle.inUse?.(old.buffer)) return old;
-  const b = Buffer.allocUnsafe(READ_SIZE);
-  ring[slot] = b;
-  return b;
+/**
+ * Read buffers taken in turn, the oldest reused once the consumer's unconsumed tail (`recycle`)
+ * lies in the newer ones and nothing else holds it; fresh buffers without `recycle`. Read lengths
+ * are kept, since a read may fill a buffer only in part.
+ */
+export class ReadRing {
+  readonly #buffers: Buffer[] = [];
+  readonly #lengths: number[];
+  readonly #count: number;
+  #slot = 0;
+
+  constructor(
+    private readonly bufferBytes: number,
+    private readonly recycle: Recycle | undefined,
+  ) {
+    this.#count = recycle?.ring ?? 4;
+    this.#lengths = new Array<number>(this.#count).fill(0);
+  }
+
+  /** The buffer to read into next; tell `filled(n)` how many bytes the read put in it. */
+  next(): Buffer {
+    const r = this.recycle;
+    if (!r) return Buffer.allocUnsafe(this.bufferBytes);
+    this.#slot = (this.#slot + 1) % this.#count;
+    const newer = this.#lengths.reduce((a, b) => a + b, 0) - this.#lengths[this.#slot]!;
+    let b = this.#buffers[this.#slot];
+    if (!b || r.pending() > newer || r.inUse?.(b.buffer)) this.#buffers[this.#slot] = b = Buffer.allocUnsafe(this.bufferBytes);
+    this.#lengths[this.#slot] = 0;
+    return b;
+  }
+
+  filled(n: number): void {
+    this.#lengths[this.#slot] = n;
+  }
 }
 
 async function* plainFile(ch: CaptureChannel, path: string, recycle?: Recycle): AsyncGenerator<Uint8Array> {
@@ -62,10 +85,11 @@ async function* plainFile(ch: CaptureChannel, path: string, recycle?: Recycle): 
   }
   try {
     let pos = 0;
-    const ring: Buffer[] = [];
-    for (let turn = 0; ; turn++) {
-      const buf = nextBuffer(ring, recycle, turn);
+    const ring = new ReadRing(READ_SIZE, recycle);
+    for (;;) {
+      const buf = ring.next();
       const got = readAt(fd, path, buf, READ_SIZE, pos);
+      ring.filled(got);
       if (got === 0) return;
       pos += got;
       yield got === READ_SIZE ? buf : buf.subarray(0, got);

@@ -7,6 +7,7 @@
 import type { WriteStream } from 'node:fs';
 import { createOutputStream } from '@migwire/capture';
 import type { RecordingFile, RecordingFileEvents } from './recording-file.js';
+import { firstEvent } from './first-event.js';
 
 export const WRITE_BATCH_BYTES = 1024 * 1024;
 export const WRITE_BATCH_MS = 5;
@@ -44,17 +45,7 @@ export class BufferedFile implements RecordingFile {
   drained(): Promise<void> {
     // Nothing drains while the batch is corked.
     this.#flush();
-    const out = this.out;
-    return new Promise((resolve) => {
-      if (!out.writableNeedDrain) return resolve();
-      const done = (): void => {
-        out.off('drain', done);
-        out.off('error', done);
-        resolve();
-      };
-      out.on('drain', done);
-      out.on('error', done);
-    });
+    return this.out.writableNeedDrain ? firstEvent(this.out, ['drain', 'error']) : Promise.resolve();
   }
 
   async close(): Promise<void> {

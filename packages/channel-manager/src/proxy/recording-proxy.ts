@@ -16,6 +16,7 @@ import { ChannelError } from '../errors.js';
 import { OrderedDialer, type DialTarget } from '../dial/ordered-dialer.js';
 import { CaptureFiles } from './capture-files.js';
 import type { DirectionRecorder } from './direction.js';
+import { firstEvent } from './first-event.js';
 
 export interface TerminatingTls {
   /** Decrypt what the source sends (the proxy is the TLS server QEMU's source talks to). */
@@ -278,19 +279,7 @@ export class RecordingProxy extends EventEmitter {
         from.pause();
         const pending: Array<Promise<unknown>> = [];
         if (!fileOk) pending.push(rec.drained());
-        if (!netOk) {
-          pending.push(
-            new Promise<void>((r) => {
-              const done = (): void => {
-                to.off('drain', done);
-                to.off('close', done);
-                r();
-              };
-              to.on('drain', done);
-              to.on('close', done);
-            }),
-          );
-        }
+        if (!netOk) pending.push(firstEvent(to, ['drain', 'close']));
         void Promise.all(pending).then(() => {
           if (--waits === 0) from.resume();
         });

@@ -9,8 +9,8 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { PageRunScanner, findPageRunStart, pageRecordLength, type MainStreamDecoder, type PassedPageRun } from '@migwire/stream-codec';
-import { readAt } from '../file-bytes.js';
-import { checkRead, type ExpectedContent } from '../../open/byte-source.js';
+import { ReadRing, readAt } from '../file-bytes.js';
+import type { ExpectedContent } from '../../open/byte-source.js';
 import { verifiedAside, type HashAhead } from '../../open/hash-aside.js';
 import type { PageRunsAhead } from './ahead.js';
 
@@ -20,8 +20,6 @@ import type { PageRunsAhead } from './ahead.js';
  * again): 10-20% faster here than 128 KiB.
  */
 const READ_SIZE = 1 << 20;
-/** Read buffers in turn: one being decoded, the rest for a record split across reads. */
-const RING = 4;
 /** Longest page record header: be64, a name length byte and up to 255 name bytes. */
 const MAX_HEAD = 8 + 1 + 255;
 
@@ -30,17 +28,7 @@ export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ah
   const pageSize = dec.targetPageSize;
   const scanner = new PageRunScanner(pageSize);
   const head = Buffer.allocUnsafe(MAX_HEAD);
-  const ring: Buffer[] = [];
-  const lengths: number[] = new Array<number>(RING).fill(0);
-  let turn = 0;
-  /** The next read buffer: one the decoder's unconsumed tail no longer lies in. */
-  const buffer = (): { buf: Buffer; slot: number } => {
-    const slot = turn++ % RING;
-    const newer = lengths.reduce((a, b) => a + b, 0) - lengths[slot]!;
-    let buf = ring[slot];
-    if (!buf || dec.pending > newer) ring[slot] = buf = Buffer.allocUnsafe(READ_SIZE);
-    return { buf, slot };
-  };
+  const ring = new ReadRing(READ_SIZE, { pending: () => dec.pending });
   try {
     let pos = 0;
     for (;;) {
@@ -64,9 +52,9 @@ export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ah
       // The decoder holds the start of a page record: read just the rest of it, so it stands between records again.
       const rest = dec.pending > 0 ? missing(fd, path, head, pos - dec.pending, dec.pending, pageSize) : undefined;
       if (rest !== undefined && pos + rest < limit) limit = pos + rest;
-      const { buf, slot } = buffer();
+      const buf = ring.next();
       const got = readAt(fd, path, buf, limit - pos, pos);
-      lengths[slot] = got;
+      ring.filled(got);
       if (got === 0) return;
       const chunk = buf.subarray(0, got);
       if (dec.pending > 0 || rest !== undefined) {
@@ -124,19 +112,10 @@ function missing(fd: number, path: string, head: Buffer, start: number, have: nu
 }
 
 /**
- * The reader's items checked against what index.json promises: the bytes counted here (runs by
- * their extent), the sha256 computed on another thread (this reader does not see every byte).
+ * The reader's items held to index.json's sha256, computed on another thread (this reader does
+ * not see every byte); runs count by their extent. The size was checked when the capture was opened.
  */
 export function checkedRuns(source: AsyncIterable<Uint8Array | PassedPageRun>, path: string, expect: ExpectedContent, hashes?: HashAhead): AsyncIterable<Uint8Array | PassedPageRun> {
   const length = (item: Uint8Array | PassedPageRun): number => (item instanceof Uint8Array ? item.length : item.end - item.start);
-  return expect.sha256 ? verifiedAside(source, path, expect, length, hashes) : counted(source, path, expect, length);
-}
-
-async function* counted<T>(source: AsyncIterable<T>, path: string, expect: ExpectedContent, length: (item: T) => number): AsyncGenerator<T> {
-  let n = 0;
-  for await (const item of source) {
-    n += length(item);
-    yield item;
-  }
-  checkRead(path, expect, n, undefined);
+  return expect.sha256 ? verifiedAside(source, path, expect, length, hashes) : source;
 }
