@@ -5,7 +5,6 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -77,12 +76,17 @@ test('a destination killed mid-stream gives exit 1 whatever the timing', async (
       s.resume();
     });
     const rec = await startRecord(dst.port, out, ['--exit-when-idle', '200']);
+    // A failed run leaves neither the recorder nor the destination behind (ava would not exit).
+    t.teardown(() => {
+      if (rec.child.exitCode === null) rec.child.kill('SIGKILL');
+      dst.close();
+    });
     const src = await source(rec.port);
     const total = killAfter === 64 * 1024 ? 64 * 1024 : 8 * MiB;
     let sent = 0;
     await pushUntil(src, chunk(64 * 1024), () => (sent += 64 * 1024) > total);
-    // The source notices the close (end or reset) and closes its side.
-    if (!src.destroyed) await Promise.race([once(src, 'end'), once(src, 'close')]);
+    // The source notices the close (end, or the reset the recorder passes on) and closes its side.
+    if (!src.destroyed) await new Promise((r) => ['end', 'close', 'error'].forEach((e) => src.once(e, r)));
     src.destroy();
     const { code } = await exitWithin(rec, 10_000);
     dst.close();
