@@ -35,6 +35,23 @@ test('writer and reader round-trip: numbered rows, times to the microsecond, off
   t.deepEqual(rows.map((r) => r.line), [2, 3, 4, 5]);
 });
 
+test('writer: many rows, written over many flushes, come back in order; the widest numbers fit', async (t) => {
+  const path = join(scratch('mw-chunks-'), 'chunks.csv');
+  const w = new ChunksWriter(path);
+  const n = 20_000;
+  const expected: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const big = i % 1000 === 999;
+    const [time, off, len] = big ? [1e15 + i / 7, Number.MAX_SAFE_INTEGER - i, 16 * 1024 * 1024] : [i / 1000, i * 65536, 65536];
+    w.row(time, i % 5, i % 2 ? 'dst2src' : 'src2dst', off, len);
+    expected.push(`${i},${time.toFixed(6)},${i % 5},${i % 2 ? 'dst2src' : 'src2dst'},${off},${len}`);
+  }
+  await w.close();
+  t.is(w.count, n);
+  t.is(readFileSync(path, 'latin1'), [CHUNKS_HEADER, ...expected, ''].join('\n'));
+  t.is((await all(path)).length, n);
+});
+
 test('lines split across reads (and CRLF endings) read the same as whole lines', async (t) => {
   const text = readFileSync(join(FIXTURES, '7.2-c-multifd4-zstd', 'chunks.csv'), 'utf8');
   const whole = await all(join(FIXTURES, '7.2-c-multifd4-zstd', 'chunks.csv'));
