@@ -26,7 +26,7 @@ export class BufferedFile implements RecordingFile {
     this.#closed = new Promise((resolve) => out.once('close', () => resolve()));
   }
 
-  write(chunk: Buffer): boolean {
+  write(chunk: Buffer, done?: () => void): boolean {
     const out = this.out;
     const n = chunk.length;
     if (this.#corked === 0) {
@@ -34,9 +34,11 @@ export class BufferedFile implements RecordingFile {
       this.#timer = setTimeout(() => this.#flush(), WRITE_BATCH_MS);
     }
     this.#corked += n;
+    // The stream keeps the chunk until it is written (or failed): only then is it done with.
     const ok = out.write(chunk, (err) => {
       if (err) this.events.onError(err.message);
       else this.events.onWritten(n);
+      done?.();
     });
     if (this.#corked >= WRITE_BATCH_BYTES) this.#flush();
     return ok;

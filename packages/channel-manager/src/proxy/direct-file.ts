@@ -84,8 +84,16 @@ export class DirectFile implements RecordingFile {
     this.lagLimit = Math.max(DIRECT_BATCH_BYTES, Math.min(o.lagBytes, DIRECT_LAG_MAX));
   }
 
-  /** Copy `chunk` in (the caller may drop or reuse it on return); full batches are queued at once. */
-  write(chunk: Uint8Array): boolean {
+  /** Copy `chunk` in (done with it on return: `done` is called before); full batches are queued at once. */
+  write(chunk: Uint8Array, done?: () => void): boolean {
+    try {
+      return this.#copyIn(chunk);
+    } finally {
+      done?.();
+    }
+  }
+
+  #copyIn(chunk: Uint8Array): boolean {
     if (this.#failed || this.#closed) return true;
     this.#accepted += chunk.length;
     this.lag += chunk.length;

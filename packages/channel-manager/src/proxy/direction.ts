@@ -68,14 +68,20 @@ export class DirectionRecorder {
     }
   }
 
-  /** Record a received chunk; false when the file is behind (the caller pauses the reader). */
-  record(chunk: Buffer, now: number): boolean {
+  /**
+   * Record a received chunk; false when the file is behind (the caller pauses the reader).
+   * `done` is called once the file no longer needs the chunk's memory (at once when there is no file).
+   */
+  record(chunk: Buffer, now: number, done?: () => void): boolean {
     if (this.firstDataAt === null) this.firstDataAt = now;
     this.received += chunk.length;
     this.chunks++;
     if (this.head.length < 64) this.head = Buffer.concat([this.head, chunk.subarray(0, 64 - this.head.length)]);
-    if (!this.sink || this.writeError) return true;
-    return this.sink.write(chunk);
+    if (!this.sink || this.writeError) {
+      done?.();
+      return true;
+    }
+    return this.sink.write(chunk, done);
   }
 
   private failWrite(message: string): void {

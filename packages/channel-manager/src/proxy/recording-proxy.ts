@@ -17,6 +17,8 @@ import { OrderedDialer, type DialTarget } from '../dial/ordered-dialer.js';
 import { CaptureFiles } from './capture-files.js';
 import type { DirectionRecorder } from './direction.js';
 import { firstEvent } from './first-event.js';
+import { ReadSlabs } from './read-slabs.js';
+import { adoptWithSlabReads, type SlabSocket } from './slab-socket.js';
 
 export interface TerminatingTls {
   /** Decrypt what the source sends (the proxy is the TLS server QEMU's source talks to). */
@@ -136,7 +138,11 @@ export class RecordingProxy extends EventEmitter {
     const id = this.conns.length;
     const now = this.now();
     const tls = this.o.tls;
-    const src: Socket = tls
+    const sourcePeer = `${raw.remoteAddress}:${raw.remotePort}`;
+    // Plain TCP: the source's bytes are read into slabs (read-slabs.ts). A consumer that may keep
+    // views (onChunk's decoders keep a partial record) gets slabs that are never reused.
+    const slabbed = tls ? undefined : adoptWithSlabReads(raw, new ReadSlabs(!this.o.onChunk), true);
+    const src: Socket = slabbed ? slabbed.socket : tls
       ? new TLSSocket(raw, {
           isServer: true,
           // At most TLS 1.2 toward the source: a TLS 1.3 server sends its NewSessionTickets after
@@ -158,7 +164,7 @@ export class RecordingProxy extends EventEmitter {
       connectedAt: null,
       closedAt: null,
       forced: false,
-      sourcePeer: `${raw.remoteAddress}:${raw.remotePort}`,
+      sourcePeer,
       targetLocal: null,
       connectError: null,
       src,
@@ -198,10 +204,9 @@ export class RecordingProxy extends EventEmitter {
           conn.dst = dst;
           conn.connectedAt = this.now();
           conn.targetLocal = `${dst.localAddress}:${dst.localPort}`;
-          this.pump(conn, src, dst, conn.up, finished);
+          this.pump(conn, src, dst, conn.up, finished, slabbed);
           this.pump(conn, dst, src, conn.down, finished);
-          if (src === raw) raw.resume();
-          else src.resume();
+          src.resume();
         },
         (e: Error) => {
           conn.connectError = e.message;
@@ -260,18 +265,20 @@ export class RecordingProxy extends EventEmitter {
     this.emit('role', conn.id, conn.role, conn.multifdId);
   }
 
-  private pump(conn: Conn, from: Socket, to: Socket, rec: DirectionRecorder, finished: () => void): void {
+  /** Forward and record what `from` reads; `slabbed`: it reads into slabs, released once written both ways. */
+  private pump(conn: Conn, from: Socket, to: Socket, rec: DirectionRecorder, finished: () => void, slabbed?: SlabSocket): void {
     let waits = 0;
     const upstream = rec.name === 'src2dst';
-    from.on('data', (chunk: Buffer) => {
+    const forward = (chunk: Buffer, done?: () => void): void => {
       const t = this.now();
       this.files.chunk(t, conn.id, rec, chunk.length);
-      const fileOk = rec.record(chunk, t);
+      const fileOk = rec.record(chunk, t, done);
       if (upstream) this.identify(conn, false);
       this.o.onChunk?.(conn.id, rec.name, chunk, t);
       const n = chunk.length;
       const netOk = to.write(chunk, (err) => {
         if (!err) rec.sent += n;
+        done?.();
       });
       if (!fileOk || !netOk) {
         // Hold this reader until both the peer and the file have taken what they were given.
@@ -284,7 +291,14 @@ export class RecordingProxy extends EventEmitter {
           if (--waits === 0) from.resume();
         });
       }
-    });
+    };
+    if (slabbed) {
+      slabbed.onRead = (view, slab) => {
+        // Two hand-offs hold the slab: the file and the destination socket.
+        slab.holds += 2;
+        forward(view, () => slabbed.release(slab));
+      };
+    } else from.on('data', (chunk: Buffer) => forward(chunk));
     let ended = false;
     const end = (reason: 'eof' | 'recv-error' | 'send-error', err?: Error): void => {
       if (ended) return;
