@@ -1,44 +1,20 @@
 /**
  * record: loopback throughput through a proxy, as `migwire record` sits between QEMU endpoints,
- * against a Node blind relay (socket.pipe both ways) and a plain write of the same bytes.
+ * against the fastest blind relay of the run (relays.ts) and a plain write of the same bytes.
  */
 import { createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { RecordingProxy } from '@migwire/channel-manager';
 import { LiveChecker } from '@migwire/sync';
 import { CHUNK, MiB, measure, pct, record, type Measured } from './figures.js';
 import { WORK } from './paths.js';
 import { makeMultifdCapture } from './synthetic.js';
+import { LOOPBACK, startBigReadRelay, startPipeRelay, startSocatRelay, type Relay } from './relays.js';
 
-export const LOOPBACK = '127.0.0.1';
+export { LOOPBACK };
 const PROXY_CHANNELS = 4;
-
-async function listenOn(server: Server): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-const closeServer = (server: Server): Promise<void> => new Promise((r) => server.close(() => r()));
-
-/** The baseline: a minimal blind proxy, socket.pipe both ways. */
-async function startPipeProxy(targetPort: number): Promise<{ server: Server; port: number }> {
-  const server = createServer({ allowHalfOpen: true }, (src) => {
-    const dst = connect({ host: LOOPBACK, port: targetPort, allowHalfOpen: true });
-    src.pipe(dst);
-    dst.pipe(src);
-    src.on('error', () => dst.destroy());
-    dst.on('error', () => src.destroy());
-    src.on('close', () => dst.destroy());
-    dst.on('close', () => src.destroy());
-  });
-  return { server, port: await listenOn(server) };
-}
 
 /** The source and destination endpoints, in a child process (bench/peers.ts). */
 export interface Peers {
@@ -97,11 +73,12 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
   // Each variant once per round, rounds interleaved, best of three: this machine's loopback
   // throughput drifts by tens of percent from one second to the next.
   // `channels` connections share the same total: 1 of `total` bytes or 4 of a quarter each.
-  const pipeVariant = async (channels: number): Promise<M> => {
-    const pipe = await startPipeProxy(peers.sinkPort);
+  const relayVariant = async (start: (port: number) => Promise<Relay | undefined>, channels: number): Promise<M | undefined> => {
+    const relay = await start(peers.sinkPort);
+    if (!relay) return undefined;
     const before = await peers.received();
-    const r = await measure(() => peers.synthetic(pipe.port, total / channels, channels));
-    await closeServer(pipe.server);
+    const r = await measure(() => peers.synthetic(relay.port, total / channels, channels));
+    await relay.close();
     return checked(before, r, total);
   };
   const proxyVariant = async (outDir: string | undefined, send: 'synthetic' | 'files', check: boolean, channels = PROXY_CHANNELS, directIo = false): Promise<M> => {
@@ -150,12 +127,19 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     return r;
   };
   const capture = join(WORK, 'record-capture');
-  const variants: Array<[string, () => Promise<M>]> = [
-    ['pipe', () => pipeVariant(PROXY_CHANNELS)],
+  const socat = await startSocatRelay(peers.sinkPort);
+  await socat?.close();
+  const relays: Array<[string, (port: number) => Promise<Relay | undefined>]> = [
+    ['pipe', startPipeRelay],
+    ['1 MiB reads', startBigReadRelay],
+    ...(socat ? [['socat', startSocatRelay] as [string, (port: number) => Promise<Relay | undefined>]] : []),
+  ];
+  const variants: Array<[string, () => Promise<M | undefined>]> = [
+    ...relays.map(([name, start]): [string, () => Promise<M | undefined>] => [`relay ${name}`, () => relayVariant(start, PROXY_CHANNELS)]),
     ['write', () => diskVariant(PROXY_CHANNELS)],
     ['blind', () => proxyVariant(undefined, 'synthetic', false)],
     ['disk', () => proxyVariant(capture, 'synthetic', false)],
-    ['pipe 1', () => pipeVariant(1)],
+    ...relays.map(([name, start]): [string, () => Promise<M | undefined>] => [`relay ${name} 1`, () => relayVariant(start, 1)]),
     ['write 1', () => diskVariant(1)],
     ['disk 1', () => proxyVariant(capture, 'synthetic', false, 1)],
     ['direct', () => proxyVariant(capture, 'synthetic', false, PROXY_CHANNELS, true)],
@@ -163,35 +147,43 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     ['files', () => proxyVariant(capture, 'files', false)],
     ['check', () => proxyVariant(capture, 'files', true)],
   ];
-  const warm = await startPipeProxy(peers.sinkPort);
+  const warm = await startPipeRelay(peers.sinkPort);
   await peers.synthetic(warm.port, 16 * MiB);
-  await closeServer(warm.server);
+  await warm.close();
   const best = new Map<string, M>();
   for (let round = 0; round < 3; round++) {
     for (const [name, run] of variants) {
       const r = await run();
+      if (!r) continue;
       const b = best.get(name);
       if (!b || r.seconds / r.bytes < b.seconds / b.bytes) best.set(name, r);
     }
   }
-  const base = best.get('pipe')!;
-  record('proxy (4 ch): blind socket.pipe', base, undefined, `best of 3; ${PROXY_CHANNELS} concurrent loopback connections, ${CHUNK / 1024} KiB writes, endpoints in another process`);
-  record('proxy (4 ch): RecordingProxy, no outDir', best.get('blind')!, base, 'best of 3', 'blind pipe');
-  const write = best.get('write')!;
-  record('file write (4 files), no network', write, undefined, 'best of 3; the file system bound on any recording');
-  // Recording can go no faster than the slower of the pipe and the disk: that is its baseline.
-  const bound = write.seconds / write.bytes > base.seconds / base.bytes ? write : base;
-  const boundName = bound === write ? 'file write' : 'blind pipe';
-  record('proxy (4 ch): RecordingProxy to disk', best.get('disk')!, bound, `best of 3; ${pct(best.get('disk')!, base)} of the blind pipe`, boundName);
-  record('proxy (4 ch): to disk with --direct-io (O_DIRECT)', best.get('direct')!, bound, `best of 3; ${pct(best.get('direct')!, base)} of the blind pipe`, boundName);
-  record('proxy (4 multifd files): record to disk', best.get('files')!, bound, `best of 3; ${pct(best.get('files')!, base)} of the blind pipe`, boundName);
-  record('proxy (4 multifd files): record --check', best.get('check')!, best.get('files')!, 'best of 3; live rules decode every channel', 'record without --check');
-  const pipe1 = best.get('pipe 1')!;
-  const write1 = best.get('write 1')!;
-  record('proxy (1 ch): blind socket.pipe', pipe1, undefined, 'best of 3; one connection');
-  record('file write (1 file), no network', write1, undefined, 'best of 3');
-  const bound1 = write1.seconds / write1.bytes > pipe1.seconds / pipe1.bytes ? write1 : pipe1;
-  record('proxy (1 ch): RecordingProxy to disk', best.get('disk 1')!, bound1, `best of 3; ${pct(best.get('disk 1')!, pipe1)} of the blind pipe`, bound1 === write1 ? 'file write' : 'blind pipe');
-  record('proxy (1 ch): to disk with --direct-io (O_DIRECT)', best.get('direct 1')!, bound1, `best of 3; ${pct(best.get('direct 1')!, pipe1)} of the blind pipe`, bound1 === write1 ? 'file write' : 'blind pipe');
+  // The floor for each channel count: the fastest blind relay of this run, or the file write if slower.
+  const speed = (m: M): number => m.bytes / m.seconds;
+  const floorOf = (channels: number): { m: M; name: string; relay: M; relayName: string } => {
+    const suffix = channels === 1 ? ' 1' : '';
+    const measured = relays.map(([name]) => [name, best.get(`relay ${name}${suffix}`)!] as const);
+    const [relayName, relay] = measured.reduce((a, b) => (speed(b[1]) > speed(a[1]) ? b : a));
+    const write = best.get(`write${suffix}`)!;
+    return speed(write) < speed(relay) ? { m: write, name: 'file write', relay, relayName } : { m: relay, name: `blind relay (${relayName})`, relay, relayName };
+  };
+  const report = (channels: number): void => {
+    const suffix = channels === 1 ? ' 1' : '';
+    const what = channels === 1 ? '1 ch' : `${PROXY_CHANNELS} ch`;
+    for (const [name] of relays) record(`proxy (${what}): blind relay, ${name}`, best.get(`relay ${name}${suffix}`)!, undefined, `best of 3; ${channels} loopback connection(s), endpoints in another process`);
+    record(`file write (${channels} file${channels === 1 ? '' : 's'}), no network`, best.get(`write${suffix}`)!, undefined, 'best of 3; the file system bound on any recording');
+    const floor = floorOf(channels);
+    const vsPipe = (m: M): string => `best of 3; ${pct(m, best.get(`relay pipe${suffix}`)!)} of socket.pipe`;
+    if (channels !== 1) record(`proxy (${what}): RecordingProxy, no outDir`, best.get('blind')!, floor.relay, vsPipe(best.get('blind')!), `blind relay (${floor.relayName})`);
+    record(`proxy (${what}): RecordingProxy to disk`, best.get(`disk${suffix}`)!, floor.m, vsPipe(best.get(`disk${suffix}`)!), floor.name);
+    record(`proxy (${what}): to disk with --direct-io (O_DIRECT)`, best.get(`direct${suffix}`)!, floor.m, vsPipe(best.get(`direct${suffix}`)!), floor.name);
+    if (channels !== 1) {
+      record(`proxy (${PROXY_CHANNELS} multifd files): record to disk`, best.get('files')!, floor.m, vsPipe(best.get('files')!), floor.name);
+      record(`proxy (${PROXY_CHANNELS} multifd files): record --check`, best.get('check')!, best.get('files')!, 'best of 3; live rules decode every channel', 'record without --check');
+    }
+  };
+  report(PROXY_CHANNELS);
+  report(1);
   peers.close();
 }

@@ -7,8 +7,8 @@
  *
  * The bytes of a read are handed on as a view into its slab (to the destination socket, the
  * recording file). Each hand-off holds the slab; once every hold is released and the slab is no
- * longer read into, it is read into again from the start. Without recycling (a consumer that may
- * keep views, such as a decoder keeping a partial record) a finished slab is left to the GC.
+ * longer read into, it is read into again from the start. (onChunk sees the view during its call
+ * only: a live decoder copies the partial record it keeps, see ChunkQueue.own.)
  */
 
 /** Bytes per slab: the most one read can take. */
@@ -32,8 +32,8 @@ export class ReadSlabs {
   #at = 0;
   readonly #free: Slab[] = [];
 
-  /** `recycle`: reuse a slab once its views are released (false when a consumer may keep views). */
-  constructor(private readonly recycle: boolean) {}
+  /** `recycle`: reuse a slab once its views are released (false: leave finished slabs to the GC). */
+  constructor(private readonly recycle = true) {}
 
   /** The room the next read lands in. */
   target(): Buffer {

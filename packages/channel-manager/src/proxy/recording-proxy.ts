@@ -35,7 +35,10 @@ export interface RecordingProxyOptions {
   layout?: ChannelLayout;
   /** Terminate TLS on both sides and record the plaintext; roles then come from the decrypted bytes. */
   tls?: TerminatingTls;
-  /** Sees every chunk as it is forwarded (live checks); must not keep or change it. */
+  /**
+   * Sees every chunk as it is forwarded (live checks); must not change it, nor keep it past the
+   * call: its memory is read into again (a decoder fed it calls ownPending() after write()).
+   */
   onChunk?: (connection: number, direction: 'src2dst' | 'dst2src', chunk: Buffer, t: number) => void;
   /** Bytes a recording file may lag behind the network per direction (default 8 MiB). */
   fileBufferBytes?: number;
@@ -139,9 +142,8 @@ export class RecordingProxy extends EventEmitter {
     const now = this.now();
     const tls = this.o.tls;
     const sourcePeer = `${raw.remoteAddress}:${raw.remotePort}`;
-    // Plain TCP: the source's bytes are read into slabs (read-slabs.ts). A consumer that may keep
-    // views (onChunk's decoders keep a partial record) gets slabs that are never reused.
-    const slabbed = tls ? undefined : adoptWithSlabReads(raw, new ReadSlabs(!this.o.onChunk), true);
+    // Plain TCP: the source's bytes are read into slabs (read-slabs.ts), read into again once done with.
+    const slabbed = tls ? undefined : adoptWithSlabReads(raw, new ReadSlabs(), true);
     const src: Socket = slabbed ? slabbed.socket : tls
       ? new TLSSocket(raw, {
           isServer: true,

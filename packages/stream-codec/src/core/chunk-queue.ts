@@ -19,6 +19,8 @@ export class ChunkQueue {
   private scratchStart = 0;
   private scratchEnd = 0;
   private lastIsScratch = false;
+  /** Chunks from this index on may be the caller's memory: own() has not copied them. */
+  private borrowedFrom = 0;
 
   /** Bytes available to read. */
   get length(): number {
@@ -54,6 +56,26 @@ export class ChunkQueue {
       return;
     }
     this.chunks.push(chunk);
+    this.lastIsScratch = false;
+  }
+
+  /**
+   * Copy the unread bytes of the chunks pushed since the last call into memory of the queue's
+   * own, so the caller may reuse those chunks (a recorder reads into the same slabs again). Each
+   * byte is copied once however long it waits (a large device section over many reads); views
+   * handed out before stay as they are.
+   */
+  own(): void {
+    for (let k = Math.max(this.first, this.borrowedFrom); k < this.chunks.length; k++) {
+      const from = k === this.first ? this.headPos : 0;
+      const c = this.chunks[k]!;
+      const copy = new Uint8Array(c.length - from);
+      copy.set(c.subarray(from));
+      this.chunks[k] = copy;
+      if (k === this.first) this.headPos = 0;
+    }
+    this.borrowedFrom = this.chunks.length;
+    // The last chunk is no longer a view of the scratch buffer: small chunks start a new piece.
     this.lastIsScratch = false;
   }
 
@@ -238,8 +260,10 @@ export class ChunkQueue {
       this.first = 0;
       this.headPos = 0;
       this.lastIsScratch = false;
+      this.borrowedFrom = 0;
     } else if (this.first > 64) {
       this.chunks.splice(0, this.first);
+      this.borrowedFrom = Math.max(0, this.borrowedFrom - this.first);
       this.first = 0;
     }
   }

@@ -28,6 +28,8 @@ export interface Decoder<R extends CodecRecord = CodecRecord> {
   readonly pending: number;
   write(chunk: Uint8Array, sink: (record: R) => void): void;
   end(sink: (record: R) => void): void;
+  /** Copy the bytes it still holds of chunks written so far, so their memory may be reused. */
+  ownPending(): void;
   /** A fresh decoder with the same options (usable again after an error). */
   reset(): Decoder<R>;
 }

@@ -67,6 +67,11 @@ export class MainStreamDecoder {
   }
 
   /** Feed a chunk; every record completed by it is passed to `sink` in stream order. */
+  /** Copy the bytes it still holds of chunks written so far (a partial record), so the caller may reuse their memory. */
+  ownPending(): void {
+    this.#s.q.own();
+  }
+
   write(chunk: Uint8Array, sink: RecordSink): void {
     const s = this.#s;
     if (s.error) throw s.error;

@@ -123,6 +123,11 @@ export class MultifdDecoder {
     this.skipLeft -= n;
   }
 
+  /** Copy the bytes it still holds of chunks written so far (a partial record), so the caller may reuse their memory. */
+  ownPending(): void {
+    this.q.own();
+  }
+
   write(chunk: Uint8Array, sink: MultifdSink): void {
     if (this.error) throw this.error;
     this.q.push(chunk);

@@ -55,6 +55,11 @@ export class ReturnPathDecoder {
     return new ReturnPathDecoder(this.options);
   }
 
+  /** Copy the bytes it still holds of chunks written so far (a partial record), so the caller may reuse their memory. */
+  ownPending(): void {
+    this.q.own();
+  }
+
   write(chunk: Uint8Array, sink: ReturnPathSink): void {
     if (this.error) throw this.error;
     this.q.push(chunk);

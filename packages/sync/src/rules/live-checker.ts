@@ -56,6 +56,8 @@ export class LiveChecker {
       s.decoder.write(chunk, (r) => {
         this.#set.observe(s.channel, r, t);
       });
+      // The recorder reads into the same memory again once this returns: keep no view of it.
+      s.decoder.ownPending();
     } catch (e) {
       if (!(e instanceof CodecError)) throw e;
       s.error = e;
