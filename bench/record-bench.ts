@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RecordingProxy } from '@migwire/channel-manager';
 import { LiveChecker } from '@migwire/sync';
-import { CHUNK, MiB, measure, pct, record, type Measured } from './figures.js';
+import { MiB, measure, pct, record, type Measured } from './figures.js';
 import { WORK } from './paths.js';
 import { makeMultifdCapture } from './synthetic.js';
 import { LOOPBACK, startBigReadRelay, startPipeRelay, startSocatRelay, type Relay } from './relays.js';
@@ -73,13 +73,14 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
   // Each variant once per round, rounds interleaved, best of three: this machine's loopback
   // throughput drifts by tens of percent from one second to the next.
   // `channels` connections share the same total: 1 of `total` bytes or 4 of a quarter each.
-  const relayVariant = async (start: (port: number) => Promise<Relay | undefined>, channels: number): Promise<M | undefined> => {
+  const filesBytes = files.reduce((n, f) => n + statSync(f).size, 0);
+  const relayVariant = async (start: (port: number) => Promise<Relay | undefined>, channels: number, send: 'synthetic' | 'files' = 'synthetic'): Promise<M | undefined> => {
     const relay = await start(peers.sinkPort);
     if (!relay) return undefined;
     const before = await peers.received();
-    const r = await measure(() => peers.synthetic(relay.port, total / channels, channels));
+    const r = await measure(() => (send === 'synthetic' ? peers.synthetic(relay.port, total / channels, channels) : peers.files(relay.port, files)));
     await relay.close();
-    return checked(before, r, total);
+    return checked(before, r, send === 'synthetic' ? total : filesBytes);
   };
   const proxyVariant = async (outDir: string | undefined, send: 'synthetic' | 'files', check: boolean, channels = PROXY_CHANNELS, directIo = false): Promise<M> => {
     if (outDir) rmSync(outDir, { recursive: true, force: true });
@@ -103,20 +104,20 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     if (!index.all_recorded_equals_forwarded) throw new Error('recording is not equal to what was forwarded');
     if (live?.violations.length) throw new Error(`${live.violations.length} live violations on a valid stream`);
     if (outDir) rmSync(outDir, { recursive: true, force: true });
-    return checked(before, r, send === 'synthetic' ? total : files.reduce((n, f) => n + statSync(f).size, 0));
+    return checked(before, r, send === 'synthetic' ? total : filesBytes);
   };
   // The other bound on recording: how fast this process can write the same bytes to files on
-  // the capture's file system (one file per channel, at once, 256 KiB writes, as the recorder gets them).
+  // the capture's file system (one file per channel, at once, 1 MiB writes, as the recorder makes them).
   const diskVariant = async (channels: number): Promise<M> => {
     const dir = join(WORK, 'record-disk-baseline');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const block = Buffer.alloc(CHUNK, 0x5a);
+    const block = Buffer.alloc(MiB, 0x5a);
     const r = await measure(async () => {
       const each = total / channels;
       const one = async (i: number): Promise<number> => {
-        const out = createWriteStream(join(dir, `conn0${i}.bin`), { highWaterMark: MiB });
-        for (let n = 0; n < each; n += CHUNK) if (!out.write(block.subarray(0, Math.min(CHUNK, each - n)))) await once(out, 'drain');
+        const out = createWriteStream(join(dir, `conn0${i}.bin`), { highWaterMark: 4 * MiB });
+        for (let n = 0; n < each; n += MiB) if (!out.write(block.subarray(0, Math.min(MiB, each - n)))) await once(out, 'drain');
         out.end();
         await once(out, 'close');
         return each;
@@ -144,6 +145,7 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     ['disk 1', () => proxyVariant(capture, 'synthetic', false, 1)],
     ['direct', () => proxyVariant(capture, 'synthetic', false, PROXY_CHANNELS, true)],
     ['direct 1', () => proxyVariant(capture, 'synthetic', false, 1, true)],
+    ...relays.map(([name, start]): [string, () => Promise<M | undefined>] => [`relay ${name} files`, () => relayVariant(start, PROXY_CHANNELS, 'files')]),
     ['files', () => proxyVariant(capture, 'files', false)],
     ['check', () => proxyVariant(capture, 'files', true)],
   ];
@@ -161,11 +163,10 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
   }
   // The floor for each channel count: the fastest blind relay of this run, or the file write if slower.
   const speed = (m: M): number => m.bytes / m.seconds;
-  const floorOf = (channels: number): { m: M; name: string; relay: M; relayName: string } => {
-    const suffix = channels === 1 ? ' 1' : '';
+  const floorOf = (channels: number, suffix = channels === 1 ? ' 1' : ''): { m: M; name: string; relay: M; relayName: string } => {
     const measured = relays.map(([name]) => [name, best.get(`relay ${name}${suffix}`)!] as const);
     const [relayName, relay] = measured.reduce((a, b) => (speed(b[1]) > speed(a[1]) ? b : a));
-    const write = best.get(`write${suffix}`)!;
+    const write = best.get(`write${channels === 1 ? ' 1' : ''}`)!;
     return speed(write) < speed(relay) ? { m: write, name: 'file write', relay, relayName } : { m: relay, name: `blind relay (${relayName})`, relay, relayName };
   };
   const report = (channels: number): void => {
@@ -179,7 +180,9 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     record(`proxy (${what}): RecordingProxy to disk`, best.get(`disk${suffix}`)!, floor.m, vsPipe(best.get(`disk${suffix}`)!), floor.name);
     record(`proxy (${what}): to disk with --direct-io (O_DIRECT)`, best.get(`direct${suffix}`)!, floor.m, vsPipe(best.get(`direct${suffix}`)!), floor.name);
     if (channels !== 1) {
-      record(`proxy (${PROXY_CHANNELS} multifd files): record to disk`, best.get('files')!, floor.m, vsPipe(best.get('files')!), floor.name);
+      const sameFiles = floorOf(channels, ' files');
+      for (const [name] of relays) record(`proxy (${PROXY_CHANNELS} multifd files): blind relay, ${name}`, best.get(`relay ${name} files`)!, undefined, 'best of 3; the same files sent');
+      record(`proxy (${PROXY_CHANNELS} multifd files): record to disk`, best.get('files')!, sameFiles.m, `best of 3; ${pct(best.get('files')!, best.get('relay pipe files')!)} of socket.pipe`, sameFiles.name);
       record(`proxy (${PROXY_CHANNELS} multifd files): record --check`, best.get('check')!, best.get('files')!, 'best of 3; live rules decode every channel', 'record without --check');
     }
   };
