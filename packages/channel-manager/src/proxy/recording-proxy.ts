@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { CHUNKS_FILE, roleRows, TCP_PROXY_FORMAT, type TcpProxyIndex } from '@migwire/capture';
+import type { TcpProxyIndex } from '@migwire/capture';
 import { createSecureContext, TLSSocket, type ConnectionOptions, type TlsOptions } from 'node:tls';
 import { identifyChannel, type ChannelRole } from '@migwire/stream-codec';
 import { ChannelRegistry, type ChannelLayout } from '../accept/registry.js';
@@ -17,6 +17,7 @@ import { OrderedDialer, type DialTarget } from '../dial/ordered-dialer.js';
 import { CaptureFiles } from './capture-files.js';
 import type { DirectionRecorder } from './direction.js';
 import { firstEvent } from './first-event.js';
+import { buildProxyIndex, type ProxyConnection } from './proxy-index.js';
 import { ReadSlabs } from './read-slabs.js';
 import { adoptWithSlabReads, type SlabSocket } from './slab-socket.js';
 
@@ -57,22 +58,9 @@ export interface ProxyProgress {
   connections: Array<{ id: number; role: ChannelRole; multifdId?: number; src2dst: number; dst2src: number; open: boolean }>;
 }
 
-interface Conn {
-  id: number;
-  role: ChannelRole;
-  multifdId?: number;
-  roleError: string | null;
-  acceptedAt: number;
-  connectedAt: number | null;
-  closedAt: number | null;
-  forced: boolean;
-  sourcePeer: string;
-  targetLocal: string | null;
-  connectError: string | null;
+interface Conn extends ProxyConnection {
   src: Socket;
   dst: Socket | null;
-  up: DirectionRecorder;
-  down: DirectionRecorder;
   done: Promise<void>;
 }
 
@@ -364,40 +352,17 @@ export class RecordingProxy extends EventEmitter {
   }
 
   index(): TcpProxyIndex {
-    const connections = this.conns.map((c) => ({
-      id: c.id,
-      role: c.role,
-      ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}),
-      accepted_at: c.acceptedAt,
-      target_connected_at: c.connectedAt,
-      closed_at: c.closedAt,
-      forced_close: c.forced,
-      source_peer: c.sourcePeer,
-      target_local: c.targetLocal,
-      connect_error: c.connectError,
-      role_error: c.roleError,
-      directions: { src2dst: c.up.stats(), dst2src: c.down.stats() },
-    }));
-    const chunksError = this.files.chunksError;
-    const failure = this.failure ?? (chunksError !== null ? `writing ${CHUNKS_FILE} failed: ${chunksError}` : undefined);
-    return {
-      format: TCP_PROXY_FORMAT,
-      transport: this.o.tls ? 'tls-terminated' : 'tcp',
+    return buildProxyIndex({
+      conns: this.conns,
+      failure: this.failure,
+      chunksError: this.files.chunksError,
+      chunkCount: this.files.chunkCount,
+      tls: this.o.tls !== undefined,
       listen: this.listenAddress,
       target: `${this.o.target.host}:${this.o.target.port}`,
-      clock: 'seconds since proxy start (performance.now)',
-      proxy_start_unix: this.startUnix,
-      recorder: 'migwire record',
-      connection_count: connections.length,
-      connections,
-      chunks_file: CHUNKS_FILE,
-      chunk_count: this.files.chunkCount,
-      all_recorded_equals_forwarded: connections.every((c) => c.directions.src2dst.recorded_equals_forwarded && c.directions.dst2src.recorded_equals_forwarded),
-      accept_errors: this.acceptErrors,
-      // stopped: a stop (signal, end of grace) cut connections that were still open.
-      status: failure ? 'recording-failed' : connections.some((c) => c.connect_error) ? 'target-refused' : connections.some((c) => c.forced_close) ? 'stopped' : 'complete',
-      ...(failure ? { failure } : {}),
-      roles: roleRows(connections),
-    };
+      startUnix: this.startUnix,
+      acceptErrors: this.acceptErrors,
+    });
   }
 }
+
