@@ -22,7 +22,7 @@ function numberedStream(size: number): Buffer {
 }
 
 test('ReadSlabs: a slab is read into again only once every hold is released; a read is offered at least MIN_READ_BYTES', (t) => {
-  const slabs = new ReadSlabs(true);
+  const slabs = new ReadSlabs();
   const first = slabs.target();
   t.is(first.length, SLAB_BYTES);
   const reads: Array<{ view: Buffer; slab: Slab }> = [];
@@ -48,7 +48,7 @@ test('ReadSlabs: a slab is read into again only once every hold is released; a r
 });
 
 test('ReadSlabs without recycling never hands out a slab twice', (t) => {
-  const slabs = new ReadSlabs(false);
+  const slabs = new ReadSlabs({ recycle: false });
   const seen = new Set<ArrayBufferLike>();
   for (let i = 0; i < 20; i++) {
     const room = slabs.target();

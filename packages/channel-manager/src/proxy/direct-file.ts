@@ -11,10 +11,15 @@
  * and a part-filled batch written early writes only its whole blocks, carrying the rest over. At
  * close the last block is written padded and the file truncated to its exact length. Writes go
  * one at a time, in order, so after a refused write the file holds a prefix of the stream.
+ *
+ * In place: a stream read into aligned slabs (read-slabs.ts) is written straight from them, whole
+ * blocks at a time, with no copy at all; each chunk is done with once its bytes are on disk. Were
+ * the slabs to stop being aligned (no memory for more), the file goes on copying from there.
  */
 import { closeSync, constants, ftruncateSync, write } from 'node:fs';
 import { OutputError, openOutputFile } from '@migwire/capture';
 import type { RecordingFile, RecordingFileEvents } from './recording-file.js';
+import type { Slab } from './read-slabs.js';
 
 // The one WebAssembly API used here (the project's TypeScript libs carry no WebAssembly types).
 declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } };
@@ -51,6 +56,8 @@ export function openDirect(path: string, replace: boolean, o: DirectFileOptions)
 
 interface Job {
   buf: Buffer;
+  /** Slab memory written in place (not a batch buffer to reuse). */
+  inPlace: boolean;
   from: number;
   len: number;
   /** How many of `len` are stream bytes (the rest: the last block's padding). */
@@ -72,6 +79,10 @@ export class DirectFile implements RecordingFile {
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
   #waiters: Array<() => void> = [];
+  /** In place: the slab the stream is being read into. */
+  #slab: Slab | undefined;
+  /** In place: chunks to let go of once the file holds their last byte (`end`, a stream offset). */
+  #holding: Array<{ end: number; done: () => void }> = [];
   /** Bytes accepted but not yet on disk. */
   lag = 0;
   /** Past this lag the caller pauses its reader (the ring of batch buffers is sized for it). */
@@ -84,13 +95,82 @@ export class DirectFile implements RecordingFile {
     this.lagLimit = Math.max(DIRECT_BATCH_BYTES, Math.min(o.lagBytes, DIRECT_LAG_MAX));
   }
 
-  /** Copy `chunk` in (done with it on return: `done` is called before); full batches are queued at once. */
-  write(chunk: Uint8Array, done?: () => void): boolean {
+  /**
+   * Take `chunk`: written in place when it is in an aligned slab (from the stream's first byte),
+   * `done` called once it is on disk; otherwise copied in, `done` called before returning. Full
+   * batches are queued at once.
+   */
+  write(chunk: Uint8Array, done?: () => void, slab?: Slab): boolean {
+    if (this.#failed || this.#closed) {
+      done?.();
+      return true;
+    }
+    if (slab?.aligned && !this.#failed && !this.#closed && (this.#slab !== undefined || this.#accepted === 0)) return this.#inPlace(chunk, slab, done);
+    if (this.#slab) this.#leavePlace();
     try {
       return this.#copyIn(chunk);
     } finally {
       done?.();
     }
+  }
+
+  #inPlace(chunk: Uint8Array, slab: Slab, done: (() => void) | undefined): boolean {
+    if (slab !== this.#slab) {
+      // The new slab starts at a block boundary, carrying that block's earlier bytes: the old
+      // slab's part ends there.
+      if (this.#slab) this.#queueInPlace(slab.base);
+      this.#slab = slab;
+    }
+    this.#accepted += chunk.length;
+    this.lag += chunk.length;
+    if (done) this.#holding.push({ end: this.#accepted, done });
+    const whole = this.#accepted - (this.#accepted % ALIGN);
+    if (whole - this.#at >= DIRECT_BATCH_BYTES) this.#queueInPlace(whole);
+    else if (!this.#timer) this.#timer = setTimeout(() => this.#early(), this.o.batchMs);
+    return this.lag < this.lagLimit;
+  }
+
+  /** Queue the stream's bytes up to `to` (a block boundary, or the end padded at close) from the current slab. */
+  #queueInPlace(to: number, last = false): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const slab = this.#slab!;
+    const stream = to - this.#at;
+    const len = last ? Math.ceil(stream / ALIGN) * ALIGN : stream;
+    if (len <= 0) return;
+    const from = this.#at - slab.base;
+    this.#queue.push({ buf: slab.bytes.subarray(from, from + len), inPlace: true, from: 0, len, stream, pos: this.#at });
+    this.#at += len;
+    this.#next();
+  }
+
+  /** Chunks stop coming in aligned slabs: queue the whole blocks in place, copy the last part block, go on copying. */
+  #leavePlace(): void {
+    const slab = this.#slab!;
+    const whole = this.#accepted - (this.#accepted % ALIGN);
+    this.#queueInPlace(whole);
+    this.#slab = undefined;
+    const rest = this.#accepted - whole;
+    if (rest > 0 && !this.#failed) {
+      const batch = (this.#batch = this.#take());
+      if (batch) {
+        slab.bytes.copy(batch, 0, whole - slab.base, whole - slab.base + rest);
+        this.#fill = rest;
+      }
+    }
+    // What is held now depends only on the blocks queued above.
+    for (const h of this.#holding) h.end = Math.min(h.end, whole);
+    this.#letGo();
+  }
+
+  /** Let go of the chunks whose bytes are all on disk (all of them once the file failed or closed). */
+  #letGo(): void {
+    const onDisk = this.#failed ? Infinity : this.#queue[0]?.pos ?? this.#at;
+    let n = 0;
+    while (n < this.#holding.length && this.#holding[n]!.end <= onDisk) n++;
+    if (n === 0) return;
+    const gone = this.#holding.splice(0, n);
+    for (const h of gone) h.done();
   }
 
   #copyIn(chunk: Uint8Array): boolean {
@@ -122,7 +202,8 @@ export class DirectFile implements RecordingFile {
   async close(): Promise<void> {
     if (this.#closed) return;
     clearTimeout(this.#timer);
-    if (!this.#failed && this.#fill > 0) this.#queueBatch(true);
+    if (!this.#failed && this.#slab && this.#accepted > this.#at) this.#queueInPlace(this.#accepted, true);
+    else if (!this.#failed && this.#fill > 0) this.#queueBatch(true);
     await this.drained();
     this.#closed = true;
     try {
@@ -136,7 +217,9 @@ export class DirectFile implements RecordingFile {
   /** The timer: a quiet connection's whole blocks go to disk now, not when the batch fills. */
   #early(): void {
     this.#timer = undefined;
-    if (!this.#failed && !this.#closed && this.#fill >= ALIGN) this.#queueBatch(false);
+    if (this.#failed || this.#closed) return;
+    if (this.#slab) this.#queueInPlace(this.#accepted - (this.#accepted % ALIGN));
+    else if (this.#fill >= ALIGN) this.#queueBatch(false);
   }
 
   /**
@@ -179,7 +262,7 @@ export class DirectFile implements RecordingFile {
       next.set(batch.subarray(stream, stream + rest), 0);
       this.#fill = rest;
     }
-    this.#queue.push({ buf: batch, from: 0, len, stream, pos: this.#at });
+    this.#queue.push({ buf: batch, inPlace: false, from: 0, len, stream, pos: this.#at });
     this.#at += len;
     this.#next();
   }
@@ -205,8 +288,9 @@ export class DirectFile implements RecordingFile {
         job.stream -= counted;
       } else {
         this.#queue.shift();
-        this.#free.push(job.buf);
+        if (!job.inPlace) this.#free.push(job.buf);
       }
+      this.#letGo();
       this.#next();
     });
   }
@@ -217,6 +301,8 @@ export class DirectFile implements RecordingFile {
     this.#queue.length = 0;
     this.lag = 0;
     this.o.onError(message);
+    // The slabs may go once no write reads them (one under way lets go when it ends).
+    if (!this.#writing) this.#letGo();
     this.#wake();
   }
 

@@ -9,6 +9,7 @@ import type { Direction, DirectionStats, EndReason } from '@migwire/capture';
 import { BufferedFile, WRITE_BATCH_MS } from './buffered-file.js';
 import { DirectFile, openDirect } from './direct-file.js';
 import type { RecordingFile } from './recording-file.js';
+import type { Slab } from './read-slabs.js';
 
 export type DirectionName = Direction;
 export type { DirectionStats, EndReason };
@@ -70,9 +71,10 @@ export class DirectionRecorder {
 
   /**
    * Record a received chunk; false when the file is behind (the caller pauses the reader).
-   * `done` is called once the file no longer needs the chunk's memory (at once when there is no file).
+   * `done` is called once the file no longer needs the chunk's memory (at once when there is no file);
+   * `slab`: the chunk's slab, which an O_DIRECT file writes from in place when it is aligned.
    */
-  record(chunk: Buffer, now: number, done?: () => void): boolean {
+  record(chunk: Buffer, now: number, done?: () => void, slab?: Slab): boolean {
     if (this.firstDataAt === null) this.firstDataAt = now;
     this.received += chunk.length;
     this.chunks++;
@@ -81,7 +83,7 @@ export class DirectionRecorder {
       done?.();
       return true;
     }
-    return this.sink.write(chunk, done);
+    return this.sink.write(chunk, done, slab);
   }
 
   private failWrite(message: string): void {

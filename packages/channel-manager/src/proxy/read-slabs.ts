@@ -9,6 +9,11 @@
  * recording file). Each hand-off holds the slab; once every hold is released and the slab is no
  * longer read into, it is read into again from the start. (onChunk sees the view during its call
  * only: a live decoder copies the partial record it keeps, see ChunkQueue.own.)
+ *
+ * Aligned slabs (for an O_DIRECT file, see direct-file.ts) are page-aligned memory in which every
+ * byte sits at an address that is, modulo ALIGN, its offset in the stream: a new slab starts at
+ * the block the stream is in, the block's earlier bytes copied from the slab before (< 4 KiB per
+ * slab). The file can then write whole blocks straight from the slabs, with no copy.
  */
 
 /** Bytes per slab: the most one read can take. */
@@ -17,31 +22,70 @@ export const SLAB_BYTES = 1024 * 1024;
 export const MIN_READ_BYTES = 128 * 1024;
 /** Free slabs kept for reuse; more are left to the GC (a burst does not pin its memory). */
 const FREE_SLABS_KEPT = 8;
+/** O_DIRECT's block: aligned slabs keep stream offsets and addresses equal modulo this. */
+export const ALIGN = 4096;
+/** Aligned slabs are made this many at a time, in one WebAssembly memory (page-aligned). */
+const ALIGNED_GROUP = 8;
+const WASM_PAGE = 65536;
+
+// The one WebAssembly API used here (the project's TypeScript libs carry no WebAssembly types).
+declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } };
 
 export class Slab {
-  readonly bytes = Buffer.allocUnsafeSlow(SLAB_BYTES);
   /** Hand-offs not yet released. */
   holds = 0;
   /** No longer read into: free once the holds are released. */
   retired = false;
+  /** Stream offset of bytes[0] (a multiple of ALIGN in an aligned slab). */
+  base = 0;
+  constructor(
+    readonly bytes: Buffer,
+    /** Page-aligned memory (see above). */
+    readonly aligned: boolean,
+  ) {}
+}
+
+/** Slabs of page-aligned memory, ALIGNED_GROUP at a time; throws when no memory can be had. */
+function alignedSlabs(): Slab[] {
+  const memory = new WebAssembly.Memory({ initial: (ALIGNED_GROUP * SLAB_BYTES) / WASM_PAGE });
+  return Array.from({ length: ALIGNED_GROUP }, (_, i) => new Slab(Buffer.from(memory.buffer, i * SLAB_BYTES, SLAB_BYTES), true));
+}
+
+export interface ReadSlabsOptions {
+  /** Reuse a slab once its views are released (default; false: leave finished slabs to the GC). */
+  recycle?: boolean;
+  /** Aligned slabs, for a file written with O_DIRECT straight from them (throws when there is no such memory). */
+  aligned?: boolean;
 }
 
 export class ReadSlabs {
-  #current = new Slab();
+  readonly #recycle: boolean;
+  #aligned: boolean;
+  #first = true;
+  readonly #free: Slab[] = [];
+  #current: Slab;
   /** Where the next read lands in the current slab. */
   #at = 0;
-  readonly #free: Slab[] = [];
 
-  /** `recycle`: reuse a slab once its views are released (false: leave finished slabs to the GC). */
-  constructor(private readonly recycle = true) {}
+  constructor(o: ReadSlabsOptions = {}) {
+    this.#recycle = o.recycle ?? true;
+    this.#aligned = o.aligned ?? false;
+    this.#current = this.#fresh();
+  }
 
   /** The room the next read lands in. */
   target(): Buffer {
     if (SLAB_BYTES - this.#at < MIN_READ_BYTES) {
       const old = this.#current;
+      const streamAt = old.base + this.#at;
       old.retired = true;
-      this.#current = this.#free.pop() ?? new Slab();
-      this.#at = 0;
+      const next = (this.#current = this.#fresh());
+      // An aligned slab starts at the stream's block: its earlier bytes come along (they are
+      // the end of the old slab, whose base is a block boundary at or before it).
+      const carried = this.#aligned ? streamAt % ALIGN : 0;
+      if (carried > 0) old.bytes.copy(next.bytes, 0, this.#at - carried, this.#at);
+      next.base = streamAt - carried;
+      this.#at = carried;
       this.#retire(old);
     }
     return this.#current.bytes.subarray(this.#at);
@@ -55,6 +99,27 @@ export class ReadSlabs {
     return { view, slab };
   }
 
+  #fresh(): Slab {
+    const free = this.#free.pop();
+    if (free) return free;
+    if (this.#aligned) {
+      let group: Slab[] | undefined;
+      try {
+        group = alignedSlabs();
+      } catch (e) {
+        // The first group is required (the caller falls back); later, reading goes on unaligned.
+        if (this.#first) throw e;
+        this.#aligned = false;
+      }
+      if (group) {
+        this.#first = false;
+        this.#free.push(...group.slice(1));
+        return group[0]!;
+      }
+    }
+    return new Slab(Buffer.allocUnsafeSlow(SLAB_BYTES), false);
+  }
+
   /** A hand-off of a view in `slab` is done with it. */
   release(slab: Slab): void {
     slab.holds--;
@@ -62,8 +127,9 @@ export class ReadSlabs {
   }
 
   #retire(slab: Slab): void {
-    if (!slab.retired || slab.holds > 0 || !this.recycle) return;
+    if (!slab.retired || slab.holds > 0 || !this.#recycle) return;
     slab.retired = false;
-    if (this.#free.length < FREE_SLABS_KEPT) this.#free.push(slab);
+    // Aligned slabs share their memory with their group: all are kept (their count is bounded by the lag).
+    if (slab.aligned || this.#free.length < FREE_SLABS_KEPT) this.#free.push(slab);
   }
 }

@@ -18,7 +18,7 @@ import { CaptureFiles } from './capture-files.js';
 import type { DirectionRecorder } from './direction.js';
 import { firstEvent } from './first-event.js';
 import { buildProxyIndex, type ProxyConnection } from './proxy-index.js';
-import { ReadSlabs } from './read-slabs.js';
+import { ReadSlabs, type Slab } from './read-slabs.js';
 import { adoptWithSlabReads, type SlabSocket } from './slab-socket.js';
 
 export interface TerminatingTls {
@@ -130,8 +130,9 @@ export class RecordingProxy extends EventEmitter {
     const now = this.now();
     const tls = this.o.tls;
     const sourcePeer = `${raw.remoteAddress}:${raw.remotePort}`;
+    const recorders = this.files.recorders(id, (m) => this.recordingFailed(id, m));
     // Plain TCP: the source's bytes are read into slabs (read-slabs.ts), read into again once done with.
-    const slabbed = tls ? undefined : adoptWithSlabReads(raw, new ReadSlabs(), true);
+    const slabbed = tls ? undefined : adoptWithSlabReads(raw, readSlabsFor(recorders.up.directIo), true);
     const src: Socket = slabbed ? slabbed.socket : tls
       ? new TLSSocket(raw, {
           isServer: true,
@@ -159,7 +160,7 @@ export class RecordingProxy extends EventEmitter {
       connectError: null,
       src,
       dst: null,
-      ...this.files.recorders(id, (m) => this.recordingFailed(id, m)),
+      ...recorders,
       done: Promise.resolve(),
     };
     this.conns.push(conn);
@@ -259,10 +260,10 @@ export class RecordingProxy extends EventEmitter {
   private pump(conn: Conn, from: Socket, to: Socket, rec: DirectionRecorder, finished: () => void, slabbed?: SlabSocket): void {
     let waits = 0;
     const upstream = rec.name === 'src2dst';
-    const forward = (chunk: Buffer, done?: () => void): void => {
+    const forward = (chunk: Buffer, done?: () => void, slab?: Slab): void => {
       const t = this.now();
       this.files.chunk(t, conn.id, rec, chunk.length);
-      const fileOk = rec.record(chunk, t, done);
+      const fileOk = rec.record(chunk, t, done, slab);
       if (upstream) this.identify(conn, false);
       this.o.onChunk?.(conn.id, rec.name, chunk, t);
       const n = chunk.length;
@@ -286,7 +287,7 @@ export class RecordingProxy extends EventEmitter {
       slabbed.onRead = (view, slab) => {
         // Two hand-offs hold the slab: the file and the destination socket.
         slab.holds += 2;
-        forward(view, () => slabbed.release(slab));
+        forward(view, () => slabbed.release(slab), slab);
       };
     } else from.on('data', (chunk: Buffer) => forward(chunk));
     let ended = false;
@@ -366,3 +367,14 @@ export class RecordingProxy extends EventEmitter {
   }
 }
 
+/** Slabs for a source connection: aligned when its file is written with O_DIRECT (and memory for them can be had). */
+function readSlabsFor(directIo: boolean): ReadSlabs {
+  if (directIo) {
+    try {
+      return new ReadSlabs({ aligned: true });
+    } catch {
+      // No page-aligned memory: the O_DIRECT file copies instead (and says so if it cannot either).
+    }
+  }
+  return new ReadSlabs();
+}
