@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIN_READ_BYTES, ReadSlabs, SLAB_BYTES, type Slab } from '../src/proxy/read-slabs.js';
 import { RecordingProxy } from '../src/index.js';
+import { adoptWithSlabReads } from '../src/proxy/slab-socket.js';
 import { KiB, MiB, sha, startProxy, startServer, tempDir, writeAll } from './helpers/proxy.js';
 import { connectTo, HOST, readAll } from './helpers/sockets.js';
 
@@ -112,4 +113,18 @@ test('onChunk sees each read as it arrives: copied during the call, the reads ma
   await proxy.allClosed();
   await proxy.close(1000);
   t.is(sha(Buffer.concat(copies)), sha(data));
+});
+
+test('a socket that cannot be re-made (no handle, or already reading) is left as it is', async (t) => {
+  const srv = await startServer(t, (s) => s.resume());
+  const s = await connectTo(srv.port);
+  t.teardown(() => s.destroy());
+  t.false(s.isPaused());
+  t.is(adoptWithSlabReads(s, new ReadSlabs(), true), undefined, 'a flowing socket');
+  s.pause();
+  const shell = s as unknown as { _handle: unknown };
+  const handle = shell._handle;
+  shell._handle = null;
+  t.is(adoptWithSlabReads(s, new ReadSlabs(), true), undefined, 'no handle');
+  shell._handle = handle;
 });

@@ -289,7 +289,10 @@ export class RecordingProxy extends EventEmitter {
         slab.holds += 2;
         forward(view, () => slabbed.release(slab), slab);
       };
-    } else from.on('data', (chunk: Buffer) => forward(chunk));
+    }
+    // Never fires for a socket reading into slabs; were a Node release to ignore `onread` on a
+    // socket made from a handle, its bytes would come here instead of being lost.
+    from.on('data', (chunk: Buffer) => forward(chunk));
     let ended = false;
     const end = (reason: 'eof' | 'recv-error' | 'send-error', err?: Error): void => {
       if (ended) return;
