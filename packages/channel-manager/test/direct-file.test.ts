@@ -5,23 +5,11 @@
  * cache where the file system refuses O_DIRECT.
  */
 import test from 'ava';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectionRecorder } from '../src/proxy/direction.js';
-
-/** Whether the folder's file system takes O_DIRECT (checked on our own, not by the code under test). */
-function allowsDirect(dir: string): boolean {
-  const probe = join(dir, '.probe');
-  try {
-    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o644));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(probe, { force: true });
-  }
-}
+import { allowsDirect } from './helpers/direct.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

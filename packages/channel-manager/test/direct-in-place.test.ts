@@ -6,28 +6,16 @@
  * put later bytes in the file.
  */
 import test from 'ava';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectionRecorder } from '../src/proxy/direction.js';
+import { allowsDirect } from './helpers/direct.js';
 import { ALIGN, ReadSlabs, SLAB_BYTES, Slab } from '../src/proxy/read-slabs.js';
-import { MiB, sha, startProxy, startServer, writeAll } from './helpers/proxy.js';
-import { connectTo, readAll } from './helpers/sockets.js';
+import { MiB, sendThrough, sha, slowServer } from './helpers/proxy.js';
 import { RecordingProxy } from '../src/index.js';
 
 const scratch = (): string => mkdtempSync(join(tmpdir(), 'mw-inplace-'));
-
-function allowsDirect(dir: string): boolean {
-  const probe = join(dir, '.probe');
-  try {
-    closeSync(openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o644));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmSync(probe, { force: true });
-  }
-}
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -111,33 +99,11 @@ test.serial('record --direct-io through the proxy: a slow destination, the file 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   if (!allowsDirect(dir)) return t.pass('no O_DIRECT here');
   const data = expected(64 * MiB + 4321);
-  let got: Buffer | undefined;
-  const srv = await startServer(t, (s) => {
-    const parts: Buffer[] = [];
-    let since = 0;
-    s.on('data', (b: Buffer) => {
-      parts.push(b);
-      if ((since += b.length) >= 2 * MiB) {
-        since = 0;
-        s.pause();
-        setTimeout(() => s.resume(), 2);
-      }
-    });
-    s.on('end', () => {
-      got = Buffer.concat(parts);
-      s.end();
-    });
-  });
+  const srv = await slowServer(t, 2 * MiB, 2);
   const proxy = new RecordingProxy({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: srv.port }, outDir: join(dir, 'rec'), directIo: true });
   const { port } = await proxy.start();
-  const c = await connectTo(port);
-  const back = readAll(c);
-  await writeAll(c, data, 1 * MiB);
-  c.end();
-  await back;
-  await proxy.allClosed();
-  const index = await proxy.close(1000);
+  const index = await sendThrough(proxy, port, data, 1 * MiB);
   t.true(index.all_recorded_equals_forwarded);
-  t.is(sha(got!), sha(data));
+  t.is(sha(await srv.received), sha(data));
   t.is(sha(readFileSync(join(dir, 'rec', 'conn00.src2dst.bin'))), sha(data));
 });

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { MIN_READ_BYTES, ReadSlabs, SLAB_BYTES, type Slab } from '../src/proxy/read-slabs.js';
 import { RecordingProxy } from '../src/index.js';
 import { adoptWithSlabReads } from '../src/proxy/slab-socket.js';
-import { KiB, MiB, sha, startProxy, startServer, tempDir, writeAll } from './helpers/proxy.js';
-import { connectTo, HOST, readAll } from './helpers/sockets.js';
+import { KiB, MiB, sendThrough, sha, slowServer, startProxy, startServer, tempDir } from './helpers/proxy.js';
+import { connectTo, HOST } from './helpers/sockets.js';
 
 /** `size` bytes in which every 4 KiB block differs (its number, then a fill from it): a block read into the wrong place shows. */
 function numberedStream(size: number): Buffer {
@@ -63,34 +63,12 @@ test('ReadSlabs without recycling never hands out a slab twice', (t) => {
 test.serial('a source outrunning a slow destination: the destination and the file get every numbered block in place', async (t) => {
   const dir = tempDir(t);
   const data = numberedStream(96 * MiB + 12_345);
-  const srv = await startServer(t, (s) => {
-    let since = 0;
-    const got: Buffer[] = [];
-    s.on('data', (b: Buffer) => {
-      got.push(b);
-      since += b.length;
-      if (since >= 3 * MiB) {
-        since = 0;
-        s.pause();
-        setTimeout(() => s.resume(), 3);
-      }
-    });
-    s.on('end', () => {
-      (srv as unknown as { got: Buffer }).got = Buffer.concat(got);
-      s.end();
-    });
-  });
+  const srv = await slowServer(t, 3 * MiB, 3);
   const { proxy, port } = await startProxy(t, srv.port, dir);
-  const c = await connectTo(port);
-  const back = readAll(c);
-  await writeAll(c, data, 512 * KiB);
-  c.end();
-  await back;
-  await proxy.allClosed();
-  const index = await proxy.close(1000);
+  const index = await sendThrough(proxy, port, data, 512 * KiB);
   const d = index.connections[0]!.directions.src2dst;
   t.true(index.all_recorded_equals_forwarded);
-  t.is(sha((srv as unknown as { got: Buffer }).got), sha(data), 'the destination got the stream exactly');
+  t.is(sha(await srv.received), sha(data), 'the destination got the stream exactly');
   t.is(createHash('sha256').update(readFileSync(join(dir, d.file))).digest('hex'), sha(data), 'the file holds the stream exactly');
   t.is(d.sha256, sha(data));
   t.true(d.chunks < data.length / (64 * KiB), `reads were larger than 64 KiB (${d.chunks} reads)`);
@@ -105,13 +83,7 @@ test('onChunk sees each read as it arrives: copied during the call, the reads ma
   const copies: Buffer[] = [];
   const proxy = new RecordingProxy({ listen: { host: HOST, port: 0 }, target: { host: HOST, port: srv.port }, onChunk: (_c, dir, chunk) => dir === 'src2dst' && copies.push(Buffer.from(chunk)) });
   const { port } = await proxy.start();
-  const c = await connectTo(port);
-  const back = readAll(c);
-  await writeAll(c, data, 1 * MiB);
-  c.end();
-  await back;
-  await proxy.allClosed();
-  await proxy.close(1000);
+  await sendThrough(proxy, port, data, 1 * MiB);
   t.is(sha(Buffer.concat(copies)), sha(data));
 });
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readChunks, type ChunkRow, type TcpProxyIndex } from '@migwire/capture';
 import { RecordingProxy, type DirectionStats } from '../../src/index.js';
-import { HOST } from './sockets.js';
+import { connectTo, HOST, readAll } from './sockets.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -100,6 +100,40 @@ export async function collectingServer(t: ExecutionContext, reply: (index: numbe
     });
   });
   return { ...srv, received };
+}
+
+/** A destination that reads slowly (a few ms' pause every `pauseEvery` bytes) and collects the first connection's bytes. */
+export async function slowServer(t: ExecutionContext, pauseEvery: number, pauseMs: number): Promise<TestServer & { received: Promise<Buffer> }> {
+  let resolve!: (b: Buffer) => void;
+  const received = new Promise<Buffer>((r) => (resolve = r));
+  const srv = await startServer(t, (s) => {
+    const parts: Buffer[] = [];
+    let since = 0;
+    s.on('data', (b: Buffer) => {
+      parts.push(b);
+      if ((since += b.length) >= pauseEvery) {
+        since = 0;
+        s.pause();
+        setTimeout(() => s.resume(), pauseMs);
+      }
+    });
+    s.on('end', () => {
+      resolve(Buffer.concat(parts));
+      s.end();
+    });
+  });
+  return { ...srv, received };
+}
+
+/** One source connection through the proxy: `data` sent in `chunk` writes, then ended; returns the proxy's index once closed. */
+export async function sendThrough(proxy: RecordingProxy, port: number, data: Buffer, chunk: number): Promise<TcpProxyIndex> {
+  const c = await connectTo(port);
+  const back = readAll(c);
+  await writeAll(c, data, chunk);
+  c.end();
+  await back;
+  await proxy.allClosed();
+  return proxy.close(1000);
 }
 
 export function readIndex(dir: string): TcpProxyIndex {
