@@ -96,14 +96,15 @@ test('a destination killed mid-stream gives exit 1 whatever the timing', async (
   }
 });
 
-test.serial('disk full under record --out: index.json parses, the shortfall is named per connection, exit 1, no stack trace', async (t) => {
+for (const extra of [[], ['--direct-io']]) {
+test.serial(`disk full under record --out${extra.length ? ` ${extra.join(' ')}` : ''}: index.json parses, the shortfall is named per connection, exit 1, no stack trace`, async (t) => {
   t.timeout(30_000);
   const mnt = smallTmpfs(t, '8m');
   if (!mnt) return;
   try {
     const out = join(mnt, 'cap');
     const dst = await destination((s) => s.resume());
-    const rec = await startRecord(dst.port, out, ['--exit-when-idle', '200']);
+    const rec = await startRecord(dst.port, out, ['--exit-when-idle', '200', ...extra]);
     const src = await source(rec.port);
     let pushed = 0;
     await pushUntil(src, chunk(256 * 1024), () => (pushed += 256 * 1024) > 20 * MiB);
@@ -132,6 +133,7 @@ test.serial('disk full under record --out: index.json parses, the shortfall is n
     unmount(mnt);
   }
 });
+}
 
 test('a broken index.json is a typed one-line error for dump and check, not a JSON.parse crash', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mw-badindex-'));
