@@ -105,7 +105,8 @@ export class DirectFile implements RecordingFile {
       done?.();
       return true;
     }
-    if (slab?.aligned && !this.#failed && !this.#closed && (this.#slab !== undefined || this.#accepted === 0)) return this.#inPlace(chunk, slab, done);
+    // In place from the stream's first byte only: the slabs' alignment is to stream offsets.
+    if (slab?.aligned && (this.#slab !== undefined || this.#accepted === 0)) return this.#inPlace(chunk, slab, done);
     if (this.#slab) this.#leavePlace();
     try {
       return this.#copyIn(chunk);
