@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectionRecorder } from '../src/proxy/direction.js';
 import { allowsDirect } from './helpers/direct.js';
-import { ALIGN, ReadSlabs, SLAB_BYTES, Slab } from '../src/proxy/read-slabs.js';
+import { ReadSlabs, SLAB_BYTES, Slab } from '../src/proxy/read-slabs.js';
+import { ALIGN } from '../src/proxy/aligned-memory.js';
 import { MiB, sendThrough, sha, slowServer } from './helpers/proxy.js';
 import { RecordingProxy } from '../src/index.js';
 

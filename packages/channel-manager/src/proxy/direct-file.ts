@@ -20,17 +20,12 @@ import { closeSync, constants, ftruncateSync, write } from 'node:fs';
 import { OutputError, openOutputFile } from '@migwire/capture';
 import type { RecordingFile, RecordingFileEvents } from './recording-file.js';
 import type { Slab } from './read-slabs.js';
+import { ALIGN, alignedBuffers } from './aligned-memory.js';
 
-// The one WebAssembly API used here (the project's TypeScript libs carry no WebAssembly types).
-declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } };
-
-/** Offsets and lengths of O_DIRECT writes are multiples of this (covers 512 B and 4 KiB devices). */
-const ALIGN = 4096;
 /** Bytes per write and per batch buffer. */
 export const DIRECT_BATCH_BYTES = 1024 * 1024;
 /** The most a direct file lets the network get ahead: writes go one MiB at a time, so 4 keep the disk busy. */
 const DIRECT_LAG_MAX = 4 * 1024 * 1024;
-const WASM_PAGE = 65536;
 
 export interface DirectFileOptions extends RecordingFileEvents {
   /** Bytes the file may lag behind (capped at DIRECT_LAG_MAX): sizes the buffer ring. */
@@ -231,16 +226,13 @@ export class DirectFile implements RecordingFile {
   #take(): Buffer | undefined {
     const b = this.#free.pop();
     if (b) return b;
-    const count = Math.ceil(this.lagLimit / DIRECT_BATCH_BYTES) + 2;
-    let memory: { readonly buffer: ArrayBuffer };
     try {
-      memory = new WebAssembly.Memory({ initial: (count * DIRECT_BATCH_BYTES) / WASM_PAGE });
+      this.#free.push(...alignedBuffers(Math.ceil(this.lagLimit / DIRECT_BATCH_BYTES) + 2, DIRECT_BATCH_BYTES).reverse());
     } catch (e) {
       // Address space for WebAssembly memories runs out only with very many channels: the recording fails, named.
       this.#fail(`cannot allocate page-aligned buffers for O_DIRECT (${(e as Error).message}): record without --direct-io`);
       return undefined;
     }
-    for (let i = count - 1; i >= 0; i--) this.#free.push(Buffer.from(memory.buffer, i * DIRECT_BATCH_BYTES, DIRECT_BATCH_BYTES));
     return this.#free.pop();
   }
 

@@ -16,20 +16,16 @@
  * slab). The file can then write whole blocks straight from the slabs, with no copy.
  */
 
+import { ALIGN, alignedBuffers } from './aligned-memory.js';
+
 /** Bytes per slab: the most one read can take. */
 export const SLAB_BYTES = 1024 * 1024;
 /** A read is never offered less room than this: the slab is changed first. */
 export const MIN_READ_BYTES = 128 * 1024;
 /** Free slabs kept for reuse; more are left to the GC (a burst does not pin its memory). */
 const FREE_SLABS_KEPT = 8;
-/** O_DIRECT's block: aligned slabs keep stream offsets and addresses equal modulo this. */
-export const ALIGN = 4096;
-/** Aligned slabs are made this many at a time, in one WebAssembly memory (page-aligned). */
+/** Aligned slabs are made this many at a time, in one page-aligned memory. */
 const ALIGNED_GROUP = 8;
-const WASM_PAGE = 65536;
-
-// The one WebAssembly API used here (the project's TypeScript libs carry no WebAssembly types).
-declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } };
 
 export class Slab {
   /** Hand-offs not yet released. */
@@ -47,8 +43,7 @@ export class Slab {
 
 /** Slabs of page-aligned memory, ALIGNED_GROUP at a time; throws when no memory can be had. */
 function alignedSlabs(): Slab[] {
-  const memory = new WebAssembly.Memory({ initial: (ALIGNED_GROUP * SLAB_BYTES) / WASM_PAGE });
-  return Array.from({ length: ALIGNED_GROUP }, (_, i) => new Slab(Buffer.from(memory.buffer, i * SLAB_BYTES, SLAB_BYTES), true));
+  return alignedBuffers(ALIGNED_GROUP, SLAB_BYTES).map((bytes) => new Slab(bytes, true));
 }
 
 export interface ReadSlabsOptions {
