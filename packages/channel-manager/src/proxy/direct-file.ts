@@ -170,7 +170,6 @@ export class DirectFile implements RecordingFile {
   }
 
   #copyIn(chunk: Uint8Array): boolean {
-    if (this.#failed || this.#closed) return true;
     this.#accepted += chunk.length;
     this.lag += chunk.length;
     for (let off = 0; off < chunk.length; ) {

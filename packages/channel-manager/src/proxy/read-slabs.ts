@@ -56,7 +56,6 @@ export interface ReadSlabsOptions {
 export class ReadSlabs {
   readonly #recycle: boolean;
   #aligned: boolean;
-  #first = true;
   readonly #free: Slab[] = [];
   #current: Slab;
   /** Where the next read lands in the current slab. */
@@ -65,7 +64,8 @@ export class ReadSlabs {
   constructor(o: ReadSlabsOptions = {}) {
     this.#recycle = o.recycle ?? true;
     this.#aligned = o.aligned ?? false;
-    this.#current = this.#fresh();
+    // The first aligned group may throw (the caller then reads unaligned from the start).
+    this.#current = this.#aligned ? this.#group(alignedSlabs()) : this.#fresh();
   }
 
   /** The room the next read lands in. */
@@ -98,21 +98,22 @@ export class ReadSlabs {
     const free = this.#free.pop();
     if (free) return free;
     if (this.#aligned) {
-      let group: Slab[] | undefined;
       try {
-        group = alignedSlabs();
-      } catch (e) {
-        // The first group is required (the caller falls back); later, reading goes on unaligned.
-        if (this.#first) throw e;
+        return this.#group(alignedSlabs());
+      } catch {
+        // No memory for more: reading goes on unaligned. The O_DIRECT file copies from the first
+        // unaligned slab on (an aligned one reused later is placed without the carry: it writes
+        // in place only from the stream's first byte).
         this.#aligned = false;
-      }
-      if (group) {
-        this.#first = false;
-        this.#free.push(...group.slice(1));
-        return group[0]!;
       }
     }
     return new Slab(Buffer.allocUnsafeSlow(SLAB_BYTES), false);
+  }
+
+  /** Keep all but the first of a new group free; the first is read into now. */
+  #group(slabs: Slab[]): Slab {
+    this.#free.push(...slabs.slice(1));
+    return slabs[0]!;
   }
 
   /** A hand-off of a view in `slab` is done with it. */

@@ -66,12 +66,12 @@ export class MainStreamDecoder {
     return [...this.#s.blocks.values()];
   }
 
-  /** Feed a chunk; every record completed by it is passed to `sink` in stream order. */
   /** Copy the bytes it still holds of chunks written so far (a partial record), so the caller may reuse their memory. */
   ownPending(): void {
     this.#s.q.own();
   }
 
+  /** Feed a chunk; every record completed by it is passed to `sink` in stream order. */
   write(chunk: Uint8Array, sink: RecordSink): void {
     const s = this.#s;
     if (s.error) throw s.error;
