@@ -240,6 +240,41 @@ test('the return path that comes back is decoded and compared with the recorded 
   }
 });
 
+test('a return path that ends in SHUT: nothing is half-closed before the SHUT, though the destination closes a multifd connection first', async (t) => {
+  // A real 11.1 postcopy destination closes its multifd connections while it still cleans up; a
+  // half-close of the preempt channel then left it stuck holding the BQL (one replay in five).
+  const shut = Buffer.from([0, 1, 0, 4, 0, 0, 0, 0]);
+  const multifd = bytes(1000, 2, Buffer.from([0x11, 0x22, 0x33, 0x44]));
+  const dir = makeCapture([{ src: bytes(10_000, 1, QEVM), dst: shut }, { src: multifd }, { src: bytes(3000, 3, Buffer.from([0x11, 0x22, 0x33, 0x44])) }]);
+  const events: string[] = [];
+  let mainSocket: Socket | undefined;
+  const dst = new FakeDestination((s, seen) => {
+    s.on('end', () => events.push(`half-close ${seen.id}`));
+    if (seen.id === 0) mainSocket = s;
+    if (seen.id !== 1) return;
+    let got = 0;
+    s.on('data', (b: Buffer) => {
+      got += b.length;
+      if (got !== multifd.length) return;
+      s.end();
+      setTimeout(() => {
+        events.push('SHUT');
+        mainSocket!.write(shut);
+      }, 300);
+    });
+  });
+  const target = await dst.start();
+  try {
+    const r = await replayCapture(dir, { target, idleTimeoutMs: 1000 });
+    t.true(r.ok, r.reason ?? '');
+    t.is(events[0], 'SHUT', `no connection half-closed before the SHUT: ${events.join(', ')}`);
+    t.deepEqual(events.slice(1).sort(), ['half-close 0', 'half-close 1', 'half-close 2'], 'every connection half-closed after it');
+    t.is(r.connections[0]!.returnPath!.shutStatus, 0);
+  } finally {
+    await dst.close();
+  }
+});
+
 test('a destination that closes early: failed, with the offset sent on each connection at that moment', async (t) => {
   const src = [bytes(20_000_000, 1, QEVM), bytes(1000, 2)];
   const dir = makeCapture(src.map((s) => ({ src: s })));

@@ -46,9 +46,9 @@ export class DestinationWatch {
       const q = await this.query();
       if (!q) {
         if (this.stopped) return this.state.status ?? 'stopped';
-        // A live QEMU whose monitor does not answer for QUERY_TIMEOUT_MS is stuck (a postcopy
-        // destination whose main thread waits for a page nobody sends: a replay answers no page
-        // request the recording did not); a closed monitor is a QEMU gone.
+        // A live QEMU whose monitor does not answer for QUERY_TIMEOUT_MS is stuck (its main thread
+        // waits holding the BQL, e.g. joining a postcopy thread that a channel's early end parked);
+        // a closed monitor is a QEMU gone.
         this.state.errorDesc ??= this.qmp.closed
           ? 'QMP connection closed (the destination QEMU exited?)'
           : `the destination stopped answering QMP (no answer to query-migrate in ${QUERY_TIMEOUT_MS / 1000} s); QEMU is still running`;

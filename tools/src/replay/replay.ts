@@ -119,7 +119,10 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
     s.on('end', () => {
       l.peerClosedAt = now();
       l.returnLog?.end();
-      destinationDone();
+      // Only the return path's end says the destination is done. A destination closes its multifd
+      // connections while it still cleans up postcopy: a half-close of the preempt channel then
+      // parks its preempt thread, whose join the main thread waits for holding the BQL (QMP dead).
+      if (l.returnLog) destinationDone();
       if (!l.sendDone && !(l.plan.size !== undefined && (l.sender?.sent ?? 0) >= l.plan.size) && !failure) fail(`the destination closed connection ${id} (${l.plan.name}) after ${l.sender?.sent ?? 0} of ${totalOf(l)} bytes`);
     });
     s.on('error', (e) => {
