@@ -9,10 +9,11 @@
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import { RecordingProxy } from '@migwire/channel-manager';
 import { openCapture } from '@migwire/capture';
 import { checkCapture } from '@migwire/sync';
@@ -44,11 +45,25 @@ interface Case {
   postcopy?: { region: [number, number] };
   /** Open a postcopy-preempt channel (the destination has postcopy-preempt on). */
   preempt?: boolean;
+  /** Transcode an unpacked copy: plain files, whose read buffers transcode reuses. */
+  unpack?: boolean;
+}
+
+/** A copy of `from` with its gzipped channel files unpacked, in `dir`. */
+function unpacked(from: string, dir: string): string {
+  const to = join(dir, 'plain');
+  mkdirSync(to);
+  for (const f of readdirSync(from)) {
+    const bytes = readFileSync(join(from, f));
+    writeFileSync(join(to, f.endsWith('.bin.gz') ? f.slice(0, -3) : f), f.endsWith('.bin.gz') ? gunzipSync(bytes) : bytes);
+  }
+  return to;
 }
 
 const cases: Case[] = [
   { name: '10.0 plain precopy file -> 4 multifd channels, none', capture: join(ROOT, 'fixtures', '10.0-precopy-file'), version: '10.0', memMiB: 32, channels: 4, compression: 'none', check: true },
   { name: '10.0 plain precopy file -> 4 multifd channels, zstd', capture: join(ROOT, 'fixtures', '10.0-precopy-file'), version: '10.0', memMiB: 32, channels: 4, compression: 'zstd', check: true },
+  { name: '10.0 multifd 4 none recording, unpacked (plain files: read buffers reused) -> 2 multifd channels, zlib', capture: join(ROOT, 'fixtures', '10.0-multifd4-none'), version: '10.0', memMiB: 32, channels: 2, compression: 'zlib', check: true, unpack: true },
   { name: '10.0 multifd 4 zstd recording -> a single main stream', capture: join(SHARED, '10.0-c-multifd4-zstd'), version: '10.0', memMiB: 128, channels: 0, compression: 'none', check: true },
   { name: '7.2 multifd 4 zstd recording -> 7.2 destination, multifd 4 zstd', capture: join(SHARED, '7.2-c-multifd4-zstd'), version: '7.2', machine: 'pc-q35-7.2', memMiB: 128, channels: 4, compression: 'zstd', check: true },
   // 10.0 with a 7.2 machine type keeps the per-section flush, but its packets carry zero pages.
@@ -75,6 +90,7 @@ for (const c of cases) {
     if (!requireQemu(t, c.version)) return;
     const dir = mkdtempSync(join(tmpdir(), 'mw-transcode-'));
     const recording = join(dir, 'sent');
+    const capture = c.unpack ? unpacked(c.capture, dir) : c.capture;
     let dst: Vm | undefined;
     let proxy: RecordingProxy | undefined;
     try {
@@ -99,7 +115,7 @@ for (const c of cases) {
             port = (await proxy.start()).port;
           }
           const o: TranscodeOptions = { target: { host: '127.0.0.1', port }, channels: c.channels, compression: c.compression, timeoutMs: 30_000, ...(c.qemu ? { qemu: c.qemu } : {}), ...(c.preempt ? { preempt: true } : {}) };
-          sending = runTranscode(c.capture, o);
+          sending = runTranscode(capture, o);
           sending.catch(() => undefined); // awaited below; keep an early failure from being unhandled
           return uri;
         },
@@ -129,7 +145,7 @@ for (const c of cases) {
         return;
       }
       const ram = await pmemsaveAll(dst.qmp, c.memMiB, join(dir, 'dst.bin'));
-      t.is(sha(ram), await carriedRam(c.capture, dir), "the destination's RAM is the RAM the recording carries");
+      t.is(sha(ram), await carriedRam(capture, dir), "the destination's RAM is the RAM the recording carries");
 
       if (proxy) {
         await dst.stop();

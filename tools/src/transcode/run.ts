@@ -170,7 +170,8 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   const probe = await probeRecording(input);
   const { qemu, plan } = planFor(o, probe);
   await prepareCompression(plan.compression);
-  const reader = new DestinationOrderReader(input);
+  // The transcoder keeps no event's bytes (sinks copy, queued pages sit in page slots): read buffers are reused.
+  const reader = new DestinationOrderReader(input, { recycleBuffers: true });
   const recordedPreempt = input.channels.find((c) => c.role === 'postcopy-preempt' && c.direction === 'src2dst');
   const ack = new SwitchoverWait({
     enabled: o.switchoverAck ?? recordedCaps(path)['switchover-ack'] === true,

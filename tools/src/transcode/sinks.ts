@@ -10,6 +10,10 @@ export interface ByteSink {
   readonly name: string;
   /** Bytes handed over so far. */
   readonly bytes: number;
+  /**
+   * The parts are valid only during the call (they are views into reused read buffers and page
+   * slots): a sink copies what it keeps.
+   */
   write(parts: readonly Uint8Array[]): void;
   /** Undefined when the sink can take more now; otherwise resolves when it can. */
   ready(): Promise<void> | undefined;
@@ -18,14 +22,20 @@ export interface ByteSink {
 }
 
 const GATHER_BYTES = 256 * 1024;
+/** Gather buffers written but not yet called back before the producer lets the event loop turn. */
+const MAX_IN_FLIGHT = 4;
 
-/** A socket: gathered writes, backpressure from the socket's own buffer, typed errors. */
+/** A socket: writes copied into a few reused gather buffers, backpressure from the socket's own buffer, typed errors. */
 export class SocketSink implements ByteSink {
   bytes = 0;
   /** Bytes handed to the socket (the rest is still gathered here). */
   #flushed = 0;
-  #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
+  #gather: Buffer | undefined;
+  #used = 0;
+  /** Gather buffers the socket is done with. */
+  readonly #spare: Buffer[] = [];
+  /** Gather buffers handed to the socket whose write callback has not come yet. */
+  #inFlight = 0;
   #error: Error | undefined;
   #closed = false;
 
@@ -45,7 +55,7 @@ export class SocketSink implements ByteSink {
 
   /** Bytes given to this sink that the destination has not taken (gathered here or queued in the socket). */
   get stuck(): number {
-    return this.#pendingBytes + (this.socket.destroyed ? 0 : this.socket.writableLength);
+    return this.#used + (this.socket.destroyed ? 0 : this.socket.writableLength);
   }
 
   /** The socket's error, if it had one (a reset, a refused write). */
@@ -64,28 +74,50 @@ export class SocketSink implements ByteSink {
     const f = this.failure();
     if (f) throw f;
     for (const p of parts) {
-      if (p.length === 0) continue;
-      this.#pending.push(p);
-      this.#pendingBytes += p.length;
       this.bytes += p.length;
+      for (let at = 0; at < p.length; ) {
+        const g = (this.#gather ??= this.#spare.pop() ?? this.#allocate());
+        const n = Math.min(p.length - at, GATHER_BYTES - this.#used);
+        g.set(n === p.length ? p : p.subarray(at, at + n), this.#used);
+        this.#used += n;
+        at += n;
+        if (this.#used === GATHER_BYTES) this.flush();
+      }
     }
-    if (this.#pendingBytes >= GATHER_BYTES) this.flush();
+  }
+
+  /** Gather buffers made so far: a few, however many bytes pass (the rest are reused). */
+  gatherBuffers = 0;
+
+  #allocate(): Buffer {
+    this.gatherBuffers++;
+    return Buffer.allocUnsafe(GATHER_BYTES);
   }
 
   flush(): void {
-    if (this.#pendingBytes === 0 || this.failure()) return;
-    const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#flushed += this.#pendingBytes;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.socket.write(buf);
+    if (this.#used === 0 || this.failure()) return;
+    const g = this.#gather!;
+    const n = this.#used;
+    this.#flushed += n;
+    this.#gather = undefined;
+    this.#used = 0;
+    // The buffer is reused once the socket has written it (or failed: then nothing more is sent).
+    this.#inFlight++;
+    this.socket.write(n === GATHER_BYTES ? g : g.subarray(0, n), () => {
+      this.#inFlight--;
+      this.#spare.push(g);
+    });
   }
 
   ready(): Promise<void> | undefined {
     this.flush();
     const f = this.failure();
     if (f) return Promise.reject(f);
-    if (!this.socket.writableNeedDrain) return undefined;
+    if (!this.socket.writableNeedDrain) {
+      // The kernel took every write at once, but their callbacks (which free the gather buffers)
+      // run only when the event loop turns: a producer that never waits would starve them.
+      return this.#inFlight > MAX_IN_FLIGHT ? new Promise((resolve) => setImmediate(resolve)) : undefined;
+    }
     return new Promise((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer);

@@ -8,6 +8,7 @@
 import { RamFlag, encodeMainRecordParts, type MainRecord, type MainRecordInput } from '@migwire/stream-codec';
 import { MultifdFlushCoordinator, PageRouter, type FlushReport, type OrderedEvent, type OutgoingPagesPacket, type PageRouterOptions, type RecordedPage } from '@migwire/sync';
 import type { PostcopyPage, TranscodeCounts, TranscodeHooks, TranscodePlan } from './types.js';
+import { PageSlots } from './page-slots.js';
 import { TranscodeError } from './errors.js';
 import { MultifdPacketBuilder } from '@migwire/stream-codec';
 import { beginsPostcopy, beginsSwitchover, PostcopyPhase } from './postcopy-phase.js';
@@ -37,6 +38,8 @@ export class Transcoder {
   readonly #router: PageRouter;
   /** Data of pages queued on multifd and not yet in a packet (undefined: a zero page). */
   readonly #pending = new Map<string, Map<number, Uint8Array | undefined>>();
+  /** Where pending pages' bytes are kept: an event's bytes are not valid past it (the reader reuses them). */
+  readonly #slots = new PageSlots();
   #section: OpenSection | undefined;
   #lastMainBlock: string | undefined;
   #ramSectionId: number | undefined;
@@ -239,7 +242,9 @@ export class Transcoder {
     }
     let pending = this.#pending.get(p.block);
     if (!pending) this.#pending.set(p.block, (pending = new Map()));
-    pending.set(p.offset, p.data);
+    const earlier = pending.get(p.offset);
+    if (earlier) this.#slots.release(earlier);
+    pending.set(p.offset, p.data && this.#slots.keep(p.data));
     const outcome = this.#coordinator!.queuePage({ block: p.block, offset: p.offset });
     if (outcome.status !== 'queued') throw new Error(`internal: page ${p.block}+0x${p.offset.toString(16)} refused in round ${outcome.round}`);
   }
@@ -357,7 +362,9 @@ export class Transcoder {
       if (data) normal.push({ offset: o, data });
       else zero.push(o);
     }
+    // Sinks copy what they keep: the slots are free once the packet is written.
     this.#multifd[channel]!.write(this.#builders[channel]!.pages({ packetNum: p.packetNum, block: p.block, normal, zero }));
+    for (const n of normal) this.#slots.release(n.data);
     const c = this.counts.multifd[channel]!;
     c.packets++;
     c.normalPages += normal.length;

@@ -55,8 +55,12 @@ class MultifdFeed {
     private readonly stablePages: boolean,
     private readonly errors: CodecError[] | undefined,
     stream: AsyncIterable<Uint8Array> | undefined,
+    recycle: boolean,
   ) {
-    this.cursor = new ChannelCursor<MultifdRecord>(ch, new MultifdDecoder({ channel: ch.name, ramBlocks: blocks, ...streamStartOptions(ch) }), stream ? { stream } : {});
+    // Recycling: a packet's split payload is joined in one reused buffer, and the ring holds a
+    // whole packet (header, offsets and 512 KiB of pages) waiting for its last bytes.
+    const dec = new MultifdDecoder({ channel: ch.name, ramBlocks: blocks, ...streamStartOptions(ch), ...(recycle ? { transientPayloads: true } : {}) });
+    this.cursor = new ChannelCursor<MultifdRecord>(ch, dec, { ...(stream ? { stream } : {}), ...(recycle ? { recycle: { pending: () => dec.pending, ring: 8 } } : {}) });
     this.#pages = new MultifdPageDecoder(4096, ch.name);
   }
 
@@ -105,6 +109,12 @@ export interface DestinationOrderOptions {
    * (extract, whose queued writes hold page views).
    */
   mainBuffersInUse?: (buffer: ArrayBufferLike) => boolean;
+  /**
+   * The caller keeps no byte of an event (record or page) past handling it: every channel's read
+   * buffers (plain files) are then reused, so reading 1 GiB leaves no 1 GiB of garbage behind
+   * (transcode, whose sinks copy what they keep). Implies `stablePages: false`.
+   */
+  recycleBuffers?: boolean;
 }
 
 /** Reads a recording in destination order; `recordedMultifd()` fills in as the channels are read. */
@@ -113,6 +123,7 @@ export class DestinationOrderReader {
   /** Decode errors met so far (with collectErrors). */
   readonly errors: CodecError[] = [];
   readonly #stablePages: boolean;
+  readonly #recycle: boolean;
   readonly #collect: boolean;
   readonly #mainDecoder: MainStreamDecoder;
   readonly #multifdChannels: CaptureChannel[];
@@ -125,12 +136,13 @@ export class DestinationOrderReader {
     const chans = channelOrder(input.channels);
     const mainCh = chans.find((c) => c.role === 'main');
     if (!mainCh) throw new Error(`${input.path} has no main channel`);
-    this.#stablePages = o.stablePages ?? true;
+    this.#recycle = o.recycleBuffers === true;
+    this.#stablePages = !this.#recycle && (o.stablePages ?? true);
     this.#collect = o.collectErrors === true;
     this.#mainDecoder = new MainStreamDecoder({ channel: mainCh.name, ...streamStartOptions(mainCh) });
     const dec = this.#mainDecoder;
     // Enough buffers to cover the pages queued writes may still hold (extract's writer: ~3 MiB).
-    const recycle = o.mainBuffersInUse ? { pending: () => dec.pending, inUse: o.mainBuffersInUse, ring: 40 } : undefined;
+    const recycle = o.mainBuffersInUse ? { pending: () => dec.pending, inUse: o.mainBuffersInUse, ring: 40 } : this.#recycle ? { pending: () => dec.pending } : undefined;
     this.#multifdChannels = chans.filter((c) => c.role === 'multifd');
     // A packet capture is read once for main and every multifd channel, which are read in step.
     const shared = this.#multifdChannels.length && input.openAll ? input.openAll([mainCh, ...this.#multifdChannels]) : undefined;
@@ -177,7 +189,7 @@ export class DestinationOrderReader {
   }
 
   async *#drain(round: number): AsyncGenerator<OrderedEvent> {
-    this.#feeds ??= this.#multifdChannels.map((c, i) => new MultifdFeed(c, this.#mainDecoder.ramBlocks, this.#stablePages, this.#collect ? this.errors : undefined, this.#streams?.[i]));
+    this.#feeds ??= this.#multifdChannels.map((c, i) => new MultifdFeed(c, this.#mainDecoder.ramBlocks, this.#stablePages, this.#collect ? this.errors : undefined, this.#streams?.[i], this.#recycle));
     for (const f of this.#feeds) yield* f.until(round);
   }
 }
