@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { openCapture, TCP_PROXY_FORMAT } from '../src/index.js';
+import { CaptureError, HASH_ASIDE_MIN_BYTES, openCapture, sha256OfFile, TCP_PROXY_FORMAT } from '../src/index.js';
 
 const QEVM = Buffer.from('QEVM\0\0\0\x03', 'latin1');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -47,4 +47,17 @@ test('a file whose bytes differ (same size) fails its sha256 once read, plain or
     t.is(await readAll(dir, false), data.length);
   }
   t.is(await readAll(capture(data, data)), data.length, 'an intact capture reads as before');
+});
+
+test('sha256OfFile: length and sha256 of small and large files (a worker from 16 MiB); a missing file is a CaptureError naming it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-sha-'));
+  for (const n of [0, 5, (1 << 20) + 3, HASH_ASIDE_MIN_BYTES + 4097]) {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i += 4093) b[i] = i & 0xff;
+    const p = join(dir, `f${n}`);
+    writeFileSync(p, b);
+    t.deepEqual(await sha256OfFile(p), { bytes: n, sha256: sha(b) }, `${n} bytes`);
+  }
+  const e = await t.throwsAsync(sha256OfFile(join(dir, 'gone')), { instanceOf: CaptureError });
+  t.regex(e!.message, /gone: cannot hash it/);
 });

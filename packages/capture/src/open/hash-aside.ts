@@ -5,6 +5,8 @@
  * the end. The reader's own count of bytes is what the size is checked against. A decode of a
  * whole capture starts its files' hashes ahead (HashAhead), side by side.
  */
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CaptureError } from '../errors.js';
@@ -51,6 +53,48 @@ export class HashJob {
   /** The digest is no longer wanted: the worker stops at its next read and closes the file. */
   stop(): void {
     Atomics.store(this.#stop, 0, 1);
+  }
+}
+
+/**
+ * Length and sha256 of a whole file, read on a worker thread when it is large and there is a
+ * second core (the calling thread stays free: a recording proxy hashes a closed connection's file
+ * while others still forward), else on this thread. Failures are CaptureErrors naming the file.
+ */
+export async function sha256OfFile(path: string): Promise<{ bytes: number; sha256: string }> {
+  const aside = availableParallelism() >= 2 && (sizeOf(path) ?? 0) >= HASH_ASIDE_MIN_BYTES;
+  let r: HashReport;
+  try {
+    r = aside ? await new HashJob(path).result() : hashHere(path);
+  } catch (e) {
+    throw new CaptureError(`${path}: cannot hash it: ${(e as Error).message}`, path, { cause: e });
+  }
+  if (r.error) throw new CaptureError(`${path}: cannot hash it: ${r.error}`, path);
+  return { bytes: r.bytes, sha256: r.sha256 };
+}
+
+function sizeOf(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A small file, hashed on this thread in one reused buffer. */
+function hashHere(path: string): HashReport {
+  const fd = openSync(path, 'r');
+  try {
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let bytes = 0;
+    for (let n = readSync(fd, buf, 0, buf.length, 0); n > 0; n = readSync(fd, buf, 0, buf.length, bytes)) {
+      hash.update(buf.subarray(0, n));
+      bytes += n;
+    }
+    return { bytes, sha256: hash.digest('hex') };
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -3,9 +3,8 @@
  * its file and forwarded, and the three counts are kept so the recording can
  * prove it lost nothing (received = written = forwarded).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, lstatSync } from 'node:fs';
-import type { Direction, DirectionStats, EndReason } from '@migwire/capture';
+import { lstatSync } from 'node:fs';
+import { sha256OfFile, type Direction, type DirectionStats, type EndReason } from '@migwire/capture';
 import { BufferedFile, WRITE_BATCH_MS } from './buffered-file.js';
 import { DirectFile, openDirect } from './direct-file.js';
 import type { RecordingFile } from './recording-file.js';
@@ -127,11 +126,9 @@ export class DirectionRecorder {
     await this.sink.close();
     // After a refused write the file may hold part of the chunk that failed: count what is there.
     if (this.writeError) this.written = Math.min(this.received, onDiskSize(this.path) ?? this.written);
-    if (this.digest === '' && !this.writeError) {
-      const h = createHash('sha256');
-      for await (const c of createReadStream(this.path, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
-      this.digest = h.digest('hex');
-    }
+    // On a worker for a large file: other connections may still be forwarding on this thread
+    // (multifd channels close at the postcopy switch while main carries every page after it).
+    if (this.digest === '' && !this.writeError) this.digest = (await sha256OfFile(this.path)).sha256;
   }
 
   stats(): DirectionStats {
