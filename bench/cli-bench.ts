@@ -13,7 +13,7 @@ import { best, runChild, type ChildRun } from './child.js';
 import { MiB, figures, measure, record, say } from './figures.js';
 import { BENCH_DIST, ROOT, WORK } from './paths.js';
 import { realQemuStream } from './qemu-stream.js';
-import { makeMainStream } from './synthetic.js';
+import { makeMainStream, makeMultifdCapture } from './synthetic.js';
 
 const MIGWIRE = join(ROOT, 'tools', 'bin', 'migwire.js');
 
@@ -144,14 +144,17 @@ export async function benchCli(sizeMiB: number, rounds: number): Promise<void> {
     const rss = b(k).peakRssMiB;
     if (rss !== undefined) say(`${`peak RSS, migwire ${k}`.padEnd(34)} ${rss.toFixed(0)} MiB  target < 200 MiB: ${rss < 200 ? 'met' : 'NOT met'}`);
   }
-  await otherCommandsRss(node, stream);
+  await otherCommandsRss(node, stream, sizeMiB);
 }
 
 /**
  * Peak RSS of the commands that send (transcode, replay) and of report, once each on the same
- * stream: the senders into a local socket that reads and discards (the bench's own process).
+ * stream: the senders into a local socket that reads and discards (the bench's own process). Also
+ * transcode of a 4-channel multifd capture of the same size (plain files: its read buffers reused).
  */
-async function otherCommandsRss(node: string, stream: string): Promise<void> {
+async function otherCommandsRss(node: string, stream: string, sizeMiB: number): Promise<void> {
+  const multifd = join(WORK, `multifd-none-${sizeMiB}`);
+  if (!existsSync(join(multifd, 'conn00.src2dst.bin'))) await makeMultifdCapture(multifd, 'none', sizeMiB);
   const { createServer } = await import('node:net');
   const sink = createServer((s) => {
     s.on('data', () => {});
@@ -165,6 +168,7 @@ async function otherCommandsRss(node: string, stream: string): Promise<void> {
       ['report --json', ['report', stream, '--json']],
       ['transcode (4 multifd, zlib)', ['transcode', stream, '--target', target, '--channels', '4', '--compression', 'zlib', '--quiet']],
       ['replay --timing fast', ['replay', stream, '--target', target, '--quiet']],
+      ['transcode multifd capture -> 4 multifd', ['transcode', multifd, '--target', target, '--channels', '4', '--quiet']],
     ];
     for (const [name, argv] of jobs) {
       const rss = (await runChild([node, MIGWIRE, ...argv])).peakRssMiB;
