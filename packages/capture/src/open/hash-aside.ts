@@ -5,13 +5,13 @@
  * the end. The reader's own count of bytes is what the size is checked against. A decode of a
  * whole capture starts its files' hashes ahead (HashAhead), side by side.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CaptureError } from '../errors.js';
 import { checkRead, type ExpectedContent } from './byte-source.js';
-import type { HashReport, HashWorkerData } from './hash-worker.js';
+import { hashFile, type HashReport } from './hash-file.js';
+import type { HashWorkerData } from './hash-worker.js';
 
 /** Smaller files are hashed as they are read: a worker's start costs about what it saves. */
 export const HASH_ASIDE_MIN_BYTES = 16 << 20;
@@ -65,7 +65,7 @@ export async function sha256OfFile(path: string): Promise<{ bytes: number; sha25
   const aside = availableParallelism() >= 2 && (sizeOf(path) ?? 0) >= HASH_ASIDE_MIN_BYTES;
   let r: HashReport;
   try {
-    r = aside ? await new HashJob(path).result() : hashHere(path);
+    r = aside ? await new HashJob(path).result() : hashFile(path);
   } catch (e) {
     throw new CaptureError(`${path}: cannot hash it: ${(e as Error).message}`, path, { cause: e });
   }
@@ -78,23 +78,6 @@ function sizeOf(path: string): number | undefined {
     return statSync(path).size;
   } catch {
     return undefined;
-  }
-}
-
-/** A small file, hashed on this thread in one reused buffer. */
-function hashHere(path: string): HashReport {
-  const fd = openSync(path, 'r');
-  try {
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let bytes = 0;
-    for (let n = readSync(fd, buf, 0, buf.length, 0); n > 0; n = readSync(fd, buf, 0, buf.length, bytes)) {
-      hash.update(buf.subarray(0, n));
-      bytes += n;
-    }
-    return { bytes, sha256: hash.digest('hex') };
-  } finally {
-    closeSync(fd);
   }
 }
 
