@@ -65,7 +65,8 @@ export async function sha256OfFile(path: string): Promise<{ bytes: number; sha25
   const aside = availableParallelism() >= 2 && (sizeOf(path) ?? 0) >= HASH_ASIDE_MIN_BYTES;
   let r: HashReport;
   try {
-    r = aside ? await new HashJob(path).result() : hashFile(path);
+    // A worker that cannot start (or dies) is no reason to lose the digest: hash it here then.
+    r = aside ? await new HashJob(path).result().catch(() => hashFile(path)) : hashFile(path);
   } catch (e) {
     throw new CaptureError(`${path}: cannot hash it: ${(e as Error).message}`, path, { cause: e });
   }
