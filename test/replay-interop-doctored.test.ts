@@ -4,22 +4,14 @@
  * sent on each channel.
  */
 import test from 'ava';
-import { gunzipSync } from 'node:zlib';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCapture, openCapture, restampIndex } from '@migwire/capture';
 import { destinationSettings } from 'migwire';
 import { qemuBinary, requireQemu } from './harness/qemu.js';
 import { haveShared, replayInto, SHARED } from './helpers/replay.js';
-
-/** A writable copy with the channel files unpacked (they are edited in place below). */
-function copyCapture(from: string, to: string): void {
-  for (const f of readdirSync(from)) {
-    if (f.endsWith('.bin.gz')) writeFileSync(join(to, f.slice(0, -3)), gunzipSync(readFileSync(join(from, f))));
-    else copyFileSync(join(from, f), join(to, f));
-  }
-}
+import { copyUnpacked } from './helpers/unpacked.js';
 
 (haveShared && (qemuBinary('10.0') || process.env['CI'] === 'true') ? test.serial : test.serial.skip)(
   'doctored captures (a byte flipped in a device section, a truncated main, bad page flags mid-stream): QEMU\'s error next to the offset sent on each channel',
@@ -30,7 +22,7 @@ function copyCapture(from: string, to: string): void {
 
     // 1. The first byte of the "cpu" section's idstr becomes 'x': QEMU finds no section "xpu".
     const flipped = mkdtempSync(join(tmpdir(), 'mw-replay-flip-'));
-    copyCapture(base, flipped);
+    copyUnpacked(base, flipped);
     let cpuAt = -1;
     await decodeCapture(await openCapture(flipped), {
       only: (ch) => ch.name === 'main',
@@ -67,7 +59,7 @@ function copyCapture(from: string, to: string): void {
     // 2. Main cut inside the cpu section (past it comes mostly the VMDESCRIPTION trailer, which
     //    QEMU reads but does not need): the destination reads EOF in the middle of device state.
     const cut = mkdtempSync(join(tmpdir(), 'mw-replay-cut-'));
-    copyCapture(base, cut);
+    copyUnpacked(base, cut);
     const half = cpuAt + 100;
     truncateSync(join(cut, 'conn00.src2dst.bin'), half);
     restampIndex(cut);
@@ -87,7 +79,7 @@ function copyCapture(from: string, to: string): void {
     //    the middle of precopy, the preempt channel was never opened, main stopped soon after the byte.
     const pc = join(SHARED, '10.0-g-postcopy-preempt');
     const mid = mkdtempSync(join(tmpdir(), 'mw-replay-mid-'));
-    copyCapture(pc, mid);
+    copyUnpacked(pc, mid);
     let pageAt = -1;
     await decodeCapture(await openCapture(mid), { only: (ch) => ch.name === 'main', onRecord: (_ch, r) => void (pageAt < 0 && r.offset > 4_000_000 && r.kind === 'ram-page' && (pageAt = r.offset)) });
     const midMain = join(mid, 'conn00.src2dst.bin');

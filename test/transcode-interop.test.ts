@@ -9,11 +9,10 @@
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { RecordingProxy } from '@migwire/channel-manager';
 import { openCapture } from '@migwire/capture';
 import { checkCapture } from '@migwire/sync';
@@ -21,6 +20,7 @@ import { runExtract, runTranscode, type TranscodeOptions, type TranscodeReport }
 import { makeBootDisk } from './harness/guest.js';
 import { pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
 import { launchVm, qemuBinary, requireQemu, runMigration, type QemuVersion, type Vm } from './harness/qemu.js';
+import { copyUnpacked } from './helpers/unpacked.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The real captures the project grew from: the repo's own gzipped copies in fixtures/. */
@@ -53,10 +53,7 @@ interface Case {
 function unpacked(from: string, dir: string): string {
   const to = join(dir, 'plain');
   mkdirSync(to);
-  for (const f of readdirSync(from)) {
-    const bytes = readFileSync(join(from, f));
-    writeFileSync(join(to, f.endsWith('.bin.gz') ? f.slice(0, -3) : f), f.endsWith('.bin.gz') ? gunzipSync(bytes) : bytes);
-  }
+  copyUnpacked(from, to);
   return to;
 }
 

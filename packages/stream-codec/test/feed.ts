@@ -2,25 +2,41 @@ import { createHash } from 'node:crypto';
 /** Feeding helpers: the same bytes in different chunkings must decode to the same records. */
 import { CodecError, MainStreamDecoder, MultifdDecoder, ReturnPathDecoder, type MainDecoderOptions } from '../src/index.js';
 
-type AnyDecoder = MainStreamDecoder | MultifdDecoder | ReturnPathDecoder;
+export type AnyDecoder = MainStreamDecoder | MultifdDecoder | ReturnPathDecoder;
 
 export interface FeedResult<R> {
   records: R[];
   error?: CodecError;
 }
 
+export interface FeedOptions<R> {
+  /**
+   * Feed through one reused buffer (at most 1 MiB), calling ownPending() after each write and
+   * scribbling over the buffer: what a caller that reads into the same memory again does.
+   */
+  reuse?: boolean;
+  /** What is kept of each record, taken as it is delivered (default: the record itself). */
+  keep?: (record: unknown) => R;
+}
+
 /** Feed `bytes` cut at the given sizes (cycled), then end. */
-export function feed<R>(dec: AnyDecoder, bytes: Uint8Array, sizes: number[] | ((i: number) => number)): FeedResult<R> {
+export function feed<R>(dec: AnyDecoder, bytes: Uint8Array, sizes: number[] | ((i: number) => number), o: FeedOptions<R> = {}): FeedResult<R> {
   const records: R[] = [];
   const sink = (r: unknown): void => {
-    records.push(r as R);
+    records.push(o.keep ? o.keep(r) : (r as R));
   };
   const size = typeof sizes === 'function' ? sizes : (i: number) => sizes[i % sizes.length]!;
+  const reused = o.reuse ? new Uint8Array(Math.min(bytes.length, 1 << 20) || 1) : undefined;
   try {
     let at = 0;
     for (let i = 0; at < bytes.length; i++) {
-      const n = Math.max(1, size(i));
-      (dec as MainStreamDecoder).write(bytes.subarray(at, at + n), sink);
+      const n = Math.min(Math.max(1, size(i)), reused?.length ?? Infinity, bytes.length - at);
+      if (reused) {
+        reused.set(bytes.subarray(at, at + n));
+        (dec as MainStreamDecoder).write(reused.subarray(0, n), sink);
+        dec.ownPending();
+        reused.fill(0xee);
+      } else (dec as MainStreamDecoder).write(bytes.subarray(at, at + n), sink);
       at += n;
     }
     (dec as MainStreamDecoder).end(sink);

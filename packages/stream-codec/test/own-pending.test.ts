@@ -5,33 +5,15 @@
  * looked at as it is delivered, as the live rules do).
  */
 import test from 'ava';
-import { CodecError, MainStreamDecoder, MultifdDecoder, ReturnPathDecoder } from '../src/index.js';
-import { feed, fingerprint, fingerprintOne, firstDifference, rng } from './feed.js';
+import { MainStreamDecoder, MultifdDecoder, ReturnPathDecoder, type CodecError } from '../src/index.js';
+import { feed, fingerprint, fingerprintOne, firstDifference, rng, type AnyDecoder } from './feed.js';
 import { captureChannels, sharedCaptures } from './paths.js';
 import { syntheticStream } from './synthetic.js';
 
-type AnyDecoder = MainStreamDecoder | MultifdDecoder | ReturnPathDecoder;
-
-/** Feed `bytes` through one reused buffer, cut at `size(i)`, scribbled over after each write. */
+/** Feed `bytes` through one reused buffer, cut at `size(i)`, each record fingerprinted as it is delivered. */
 function feedReused(dec: AnyDecoder, bytes: Uint8Array, size: (i: number) => number): { prints: string[]; error?: CodecError } {
-  const prints: string[] = [];
-  const sink = (r: unknown): void => void prints.push(fingerprintOne(r));
-  const reused = new Uint8Array(Math.min(bytes.length, 1 << 20) || 1);
-  try {
-    for (let at = 0, i = 0; at < bytes.length; i++) {
-      const n = Math.min(reused.length, Math.max(1, size(i)), bytes.length - at);
-      reused.set(bytes.subarray(at, at + n));
-      (dec as MainStreamDecoder).write(reused.subarray(0, n), sink);
-      dec.ownPending();
-      reused.fill(0xee);
-      at += n;
-    }
-    (dec as MainStreamDecoder).end(sink);
-  } catch (e) {
-    if (e instanceof CodecError) return { prints, error: e };
-    throw e;
-  }
-  return { prints };
+  const r = feed<string>(dec, bytes, size, { reuse: true, keep: fingerprintOne });
+  return { prints: r.records, ...(r.error ? { error: r.error } : {}) };
 }
 
 test('the synthetic stream, every split point, through a reused buffer', (t) => {
