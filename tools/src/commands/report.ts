@@ -11,7 +11,9 @@ verdict), throughput per channel over time with rounds, SWITCHOVER_START, POSTCO
 end and return-path messages marked; per round pages sent, re-sent and zero, bytes, dirty rate
 against bandwidth; the switchover model of @migwire/sync replayed per round next to what QEMU did,
 with a sentence that explains the outcome; postcopy page requests and how long each page took;
-hot pages.
+hot pages. PATH is a recording, a stream file (.gz too) or a pcap; not standard input (it is read
+twice). The report is written even when the recording fails \`check\` (a failed migration is what it
+explains); the exit status is then 1, as for \`check\`.
 
 Options:
   --out FILE    where to write the HTML (or the JSON with --json); - for standard output

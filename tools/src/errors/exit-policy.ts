@@ -5,6 +5,8 @@
  * MIGWIRE_DEBUG set. Errors are told apart by `name`/`code`, not instanceof, so this module loads
  * none of the packages (start-up speed) and still recognises their errors.
  */
+import { printable } from '../format/printable.js';
+
 export const EXIT_OK = 0;
 export const EXIT_PROBLEM = 1;
 export const EXIT_USAGE = 2;
@@ -75,7 +77,8 @@ export function describeError(e: unknown): ErrorReport {
 /** Print an error in the one shape (plus the stack under MIGWIRE_DEBUG) and return its exit code. */
 export function reportError(e: unknown, err: (line: string) => void, env: NodeJS.ProcessEnv = process.env): number {
   const r = describeError(e);
-  err(`migwire: ${r.line}`);
+  // Messages quote names from the input (block names, idstrs, paths): no control character reaches the terminal raw.
+  err(`migwire: ${printable(r.line)}`);
   if (env['MIGWIRE_DEBUG'] && e instanceof Error && e.stack) err(e.stack);
   return r.code;
 }

@@ -7,14 +7,14 @@
  * after main (each page is sent once after postcopy starts).
  */
 import { CodecError, MainStreamDecoder, RESUMED_BLOCK_UNKNOWN, isCodecError, type MainRecord } from '@migwire/stream-codec';
-import { CaptureError, ChannelCursor, channelOrder, midStreamText, openCapture } from '@migwire/capture';
+import { CaptureError, ChannelCursor, channelOrder, midStreamText, openCapture, type CaptureChannel } from '@migwire/capture';
 import { DestinationOrderReader } from '@migwire/sync';
 import { nameList, UsageError } from '../errors/usage-error.js';
 import { incompleteStream } from '@migwire/capture';
 import { ImageLimitError, MappedRamRegion, RamImages, type BlockSummary } from '../extract/ram-images.js';
 
 const ROLE_TEXT: Partial<Record<string, string>> = { other: 'not a migration stream', empty: 'empty', tls: 'TLS-encrypted' };
-import { bytesHuman } from '../format/human.js';
+import { bytesHuman, printable } from '../format/human.js';
 import type { Output } from '../cli-io.js';
 
 export interface ExtractOptions {
@@ -32,6 +32,10 @@ export interface ExtractOptions {
 export interface ExtractReport {
   blocks: BlockSummary[];
   rounds: number;
+  /**
+   * Why the images may not be the destination's RAM: a channel's decode error (the channel
+   * stopped there), or a source's channel of no migration role whose pages, if any, are missing.
+   */
   errors: string[];
   /** The main channel was captured mid-stream: the images hold only the pages captured. */
   partial?: PartialImage;
@@ -144,7 +148,17 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
     }
     if (cur.error) errors.push(cur.error.message);
   }
+  for (const ch of chans) if (ch.role === 'other' && ch.direction === 'src2dst') errors.push(`${NOT_APPLIED}${await whyUnreadable(ch)}`);
   return { blocks: await images.finish(), rounds: reader.rounds, errors, ...(partial ? { partial } : {}) };
+}
+
+const NOT_APPLIED = 'not applied (the images may lack its pages): ';
+
+/** The codec's reason a channel's first bytes are no migration stream (read only as far as that). */
+async function whyUnreadable(ch: CaptureChannel): Promise<string> {
+  const cur = new ChannelCursor<MainRecord>(ch, new MainStreamDecoder({ channel: ch.name }));
+  await cur.next();
+  return cur.error?.message ?? `${ch.name}: its first bytes name no migration channel`;
 }
 
 /** What a partial image is, for stderr: why, and what was left out. */
@@ -161,19 +175,19 @@ export async function extract(path: string, o: ExtractOptions, out: Output): Pro
     report = await runExtract(path, o, o.quiet ? undefined : (s) => out.err(s));
   } catch (e) {
     if (isCodecError(e) || e instanceof ImageLimitError) {
-      out.err(`migwire: ${e.message}`);
+      out.err(printable(`migwire: ${e.message}`));
       return 1;
     }
     throw e;
   }
-  for (const b of report.blocks) out.line(`${b.name.padEnd(28)} -> ${b.file.padEnd(32)} ${bytesHuman(b.length).padStart(10)}  ${b.pagesWritten} pages with data`);
+  for (const b of report.blocks) out.line(printable(`${b.name.padEnd(28)} -> ${b.file.padEnd(32)} ${bytesHuman(b.length).padStart(10)}  ${b.pagesWritten} pages with data`));
   out.line(`${report.rounds} multifd sync rounds applied`);
   const p = report.partial;
   if (p) {
     out.line(`partial: the stream's start was not captured; ${p.unattributedPages} unattributed page(s), ${p.xbzrleWithoutBase} XBZRLE page(s) without a base`);
     for (const l of partialLines(p, `main channel ${midStreamText({ name: p.channel, midStream: { skipped: p.skipped } })}`)) out.err(`migwire: ${l}`);
   }
-  for (const e of report.errors) out.err(`migwire: stopped early: ${e}`);
+  for (const e of report.errors) out.err(printable(`migwire: ${e.startsWith(NOT_APPLIED) ? e : `stopped early: ${e}`}`));
   // A partial image is not the RAM the destination had: like an incomplete stream, exit 1.
   return report.errors.length || p ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /** One-line human descriptions of records, for `migwire dump`. */
 import { MULTIFD_RAM_HEADER_SIZE, multifdLayoutFamily, pingValueName, ramFlagNames, RESUMED_BLOCK_UNKNOWN } from '@migwire/stream-codec';
 import type { CodecRecord } from '@migwire/stream-codec';
+export { printable } from './printable.js';
 
 export function hexOffset(n: number): string {
   return '0x' + n.toString(16).padStart(8, '0');
@@ -112,14 +113,6 @@ function rpDetail(a: import('@migwire/stream-codec').ReturnPathArgs): string {
     default:
       return '';
   }
-}
-
-const HAS_CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
-
-/** Text for a terminal: control characters (from names in the stream) shown as \xHH, never sent raw. */
-export function printable(text: string): string {
-  return HAS_CONTROL.test(text) ? text.replace(CONTROLS, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : text;
 }
 
 /** How a block no record named is printed (a stream resumed mid-way: it was named before the capture began). */

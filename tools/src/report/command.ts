@@ -34,6 +34,8 @@ function qmpFor(path: string, given: string | undefined, out: Output): string | 
 
 export async function report(path: string, opts: { out?: string; qmp?: string; json: boolean; migration?: number }, out: Output): Promise<number> {
   if (!opts.json && opts.out === undefined) throw new InputError('report needs --out FILE (or --json)');
+  // The check and the analysis each read the input: standard input can be read only once.
+  if (path === '-') throw new InputError('report reads its input twice and cannot take standard input: save the stream to a file first');
   const qmpPath = qmpFor(path, opts.qmp, out);
   const verdict = await checkVerdict(path, opts.migration);
   const analysis = await analyzeCapture(path, { ...(qmpPath ? { qmpPath } : {}), verdict, migration: opts.migration });
@@ -43,5 +45,10 @@ export async function report(path: string, opts: { out?: string; qmp?: string; j
     writeFileSync(opts.out, opts.json ? text + '\n' : text);
     out.err(`migwire: wrote ${opts.out}: ${analysis.rounds.length} rounds; ${analysis.switchover.explanation}`);
   }
-  return 0;
+  // The report is written either way (a failed migration is what it explains); the status says
+  // whether the recording passed `check`, as `check` itself would.
+  const failed = verdict.rules.filter((r) => r.status === 'fail');
+  if (!failed.length) return 0;
+  out.err(`migwire: check: FAILED (${failed.map((r) => r.id).join(', ')}): ${failed[0]!.detail}`);
+  return 1;
 }

@@ -1,5 +1,5 @@
 /** analyzeCapture(path): the whole analysis of one recorded migration, in one streaming pass. */
-import { openCapture } from '@migwire/capture';
+import { CaptureError, openCapture } from '@migwire/capture';
 import { readQmpTranscript, syncReportedAt, type QmpTranscript } from '../qmp/transcript.js';
 import { collect } from './collect.js';
 import { postcopyStats } from './postcopy.js';
@@ -44,6 +44,11 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
   }
   const unit = timeline.unit;
   const c = await collect(capture, arrivals, timeline);
+  // A report of nothing would read as a migration that did not converge.
+  if (!c.channels.some((ch) => ch.records > 0)) {
+    const why = c.channels.filter((ch) => ch.error || ch.skipped).map((ch) => (ch.error ? ch.error.message : `${ch.name}: ${ch.skipped}`));
+    throw new CaptureError(`${path}: nothing decodes as a migration stream (${why.join('; ') || 'no channels'})`, path);
+  }
   const rounds = roundStats(c, unit);
 
   const finalAnswer = qmp?.migrateAnswers.at(-1);

@@ -68,7 +68,8 @@ class MultifdFeed {
   async *until(round: number): AsyncGenerator<OrderedEvent> {
     while (this.syncs < round) {
       const r = await this.cursor.next();
-      if (!r) return;
+      // The channel's end: a decode error that stopped it is still reported below.
+      if (!r) break;
       if (r.kind === 'multifd-init') this.uuid ??= r.uuid;
       if (r.kind !== 'multifd-packet') continue;
       this.layout ??= r.layout;

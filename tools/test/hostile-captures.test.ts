@@ -1,0 +1,131 @@
+/**
+ * Damaged recordings, as a fuzzer of the CLI made them (2026-12-07): a multifd channel cut short,
+ * a channel that is no migration stream, input that never ends, names that carry terminal
+ * controls. Each is built here from a bundled fixture by a seeded generator; the real binary runs
+ * on it, and what a user sees is asserted: the exit code, the channel and offset named, no stack.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { BIN, FIXTURES, restampIndex, unpackedCopy } from './paths.js';
+
+const MULTIFD = join(FIXTURES, '10.0-c-multifd4-zstd');
+const scratch = mkdtempSync(join(tmpdir(), 'mw-hostile-cap-'));
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], input?: Buffer): Run {
+  const { MIGWIRE_DEBUG: _, ...env } = process.env;
+  const p = spawnSync(process.execPath, [BIN, ...args], { env, timeout: 60_000, maxBuffer: 64 * 1024 * 1024, ...(input ? { input } : {}) });
+  return { status: p.status, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+/** Seeded offsets (xorshift32) in [lo, hi): the same cuts on every run. */
+function offsets(n: number, lo: number, hi: number, seed: number): number[] {
+  let x = seed >>> 0;
+  return Array.from({ length: n }, () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return lo + (x % (hi - lo));
+  });
+}
+
+/** A copy of the 4-channel capture with one multifd channel cut at `at` bytes; index.json matches the cut file. */
+function cutMultifd(conn: string, at: number): string {
+  const dir = unpackedCopy(MULTIFD, 'mw-cut-');
+  truncateSync(join(dir, `${conn}.src2dst.bin`), at);
+  restampIndex(dir);
+  return dir;
+}
+
+const out = (name: string): string => join(mkdtempSync(join(scratch, 'o-')), name);
+function noStack(t: import('ava').ExecutionContext, r: Run): void {
+  t.false(r.stderr.includes('    at '), r.stderr);
+}
+
+test('extract of a capture whose multifd channel is cut inside a packet: exit 1, the channel and byte named', (t) => {
+  const size = gunzipSync(readFileSync(join(MULTIFD, 'conn02.src2dst.bin.gz'))).length;
+  for (const at of offsets(4, 200, size - 1, 0x5eed)) {
+    const r = cli(['extract', cutMultifd('conn02', at), '--out', out('ram'), '--quiet']);
+    t.is(r.status, 1, `cut at ${at}: ${r.stderr}`);
+    noStack(t, r);
+    // Cut inside a packet, or (rarely) right at a packet's end: then the channel lacks its SYNCs and main waits.
+    t.regex(r.stderr, /migwire: stopped early: .*\(TRUNCATED\) on multifd \d at byte \d+|migwire: stopped early: .*multifd/, `cut at ${at}`);
+  }
+});
+
+test('extract of a capture holding a source channel that is no migration stream: exit 1, that channel named', (t) => {
+  const dir = unpackedCopy(MULTIFD, 'mw-other-');
+  const f = join(dir, 'conn03.src2dst.bin');
+  // gzip bytes in place of a multifd channel: no role can be told from them.
+  const b = readFileSync(f);
+  b.set([0x1f, 0x8b, 0x08, 0x00], 0);
+  writeFileSync(f, b);
+  restampIndex(dir);
+  const r = cli(['extract', dir, '--out', out('ram'), '--quiet']);
+  t.is(r.status, 1, r.stderr);
+  noStack(t, r);
+  t.regex(r.stderr, /not applied .*BAD_MAGIC\) on conn03\.src2dst at byte 0/);
+});
+
+test('report of a recording that fails check: the HTML is written, exit 1, the failed rules named', (t) => {
+  const size = gunzipSync(readFileSync(join(MULTIFD, 'conn01.src2dst.bin.gz'))).length;
+  const html = out('report.html');
+  const r = cli(['report', cutMultifd('conn01', Math.floor(size / 2) + 3), '--out', html]);
+  t.is(r.status, 1, r.stderr);
+  noStack(t, r);
+  t.true(existsSync(html), 'the report of a failed recording is still written');
+  t.regex(r.stderr, /migwire: check: FAILED \(decodes.*\): .*on multifd 0 at byte \d+/);
+});
+
+test('report of a recording that passes check: exit 0', (t) => {
+  const r = cli(['report', MULTIFD, '--out', out('report.html')]);
+  t.is(r.status, 0, r.stderr);
+  t.notRegex(r.stderr, /FAILED/);
+});
+
+test('report of input that is no migration stream, even an endless one: exit 1 at once, nothing written', (t) => {
+  const random = join(scratch, 'random.bin');
+  writeFileSync(random, Buffer.from(offsets(300, 0, 256, 42)));
+  for (const input of [random, '/dev/zero', '/dev/urandom']) {
+    const html = out('report.html');
+    const t0 = Date.now();
+    const r = cli(['report', input, '--out', html]);
+    t.is(r.status, 1, `${input}: ${r.stderr}`);
+    noStack(t, r);
+    t.regex(r.stderr, /nothing decodes as a migration stream \(not a QEMU migration stream \(BAD_MAGIC\) on \w+(\.bin)? at byte 0/);
+    t.false(existsSync(html));
+    t.true(Date.now() - t0 < 30_000, `${input} read to its end?`);
+  }
+});
+
+test('report of standard input is refused as usage (it would be read twice)', (t) => {
+  const r = cli(['report', '-', '--out', out('report.html')], Buffer.alloc(16));
+  t.is(r.status, 2, r.stderr);
+  t.regex(r.stderr, /cannot take standard input/);
+});
+
+test('extract prints block names from the stream with their control characters escaped', (t) => {
+  // "pc.bios" renamed everywhere in the stream (same length): a newline, a carriage return and an ANSI colour.
+  const stream = gunzipSync(readFileSync(join(FIXTURES, '10.0-precopy-file', 'stream.bin.gz')));
+  const from = Buffer.from('\x07pc.bios', 'latin1');
+  const to = Buffer.from('\x07a\nb\r\x1b[m', 'latin1');
+  let n = 0;
+  for (let i = stream.indexOf(from); i >= 0; i = stream.indexOf(from, i + 1), n++) to.copy(stream, i);
+  t.true(n > 1, 'the block is named in the stream');
+  const file = join(scratch, 'renamed.bin');
+  writeFileSync(file, stream);
+  const r = cli(['extract', file, '--out', out('ram'), '--quiet']);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /a\\x0ab\\x0d\\x1b\[m\s+-> /);
+  t.false(/[\x00-\x08\x0b-\x1f\x7f]/.test(r.stdout), 'no raw control character on stdout');
+});
