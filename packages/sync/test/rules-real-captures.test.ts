@@ -150,3 +150,43 @@ test('a PONG dropped from the return path fails ping-pong, naming the PING', asy
   t.true((r.offset ?? 0) > 0);
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The return path's messages, as [offset, length] of each (type u16, length u16, payload). */
+function returnPathMessages(rp: Buffer): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let at = 0; at + 4 <= rp.length; at += 4 + rp.readUInt16BE(at + 2)) out.push([at, 4 + rp.readUInt16BE(at + 2)]);
+  return out;
+}
+
+test('a return path cut at a message boundary before its SHUT fails return-path-shut, naming where it ends', async (t) => {
+  const dir = copyCapture(POSTCOPY);
+  const file = join(dir, 'conn00.dst2src.bin');
+  const rp = readFileSync(file);
+  const messages = returnPathMessages(rp);
+  // The last message is SHUT 0 (type 1, length 4, status 0).
+  const [shutAt] = messages.at(-1)!;
+  t.is(rp.subarray(shutAt).toString('hex'), '0001000400000000');
+  const cut = messages[13]![0];
+  writeFileSync(file, rp.subarray(0, cut));
+  const r = rule(await check(dir), 'return-path-shut');
+  t.is(r.status, 'fail');
+  t.regex(r.detail, /ends at byte \d+ without SHUT after 13 message/);
+  t.is(r.channel, 'return-path');
+  t.is(r.offset, cut);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('SHUT with a non-zero status, or a message after SHUT, fails return-path-shut', async (t) => {
+  for (const [edit, want] of [
+    [(rp: Buffer) => Buffer.concat([rp.subarray(0, rp.length - 4), Buffer.from('00000001', 'hex')]), /SHUT with status 1: the destination failed to load/],
+    [(rp: Buffer) => Buffer.concat([rp, Buffer.from('0002000400000009', 'hex')]), /PONG after SHUT/],
+  ] as const) {
+    const dir = copyCapture(POSTCOPY);
+    const file = join(dir, 'conn00.dst2src.bin');
+    writeFileSync(file, edit(readFileSync(file)));
+    const r = rule(await check(dir), 'return-path-shut');
+    t.is(r.status, 'fail');
+    t.regex(r.detail, want);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

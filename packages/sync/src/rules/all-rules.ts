@@ -12,6 +12,7 @@ import { PostcopyRamRecordsRule } from './postcopy-ram-records.js';
 import { PreemptOpenedLastRule } from './preempt-opened-last.js';
 import { PreemptPagesOnlyRule } from './preempt-pages-only.js';
 import { RemovedCommandsRule } from './removed-commands.js';
+import { ReturnPathShutRule } from './return-path-shut.js';
 import { RoundOrderRule } from './round-order.js';
 import type { Rule, RuleChannel } from './rule.js';
 import type { CodecRecord } from '@migwire/stream-codec';
@@ -38,6 +39,7 @@ export function createRules(facts: StreamFacts, o: { live: boolean; arrival?: (c
     new NoMultifdAfterPostcopyRule(facts),
     new PreemptPagesOnlyRule(facts),
     new PingPongRule(facts),
+    new ReturnPathShutRule(facts),
     new PageRequestsServedRule(facts),
     new SwitchoverAckRule(facts),
     new PostcopyFinalFlushRule(facts),

@@ -18,6 +18,7 @@ export type RuleId =
   | 'no-multifd-after-postcopy'
   | 'preempt-pages-only'
   | 'ping-pong'
+  | 'return-path-shut'
   | 'page-requests-served'
   | 'switchover-ack'
   | 'postcopy-final-flush'
