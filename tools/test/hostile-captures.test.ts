@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -128,4 +128,43 @@ test('extract prints block names from the stream with their control characters e
   t.is(r.status, 0, r.stderr);
   t.regex(r.stdout, /a\\x0ab\\x0d\\x1b\[m\s+-> /);
   t.false(/[\x00-\x08\x0b-\x1f\x7f]/.test(r.stdout), 'no raw control character on stdout');
+});
+
+test('a meta.json that is null: check and report exit 1 naming meta.json, no TypeError', (t) => {
+  const dir = unpackedCopy(MULTIFD, 'mw-meta-');
+  writeFileSync(join(dir, 'meta.json'), 'null');
+  for (const args of [['check', dir], ['report', dir, '--out', out('r.html')]]) {
+    const r = cli(args);
+    t.is(r.status, 1, r.stderr);
+    noStack(t, r);
+    t.regex(r.stderr, /meta\.json: \(top level\): expected an object, found null/);
+    t.notRegex(r.stderr, /Cannot read properties/);
+  }
+});
+
+test('extract and transcode hold the return path to index.json too: a changed byte is exit 1 naming the file', (t) => {
+  const dir = unpackedCopy(join(FIXTURES, '10.0-g-postcopy-preempt'), 'mw-rp-');
+  const f = join(dir, 'conn00.dst2src.bin');
+  const b = readFileSync(f);
+  b[b.length - 1] = b[b.length - 1]! ^ 1;
+  writeFileSync(f, b);
+  const r = cli(['extract', dir, '--out', out('ram'), '--quiet']);
+  t.is(r.status, 1, r.stderr);
+  noStack(t, r);
+  t.regex(r.stderr, /conn00\.dst2src\.bin: sha256 [0-9a-f]{64} differs from index\.json's/);
+  // Refused before it connects: the target port need not exist.
+  const tr = cli(['transcode', dir, '--target', '127.0.0.1:9', '--channels', '0']);
+  t.is(tr.status, 1, tr.stderr);
+  t.regex(tr.stderr, /conn00\.dst2src\.bin: sha256 [0-9a-f]{64} differs/);
+});
+
+test('a channel file index.json lists but the folder lacks: every reading command exit 1 naming it', (t) => {
+  const dir = unpackedCopy(MULTIFD, 'mw-missing-');
+  rmSync(join(dir, 'conn00.src2dst.bin'));
+  for (const args of [['dump', dir], ['check', dir], ['extract', dir, '--out', out('ram'), '--quiet'], ['report', dir, '--out', out('r.html')]]) {
+    const r = cli(args);
+    t.is(r.status, 1, `${args[0]}: ${r.stderr}`);
+    noStack(t, r);
+    t.regex(r.stderr, /conn00\.src2dst\.bin: listed in index\.json .* but not in the capture directory/);
+  }
 });

@@ -1,4 +1,4 @@
-export { CaptureError, CaptureSelectionError, StreamHoleError } from './errors.js';
+export { CaptureError, CaptureSelectionError, StreamHoleError, type CaptureErrorCode } from './errors.js';
 export {
   CHUNKS_FILE,
   connectionFileName,
@@ -32,8 +32,10 @@ export {
   type ProbeIndex,
   type StreamFileRow,
 } from './index-schema/capture-index.js';
+export { verifyChannels } from './open/verify-channels.js';
+export { readCaptureMeta, type CaptureMeta, type MetaSetupCall } from './index-schema/meta.js';
 export { restampIndex } from './index-schema/restamp.js';
-export { CHUNKS_HEADER, MAX_CHUNK, type ChunkRow } from './chunks/chunk-row.js';
+export { CHUNKS_HEADER, MAX_CHUNK, MAX_CHUNKS_LINE, type ChunkRow } from './chunks/chunk-row.js';
 export { readChunks, type ChunkLine } from './chunks/reader.js';
 export { ChunksWriter } from './chunks/writer.js';
 export { ArrivalTimes, type ArrivalRuns } from './chunks/arrival-times.js';

@@ -11,8 +11,10 @@ export const DIRECTIONS: readonly Direction[] = ['src2dst', 'dst2src'];
 export const INDEX_FILE = 'index.json';
 export const CHUNKS_FILE = 'chunks.csv';
 export const META_FILE = 'meta.json';
-/** The migration file of a file/exec capture, plain or gzipped (first found wins). */
-export const STREAM_FILES: readonly string[] = ['stream.bin', 'stream.bin.gz'];
+/** The migration file of a file/exec capture (as index.json names it: the unpacked bytes). */
+export const STREAM_FILE = 'stream.bin';
+/** ...stored plain or gzipped (first found wins). */
+export const STREAM_FILES: readonly string[] = [STREAM_FILE, `${STREAM_FILE}.gz`];
 
 /** "conn03.src2dst": a connection direction's label. */
 export function connectionLabel(conn: number, direction: Direction): string {

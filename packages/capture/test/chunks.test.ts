@@ -3,7 +3,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { CaptureError, CHUNKS_HEADER, ChunksWriter, readChunks, type ChunkLine } from '../src/index.js';
+import { ArrivalTimes, CaptureError, CHUNKS_HEADER, ChunksWriter, MAX_CHUNKS_LINE, readChunks, type ChunkLine } from '../src/index.js';
 import { FIXTURES, scratch } from './paths.js';
 
 async function all(path: string, input?: Readable): Promise<ChunkLine[]> {
@@ -75,4 +75,45 @@ test('a broken chunks.csv is a CaptureError with the path and line', async (t) =
   await t.throwsAsync(all(p), { instanceOf: CaptureError, message: /empty/ });
   writeFileSync(p, 'seq,t,conn,dir,offset,len\n0,0.1,0,src2dst,0,99999999999\n');
   await t.throwsAsync(all(p), { message: /line 2: bad row/ });
+});
+
+test('a chunks.csv line longer than MAX_CHUNKS_LINE ends the read: line, byte offset and a short quote, not the line', async (t) => {
+  const p = join(scratch('mw-chunks-long-'), 'chunks.csv');
+  const head = `${CHUNKS_HEADER}\n0,0.1,0,src2dst,0,10\n`;
+  writeFileSync(p, `${head}1,0.2,0,src2dst,10,${'9'.repeat(8 << 20)}\n2,0.3,0,src2dst,20,4\n`);
+  // What `check` and `report` meet: the arrival times of the capture.
+  const e = await t.throwsAsync(ArrivalTimes.load(p), { instanceOf: CaptureError });
+  t.is(e?.code, 'CHUNKS_LINE_TOO_LONG');
+  t.is(e?.path, p);
+  t.true(e!.message.startsWith(`${p} line 3 (byte ${head.length}): longer than ${MAX_CHUNKS_LINE} bytes`), e!.message);
+  t.regex(e!.message, /it starts "1,0\.2,0,src2dst,10,9+"…$/);
+  t.true(e!.message.length < p.length + 160, `a short message (${e!.message.length} characters)`);
+  // A row at the bound still reads (real rows are under 200 bytes).
+  writeFileSync(p, `${head}1,0.2,0,src2dst,10,4${' '.repeat(MAX_CHUNKS_LINE - 20)}\n`);
+  t.is((await all(p)).length, 2);
+});
+
+test('an endless chunks.csv line is refused after reading little more than the bound: memory stays flat', async (t) => {
+  let given = 0;
+  const piece = Buffer.alloc(64 * 1024, 0x37);
+  async function* endless(): AsyncGenerator<Buffer> {
+    yield Buffer.from(`${CHUNKS_HEADER}\n`);
+    for (;;) {
+      given += piece.length;
+      yield piece;
+    }
+  }
+  const e = await t.throwsAsync(all('endless.csv', Readable.from(endless())), { instanceOf: CaptureError });
+  t.is(e?.code, 'CHUNKS_LINE_TOO_LONG');
+  t.true(e!.message.startsWith(`endless.csv line 2 (byte ${CHUNKS_HEADER.length + 1}): longer than ${MAX_CHUNKS_LINE} bytes`), e!.message);
+  t.true(given <= MAX_CHUNKS_LINE + 2 * piece.length, `read ${given} bytes of the line before refusing it`);
+});
+
+test('a bad row is quoted by its first characters only', async (t) => {
+  const p = join(scratch('mw-chunks-quote-'), 'chunks.csv');
+  writeFileSync(p, `${CHUNKS_HEADER}\n0,0.1,0,src2dst,0,${'x'.repeat(3000)}\n`);
+  const e = await t.throwsAsync(all(p), { instanceOf: CaptureError, message: /line 2: bad row "0,0\.1,0,src2dst,0,x+"… \(byte \d+\)$/ });
+  t.is(e?.code, 'CHUNKS_BAD_ROW');
+  t.true(e!.message.endsWith(`(byte ${CHUNKS_HEADER.length + 1})`), e!.message);
+  t.true(e!.message.length < p.length + 100, e!.message);
 });

@@ -1,7 +1,8 @@
 /** The public API of @migwire/stream-codec. Internals: `@migwire/stream-codec/internal`. */
 import { asCodecErrors } from './core/problem.js';
 import { applyXbzrle as applyXbzrlePayload } from './ram/xbzrle.js';
-import { decodeVmstate as decodeVmstatePayload } from './vmstate/vmdesc.js';
+import { decodeVmstateChecked } from './vmstate/vmdesc.js';
+import { indexVmdesc as indexVmdescChecked, parseVmdesc as parseVmdescJson } from './vmstate/description.js';
 import { decodeVfioItems as decodeVfioPayload } from './vfio/vfio.js';
 
 export { CodecError, ErrorCode, isCodecError, type CodecErrorDetails } from './core/errors.js';
@@ -34,14 +35,9 @@ export { ReturnPathDecoder, decodeReturnPath, type ReturnPathDecoderOptions, typ
 export { encodeReturnPathRecord } from './return-path/encoder.js';
 export type * from './return-path/records.js';
 export { encodeXbzrle } from './ram/xbzrle.js';
+export { MAX_VMDESC_DEPTH, isVmdesc, type ParsedVmdesc, type Vmdesc, type VmdescDevice, type VmdescField, type VmdescVmsd } from './vmstate/description.js';
 export {
-  indexVmdesc,
   PTR_MARKER_TYPE,
-  isVmdesc,
-  type Vmdesc,
-  type VmdescDevice,
-  type VmdescField,
-  type VmdescVmsd,
   type VmstateDevice,
   type VmstateField,
   type VmstateStruct,
@@ -72,6 +68,10 @@ export type * from './multifd/records.js';
 /** Apply an XBZRLE delta to a page (the previous contents); returns the new page. */
 export const applyXbzrle = asCodecErrors(applyXbzrlePayload, 'xbzrle payload');
 /** Decode a device's VMState bytes with its VMDESCRIPTION entry. */
-export const decodeVmstate = asCodecErrors(decodeVmstatePayload, 'vmstate payload');
+export const decodeVmstate = asCodecErrors(decodeVmstateChecked, 'vmstate payload');
+/** Index a VMDESCRIPTION by "idstr/instance"; a malformed one is a BAD_VMDESC CodecError on "vmdesc". */
+export const indexVmdesc = asCodecErrors(indexVmdescChecked, 'vmdesc');
+/** Parse and check a VMDESCRIPTION's JSON bytes (what the decoder does); BAD_VMDESC on "vmdesc", offset within the JSON. */
+export const parseVmdesc = asCodecErrors(parseVmdescJson, 'vmdesc');
 /** Decode the items of a VFIO device section. */
 export const decodeVfioItems = asCodecErrors(decodeVfioPayload, 'vfio payload');

@@ -3,7 +3,7 @@
  * into memory and decoded once, so mutations can address records by position. A seed that does
  * not decode cleanly is refused: mutating a broken stream tells nothing.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import {
@@ -16,7 +16,7 @@ import {
   type ReturnPathRecord,
   type Vmdesc,
 } from '@migwire/stream-codec';
-import { openCapture, requireStreamStart } from '@migwire/capture';
+import { openCapture, readCaptureMeta, requireStreamStart } from '@migwire/capture';
 import { DataError, InputError } from '../input-error.js';
 import type { QemuVersion } from '@migwire/qemu';
 
@@ -104,25 +104,15 @@ export function seedFromBytes(name: string, channel: SeedChannel, bytes: Uint8Ar
 
 /** Machine, RAM size, QEMU release and capabilities from the meta.json next to a stream. */
 export function readTarget(dir: string): SeedTarget | undefined {
-  const p = join(dir, 'meta.json');
-  if (!existsSync(p)) return undefined;
-  try {
-    const meta = JSON.parse(readFileSync(p, 'utf8')) as {
-      mem?: string;
-      machine?: string;
-      caps?: Record<string, boolean>;
-      qemu?: { dst?: { build?: string; argv?: string[] } };
-    };
-    const argv = meta.qemu?.dst?.argv ?? [];
-    const m = argv.indexOf('-M');
-    const machine = (m >= 0 ? argv[m + 1] : undefined) ?? meta.machine ?? 'q35';
-    const memMiB = Number.parseInt(meta.mem ?? '', 10);
-    const build = meta.qemu?.dst?.build === '7.2' ? '7.2' : '10.0';
-    if (!Number.isFinite(memMiB)) return undefined;
-    return { machine, memMiB, qemu: build, caps: meta.caps ?? {} };
-  } catch {
-    return undefined;
-  }
+  const meta = readCaptureMeta(dir);
+  if (!meta) return undefined;
+  const argv = meta.qemu?.dst?.argv ?? [];
+  const m = argv.indexOf('-M');
+  const machine = (m >= 0 ? argv[m + 1] : undefined) ?? meta.machine ?? 'q35';
+  const memMiB = Number.parseInt(meta.mem ?? '', 10);
+  const build = meta.qemu?.dst?.build === '7.2' ? '7.2' : '10.0';
+  if (!Number.isFinite(memMiB)) return undefined;
+  return { machine, memMiB, qemu: build, caps: meta.caps ?? {} };
 }
 
 /** A short label for a seed path: "10.0-precopy-file" for fixtures/10.0-precopy-file. */

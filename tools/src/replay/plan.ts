@@ -3,9 +3,9 @@
  * source-to-destination bytes, the recorded return bytes, and the recorded times (index.json, or
  * a packet capture's packet times).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { pcapConnectionTimes, type Capture, type CaptureChannel } from '@migwire/capture';
+import { pcapConnectionTimes, readCaptureIndex, readCaptureMeta, type Capture, type CaptureChannel } from '@migwire/capture';
 import type { ChannelRole } from '@migwire/stream-codec';
 import { DataError, InputError } from '../input-error.js';
 
@@ -50,32 +50,23 @@ interface IndexConnection {
   directions?: Record<string, { end_reason?: string | null; ended_at?: number | null; first_data_at?: number | null }>;
 }
 
-interface Meta {
-  caps?: Record<string, boolean>;
-  params?: Record<string, unknown>;
-  dst_params?: Record<string, unknown>;
-  setup?: Array<{ side: string; command: string; arguments: Record<string, unknown>; ok?: boolean }>;
-}
-
 /** Capabilities and parameters the destination used in the recording (meta.json), if recorded. */
 export function destinationSettings(captureDir: string): { caps: Record<string, boolean>; params: Record<string, unknown> } | null {
-  const p = join(captureDir, 'meta.json');
-  if (!existsSync(p)) return null;
-  let meta: Meta;
-  try {
-    meta = JSON.parse(readFileSync(p, 'utf8')) as Meta;
-  } catch (e) {
-    throw new DataError(`${p}: not JSON (${(e as Error).message})`);
-  }
+  const meta = readCaptureMeta(captureDir);
+  if (!meta) return null;
   const caps: Record<string, boolean> = { ...(meta.caps ?? {}) };
   const params: Record<string, unknown> = { ...(meta.params ?? {}), ...(meta.dst_params ?? {}) };
   // The setup calls are what really reached the destination.
   for (const s of meta.setup ?? []) {
-    if (s.side !== 'dst' || s.ok === false) continue;
+    if (s.side !== 'dst' || s.ok === false || !s.arguments) continue;
     if (s.command === 'migrate-set-capabilities') {
-      const list = (s.arguments as { capabilities?: Array<{ capability: string; state: boolean }> }).capabilities;
-      if (list) for (const c of list) caps[c.capability] = c.state;
-      else Object.assign(caps, s.arguments);
+      const list = s.arguments['capabilities'];
+      if (Array.isArray(list)) {
+        for (const c of list as unknown[]) {
+          const one = c as { capability?: unknown; state?: unknown } | null;
+          if (typeof one?.capability === 'string' && typeof one.state === 'boolean') caps[one.capability] = one.state;
+        }
+      } else for (const [k, v] of Object.entries(s.arguments)) if (typeof v === 'boolean') caps[k] = v;
     } else if (s.command === 'migrate-set-parameters') {
       Object.assign(params, s.arguments);
     }
@@ -85,20 +76,14 @@ export function destinationSettings(captureDir: string): { caps: Record<string, 
 
 /** The recording's destination machine, RAM size and QEMU build, as far as meta.json says. */
 export function recordedDestination(captureDir: string): { machine?: string; memMiB?: number; version?: string } {
-  const p = join(captureDir, 'meta.json');
-  if (!existsSync(p)) return {};
-  let meta: { machine?: string; mem?: string; mem_mib?: number; qemu?: { dst?: { build?: string } } };
-  try {
-    meta = JSON.parse(readFileSync(p, 'utf8')) as typeof meta;
-  } catch {
-    return {};
-  }
+  const meta = readCaptureMeta(captureDir);
+  if (!meta) return {};
   const out: { machine?: string; memMiB?: number; version?: string } = {};
-  if (typeof meta.machine === 'string') out.machine = meta.machine;
-  const m = typeof meta.mem === 'string' ? /^(\d+)M$/i.exec(meta.mem) : null;
-  if (typeof meta.mem_mib === 'number') out.memMiB = meta.mem_mib;
+  if (meta.machine !== undefined) out.machine = meta.machine;
+  const m = meta.mem !== undefined ? /^(\d+)M$/i.exec(meta.mem) : null;
+  if (meta.mem_mib !== undefined) out.memMiB = meta.mem_mib;
   else if (m) out.memMiB = Number(m[1]);
-  if (typeof meta.qemu?.dst?.build === 'string') out.version = meta.qemu.dst.build;
+  if (meta.qemu?.dst?.build !== undefined) out.version = meta.qemu.dst.build;
   return out;
 }
 
@@ -108,19 +93,10 @@ export function recordedDestination(captureDir: string): { machine?: string; mem
  * (the fixture generator's note).
  */
 export function recordedTlsTerminated(captureDir: string): boolean {
-  const read = (f: string): unknown => {
-    const p = join(captureDir, f);
-    if (!existsSync(p)) return undefined;
-    try {
-      return JSON.parse(readFileSync(p, 'utf8')) as unknown;
-    } catch {
-      return undefined;
-    }
-  };
-  const index = read('index.json') as { transport?: unknown } | undefined;
+  const index = readCaptureIndex(captureDir) as { transport?: unknown } | undefined;
   if (typeof index?.transport === 'string') return index.transport === 'tls-terminated';
-  const meta = read('meta.json') as { tls?: { terminated_by_proxy?: unknown } } | undefined;
-  return meta?.tls?.terminated_by_proxy === true;
+  const tls = readCaptureMeta(captureDir)?.tls;
+  return typeof tls === 'object' && tls.terminated_by_proxy === true;
 }
 
 /** A planned connection the capture holds no bytes for: a replay would send nothing on it and could still look fine. */

@@ -20,7 +20,7 @@ import {
   type SwitchoverAckMode,
 } from '@migwire/stream-codec';
 import { DestinationOrderReader, flushModeFor, type FlushMode } from '@migwire/sync';
-import { openCapture, requireStreamStart } from '@migwire/capture';
+import { openCapture, requireStreamStart, verifyChannels } from '@migwire/capture';
 import { prepareCompression, type PayloadCompression } from '@migwire/stream-codec';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
@@ -167,6 +167,8 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
   const unreadable = input.channels.find((c) => c.role === 'tls' || (c.role === 'other' && c.direction === 'src2dst'));
   if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
+  // What the destination sent is not sent again, but index.json's promise about it is held all the same.
+  await verifyChannels(input.channels.filter((c) => c.direction === 'dst2src'));
   const probe = await probeRecording(input);
   const { qemu, plan } = planFor(o, probe);
   await prepareCompression(plan.compression);
@@ -278,9 +280,5 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
 
 /** Capabilities the recording's meta.json says its destination had ({} when it says nothing). */
 function recordedCaps(path: string): Record<string, boolean> {
-  try {
-    return destinationSettings(path)?.caps ?? {};
-  } catch {
-    return {};
-  }
+  return destinationSettings(path)?.caps ?? {};
 }

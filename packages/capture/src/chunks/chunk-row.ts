@@ -18,3 +18,10 @@ export interface ChunkRow {
 
 /** No recorded recv is larger than this; a bigger length is a broken chunks.csv, not a buffer to allocate. */
 export const MAX_CHUNK = 16 * 1024 * 1024;
+
+/**
+ * Longest chunks.csv line a reader takes. Real rows are under 200 bytes (six numbers and a
+ * direction; the writer keeps 256 for one); the rest is room for hand-edited files. A longer line
+ * is not a row, and reading it whole is what let one line take hundreds of MB.
+ */
+export const MAX_CHUNKS_LINE = 4096;

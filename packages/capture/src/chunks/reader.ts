@@ -1,9 +1,9 @@
-/** The one chunks.csv reader: line by line (bounded memory), columns by header name. */
+/** The one chunks.csv reader: line by line (bounded memory, bounded lines), columns by header name. */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { CaptureError } from '../errors.js';
-import { MAX_CHUNK, type ChunkRow } from './chunk-row.js';
+import { MAX_CHUNK, MAX_CHUNKS_LINE, type ChunkRow } from './chunk-row.js';
+import { boundedLines, quoted } from './lines.js';
 
 const COLUMNS = ['t', 'conn', 'dir', 'offset', 'len'] as const;
 
@@ -13,23 +13,21 @@ export interface ChunkLine extends ChunkRow {
 }
 
 /**
- * Every row of a chunks.csv, in file order. Throws CaptureError (with `path` and the line) for a
- * header without the needed columns, an empty file, or a row that is not numbers where numbers go.
- * `input` reads from a stream instead of `path` (which then only names it in errors).
+ * Every row of a chunks.csv, in file order. Throws CaptureError (with `path`, the line and its
+ * byte offset) for a header without the needed columns, an empty file, a row that is not numbers
+ * where numbers go, or a line longer than MAX_CHUNKS_LINE. `input` reads from a stream instead of
+ * `path` (which then only names it in errors; the stream is left open).
  */
 export async function* readChunks(path: string, input?: Readable): AsyncGenerator<ChunkLine> {
   const source = input ?? createReadStream(path);
-  const lines = createInterface({ input: source, crlfDelay: Infinity });
   let col: Record<string, number> | undefined;
-  let n = 0;
   try {
-    for await (const line of lines) {
-      n++;
+    for await (const { text: line, number: n, offset: at } of boundedLines(input ? input.iterator({ destroyOnReturn: false }) : source, path, MAX_CHUNKS_LINE)) {
       if (line.trim() === '') continue;
       const f = line.split(',');
       if (!col) {
         col = Object.fromEntries(f.map((name, i) => [name.trim(), i]));
-        for (const need of COLUMNS) if (col[need] === undefined) throw new CaptureError(`${path}: header has no "${need}" column`, path);
+        for (const need of COLUMNS) if (col[need] === undefined) throw new CaptureError(`${path}: header has no "${need}" column (line ${n}: ${quoted(line)})`, path, { code: 'CHUNKS_BAD_ROW' });
         continue;
       }
       const dir = f[col['dir']!];
@@ -39,16 +37,15 @@ export async function* readChunks(path: string, input?: Readable): AsyncGenerato
       const offset = Number(f[col['offset']!]);
       const len = Number(f[col['len']!]);
       if ((dir !== 'src2dst' && dir !== 'dst2src') || ![seq, t, conn, offset, len].every(Number.isFinite) || !Number.isInteger(conn) || len < 0 || len > MAX_CHUNK) {
-        throw new CaptureError(`${path} line ${n}: bad row ${JSON.stringify(line)}`, path);
+        throw new CaptureError(`${path} line ${n}: bad row ${quoted(line)} (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
       }
       yield { seq, t, conn, dir, offset, len, line: n };
     }
   } catch (e) {
     if (e instanceof CaptureError) throw e;
-    throw new CaptureError(`${path}: ${(e as Error).message}`, path, { cause: e });
+    throw new CaptureError(`${path}: cannot be read: ${(e as Error).message}`, path, { cause: e, code: 'CHUNKS_UNREADABLE' });
   } finally {
-    lines.close();
     if (!input) (source as ReturnType<typeof createReadStream>).destroy();
   }
-  if (!col) throw new CaptureError(`${path}: empty`, path);
+  if (!col) throw new CaptureError(`${path}: empty (no header line)`, path, { code: 'CHUNKS_EMPTY' });
 }

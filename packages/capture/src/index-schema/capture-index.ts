@@ -2,15 +2,17 @@
  * index.json: one schema for every kind of capture (a TCP recording, a file/exec migration, a
  * probe that moved no bytes), read and written here only.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureError } from '../errors.js';
 import { INDEX_FILE } from '../naming.js';
 import { writeFileAtomic } from '../output/safe-output.js';
+import { plainFileAt } from '../plain-file.js';
+import { FILE_FORMAT, PROBE_FORMAT } from './formats.js';
 import type { TcpProxyIndex } from './tcp-proxy.js';
+import { validateCaptureIndex } from './validate.js';
 
-export const FILE_FORMAT = 'qemu-migration-capture/file/1';
-export const PROBE_FORMAT = 'qemu-migration-capture/probe/1';
+export { FILE_FORMAT, PROBE_FORMAT };
 
 /** The migration file of a file/exec capture. */
 export interface StreamFileRow {
@@ -41,18 +43,29 @@ export interface ProbeIndex {
 
 export type CaptureIndex = TcpProxyIndex | FileIndex | ProbeIndex;
 
-/** index.json of a capture directory; undefined when there is none. */
+/**
+ * index.json of a capture directory, every field readers use checked (validate.ts); undefined
+ * when there is none. A CaptureError names the file: not a plain file (NOT_A_FILE), not JSON
+ * (INDEX_NOT_JSON), a field not as the schema says (INDEX_INVALID, with its JSON path).
+ */
 export function readCaptureIndex(dir: string): CaptureIndex | undefined {
   const path = join(dir, INDEX_FILE);
-  if (!existsSync(path)) return undefined;
+  // A dangling link or a directory in its place is not "no index": the checks it holds would be lost.
+  if (plainFileAt(path) === 'absent') return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CaptureError(`${path}: cannot be read: ${(e as Error).message}`, path, { cause: e, code: 'NOT_A_FILE' });
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
-    throw new CaptureError(`${path}: not JSON (${(e as Error).message})`, path, { cause: e });
+    throw new CaptureError(`${path}: not JSON (${(e as Error).message})`, path, { cause: e, code: 'INDEX_NOT_JSON' });
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CaptureError(`${path}: not a JSON object`, path);
-  return parsed as CaptureIndex;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CaptureError(`${path}: not a JSON object`, path, { code: 'INDEX_NOT_JSON' });
+  return validateCaptureIndex(path, parsed);
 }
 
 /**

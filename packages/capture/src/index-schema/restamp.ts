@@ -13,7 +13,9 @@ export function restampIndex(dir: string): void {
   const index = readCaptureIndex(dir);
   if (!isTcpProxyIndex(index)) return;
   for (const c of index.connections) {
-    for (const d of Object.values(c.directions)) {
+    // The schema lets a connection go without directions, and a direction without a file.
+    for (const d of Object.values((c.directions as Partial<typeof c.directions> | undefined) ?? {})) {
+      if (d?.file === undefined) continue;
       const plain = join(dir, d.file);
       const file = existsSync(plain) ? plain : existsSync(`${plain}.gz`) ? `${plain}.gz` : undefined;
       if (!file) continue;

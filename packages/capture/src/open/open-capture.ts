@@ -13,11 +13,13 @@ import { looksLikePcap } from '@migwire/pcap/magic';
 import { ArrivalTimes } from '../chunks/arrival-times.js';
 import { CaptureError, CaptureSelectionError } from '../errors.js';
 import { readCaptureIndex, type CaptureIndex } from '../index-schema/capture-index.js';
+import { listedFiles } from '../index-schema/validate.js';
+import { plainFileAt, requirePlainFile } from '../plain-file.js';
 import { CHUNKS_FILE, connectionFileName, DIRECTIONS, parseConnectionFileName, STREAM_FILES, type Direction } from '../naming.js';
 import { channelSize, fileBytes, isGzipPath, readHead, streamBytes, type ExpectedContent } from './byte-source.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
 import type { PcapSelection } from './pcap-capture.js';
-import { checkSize, expectedContents } from './verify-content.js';
+import { checkSize, expectedContents, requireListedFiles } from './verify-content.js';
 
 export interface CaptureChannel {
   /** Display name: "main", "return-path", "multifd 2", "postcopy-preempt", "conn05.src2dst", ... */
@@ -120,23 +122,38 @@ function openStreamFile(path: string, head: Uint8Array): Capture {
   return { kind: 'file', path, channels: [ch], arrivals: noArrivals };
 }
 
+/** The file a connection direction is stored in, if the directory holds one (plain before .gz). */
+function storedFile(dir: string, names: ReadonlySet<string>, conn: number, direction: Direction): string | undefined {
+  const name = [false, true].map((gz) => connectionFileName(conn, direction, gz)).find((n) => names.has(n));
+  return name === undefined ? undefined : join(dir, name);
+}
+
 function openDirectory(path: string, verify: boolean): Capture {
   const index = readCaptureIndex(path);
-  const expected = verify ? expectedContents(index) : new Map<string, ExpectedContent>();
+  const listed = index ? listedFiles(index) : [];
+  requireListedFiles(path, listed);
+  const expected = verify ? expectedContents(listed) : new Map<string, ExpectedContent>();
   const expect = (file: string): ExpectedContent | undefined => expected.get(basename(file).replace(/\.gz$/, ''));
+  // Entries by name, whatever they are: a link to nothing or a directory under a channel file's
+  // name is an error (plainFileAt), not a file to skip.
+  const names = new Set(readdirSync(path));
   const channels: CaptureChannel[] = [];
-  const streamFile = STREAM_FILES.map((f) => join(path, f)).find((f) => existsSync(f));
-  if (streamFile) channels.push(fileChannel(streamFile, { name: 'main', role: 'main', conn: 0, direction: 'src2dst' }, expect(streamFile)));
+  const streamName = STREAM_FILES.find((f) => names.has(f));
+  if (streamName) {
+    const streamFile = requirePlainFile(join(path, streamName));
+    channels.push(fileChannel(streamFile, { name: 'main', role: 'main', conn: 0, direction: 'src2dst' }, expect(streamFile)));
+  }
   const conns = new Set<number>();
-  for (const f of readdirSync(path)) {
+  for (const f of names) {
     const parsed = parseConnectionFileName(f);
     if (parsed) conns.add(parsed.conn);
   }
   for (const conn of [...conns].sort((a, b) => a - b)) {
     let srcRole: ChannelRole | undefined;
     for (const direction of DIRECTIONS) {
-      const file = [false, true].map((gz) => join(path, connectionFileName(conn, direction, gz))).find((f) => existsSync(f));
-      if (!file) continue;
+      const stored = storedFile(path, names, conn, direction);
+      if (!stored) continue;
+      const file = requirePlainFile(stored);
       const size = channelSize(file);
       checkSize(file, size, expect(file));
       let role: ChannelRole;
@@ -158,7 +175,7 @@ function openDirectory(path: string, verify: boolean): Capture {
   if (channels.length === 0) throw new CaptureError(`${path} holds no stream.bin and no connNN.*.bin files`, path);
   disambiguateNames(channels);
   const chunks = join(path, CHUNKS_FILE);
-  const hasChunks = existsSync(chunks);
+  const hasChunks = plainFileAt(chunks) === 'file';
   const out: Capture = { kind: 'capture', path, channels, arrivals: hasChunks ? () => ArrivalTimes.load(chunks) : noArrivals };
   if (hasChunks) out.chunksPath = chunks;
   if (index) out.index = index;

@@ -1,22 +1,37 @@
-/** What index.json promises about each channel file (size, sha256), and the size check made at open. */
+/**
+ * What index.json promises about each channel file (that it is there, its size, its sha256), and
+ * the checks made when a capture directory is opened. The rows come from the schema
+ * (listedFiles), already checked for shape.
+ */
+import { join } from 'node:path';
 import { CaptureError } from '../errors.js';
-import type { CaptureIndex } from '../index-schema/capture-index.js';
+import type { ListedFile } from '../index-schema/validate.js';
+import { plainFileAt } from '../plain-file.js';
 import { isGzipPath, type ExpectedContent } from './byte-source.js';
 
 /** What index.json says each channel file holds, by file name (without .gz). */
-export function expectedContents(index: CaptureIndex | undefined): Map<string, ExpectedContent> {
+export function expectedContents(rows: readonly ListedFile[]): Map<string, ExpectedContent> {
   const m = new Map<string, ExpectedContent>();
-  const rows: Array<{ file?: unknown; size?: unknown; sha256?: unknown }> = [];
-  if (Array.isArray(index?.connections)) for (const c of index.connections) rows.push(...Object.values((c as { directions?: object }).directions ?? {}).map((d: { file?: unknown; file_size?: unknown; sha256?: unknown }) => ({ file: d.file, size: d.file_size, sha256: d.sha256 })));
-  if (Array.isArray((index as { files?: unknown })?.files)) rows.push(...((index as { files: Array<{ file?: unknown; size?: unknown; sha256?: unknown }> }).files));
-  for (const r of rows) {
-    if (typeof r.file !== 'string') continue;
-    const e: ExpectedContent = {};
-    if (typeof r.size === 'number') e.size = r.size;
-    if (typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256)) e.sha256 = r.sha256;
-    m.set(r.file, e);
-  }
+  for (const r of rows) m.set(r.file, { ...(r.size !== undefined ? { size: r.size } : {}), ...(r.sha256 ? { sha256: r.sha256 } : {}) });
   return m;
+}
+
+/**
+ * Every file index.json lists is in `dir` (as named, or gzipped) and a plain file: one absent
+ * means the capture is incomplete, which must not pass as a capture with one channel fewer.
+ * CaptureError LISTED_FILE_MISSING (or NOT_A_FILE) naming the file and the index.json row.
+ */
+export function requireListedFiles(dir: string, rows: readonly ListedFile[]): void {
+  for (const r of rows) {
+    const plain = join(dir, r.file);
+    if (plainFileAt(plain) === 'file' || plainFileAt(`${plain}.gz`) === 'file') continue;
+    const why = r.writeError ? ` (index.json records its write error: ${r.writeError})` : '';
+    throw new CaptureError(
+      `${plain}: listed in index.json (${r.at}) but not in the capture directory (nor as ${r.file}.gz): the capture is incomplete${why}`,
+      plain,
+      { code: 'LISTED_FILE_MISSING' },
+    );
+  }
 }
 
 /** A size on disk that differs from index.json is reported at once (a .gz keeps its size modulo 4 GiB). */

@@ -30,43 +30,53 @@ export interface QmpTranscript {
 type Json = Record<string, unknown>;
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+/** A downtime limit QEMU could hold (ms, >= 0; it refuses others): anything else in a transcript is skipped. */
+const downtimeMs = (v: unknown): number | undefined => (num(v) !== undefined && (v as number) >= 0 ? (v as number) : undefined);
+/** A JSON object, or undefined for anything else (null, arrays, scalars: a damaged line is skipped, not a crash). */
+const obj = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
 
-/** Parse a transcript's text; lines that are not JSON objects are skipped. */
+/** Parse a transcript's text; lines that are not JSON objects, and members of the wrong type, are skipped. */
 export function parseQmpTranscript(text: string): QmpTranscript {
   const out: QmpTranscript = { downtimeLimits: [], capabilities: {}, migrateAnswers: [] };
   const pending = new Map<unknown, string>(); // id -> command sent
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    let entry: Json;
+    let entry: Json | undefined;
     try {
-      entry = JSON.parse(line) as Json;
+      entry = obj(JSON.parse(line));
     } catch {
       continue;
     }
+    if (!entry) continue;
     const t = num(entry['t']) ?? 0;
-    const msg = entry['msg'] as Json | undefined;
-    if (!msg || typeof msg !== 'object') continue;
+    const msg = obj(entry['msg']);
+    if (!msg) continue;
     const execute = msg['execute'];
     if (typeof execute === 'string') {
       pending.set(msg['id'], execute);
-      const args = (msg['arguments'] ?? {}) as Json;
+      const args = obj(msg['arguments']) ?? {};
       if (execute === 'migrate') out.migrateAt ??= t;
-      if (execute === 'migrate-set-parameters' && num(args['downtime-limit']) !== undefined) out.downtimeLimits.push({ t, ms: num(args['downtime-limit'])! });
+      const limit = downtimeMs(args['downtime-limit']);
+      if (execute === 'migrate-set-parameters' && limit !== undefined) out.downtimeLimits.push({ t, ms: limit });
       if (execute === 'migrate-set-capabilities' && Array.isArray(args['capabilities'])) {
-        for (const c of args['capabilities'] as Json[]) if (typeof c['capability'] === 'string') out.capabilities[c['capability']] = c['state'] === true;
+        for (const c of args['capabilities'] as unknown[]) {
+          const one = obj(c);
+          if (one && typeof one['capability'] === 'string') out.capabilities[one['capability']] = one['state'] === true;
+        }
       }
       continue;
     }
-    const ret = msg['return'] as Json | undefined;
-    if (!ret || typeof ret !== 'object') continue;
+    const ret = obj(msg['return']);
+    if (!ret) continue;
     const cmd = pending.get(msg['id']);
-    if (cmd === 'query-migrate-parameters' && num(ret['downtime-limit']) !== undefined) out.downtimeLimits.push({ t, ms: num(ret['downtime-limit'])! });
+    const limit = downtimeMs(ret['downtime-limit']);
+    if (cmd === 'query-migrate-parameters' && limit !== undefined) out.downtimeLimits.push({ t, ms: limit });
     if (cmd === 'query-version') {
-      const q = ret['qemu'] as Json | undefined;
+      const q = obj(ret['qemu']);
       if (q) out.release = `${num(q['major'])}.${num(q['minor'])}`;
     }
     if (typeof ret['status'] === 'string' && (cmd === 'query-migrate' || cmd === undefined)) {
-      const ram = (ret['ram'] ?? {}) as Json;
+      const ram = obj(ret['ram']) ?? {};
       const a: QmpMigrateAnswer = { t, status: ret['status'] };
       const set = (k: keyof QmpMigrateAnswer, v: number | undefined): void => {
         if (v !== undefined) (a as unknown as Record<string, number>)[k] = v;

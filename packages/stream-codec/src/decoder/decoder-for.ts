@@ -7,7 +7,7 @@ import type { ChannelRole } from '../identify/channel-role.js';
 import { MainStreamDecoder } from '../main/decoder.js';
 import type { MainRecord, RamBlockInfo } from '../main/records.js';
 import type { ResumeInRam } from '../main/resume.js';
-import type { Vmdesc } from '../vmstate/vmdesc.js';
+import type { Vmdesc } from '../vmstate/description.js';
 import { MultifdDecoder } from '../multifd/decoder.js';
 import type { MultifdLayout, MultifdRecord } from '../multifd/records.js';
 import { ReturnPathDecoder } from '../return-path/decoder.js';

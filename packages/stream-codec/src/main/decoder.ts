@@ -17,7 +17,7 @@ import type { MainRecord, RamBlockInfo } from './records.js';
 import { stepHeader, stepRecord } from './record-framing.js';
 import { MainDecoderCore, State } from './state.js';
 import { RESUMED_SECTION_UNKNOWN } from './resume.js';
-import type { Vmdesc } from '../vmstate/vmdesc.js';
+import type { Vmdesc } from '../vmstate/description.js';
 import { decodeAll } from '../decoder/decode-all.js';
 
 export type { MainDecoderOptions, RamCapabilities, RecordSink } from './options.js';

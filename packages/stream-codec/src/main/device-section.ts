@@ -8,7 +8,8 @@ import { isPrintableAscii } from '../core/bytes.js';
 import type { RecordSink } from './options.js';
 import type { MainRecord } from './records.js';
 import { MainDecoderCore, State } from './state.js';
-import { decodeVmstate, tryDecodeVmstate, type VmdescDevice } from '../vmstate/vmdesc.js';
+import { decodeVmstate, tryDecodeVmstate } from '../vmstate/vmdesc.js';
+import type { VmdescDevice } from '../vmstate/description.js';
 import { decodeVfioItems, isVfioIdstr } from '../vfio/vfio.js';
 
 /**

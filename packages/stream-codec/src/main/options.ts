@@ -1,7 +1,7 @@
 /** Options of the main-channel decoder. */
 import type { DecoderLimits } from '../core/limits.js';
 import type { MainRecord, RamBlockInfo } from './records.js';
-import type { Vmdesc } from '../vmstate/vmdesc.js';
+import type { Vmdesc } from '../vmstate/description.js';
 import type { ResumeInRam } from './resume.js';
 
 export type RecordSink = (record: MainRecord) => void;
@@ -35,7 +35,10 @@ export interface MainDecoderOptions {
   resumeInRam?: ResumeInRam;
   /** Target page size (flags live below it). Default 4096 (x86). */
   targetPageSize?: number;
-  /** Device descriptions to decode VMState fields with, before the stream's own trailer arrives. */
+  /**
+   * Device descriptions to decode VMState fields with, before the stream's own trailer arrives.
+   * Checked first: a malformed one is a BAD_VMDESC error at byte 0, raised by the first write.
+   */
   vmdesc?: Vmdesc;
   /** RAM blocks known from elsewhere (the main channel, for a preempt channel). */
   ramBlocks?: RamBlockInfo[];

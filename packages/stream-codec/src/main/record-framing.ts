@@ -5,7 +5,7 @@
 import { Command, COMMAND_NAMES, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, RecordType } from '../core/constants.js';
 import { ErrorCode, hex } from '../core/errors.js';
 import { PayloadProblem } from '../core/problem.js';
-import { bytesToLatin1, utf8 } from '../core/bytes.js';
+import { bytesToLatin1 } from '../core/bytes.js';
 import { decodeCommandArgs } from './commands.js';
 import { commandInRelease } from '../releases/commands.js';
 import { parseConfigurationSubsection, type ConfigurationSubsection } from './configuration.js';
@@ -13,7 +13,7 @@ import type { RecordSink } from './options.js';
 import type { SectionType } from './records.js';
 import { FOOTER_OF_RESUMED_SECTION, learnResumedSection, resumedSectionName } from './resume.js';
 import { MainDecoderCore, State } from './state.js';
-import { indexVmdesc, isVmdesc } from '../vmstate/vmdesc.js';
+import { indexVmdesc, parseVmdesc, type ParsedVmdesc } from '../vmstate/description.js';
 
 export function stepHeader(s: MainDecoderCore, sink: RecordSink): boolean {
   const q = s.q;
@@ -103,15 +103,19 @@ export function stepRecord(s: MainDecoderCore, sink: RecordSink): boolean {
       if (q.length < 5 + len) return false;
       q.skip(5);
       const json = q.take(len);
-      let description: unknown;
+      // A malformed description fails here, at its JSON, like any other malformed record: it is
+      // the stream's last record, so nothing decodable is lost, and no reader gets it unchecked.
+      let parsed: ParsedVmdesc;
       try {
-        description = JSON.parse(utf8(json));
-      } catch {
-        s.fail(ErrorCode.BadVmdesc, 'VMDESCRIPTION is not valid JSON', offset + 5, 'JSON', 'unparsable text');
+        parsed = parseVmdesc(json);
+      } catch (e) {
+        if (e instanceof PayloadProblem) s.failProblem(e, offset + 5);
+        throw e;
       }
-      if (isVmdesc(description)) {
-        s.streamVmdesc = description;
-        if (!s.vmdescIndex) s.vmdescIndex = indexVmdesc(description);
+      const { description, vmdesc } = parsed;
+      if (vmdesc) {
+        s.streamVmdesc = vmdesc;
+        if (!s.vmdescIndex) s.vmdescIndex = indexVmdesc(vmdesc);
       }
       s.footerFor = -1;
       if (depth === 0 && s.afterEof === 'eof') s.afterEof = 'vmdesc';

@@ -53,7 +53,10 @@ export interface VmDescriptionRecord extends RecordPosition {
   kind: 'vmdescription';
   /** The JSON text's bytes as they came. */
   json: Uint8Array;
-  /** Parsed description, when the JSON parsed. */
+  /**
+   * The parsed JSON object, shape checked: a Vmdesc when it has "devices" (QEMU's always do). A
+   * malformed description fails the decoder with BAD_VMDESC at the JSON instead.
+   */
   description?: unknown;
 }
 

@@ -6,8 +6,8 @@ import { ChunkQueue } from '../core/chunk-queue.js';
 import { DEFAULT_TARGET_PAGE_SIZE } from '../core/constants.js';
 import { CodecError, ErrorCode } from '../core/errors.js';
 import { resolveLimits, type DecoderLimits } from '../core/limits.js';
-import type { PayloadProblem } from '../core/problem.js';
-import { indexVmdesc, type Vmdesc, type VmdescDevice } from '../vmstate/vmdesc.js';
+import { PayloadProblem } from '../core/problem.js';
+import { checkVmdesc, indexVmdesc, type Vmdesc, type VmdescDevice } from '../vmstate/description.js';
 import type { MainDecoderOptions, RamCapabilities } from './options.js';
 import type { RamBlockInfo } from './records.js';
 import { learnResumedSection, RESUMED_SECTION_UNKNOWN } from './resume.js';
@@ -84,19 +84,37 @@ export class MainDecoderCore {
     }
     this.caps = { ...options.capabilities };
     this.capsFixed = options.capabilities !== undefined;
-    if (options.vmdesc) this.vmdescIndex = indexVmdesc(options.vmdesc);
+    if (options.vmdesc) this.useGivenVmdesc(options.vmdesc);
     if (options.ramBlocks) for (const b of options.ramBlocks) this.addBlock(b);
     const known = options.resumeInRam?.sectionId;
     if (known !== undefined) learnResumedSection(this, known);
   }
 
+  /**
+   * A malformed `vmdesc` option is the decoder's first error, raised by the first write or end
+   * (so decodeMainStream returns it like any other), at byte 0: it has no place in the stream.
+   */
+  private useGivenVmdesc(vmdesc: Vmdesc): void {
+    try {
+      checkVmdesc(vmdesc, 'the vmdesc option');
+      this.vmdescIndex = indexVmdesc(vmdesc);
+    } catch (e) {
+      if (!(e instanceof PayloadProblem)) throw e;
+      this.setError(e.code, e.message, 0, e.expected, e.found);
+    }
+  }
+
   fail(code: ErrorCode, message: string, offset: number, expected?: string, found?: string): never {
+    throw this.setError(code, message, offset, expected, found);
+  }
+
+  private setError(code: ErrorCode, message: string, offset: number, expected?: string, found?: string): CodecError {
     const d: ConstructorParameters<typeof CodecError>[0] = { code, channel: this.channel, role: this.startState === State.Ram ? 'postcopy-preempt' : 'main', offset, message };
     if (expected !== undefined) d.expected = expected;
     if (found !== undefined) d.found = found;
     this.error = new CodecError(d);
     this.state = State.Failed;
-    throw this.error;
+    return this.error;
   }
 
   failProblem(p: PayloadProblem, base: number): never {

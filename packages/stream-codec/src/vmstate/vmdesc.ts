@@ -2,37 +2,13 @@
  * VMState field decoding guided by the JSON description QEMU appends to
  * precopy streams (VMDESCRIPTION) or that a caller supplies. Without it a
  * device section is kept as opaque bytes; with it, fields get names and values.
+ * The description's shape is checked beforehand, in description.ts.
  */
 import { ErrorCode } from '../core/errors.js';
 import { PayloadProblem } from '../core/problem.js';
 import { bytesToLatin1, readU32 } from '../core/bytes.js';
 import { VMS_MARKER_PTR_NULL, VMS_MARKER_PTR_VALID } from '../core/constants.js';
-
-export interface VmdescField {
-  name: string;
-  type: string;
-  size: number;
-  array_len?: number;
-  index?: number;
-  struct?: VmdescVmsd;
-}
-
-export interface VmdescVmsd {
-  vmsd_name: string;
-  version: number;
-  fields?: VmdescField[];
-  subsections?: VmdescVmsd[];
-}
-
-export interface VmdescDevice extends VmdescVmsd {
-  name: string;
-  instance_id: number;
-}
-
-export interface Vmdesc {
-  page_size?: number;
-  devices: VmdescDevice[];
-}
+import { checkVmdescDevice, type VmdescDevice, type VmdescField, type VmdescVmsd } from './description.js';
 
 export type VmstateValue = number | string | boolean | VmstateValue[] | VmstateStruct;
 
@@ -62,19 +38,6 @@ export interface VmstateDevice extends VmstateStruct {
   consumed: number;
 }
 
-export function isVmdesc(x: unknown): x is Vmdesc {
-  return typeof x === 'object' && x !== null && Array.isArray((x as { devices?: unknown }).devices);
-}
-
-/** Index a description by "idstr/instance" for lookups while decoding. */
-export function indexVmdesc(desc: Vmdesc): Map<string, VmdescDevice> {
-  const m = new Map<string, VmdescDevice>();
-  for (const d of desc.devices) m.set(`${d.name}/${d.instance_id}`, d);
-  return m;
-}
-
-const MAX_DEPTH = 32;
-
 /** The data ends before the fields its description lists: too short to be the whole section. */
 export class VmstateTooShort extends PayloadProblem {}
 
@@ -92,28 +55,52 @@ export function tryDecodeVmstate(data: Uint8Array, device: VmdescDevice): Vmstat
   }
 }
 
-/** Decode a device section's data with its description; throws PayloadProblem on a mismatch. */
+/**
+ * Values one section may yield per byte of its data (plus VALUE_ALLOWANCE): QEMU's come to at most
+ * one per byte. Values that take no bytes (empty structs, zero sizes) inside nested arrays could
+ * otherwise multiply without end: a hostile description would make the decoder hang.
+ */
+const VALUES_PER_BYTE = 4;
+const VALUE_ALLOWANCE = 1024;
+
+interface Cursor {
+  /** Position in the section data. */
+  at: number;
+  /** Values still allowed. */
+  values: number;
+}
+
+/** decodeVmstate for a device nobody checked (the public API): BAD_VMDESC when it is malformed. */
+export function decodeVmstateChecked(data: Uint8Array, device: VmdescDevice): VmstateDevice {
+  checkVmdescDevice(device);
+  return decodeVmstate(data, device);
+}
+
+/**
+ * Decode a device section's data with its description; throws PayloadProblem on a mismatch.
+ * `device` has passed the shape check (checkVmdesc, via indexVmdesc, or checkVmdescDevice).
+ */
 export function decodeVmstate(data: Uint8Array, device: VmdescDevice): VmstateDevice {
-  const st = { at: 0 };
-  const body = decodeVmsd(data, device, st, 0);
+  const st: Cursor = { at: 0, values: VALUE_ALLOWANCE + VALUES_PER_BYTE * data.length };
+  const body = decodeVmsd(data, device, st);
   return { name: device.name, instanceId: device.instance_id, fields: body.fields, subsections: body.subsections, consumed: st.at };
 }
 
-function decodeVmsd(b: Uint8Array, vmsd: VmdescVmsd, st: { at: number }, depth: number): VmstateStruct {
-  if (depth > MAX_DEPTH) throw new PayloadProblem(ErrorCode.BadVmstate, 'VMState description nested too deep', `<= ${MAX_DEPTH}`, String(depth), st.at);
+// Recursion is bounded by the shape check's MAX_VMDESC_DEPTH.
+function decodeVmsd(b: Uint8Array, vmsd: VmdescVmsd, st: Cursor): VmstateStruct {
   const fields: VmstateField[] = [];
   for (const f of vmsd.fields ?? []) {
     const at = st.at;
     if (f.array_len !== undefined) {
       const n = f.array_len;
-      if (!Number.isInteger(n) || n < 0 || n > b.length + 1) {
+      if (n > b.length + 1) {
         throw new PayloadProblem(ErrorCode.BadVmstate, `field ${f.name}: array length beyond the section`, `<= ${b.length}`, String(n), at);
       }
       const values: VmstateValue[] = [];
-      for (let i = 0; i < n; i++) values.push(decodeOne(b, f, st, depth));
+      for (let i = 0; i < n; i++) values.push(decodeOne(b, f, st));
       fields.push({ name: f.name, type: f.type, at, value: values });
     } else {
-      fields.push({ name: f.name, type: f.type, at, value: decodeOne(b, f, st, depth) });
+      fields.push({ name: f.name, type: f.type, at, value: decodeOne(b, f, st) });
     }
   }
   const subsections: VmstateSubsection[] = [];
@@ -127,16 +114,16 @@ function decodeVmsd(b: Uint8Array, vmsd: VmdescVmsd, st: { at: number }, depth: 
     const at = st.at;
     const version = readU32(b, st.at + 2 + len);
     st.at += 2 + len + 4;
-    const body = decodeVmsd(b, sub, st, depth + 1);
+    const body = decodeVmsd(b, sub, st);
     subsections.push({ name, version, at, ...body });
   }
   return { fields, subsections };
 }
 
-function decodeOne(b: Uint8Array, f: VmdescField, st: { at: number }, depth: number): VmstateValue {
-  if (f.type === 'struct' && f.struct) return decodeVmsd(b, f.struct, st, depth + 1);
+function decodeOne(b: Uint8Array, f: VmdescField, st: Cursor): VmstateValue {
+  if (--st.values < 0) throw new PayloadProblem(ErrorCode.BadVmstate, `field ${f.name}: the description lists more values than the section can hold`, `<= ${VALUE_ALLOWANCE} + ${VALUES_PER_BYTE} per byte`, 'more', st.at);
+  if (f.type === 'struct' && f.struct) return decodeVmsd(b, f.struct, st);
   const size = f.size;
-  if (!Number.isInteger(size) || size < 0) throw new PayloadProblem(ErrorCode.BadVmstate, `field ${f.name} (${f.type}): bad size in the description`, 'a byte count', String(size), st.at);
   if (st.at + size > b.length) {
     throw new VmstateTooShort(ErrorCode.BadVmstate, `field ${f.name} (${f.type}) runs past the section`, `${size} bytes`, `${b.length - st.at} left`, st.at);
   }

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeCapture, META_FILE, type Capture, type CaptureChannel } from '@migwire/capture';
+import { decodeCapture, readCaptureMeta, type Capture, type CaptureChannel } from '@migwire/capture';
 import { createRules } from './all-rules.js';
 import { StreamFacts, type RecordedConfiguration } from './facts.js';
 import { pageContentsMatter, type RoundSummary } from './round-order.js';
@@ -39,14 +39,8 @@ export interface CheckReport {
  */
 export function recordedConfiguration(capture: Capture): RecordedConfiguration | undefined {
   if (capture.kind !== 'capture') return undefined;
-  const p = join(capture.path, META_FILE);
-  if (!existsSync(p)) return undefined;
-  let meta: { caps?: Record<string, boolean>; properties?: Record<string, unknown>; globals?: Record<string, unknown> };
-  try {
-    meta = JSON.parse(readFileSync(p, 'utf8')) as typeof meta;
-  } catch {
-    return undefined;
-  }
+  const meta = readCaptureMeta(capture.path);
+  if (!meta) return undefined;
   const legacy = meta.properties?.['switchover-ack-legacy'] ?? meta.globals?.['migration.switchover-ack-legacy'];
   const flag = legacy === true || legacy === 'on' ? true : legacy === false || legacy === 'off' ? false : undefined;
   return { ...(meta.caps ? { caps: meta.caps } : {}), ...(flag !== undefined ? { switchoverAckLegacy: flag } : {}) };

@@ -62,7 +62,7 @@ export interface SyntheticCapture {
 /**
  * Multifd + postcopy as QEMU 10.1+ sends it: two rounds on `channels` multifd channels, the last
  * flush in the RAM section before the PACKAGED (LISTEN, PING 3, PING 0x42, RUN), then postcopy
- * pages on main. Times: precopy 1 s, multifd 2 s, the package 5 s, PONGs 5.5 s, postcopy 6 s.
+ * pages on main. Times: precopy 1 s, multifd 2 s, the package 5 s, PONGs 5.5 s, postcopy 6 s, SHUT 6.5 s.
  */
 export interface MultifdPostcopyOptions {
   channels?: number;
@@ -96,6 +96,8 @@ export function multifdPostcopy(o: MultifdPostcopyOptions = {}): SyntheticCaptur
   chunks.push({ conn: 0, dir: 'src2dst', t: 6, bytes: postcopy });
   const pong = (v: number): Buffer => Buffer.from([0, 2, 0, 4, ...be32(v)]);
   chunks.push({ conn: 0, dir: 'dst2src', t: 5.5, bytes: Buffer.concat([pong(3), pong(0x42)]) });
+  // The destination's SHUT (status 0) once it has loaded everything.
+  chunks.push({ conn: 0, dir: 'dst2src', t: 6.5, bytes: Buffer.from([0, 1, 0, 4, 0, 0, 0, 0]) });
   let num = 0;
   const uuid = new Uint8Array(16).fill(1);
   for (let k = 0; k < channels; k++) {
