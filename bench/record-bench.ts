@@ -8,12 +8,18 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RecordingProxy } from '@migwire/channel-manager';
 import { LiveChecker } from '@migwire/sync';
-import { MiB, measure, pct, record, type Measured } from './figures.js';
+import { MiB, cpuNote, measure, pct, record as recordFigure, type Measured } from './figures.js';
 import { WORK } from './paths.js';
 import { makeMultifdCapture } from './synthetic.js';
 import { LOOPBACK, startBigReadRelay, startPipeRelay, startSocatRelay, type Relay } from './relays.js';
 
 export { LOOPBACK };
+
+/** A record-bench figure; its note says how busy the machine was (the endpoints share its cores). */
+function record(name: string, r: Measured, baseline?: Measured, note?: string, baselineName?: string): void {
+  const cpu = cpuNote(r);
+  recordFigure(name, r, baseline, [note, cpu].filter(Boolean).join('; ') || undefined, baselineName);
+}
 const PROXY_CHANNELS = 4;
 
 /** The source and destination endpoints, in a child process (bench/peers.ts). */
