@@ -190,3 +190,19 @@ test('SHUT with a non-zero status, or a message after SHUT, fails return-path-sh
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a page request that runs past its RAM block fails page-requests-served, naming the request', async (t) => {
+  const dir = copyCapture(POSTCOPY);
+  const file = join(dir, 'conn00.dst2src.bin');
+  const rp = readFileSync(file);
+  // The first REQ_PAGES_ID (type 3): start be64, length be32, then the block name.
+  const [at] = returnPathMessages(rp).find(([o]) => rp.readUInt16BE(o) === 3)!;
+  rp.writeUInt32BE(0x10000000, at + 4 + 8);
+  writeFileSync(file, rp);
+  const r = rule(await check(dir), 'page-requests-served');
+  t.is(r.status, 'fail');
+  t.regex(r.detail, /request for "pc\.ram" \+0x[0-9a-f]+ length 268435456 runs past the block's end \(0x[0-9a-f]+ bytes\)/);
+  t.is(r.channel, 'return-path');
+  t.is(r.offset, at);
+  rmSync(dir, { recursive: true, force: true });
+});
