@@ -206,3 +206,37 @@ test('a page request that runs past its RAM block fails page-requests-served, na
   t.is(r.offset, at);
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** The capture's main stream with the first `from` (a section header's length-prefixed idstr) replaced by `to`, same length. */
+function renameSection(dir: string, from: string, to: string): number {
+  const file = join(dir, 'conn00.src2dst.bin');
+  const main = readFileSync(file);
+  const needle = Buffer.from(`${String.fromCharCode(from.length)}${from}`, 'latin1');
+  const at = main.indexOf(needle);
+  Buffer.from(to, 'latin1').copy(main, at + 1);
+  writeFileSync(file, main);
+  return at;
+}
+
+test('a device section renamed to one QEMU has no device for fails sections-known, naming it and its offset', async (t) => {
+  const dir = copyCapture(MULTIFD);
+  const at = renameSection(dir, 'pckbd', 'pckbz');
+  const r = rule(await check(dir), 'sections-known');
+  t.is(r.status, 'fail');
+  t.regex(r.detail, /SECTION_FULL "pckbz" instance 0 is none of the 30 devices the stream's VMDESCRIPTION lists/);
+  t.is(r.channel, 'main');
+  // The section header starts 6 bytes before its idstr (type, section id, idstr length).
+  t.is(r.offset, at - 5);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a RAM section renamed fails sections-known: no "ram" section', async (t) => {
+  const dir = copyCapture(MULTIFD);
+  renameSection(dir, 'ram', 'r\0\0');
+  const report = await check(dir);
+  const r = rule(report, 'sections-known');
+  t.is(r.status, 'fail');
+  t.regex(r.detail, /no "ram" section/);
+  t.false(report.ok);
+  rmSync(dir, { recursive: true, force: true });
+});

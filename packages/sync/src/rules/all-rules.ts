@@ -13,6 +13,7 @@ import { PreemptOpenedLastRule } from './preempt-opened-last.js';
 import { PreemptPagesOnlyRule } from './preempt-pages-only.js';
 import { RemovedCommandsRule } from './removed-commands.js';
 import { ReturnPathShutRule } from './return-path-shut.js';
+import { SectionsKnownRule } from './sections-known.js';
 import { RoundOrderRule } from './round-order.js';
 import type { Rule, RuleChannel } from './rule.js';
 import type { CodecRecord } from '@migwire/stream-codec';
@@ -47,6 +48,7 @@ export function createRules(facts: StreamFacts, o: { live: boolean; arrival?: (c
     new PreemptOpenedLastRule(facts),
     new PostcopyPackageRule(facts),
     new RemovedCommandsRule(facts),
+    new SectionsKnownRule(facts),
   ];
   const rules = o.live ? all.filter((r) => r.live) : all;
   const pageRules = rules.filter((r) => r.seesPages);

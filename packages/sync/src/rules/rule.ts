@@ -25,7 +25,8 @@ export type RuleId =
   | 'postcopy-ram-records'
   | 'preempt-opened-last'
   | 'postcopy-package'
-  | 'removed-commands';
+  | 'removed-commands'
+  | 'sections-known';
 
 export interface RuleResult {
   id: RuleId;
