@@ -60,7 +60,7 @@ export { ChannelCursor } from './decode/channel-cursor.js';
 export { channelBytes } from './decode/file-bytes.js';
 export { PAGE_RUNS_MIN_BYTES } from './decode/page-runs/ahead.js';
 export { HASH_ASIDE_MIN_BYTES, sha256OfFile } from './open/hash-aside.js';
-export { channelNames, incompleteStream, nothingDecoded } from './decode/outcome.js';
+export { channelNames, incompleteStream, notAMigrationStream, nothingDecoded } from './decode/outcome.js';
 export {
   midStreamChannels,
   midStreamText,

@@ -7,7 +7,7 @@
  * after main (each page is sent once after postcopy starts).
  */
 import { CodecError, MainStreamDecoder, RESUMED_BLOCK_UNKNOWN, isCodecError, type MainRecord } from '@migwire/stream-codec';
-import { CaptureError, ChannelCursor, channelOrder, midStreamText, openCapture, verifyChannels, type CaptureChannel } from '@migwire/capture';
+import { CaptureError, ChannelCursor, channelOrder, midStreamText, notAMigrationStream, openCapture, verifyChannels, type CaptureChannel } from '@migwire/capture';
 import { DestinationOrderReader } from '@migwire/sync';
 import { nameList, UsageError } from '../errors/usage-error.js';
 import { incompleteStream } from '@migwire/capture';
@@ -148,7 +148,8 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
     }
     if (cur.error) errors.push(cur.error.message);
   }
-  for (const ch of chans) if (ch.role === 'other' && ch.direction === 'src2dst') errors.push(`${NOT_APPLIED}${await whyUnreadable(ch)}`);
+  // The destination's side holds no page: only the source's unreadable connections can lack some.
+  for (const ch of chans) if (ch.direction === 'src2dst' && notAMigrationStream(input, ch)) errors.push(`${NOT_APPLIED}${await whyUnreadable(ch)}`);
   // The destination's side holds no page, but index.json's promise about it is held all the same.
   await verifyChannels(input.channels.filter((c) => c.direction === 'dst2src'));
   return { blocks: await images.finish(), rounds: reader.rounds, errors, ...(partial ? { partial } : {}) };

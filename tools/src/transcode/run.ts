@@ -20,7 +20,7 @@ import {
   type SwitchoverAckMode,
 } from '@migwire/stream-codec';
 import { DestinationOrderReader, flushModeFor, type FlushMode } from '@migwire/sync';
-import { openCapture, requireStreamStart, verifyChannels } from '@migwire/capture';
+import { notAMigrationStream, openCapture, requireStreamStart, verifyChannels } from '@migwire/capture';
 import { prepareCompression, type PayloadCompression } from '@migwire/stream-codec';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
@@ -165,7 +165,7 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   // Before any connection is made: a destination cannot load a stream from mid-way.
   requireStreamStart(input, 'cannot transcode: a destination QEMU needs the migration from its first byte');
   if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
-  const unreadable = input.channels.find((c) => c.role === 'tls' || (c.role === 'other' && c.direction === 'src2dst'));
+  const unreadable = input.channels.find((c) => c.role === 'tls' || (c.direction === 'src2dst' && notAMigrationStream(input, c)));
   if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
   // What the destination sent is not sent again, but index.json's promise about it is held all the same.
   await verifyChannels(input.channels.filter((c) => c.direction === 'dst2src'));

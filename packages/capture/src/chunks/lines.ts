@@ -53,8 +53,10 @@ export async function* boundedLines(source: AsyncIterable<Uint8Array | string>, 
       yield line(chunk.subarray(from, nl));
       number++;
       start = pos + nl + 1;
-      held = [];
-      heldBytes = 0;
+      if (heldBytes) {
+        held = [];
+        heldBytes = 0;
+      }
       from = nl + 1;
     }
     pos += chunk.length;

@@ -6,7 +6,7 @@
 import { CodecError, DEFAULT_TARGET_PAGE_SIZE, MainStreamDecoder, MultifdDecoder, decoderFor, isDecodableRole, isEncryptedRole, type CodecRecord, type Decoder, type PassedPageRun, type RamBlockInfo, type Vmdesc } from '@migwire/stream-codec';
 import type { Capture, CaptureChannel } from '../open/open-capture.js';
 import { findTrailingVmdesc } from '../open/trailer.js';
-import { incompleteStream, withPlace } from './outcome.js';
+import { incompleteStream, notAMigrationStream, withPlace } from './outcome.js';
 import { channelBytes, type Recycle } from './file-bytes.js';
 import { streamStartOptions } from './stream-start.js';
 import { isGzipPath } from '../open/byte-source.js';
@@ -200,15 +200,6 @@ function recycleFor(dec: Decoder): Recycle | undefined {
 function takesPageRuns(ch: CaptureChannel, opts: DecodeOptions): boolean {
   const hashOk = !ch.expect?.sha256 || hashesAside(ch.size, ch.expect);
   return !!opts.skipPagePayloads && !opts.onChunk && ch.role === 'main' && !ch.midStream && !!ch.path && !isGzipPath(ch.path) && hashOk && ch.size !== undefined;
-}
-
-/** A channel that should have been a stream and is not: a lone file or stdin, or a source's bytes with no known role. */
-function notAMigrationStream(input: Capture, ch: CaptureChannel): boolean {
-  // A lone stream must be one; a capture's (or pcap's) directions may be empty or unclaimed.
-  if (input.kind === 'file' || input.kind === 'stdin') return ch.role === 'empty' || ch.role === 'other';
-  if (ch.role !== 'other') return false;
-  const src = input.channels.find((c) => c.conn === ch.conn && c.direction === 'src2dst');
-  return !(src && isEncryptedRole(src.role));
 }
 
 async function prepassVmdesc(ch: CaptureChannel): Promise<Vmdesc | undefined> {

@@ -1,12 +1,26 @@
 /** What a decode of every channel amounted to, in the words the commands print. */
-import { CodecError, ErrorCode, type CodecRecord } from '@migwire/stream-codec';
+import { CodecError, ErrorCode, isEncryptedRole, type CodecRecord } from '@migwire/stream-codec';
 import { CaptureError } from '../errors.js';
-import type { CaptureChannel } from '../open/open-capture.js';
+import type { Capture, CaptureChannel } from '../open/open-capture.js';
 import type { ChannelResult } from './decode-capture.js';
 
 /** Names a user can give to --channel: each channel's name, and connNN.direction for the rest. */
 export function channelNames(channels: CaptureChannel[]): string[] {
   return channels.filter((c) => c.role !== 'empty').map((c) => c.name);
+}
+
+/**
+ * A channel that should have been a stream and is not: a lone file or stdin that claims no role,
+ * or a connection's bytes with no known role (other than a TLS peer's answer). Readers decode it
+ * as a main stream, so that it stops at its first bytes with the codec's reason (bad magic,
+ * empty) instead of being skipped, or read to its end.
+ */
+export function notAMigrationStream(input: Capture, ch: CaptureChannel): boolean {
+  // A lone stream must be one; a capture's (or pcap's) directions may be empty or unclaimed.
+  if (input.kind === 'file' || input.kind === 'stdin') return ch.role === 'empty' || ch.role === 'other';
+  if (ch.role !== 'other') return false;
+  const src = input.channels.find((c) => c.conn === ch.conn && c.direction === 'src2dst');
+  return !(src && isEncryptedRole(src.role));
 }
 
 /**

@@ -3,7 +3,7 @@
  * messages and postcopy arrivals, with each record placed on the timeline. Records are looked at
  * and dropped; what is kept is per-page typed arrays, per-round counters and bounded lists.
  */
-import { channelBytes, streamStartOptions, type ArrivalTimes, type Capture, type CaptureChannel } from '@migwire/capture';
+import { channelBytes, notAMigrationStream, streamStartOptions, type ArrivalTimes, type Capture, type CaptureChannel } from '@migwire/capture';
 import type { MainRecord, MultifdRecord, RamBlockInfo, ReturnPathRecord } from '@migwire/stream-codec';
 import { CapabilityEvidence } from '@migwire/sync';
 import { decoderFor, isCodecError, type AnyRecord } from '../decode/decoders.js';
@@ -193,15 +193,14 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
   };
 
   const evidence = new CapabilityEvidence();
-  const loneStream = capture.kind === 'file' || capture.kind === 'stdin';
   const channels = [...capture.channels].sort((a, b) => (ROLE_ORDER[a.role] ?? 9) - (ROLE_ORDER[b.role] ?? 9) || (a.multifdId ?? 0) - (b.multifdId ?? 0) || a.conn - b.conn);
   for (const ch of channels) {
     evidence.channel(ch);
     const summary: ChannelSummary = { name: ch.name, role: ch.role, direction: ch.direction, bytes: 0, records: 0, ...(ch.midStream ? { midStream: { ...ch.midStream } } : {}) };
     c.channels.push(summary);
-    // A lone stream (file, stdin) must be a migration: decoded as main, so that other bytes stop
-    // at byte 0 with the codec's error instead of being read to their end (/dev/zero has none).
-    const role = loneStream && (ch.role === 'other' || ch.role === 'empty') ? 'main' : ch.role;
+    // Bytes that should be a stream and are not stop at their first bytes with the codec's
+    // reason, as in every reader, instead of being read to their end (/dev/zero has none).
+    const role = notAMigrationStream(capture, ch) ? 'main' : ch.role;
     const dec = decoderFor(role, { channel: ch.name, ...(ramBlocks ? { ramBlocks } : {}), ...streamStartOptions(ch) });
     const onRecord = (r: AnyRecord): void => {
       summary.records++;
