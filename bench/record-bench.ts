@@ -27,6 +27,8 @@ export interface Peers {
   sinkPort: number;
   synthetic(port: number, perChannel: number, channels?: number): Promise<number>;
   files(port: number, files: string[]): Promise<number>;
+  /** Read the files into the endpoints' memory (before timing `files`). */
+  load(files: string[]): Promise<number>;
   received(): Promise<number>;
   close(): void;
 }
@@ -57,6 +59,7 @@ export async function startPeers(): Promise<Peers> {
     sinkPort,
     synthetic: (port, perChannel, channels = PROXY_CHANNELS) => ask({ op: 'synthetic', port, perChannel, channels }),
     files: (port, files) => ask({ op: 'files', port, files }),
+    load: (files) => ask({ op: 'load', files }),
     received: () => ask({ op: 'received' }),
     close: () => child.kill(),
   };
@@ -80,6 +83,7 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
   // throughput drifts by tens of percent from one second to the next.
   // `channels` connections share the same total: 1 of `total` bytes or 4 of a quarter each.
   const filesBytes = files.reduce((n, f) => n + statSync(f).size, 0);
+  await peers.load(files);
   const relayVariant = async (start: (port: number) => Promise<Relay | undefined>, channels: number, send: 'synthetic' | 'files' = 'synthetic'): Promise<M | undefined> => {
     const relay = await start(peers.sinkPort);
     if (!relay) return undefined;

@@ -17,7 +17,7 @@ import { checkCapture } from '@migwire/sync';
 import { main, MemoryOutput, runExtract } from 'migwire';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { pmemsaveAll } from './harness/memory.js';
-import { DEFAULT_HOLD, launchVm, QEMU_REQUIRED, caseSettings, requireQemu, runMigration, whenQemu, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
+import { DEFAULT_HOLD, POSTCOPY_HOLD, launchVm, QEMU_REQUIRED, caseSettings, requireQemu, runMigration, whenQemu, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
 import { CapturedRelay, haveCommand, type PacketCapturer, type RelayedConnection } from './harness/relay-capture.js';
 import { differencesFromTshark } from './harness/tshark-follow.js';
 
@@ -41,7 +41,7 @@ interface Case {
 
 const MULTIFD4 = { 'multifd-channels': 4 };
 const SLOW: HoldControl = { ...DEFAULT_HOLD, params: { 'downtime-limit': 1, 'max-bandwidth': 4 * MiB } };
-const POSTCOPY: HoldControl = { ...DEFAULT_HOLD, syncs: 2, release: { 'downtime-limit': 1, 'max-bandwidth': 32 * MiB }, startPostcopy: true };
+const POSTCOPY = POSTCOPY_HOLD;
 const PREEMPT = { 'postcopy-ram': true, 'postcopy-preempt': true };
 const MF4 = ['main', 'multifd 0', 'multifd 1', 'multifd 2', 'multifd 3'];
 

@@ -17,7 +17,7 @@ import { main, MemoryOutput, runExtract } from 'migwire';
 import { writeFileSync } from 'node:fs';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { compareMemory, pmemsaveAll, pmemsaveRegion, verifyPattern } from './harness/memory.js';
-import { DEFAULT_HOLD, launchVm, qemuBinary, caseSettings, requireQemu, runMigration, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
+import { DEFAULT_HOLD, POSTCOPY_HOLD, launchVm, qemuBinary, caseSettings, requireQemu, runMigration, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
 
 interface Case {
   name: string;
@@ -41,7 +41,7 @@ interface Case {
 const MULTIFD4 = { 'multifd-channels': 4 };
 const MULTIFD_ROLES = ['main', 'multifd', 'multifd', 'multifd', 'multifd'];
 const SLOW_COMPRESSED: HoldControl = { ...DEFAULT_HOLD, params: { 'downtime-limit': 1, 'max-bandwidth': 1 * MiB } };
-const POSTCOPY: HoldControl = { ...DEFAULT_HOLD, syncs: 2, release: { 'downtime-limit': 1, 'max-bandwidth': 32 * MiB }, startPostcopy: true };
+const POSTCOPY = POSTCOPY_HOLD;
 
 const cases: Case[] = [
   { name: '10.0 precopy', src: '10.0', dst: '10.0', roles: ['main'] },

@@ -16,7 +16,7 @@ import { switchoverAckMode } from '@migwire/stream-codec';
 import { replayIntoFreshQemu, type ReplayReport } from 'migwire';
 import { makeBootDisk, MiB } from './harness/guest.js';
 import { pmemsaveAll } from './harness/memory.js';
-import { DEFAULT_HOLD, launchVm, qemuBinary, requireQemu, runMigration, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
+import { DEFAULT_HOLD, POSTCOPY_HOLD, launchVm, qemuBinary, requireQemu, runMigration, type HoldControl, type QemuVersion, type Vm } from './harness/qemu.js';
 import { assertAllSent, MEM, sha, wentThroughPostcopy } from './helpers/replay.js';
 
 /** Does the recording's main stream hold MIG_CMD_POSTCOPY_RUN (the source switched to postcopy)? */
@@ -89,7 +89,7 @@ const own: OwnCase[] = [
     versions: ['10.0', '11.1'],
     caps: { 'postcopy-ram': true },
     srcParams: { 'max-postcopy-bandwidth': 16 * MiB },
-    hold: { ...DEFAULT_HOLD, syncs: 2, release: { 'downtime-limit': 1, 'max-bandwidth': 32 * MiB }, startPostcopy: true },
+    hold: POSTCOPY_HOLD,
     postcopy: true,
     extra: (t, r) => {
       t.is(r.timing, 'recorded', 'postcopy captures default to recorded timing');
@@ -104,7 +104,7 @@ const own: OwnCase[] = [
     caps: { multifd: true, 'postcopy-ram': true, 'postcopy-preempt': true },
     params: { 'multifd-channels': 4 },
     srcParams: { 'max-postcopy-bandwidth': 64 * MiB },
-    hold: { ...DEFAULT_HOLD, syncs: 2, release: { 'downtime-limit': 1, 'max-bandwidth': 32 * MiB }, startPostcopy: true },
+    hold: POSTCOPY_HOLD,
     postcopy: true,
     extra: (t, r) => {
       t.is(r.connections.filter((c) => c.role === 'multifd').length, 4);
