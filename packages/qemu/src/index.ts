@@ -9,3 +9,4 @@ export * from './guest.js';
 export * from './vm.js';
 export * from './migration.js';
 export * from './memory.js';
+export * from './devices.js';

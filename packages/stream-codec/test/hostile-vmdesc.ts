@@ -100,6 +100,9 @@ export const VARIANTS: Variant[] = [
   { name: 'a device without a name', make: (r) => edit(r, (d) => delete (d.devices[0] as unknown as Obj)['name']) },
   { name: 'an instance_id given as a string', make: (r) => edit(r, (d) => ((d.devices[0] as unknown as Obj)['instance_id'] = '0')) },
   { name: 'a struct that is an array', make: (r) => edit(r, (d) => (firstField(d, (f) => !!f['struct'])['struct'] = [])) },
+  { name: 'a device with a version but no vmsd_name', make: (r) => edit(r, (d) => delete (d.devices[0] as unknown as Obj)['vmsd_name']) },
+  { name: 'an old-style device (no vmsd_name, no version) whose size is negative', make: (r) => edit(r, (d) => (d.devices as unknown as Json[]).push({ name: 'slirp', instance_id: 9, size: -1, fields: [] })) },
+  { name: 'a subsection without a vmsd_name', make: (r) => edit(r, (d) => ((d.devices[0] as unknown as Obj)['subsections'] = [{ version: 1, fields: [] }])) },
 ];
 
 function edit(real: Vmdesc, change: (d: Vmdesc) => unknown): { object: unknown } {

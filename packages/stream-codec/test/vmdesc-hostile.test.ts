@@ -129,6 +129,18 @@ for (const v of VARIANTS) {
   });
 }
 
+test('an old-style device (QEMU writes no vmsd_name or version, only its size and one "data" buffer) passes and decodes whole', (t) => {
+  // As QEMU 7.2-11.1 describe user networking (slirp) once a -netdev user is there.
+  const slirp: VmdescDevice = { name: 'slirp', instance_id: 0, size: 131, fields: [{ name: 'data', size: 131, type: 'buffer' }] };
+  const s = streams[0]!;
+  t.true(isVmdesc({ ...s.vmdesc, devices: [...s.vmdesc.devices, slirp] }));
+  const state = Buffer.alloc(131, 7);
+  const v = decodeVmstate(state, slirp);
+  t.is(v.consumed, 131);
+  t.deepEqual(v.fields.map((f) => [f.name, f.value]), [['data', state.toString('hex')]]);
+  t.is(indexVmdesc({ devices: [slirp] }).get('slirp/0'), slirp);
+});
+
 test('the error names the bad member and what was expected', (t) => {
   const s = streams[0]!;
   const bad = structuredClone(s.vmdesc);

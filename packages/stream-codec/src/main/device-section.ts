@@ -25,6 +25,7 @@ export function stepDevice(s: MainDecoderCore, sink: RecordSink): boolean {
   for (;;) {
     const i = q.indexOf(RecordType.SectionFooter, pos);
     if (i < 0 || i > limit) {
+      if (q.length >= frameLeft || q.length > limit || (i > limit && i >= 0) || s.ended) shorterThanDescribed(s);
       if (q.length >= frameLeft || q.length > limit || (i > limit && i >= 0)) {
         if (frameLeft <= s.limits.maxDeviceSectionBytes) s.fail(ErrorCode.UnframedSection, `no footer for section ${id} (${s.sectionIdstr}) before its PACKAGED stream ends`, q.offset, `0x7e + ${id}`, 'none');
         s.fail(ErrorCode.LimitExceeded, `section ${id} (${s.sectionIdstr}) longer than maxDeviceSectionBytes without a footer`, q.offset, `<= ${s.limits.maxDeviceSectionBytes} bytes`, 'more');
@@ -35,6 +36,7 @@ export function stepDevice(s: MainDecoderCore, sink: RecordSink): boolean {
     }
     if (i + 5 > q.length) {
       s.deviceScanFrom = i;
+      if (s.ended) shorterThanDescribed(s);
       if (s.ended) s.fail(ErrorCode.Truncated, `stream ends inside section ${id} (${s.sectionIdstr})`, q.offset, `0x7e + ${id}`, 'end of stream');
       return false;
     }
@@ -57,6 +59,7 @@ export function stepDevice(s: MainDecoderCore, sink: RecordSink): boolean {
     const desc = deviceDescription(s, s.sectionIdstr);
     const fit = desc ? tryDecodeVmstate(q.peek(0, i), desc) : undefined;
     if (fit === 'short') {
+      s.deviceShortFooter ??= q.offset + i;
       pos = i + 1;
       continue;
     }
@@ -72,6 +75,17 @@ export function stepDevice(s: MainDecoderCore, sink: RecordSink): boolean {
   }
 }
 
+
+/**
+ * The scan for a section's footer found none past what its description lists, but passed one
+ * before it: the state is shorter than described (a destination would run past it), which says
+ * more than "no footer" or "stream ends inside the section".
+ */
+function shorterThanDescribed(s: MainDecoderCore): void {
+  const at = s.deviceShortFooter;
+  if (at === undefined) return;
+  s.fail(ErrorCode.BadVmstate, `section ${s.sectionId} (${s.sectionIdstr}) ends at its footer before the fields its VMDESCRIPTION lists: its state is shorter than described`, at, 'the described fields, then 0x7e + ' + s.sectionId, 'the footer');
+}
 
 export function describeDevice(s: MainDecoderCore, rec: Extract<MainRecord, { kind: 'device-state' }>, _offset: number): void {
   if (isVfioIdstr(rec.idstr)) {

@@ -219,6 +219,7 @@ export function enterSection(s: MainDecoderCore, sectionId: number, idstr: strin
   } else {
     s.state = State.Device;
     s.deviceScanFrom = 0;
+    s.deviceShortFooter = undefined;
     s.deviceInstance = _instanceId;
   }
 }

@@ -60,6 +60,8 @@ export class MainDecoderCore {
   mappedBlock = '';
   // Device sections
   deviceScanFrom = 0;
+  /** Where the section's footer seemed to be but its description lists more bytes (absolute), if anywhere. */
+  deviceShortFooter: number | undefined;
   deviceInstance: number | undefined;
   caps: RamCapabilities;
   readonly capsFixed: boolean;

@@ -25,9 +25,17 @@ export interface VmdescVmsd {
   subsections?: VmdescVmsd[];
 }
 
-export interface VmdescDevice extends VmdescVmsd {
+/**
+ * A device: its VMState description's members, or for a device saved by an old-style handler (no
+ * VMState: slirp's user networking, among others) only `size` and one "data" buffer field.
+ */
+export interface VmdescDevice extends Omit<VmdescVmsd, 'vmsd_name' | 'version'> {
   name: string;
   instance_id: number;
+  vmsd_name?: string;
+  version?: number;
+  /** Old-style devices: the bytes their handler wrote. */
+  size?: number;
 }
 
 export interface Vmdesc {
@@ -131,12 +139,18 @@ class ShapeCheck {
     const d = this.object(x, path, depth);
     this.string(d, 'name', path);
     this.number(d, 'instance_id', path);
-    this.vmsdMembers(d, path, depth);
+    // A device saved by an old-style handler has no VMState description: QEMU writes its size
+    // and one "data" buffer field, with no vmsd_name or version (slirp, seen with QEMU 7.2-11.1).
+    const oldStyle = d['vmsd_name'] === undefined && d['version'] === undefined;
+    if (oldStyle) this.count(d, 'size', path, false);
+    this.vmsdMembers(d, path, depth, !oldStyle);
   }
 
-  vmsdMembers(v: Obj, path: string, depth: number): void {
-    this.string(v, 'vmsd_name', path);
-    this.number(v, 'version', path);
+  vmsdMembers(v: Obj, path: string, depth: number, named = true): void {
+    if (named) {
+      this.string(v, 'vmsd_name', path);
+      this.number(v, 'version', path);
+    }
     if (v['fields'] !== undefined) {
       const fields = this.array(v['fields'], `${path}.fields`, depth + 1);
       for (let i = 0; i < fields.length; i++) this.field(fields[i], `${path}.fields[${i}]`, depth + 2);

@@ -87,7 +87,7 @@ export function decodeVmstate(data: Uint8Array, device: VmdescDevice): VmstateDe
 }
 
 // Recursion is bounded by the shape check's MAX_VMDESC_DEPTH.
-function decodeVmsd(b: Uint8Array, vmsd: VmdescVmsd, st: Cursor): VmstateStruct {
+function decodeVmsd(b: Uint8Array, vmsd: Pick<VmdescVmsd, 'fields' | 'subsections'>, st: Cursor): VmstateStruct {
   const fields: VmstateField[] = [];
   for (const f of vmsd.fields ?? []) {
     const at = st.at;

@@ -14,6 +14,7 @@ import { PreemptPagesOnlyRule } from './preempt-pages-only.js';
 import { RemovedCommandsRule } from './removed-commands.js';
 import { ReturnPathShutRule } from './return-path-shut.js';
 import { SectionsKnownRule } from './sections-known.js';
+import { DevicesDescribedRule } from './devices-described.js';
 import { RoundOrderRule } from './round-order.js';
 import type { Rule, RuleChannel } from './rule.js';
 import type { CodecRecord } from '@migwire/stream-codec';
@@ -49,6 +50,7 @@ export function createRules(facts: StreamFacts, o: { live: boolean; arrival?: (c
     new PostcopyPackageRule(facts),
     new RemovedCommandsRule(facts),
     new SectionsKnownRule(facts),
+    new DevicesDescribedRule(facts),
   ];
   const rules = o.live ? all.filter((r) => r.live) : all;
   const pageRules = rules.filter((r) => r.seesPages);

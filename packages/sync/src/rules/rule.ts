@@ -26,7 +26,8 @@ export type RuleId =
   | 'preempt-opened-last'
   | 'postcopy-package'
   | 'removed-commands'
-  | 'sections-known';
+  | 'sections-known'
+  | 'devices-described';
 
 export interface RuleResult {
   id: RuleId;
