@@ -21,6 +21,13 @@ function record(name: string, r: Measured, baseline?: Measured, note?: string, b
   recordFigure(name, r, baseline, [note, cpu].filter(Boolean).join('; ') || undefined, baselineName);
 }
 const PROXY_CHANNELS = 4;
+/**
+ * Rounds per variant (best taken). The same transfer's system time swings two- to threefold here
+ * from run to run (new page-cache pages cost what the VM's free-page reporting makes them cost),
+ * and three rounds still left two near-identical variants (record, record --check: the live rules
+ * cost ~0.05 s of CPU per GiB) 15% apart in some runs.
+ */
+const ROUNDS = 5;
 
 /** The source and destination endpoints, in a child process (bench/peers.ts). */
 export interface Peers {
@@ -79,7 +86,7 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
     return r;
   };
 
-  // Each variant once per round, rounds interleaved, best of three: this machine's loopback
+  // Each variant once per round, rounds interleaved, best of ROUNDS: this machine's loopback
   // throughput drifts by tens of percent from one second to the next.
   // `channels` connections share the same total: 1 of `total` bytes or 4 of a quarter each.
   const filesBytes = files.reduce((n, f) => n + statSync(f).size, 0);
@@ -163,7 +170,7 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
   await peers.synthetic(warm.port, 16 * MiB);
   await warm.close();
   const best = new Map<string, M>();
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     for (const [name, run] of variants) {
       const r = await run();
       if (!r) continue;
@@ -182,18 +189,18 @@ export async function benchRecord(sizeMiB: number): Promise<void> {
   const report = (channels: number): void => {
     const suffix = channels === 1 ? ' 1' : '';
     const what = channels === 1 ? '1 ch' : `${PROXY_CHANNELS} ch`;
-    for (const [name] of relays) record(`proxy (${what}): blind relay, ${name}`, best.get(`relay ${name}${suffix}`)!, undefined, `best of 3; ${channels} loopback connection(s), endpoints in another process`);
-    record(`file write (${channels} file${channels === 1 ? '' : 's'}), no network`, best.get(`write${suffix}`)!, undefined, 'best of 3; the file system bound on any recording');
+    for (const [name] of relays) record(`proxy (${what}): blind relay, ${name}`, best.get(`relay ${name}${suffix}`)!, undefined, `best of ${ROUNDS}; ${channels} loopback connection(s), endpoints in another process`);
+    record(`file write (${channels} file${channels === 1 ? '' : 's'}), no network`, best.get(`write${suffix}`)!, undefined, `best of ${ROUNDS}; the file system bound on any recording`);
     const floor = floorOf(channels);
-    const vsPipe = (m: M): string => `best of 3; ${pct(m, best.get(`relay pipe${suffix}`)!)} of socket.pipe`;
+    const vsPipe = (m: M): string => `best of ${ROUNDS}; ${pct(m, best.get(`relay pipe${suffix}`)!)} of socket.pipe`;
     if (channels !== 1) record(`proxy (${what}): RecordingProxy, no outDir`, best.get('blind')!, floor.relay, vsPipe(best.get('blind')!), `blind relay (${floor.relayName})`);
     record(`proxy (${what}): RecordingProxy to disk`, best.get(`disk${suffix}`)!, floor.m, vsPipe(best.get(`disk${suffix}`)!), floor.name);
     record(`proxy (${what}): to disk with --direct-io (O_DIRECT)`, best.get(`direct${suffix}`)!, floor.m, vsPipe(best.get(`direct${suffix}`)!), floor.name);
     if (channels !== 1) {
       const sameFiles = floorOf(channels, ' files');
-      for (const [name] of relays) record(`proxy (${PROXY_CHANNELS} multifd files): blind relay, ${name}`, best.get(`relay ${name} files`)!, undefined, 'best of 3; the same files sent');
-      record(`proxy (${PROXY_CHANNELS} multifd files): record to disk`, best.get('files')!, sameFiles.m, `best of 3; ${pct(best.get('files')!, best.get('relay pipe files')!)} of socket.pipe`, sameFiles.name);
-      record(`proxy (${PROXY_CHANNELS} multifd files): record --check`, best.get('check')!, best.get('files')!, 'best of 3; live rules decode every channel', 'record without --check');
+      for (const [name] of relays) record(`proxy (${PROXY_CHANNELS} multifd files): blind relay, ${name}`, best.get(`relay ${name} files`)!, undefined, `best of ${ROUNDS}; the same files sent`);
+      record(`proxy (${PROXY_CHANNELS} multifd files): record to disk`, best.get('files')!, sameFiles.m, `best of ${ROUNDS}; ${pct(best.get('files')!, best.get('relay pipe files')!)} of socket.pipe`, sameFiles.name);
+      record(`proxy (${PROXY_CHANNELS} multifd files): record --check`, best.get('check')!, best.get('files')!, `best of ${ROUNDS}; live rules decode every channel`, 'record without --check');
     }
   };
   report(PROXY_CHANNELS);

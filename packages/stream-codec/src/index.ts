@@ -4,6 +4,8 @@ import { applyXbzrle as applyXbzrlePayload } from './ram/xbzrle.js';
 import { decodeVmstateChecked } from './vmstate/vmdesc.js';
 import { indexVmdesc as indexVmdescChecked, parseVmdesc as parseVmdescJson } from './vmstate/description.js';
 import { decodeVfioItems as decodeVfioPayload } from './vfio/vfio.js';
+import { decodeDirtyBitmapChunks as decodeDirtyBitmapPayload } from './block/dirty-bitmap.js';
+import { decodeBlockMigrationChunks as decodeBlockMigrationPayload } from './block/block-migration.js';
 
 export { CodecError, ErrorCode, isCodecError, type CodecErrorDetails } from './core/errors.js';
 export * from './core/constants.js';
@@ -46,6 +48,8 @@ export {
 } from './vmstate/vmdesc.js';
 export * from './releases/index.js';
 export { isVfioIdstr, type VfioItem } from './vfio/vfio.js';
+export { DIRTY_BITMAP_IDSTR, DIRTY_BITMAP_START_RESERVED, DirtyBitmapFlag, type DirtyBitmapChunk } from './block/dirty-bitmap.js';
+export { BLOCK_MIGRATION_BLOCK_BYTES, BLOCK_MIGRATION_IDSTR, BLOCK_MIGRATION_SECTOR_BITS, BlockMigrationFlag, type BlockMigrationChunk } from './block/block-migration.js';
 export { MultifdDecoder, decodeMultifdChannel, type MultifdDecoderOptions, type MultifdSink } from './multifd/decoder.js';
 export { encodeMultifdRecord, encodeMultifdRecordParts, type MultifdRecordInput } from './multifd/encoder.js';
 export { MultifdPageDecoder, type MultifdPage } from './multifd/pages.js';
@@ -75,3 +79,7 @@ export const indexVmdesc = asCodecErrors(indexVmdescChecked, 'vmdesc');
 export const parseVmdesc = asCodecErrors(parseVmdescJson, 'vmdesc');
 /** Decode the items of a VFIO device section. */
 export const decodeVfioItems = asCodecErrors(decodeVfioPayload, 'vfio payload');
+/** Decode the chunks of a "dirty-bitmap" section's data (BAD_DIRTY_BITMAP, offset within the data). */
+export const decodeDirtyBitmapChunks = asCodecErrors(decodeDirtyBitmapPayload, 'dirty-bitmap payload');
+/** Decode the chunks of a "block" section's data (BAD_BLOCK_MIGRATION, offset within the data). */
+export const decodeBlockMigrationChunks = asCodecErrors(decodeBlockMigrationPayload, 'block payload');

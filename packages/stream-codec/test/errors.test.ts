@@ -5,6 +5,8 @@ import {
   decodeMultifdChannel,
   decodeReturnPath,
   decodeVfioItems,
+  decodeDirtyBitmapChunks,
+  decodeBlockMigrationChunks,
   decodeVmstate,
   encodeMainStream,
   encodeMultifdRecord,
@@ -240,7 +242,16 @@ test('BAD_VMSTATE and BAD_VFIO from the field decoders', (t) => {
   t.is(e2?.code, ErrorCode.BadVfio);
 });
 
+test('BAD_DIRTY_BITMAP and BAD_BLOCK_MIGRATION from the block sections\' chunk decoders', (t) => {
+  // A START chunk cut in its granularity; a block chunk with flag 0x10, which QEMU never sends.
+  const e1 = t.throws(() => decodeDirtyBitmapChunks(hex('10 0000')), { instanceOf: CodecError });
+  t.is(e1?.code, ErrorCode.BadDirtyBitmap);
+  t.is(e1?.offset, 1);
+  const e2 = t.throws(() => decodeBlockMigrationChunks(hex('0000000000000010')), { instanceOf: CodecError });
+  t.is(e2?.code, ErrorCode.BadBlockMigration);
+});
+
 test('every stable error code is exercised somewhere in this file', (t) => {
   // STREAM_HOLE is raised by @migwire/capture when a packet capture lost bytes (tested there).
-  t.is(Object.keys(ErrorCode).length, 30);
+  t.is(Object.keys(ErrorCode).length, 32);
 });

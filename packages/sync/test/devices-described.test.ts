@@ -5,7 +5,8 @@
  * from its end first) or only at the end (a gzip file, read once through).
  */
 import test from 'ava';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { openCapture } from '@migwire/capture';
@@ -106,3 +107,27 @@ test('a postcopy stream carries no VMDESCRIPTION: devices-described is n/a, sayi
   t.is(r.status, 'n/a');
   t.regex(r.detail, /no VMDESCRIPTION to hold 30 device sections to/);
 });
+
+/** A minimal main stream with one dirty-bitmap section whose data is `data`. */
+function dirtyBitmapStream(data: Buffer): Buffer {
+  const be32 = (v: number): Buffer => Buffer.from([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+  const name = Buffer.from('dirty-bitmap', 'latin1');
+  return Buffer.concat([Buffer.from('QEVM', 'latin1'), be32(3), Buffer.from([0x01]), be32(2), Buffer.from([name.length]), name, be32(0), be32(1), data, Buffer.from([0x7e]), be32(2), Buffer.from([0x00])]);
+}
+
+for (const [what, data, want] of [
+  ['a part without EOS', Buffer.from([0x20]), /"dirty-bitmap" section 2: no chunk says EOS: a destination reads on into the section footer/],
+  ['a chunk after EOS', Buffer.from([0x01, 0x20]), /"dirty-bitmap" section 2: 1 chunks after the one that says EOS/],
+  ['a bitmap buffer longer than the section', Buffer.from([0x40, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 1, 0, 0x01]), /"dirty-bitmap" section 2: its chunks do not parse \(bitmap buffer runs past the section, at byte 13 of its data\)/],
+] as const) {
+  test(`a dirty-bitmap section with ${what} fails devices-described`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mw-dbm-'));
+    const file = join(dir, 'stream.bin');
+    writeFileSync(file, dirtyBitmapStream(data));
+    const r = devicesRule(await check(file));
+    t.is(r.status, 'fail');
+    t.regex(r.detail, want);
+    t.is(r.channel, 'main');
+    rmSync(dir, { recursive: true, force: true });
+  });
+}

@@ -1,6 +1,7 @@
 /** One-line human descriptions of records, for `migwire dump`. */
 import { MULTIFD_RAM_HEADER_SIZE, multifdLayoutFamily, pingValueName, ramFlagNames, RESUMED_BLOCK_UNKNOWN } from '@migwire/stream-codec';
 import type { CodecRecord } from '@migwire/stream-codec';
+import { blockMigrationSummary, dirtyBitmapSummary } from './block-chunks.js';
 export { printable } from './printable.js';
 
 export function hexOffset(n: number): string {
@@ -59,6 +60,8 @@ export function describe(r: CodecRecord): string {
       let s = `  device data ${r.length} B`;
       if (r.vmstate) s += `, ${r.vmstate.fields.length} fields` + (r.vmstate.subsections.length ? ` + ${r.vmstate.subsections.map((x) => x.name).join(', ')}` : '');
       if (r.vfio) s += `, VFIO ${r.vfio.map((i) => i.name + (i.data ? `(${i.data.length})` : '')).join(' ')}`;
+      if (r.dirtyBitmap) s += `, ${dirtyBitmapSummary(r.dirtyBitmap)}`;
+      if (r.blockMigration) s += `, ${blockMigrationSummary(r.blockMigration)}`;
       return s;
     }
     case 'rp-message':

@@ -27,6 +27,8 @@ export const ErrorCode = {
   BadRecvBitmap: 'BAD_RECV_BITMAP',
   BadVmstate: 'BAD_VMSTATE',
   BadVfio: 'BAD_VFIO',
+  BadDirtyBitmap: 'BAD_DIRTY_BITMAP',
+  BadBlockMigration: 'BAD_BLOCK_MIGRATION',
   BadCompressedPayload: 'BAD_COMPRESSED_PAYLOAD',
   NextPacketSize: 'NEXT_PACKET_SIZE',
   /** The input lacks bytes here (a packet capture lost them): decoding cannot go on in order. */

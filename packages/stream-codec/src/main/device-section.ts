@@ -11,6 +11,9 @@ import { MainDecoderCore, State } from './state.js';
 import { decodeVmstate, tryDecodeVmstate } from '../vmstate/vmdesc.js';
 import type { VmdescDevice } from '../vmstate/description.js';
 import { decodeVfioItems, isVfioIdstr } from '../vfio/vfio.js';
+import { DIRTY_BITMAP_IDSTR, decodeDirtyBitmapChunks } from '../block/dirty-bitmap.js';
+import { BLOCK_MIGRATION_IDSTR, decodeBlockMigrationChunks } from '../block/block-migration.js';
+import { PayloadProblem } from '../core/problem.js';
 
 /**
  * A device section's data has no length: it ends at the footer (0x7e + its
@@ -88,6 +91,17 @@ function shorterThanDescribed(s: MainDecoderCore): void {
 }
 
 export function describeDevice(s: MainDecoderCore, rec: Extract<MainRecord, { kind: 'device-state' }>, _offset: number): void {
+  // The block sections have chunk formats of their own; bytes that do not parse stay exact and
+  // undescribed (`check`'s devices-described names what is wrong with them).
+  if (rec.idstr === DIRTY_BITMAP_IDSTR || rec.idstr === BLOCK_MIGRATION_IDSTR) {
+    try {
+      if (rec.idstr === DIRTY_BITMAP_IDSTR) rec.dirtyBitmap = decodeDirtyBitmapChunks(rec.data);
+      else rec.blockMigration = decodeBlockMigrationChunks(rec.data);
+    } catch (e) {
+      if (!(e instanceof PayloadProblem)) throw e;
+    }
+    return;
+  }
   if (isVfioIdstr(rec.idstr)) {
     try {
       rec.vfio = decodeVfioItems(rec.data);

@@ -1,4 +1,6 @@
 /** Records of the main migration channel, as the decoder emits and the encoder takes them. */
+import type { DirtyBitmapChunk } from '../block/dirty-bitmap.js';
+import type { BlockMigrationChunk } from '../block/block-migration.js';
 import type { U64 } from '../core/bytes.js';
 import type { VmstateDevice } from '../vmstate/vmdesc.js';
 import type { VfioItem } from '../vfio/vfio.js';
@@ -170,6 +172,10 @@ export interface DeviceStateRecord extends RecordPosition {
   vmstate?: VmstateDevice;
   /** VFIO items, for sections whose idstr ends in "/vfio". */
   vfio?: VfioItem[];
+  /** The chunks of a "dirty-bitmap" section (capability dirty-bitmaps). */
+  dirtyBitmap?: DirtyBitmapChunk[];
+  /** The chunks of a "block" section (block migration, up to QEMU 9.0). */
+  blockMigration?: BlockMigrationChunk[];
 }
 
 export type RamRecord =

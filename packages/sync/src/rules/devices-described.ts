@@ -9,8 +9,23 @@
  * The description comes last in the stream; the decoder holds it from the start only where it can
  * read a file's end first. A device decoded without it is kept (copied: its bytes are views) and
  * held to the description once that arrives. Postcopy streams carry no description: not checked.
+ * The dirty-bitmap and block sections are held to their chunk formats instead.
  */
-import { decodeVmstate, indexVmdesc, isCodecError, isVfioIdstr, isVmdesc, type CodecRecord, type DeviceStateRecord, type MainRecord, type VmdescDevice } from '@migwire/stream-codec';
+import {
+  BLOCK_MIGRATION_IDSTR,
+  decodeBlockMigrationChunks,
+  decodeDirtyBitmapChunks,
+  decodeVmstate,
+  DIRTY_BITMAP_IDSTR,
+  indexVmdesc,
+  isCodecError,
+  isVfioIdstr,
+  isVmdesc,
+  type CodecRecord,
+  type DeviceStateRecord,
+  type MainRecord,
+  type VmdescDevice,
+} from '@migwire/stream-codec';
 import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
 /** Device bytes kept for the end (QEMU's devices other than VFIO come to kilobytes, not megabytes). */
@@ -33,6 +48,7 @@ export class DevicesDescribedRule extends Rule {
   #notKept = 0;
   #checked = 0;
   #devices = 0;
+  #chunkedParts = 0;
   #described: Map<string, VmdescDevice> | undefined;
 
   override observe(ch: RuleChannel, r: CodecRecord): void {
@@ -44,6 +60,7 @@ export class DevicesDescribedRule extends Rule {
   }
 
   #device(ch: RuleChannel, m: DeviceStateRecord): void {
+    if (m.idstr === DIRTY_BITMAP_IDSTR || m.idstr === BLOCK_MIGRATION_IDSTR) return this.#chunked(ch, m);
     // VFIO sections have a format of their own (decoded as VFIO items), not VMState fields.
     if (isVfioIdstr(m.idstr)) return;
     const instance = this.#instances.get(m.sectionId);
@@ -61,6 +78,27 @@ export class DevicesDescribedRule extends Rule {
     }
     this.#keptBytes += m.data.length;
     this.#kept.push({ idstr: m.idstr, instance, offset: m.offset, data: Uint8Array.from(m.data) });
+  }
+
+  /**
+   * The block sections (dirty-bitmap, block) are described by their chunk format, not by the
+   * VMDESCRIPTION: QEMU reads chunks until one says EOS and then expects the section footer.
+   */
+  #chunked(ch: RuleChannel, m: DeviceStateRecord): void {
+    this.#chunkedParts++;
+    const what = `"${m.idstr}" section ${m.sectionId}`;
+    let kinds: string[][];
+    try {
+      kinds = (m.idstr === DIRTY_BITMAP_IDSTR ? decodeDirtyBitmapChunks(m.data) : decodeBlockMigrationChunks(m.data)).map((c) => c.kinds);
+    } catch (e) {
+      if (!isCodecError(e)) throw e;
+      return this.fail(`${what}: its chunks do not parse (${e.reason}, at byte ${e.offset} of its data): a destination fails to load it`, ch.name, m.offset + e.offset);
+    }
+    const eos = kinds.findIndex((k) => k.includes('EOS'));
+    if (eos !== kinds.length - 1) {
+      const detail = eos < 0 ? 'no chunk says EOS: a destination reads on into the section footer' : `${kinds.length - 1 - eos} chunks after the one that says EOS: a destination stops at EOS and expects the section footer`;
+      this.fail(`${what}: ${detail}`, ch.name, m.offset);
+    }
   }
 
   #description(ch: RuleChannel, description: Parameters<typeof indexVmdesc>[0]): void {
@@ -98,8 +136,12 @@ export class DevicesDescribedRule extends Rule {
 
   protected verdict(): RuleResult {
     if (this.facts.mainEnd === undefined) return this.notApplicable('the main stream did not reach QEMU_VM_EOF');
-    if (!this.#described && this.#checked === 0) return this.notApplicable(`no VMDESCRIPTION to hold ${this.#devices} device sections to (postcopy streams carry none)`);
+    if (!this.#described && this.#checked === 0) {
+      const chunked = this.#chunkedParts ? ` (${this.#chunkedParts} dirty-bitmap/block section parts checked: whole chunks ending in EOS)` : '';
+      return this.notApplicable(`no VMDESCRIPTION to hold ${this.#devices} device sections to (postcopy streams carry none)${chunked}`);
+    }
     if (this.#notKept > 0) return this.notApplicable(`${this.#notKept} device sections not checked: more than ${MAX_KEPT_BYTES / 1024 / 1024} MiB of device state before the VMDESCRIPTION (${this.#checked} matched it)`);
-    return this.pass(`${this.#checked} device sections, each exactly as the VMDESCRIPTION describes it`);
+    const chunked = this.#chunkedParts ? `; ${this.#chunkedParts} dirty-bitmap/block section parts, each whole chunks ending in EOS` : '';
+    return this.pass(`${this.#checked} device sections, each exactly as the VMDESCRIPTION describes it${chunked}`);
   }
 }
