@@ -4,7 +4,7 @@
  * inferDestinationSettings (what a fresh destination needs). Each reading keeps where it was
  * seen, so a caller can say why it concluded what it did.
  */
-import { packetCompression, type CodecRecord, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
+import { DIRTY_BITMAP_IDSTR, packetCompression, type CodecRecord, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
 
 /** Where a reading was seen. */
 export interface Evidence {
@@ -24,7 +24,13 @@ export class CapabilityEvidence {
   preemptChannel: string | undefined;
   /** A channel is TLS-encrypted. */
   tls = false;
+  /** POSTCOPY_ADVISE with the RAM arguments: postcopy-ram was on. */
   postcopyAdvise: Evidence | undefined;
+  /**
+   * dirty-bitmaps was on: a "dirty-bitmap" section, or a POSTCOPY_ADVISE without RAM arguments
+   * (QEMU sends ADVISE when either capability is on, empty when only dirty-bitmaps is).
+   */
+  dirtyBitmaps: Evidence | undefined;
   openReturnPath: Evidence | undefined;
   /** The first record decoded on the return path. */
   returnPathRecord: Evidence | undefined;
@@ -45,9 +51,12 @@ export class CapabilityEvidence {
     // Called for every record (report's pass): nothing is made unless a reading is taken.
     if (ch.role === 'main') {
       const m = r as MainRecord;
+      if (m.kind === 'section' && m.idstr === DIRTY_BITMAP_IDSTR) this.dirtyBitmaps ??= { channel: ch.name, offset: r.offset };
       if (m.kind !== 'command') return;
-      if (m.args.command === 'POSTCOPY_ADVISE') this.postcopyAdvise ??= { channel: ch.name, offset: r.offset };
-      else if (m.args.command === 'OPEN_RETURN_PATH') this.openReturnPath ??= { channel: ch.name, offset: r.offset };
+      if (m.args.command === 'POSTCOPY_ADVISE') {
+        if (m.args.pageSizeSummary !== undefined) this.postcopyAdvise ??= { channel: ch.name, offset: r.offset };
+        else this.dirtyBitmaps ??= { channel: ch.name, offset: r.offset };
+      } else if (m.args.command === 'OPEN_RETURN_PATH') this.openReturnPath ??= { channel: ch.name, offset: r.offset };
     } else if (ch.role === 'multifd') {
       const m = r as MultifdRecord;
       if (m.kind !== 'multifd-packet' || this.multifdCompression) return;

@@ -104,7 +104,8 @@ export async function inferDestinationSettings(capture: Capture): Promise<Destin
 
   const advise = seen.postcopyAdvise;
   const preempt = seen.preemptChannel;
-  if (advise) set('caps', 'postcopy-ram', true, `POSTCOPY_ADVISE on ${at(advise)}`);
+  if (advise) set('caps', 'postcopy-ram', true, `POSTCOPY_ADVISE with RAM arguments on ${at(advise)}`);
+  if (seen.dirtyBitmaps) set('caps', 'dirty-bitmaps', true, `a dirty-bitmap section or a POSTCOPY_ADVISE without RAM arguments on ${at(seen.dirtyBitmaps)}`);
   if (preempt) {
     if (!advise) set('caps', 'postcopy-ram', true, `a postcopy-preempt connection (${preempt})`);
     set('caps', 'postcopy-preempt', true, `a postcopy-preempt connection (${preempt})`);
