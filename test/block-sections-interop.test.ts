@@ -87,6 +87,11 @@ for (const c of cases) {
       t.regex(ok.lines.join('\n'), /PASS devices-described .*\d+ dirty-bitmap\/block section parts, each whole chunks ending in EOS/);
       const rt = new MemoryOutput();
       t.is(await main(['check', '--roundtrip', path], rt), 0, rt.lines.slice(-3).join('\n'));
+      // report names what ran: dirty bitmaps, not postcopy (an empty POSTCOPY_ADVISE is for the bitmaps).
+      const rep = new MemoryOutput();
+      t.is(await main(['report', path, '--json'], rep), 0);
+      const seen = (JSON.parse(rep.lines.join('\n')) as { headline: { capabilities: { postcopy: boolean; dirtyBitmaps: boolean } } }).headline.capabilities;
+      t.like(seen, { postcopy: false, dirtyBitmaps: c.cap === 'dirty-bitmaps' });
 
       dst = await launchVm({ version: c.version, role: 'destination', memMiB: MEM, bootDisk: makeBootDisk({ startMiB: 1, endMiB: 5 }), extraArgs: driveArgs(newDisk(dir, 'dst.qcow2')) });
       const loaded = await loadFromFile({ destination: dst, path, kind: kindOf(c.version), caps: { [c.cap]: true } });

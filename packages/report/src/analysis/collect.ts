@@ -60,7 +60,7 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
     arrivals ? arrivals.at(ch.conn, ch.direction, offset) : ch.role === 'main' ? offset / MiB : undefined;
   const c: Collected = {
     channels: [],
-    caps: { multifd: 0, xbzrle: false, legacyCompress: false, postcopy: false, preempt: false, switchoverAck: false, returnPath: false, tls: false, configuration: [] },
+    caps: { multifd: 0, xbzrle: false, legacyCompress: false, postcopy: false, preempt: false, dirtyBitmaps: false, switchoverAck: false, returnPath: false, tls: false, configuration: [] },
     pages: new PageTable(pageSize),
     rounds: new Map(),
     completed: false,
@@ -230,6 +230,7 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
   caps.preempt = evidence.preemptChannel !== undefined;
   caps.tls = evidence.tls;
   caps.postcopy = evidence.postcopyAdvise !== undefined;
+  caps.dirtyBitmaps = evidence.dirtyBitmaps !== undefined;
   caps.returnPath = evidence.returnPathRecord !== undefined;
   caps.switchoverAck = evidence.switchoverAck !== undefined;
   const method = evidence.multifdCompression?.method ?? evidence.multifdCompressionUnshown;

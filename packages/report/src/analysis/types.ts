@@ -31,6 +31,8 @@ export interface CapabilitiesSeen {
   legacyCompress: boolean;
   postcopy: boolean;
   preempt: boolean;
+  /** Block dirty bitmaps migrated (a "dirty-bitmap" section, or an empty POSTCOPY_ADVISE). */
+  dirtyBitmaps: boolean;
   switchoverAck: boolean;
   returnPath: boolean;
   tls: boolean;

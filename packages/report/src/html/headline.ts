@@ -11,6 +11,7 @@ export function capabilitiesText(c: CapabilitiesSeen, startMissed = false): stri
   if (c.legacyCompress) parts.push('compress (legacy)');
   if (c.postcopy) parts.push('postcopy');
   if (c.preempt) parts.push('postcopy-preempt');
+  if (c.dirtyBitmaps) parts.push('dirty-bitmaps');
   if (c.switchoverAck) parts.push('switchover-ack');
   if (c.returnPath) parts.push('return path');
   if (c.tls) parts.push('TLS');
