@@ -4,7 +4,8 @@
  * in a "block" section. Each decodes to its chunks (the dirty bits we count equal what the real
  * destination then reports; the disk blocks hold what was written), `check` passes and the stream
  * round-trips; a real destination loads it, and so does a fresh one the stream is replayed into
- * with the settings the stream alone shows.
+ * with the settings the stream alone shows, and (dirty bitmaps) one it is transcoded into over 2
+ * multifd channels.
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { decodeMainStream, type DeviceStateRecord } from '@migwire/stream-codec';
 import { openCapture } from '@migwire/capture';
 import { inferDestinationSettings } from '@migwire/sync';
-import { main, MemoryOutput, replayIntoFreshQemu } from 'migwire';
+import { main, MemoryOutput, prepareDestination, replayIntoFreshQemu } from 'migwire';
 import { makeBootDisk } from './harness/guest.js';
 import { launchVm, loadFromFile, migrateToFile, qemuBinary, requireQemu, type QemuVersion, type Vm } from './harness/qemu.js';
 
@@ -41,6 +42,16 @@ const newDisk = (dir: string, name: string): string => {
   return img;
 };
 const hmp = (vm: Vm, line: string): Promise<unknown> => vm.qmp.execute('human-monitor-command', { 'command-line': line });
+
+/** The destination's migration status once it is completed or failed (10 s at most). */
+async function waitForStatus(vm: Vm): Promise<string | undefined> {
+  let status: string | undefined;
+  for (let i = 0; i < 100 && status !== 'completed' && status !== 'failed'; i++) {
+    status = (await vm.queryMigrate()).status;
+    if (status !== 'completed' && status !== 'failed') await new Promise((r) => setTimeout(r, 100));
+  }
+  return status;
+}
 
 /** Set bits in a dirty bitmap's serialized form (QEMU serializes little-endian longs: bit order within a byte is LSB first). */
 const bitsSet = (b: Uint8Array): number => b.reduce((n, x) => n + [...x.toString(2)].filter((c) => c === '1').length, 0);
@@ -114,6 +125,16 @@ for (const c of cases) {
       if (c.cap === 'dirty-bitmaps') t.is(inferred.caps['dirty-bitmaps'], true);
       const replayed = await replayIntoFreshQemu(path, { version: c.version, memMiB: MEM, extraArgs: driveArgs(newDisk(dir, 'replay.qcow2')) });
       t.is(replayed.report.outcome, 'completed', `${replayed.report.reason ?? ''}\n${replayed.qemuOutput}`);
+
+      // Transcoded to 2 multifd channels: the empty ADVISE is no postcopy, so a 10.0 destination can
+      // take it (transcode refused: "cannot take multifd and postcopy together").
+      if (c.cap === 'dirty-bitmaps') {
+        dst = await launchVm({ version: c.version, role: 'destination', memMiB: MEM, bootDisk: makeBootDisk({ startMiB: 1, endMiB: 5 }), extraArgs: driveArgs(newDisk(dir, 'transcode.qcow2')) });
+        const at = await prepareDestination(dst.qmp, { caps: { 'dirty-bitmaps': true, multifd: true }, params: { 'multifd-channels': 2 } });
+        const tc = new MemoryOutput();
+        t.is(await main(['transcode', path, '--target', `${at.host}:${at.port}`, '--channels', '2', '--qemu', c.version], tc), 0, tc.errors.join('\n'));
+        t.is(await waitForStatus(dst), 'completed', dst.output);
+      }
     } finally {
       await src?.stop();
       await dst?.stop();

@@ -31,7 +31,7 @@ export {
 export { PageRunScanner, findPageRunStart, pageRecordLength, type ScanStop, type PageRun, type PageRunBlock, type PageRunLast } from './main/page-run.js';
 export { encodeMainRecord, encodeMainRecordParts, encodeMainStream } from './main/encoder.js';
 export type * from './main/records.js';
-export { decodeCommandArgs, commandName, type CommandArgs, type DiscardRange } from './main/commands.js';
+export { advisesRamPostcopy, decodeCommandArgs, commandName, type CommandArgs, type DiscardRange } from './main/commands.js';
 export type { ConfigurationSubsection } from './main/configuration.js';
 export { ReturnPathDecoder, decodeReturnPath, type ReturnPathDecoderOptions, type ReturnPathSink } from './return-path/decoder.js';
 export { encodeReturnPathRecord } from './return-path/encoder.js';

@@ -4,7 +4,7 @@
  * multifd channels get their last pages, one SYNC each and a MULTIFD_FLUSH before it (10.1+: the
  * only layout where multifd and postcopy meet), and carry nothing after.
  */
-import type { MainRecord } from '@migwire/stream-codec';
+import { advisesRamPostcopy, type MainRecord } from '@migwire/stream-codec';
 
 /** A top-level record that only comes once the source stopped the VM (switchover or postcopy start). */
 export function beginsSwitchover(r: MainRecord): boolean {
@@ -35,7 +35,7 @@ export class PostcopyPhase {
   /** Track the commands that move the phase; call for every record, nested ones included. */
   see(r: MainRecord): void {
     if (r.kind !== 'command') return;
-    if (r.args.command === 'POSTCOPY_ADVISE' && r.args.pageSizeSummary !== undefined) this.advised = true;
+    if (advisesRamPostcopy(r.args)) this.advised = true;
     if (r.args.command === 'POSTCOPY_RUN') this.running = true;
   }
 

@@ -5,7 +5,7 @@
  * @migwire/sync batches multifd pages and places every SYNC and MULTIFD_FLUSH; recorded barriers
  * are dropped, since the new layout needs its own.
  */
-import { RamFlag, encodeMainRecordParts, type MainRecord, type MainRecordInput } from '@migwire/stream-codec';
+import { advisesRamPostcopy, RamFlag, encodeMainRecordParts, type MainRecord, type MainRecordInput } from '@migwire/stream-codec';
 import { MultifdFlushCoordinator, PageRouter, type FlushReport, type OrderedEvent, type OutgoingPagesPacket, type PageRouterOptions, type RecordedPage } from '@migwire/sync';
 import type { PostcopyPage, TranscodeCounts, TranscodeHooks, TranscodePlan } from './types.js';
 import { PageSlots } from './page-slots.js';
@@ -166,7 +166,7 @@ export class Transcoder {
           this.counts.usedReturnPath = true;
           this.#hooks.returnPathOpened?.();
         }
-        if (r.args.command === 'POSTCOPY_ADVISE' && this.#coordinator && !this.#plan.multifdWithPostcopy) {
+        if (advisesRamPostcopy(r.args) && this.#coordinator && !this.#plan.multifdWithPostcopy) {
           throw new TranscodeError('UNSUPPORTED_RECORD', 'this destination cannot take multifd and postcopy together (QEMU 10.1+ can: --qemu 11.1); use --channels 0', { channel: 'main', offset: r.offset });
         }
         return this.#pass(r);

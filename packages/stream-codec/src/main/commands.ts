@@ -19,6 +19,15 @@ export type CommandArgs =
   | { command: 'PACKAGED'; length: number }
   | { command: 'RECV_BITMAP'; block: string };
 
+/**
+ * A POSTCOPY_ADVISE for RAM: postcopy-ram was on, so the stream may switch to postcopy. QEMU also
+ * sends ADVISE, empty, when only dirty-bitmaps is on (the bitmaps may go after the switch); that
+ * one says nothing about RAM.
+ */
+export function advisesRamPostcopy(args: CommandArgs): boolean {
+  return args.command === 'POSTCOPY_ADVISE' && args.pageSizeSummary !== undefined;
+}
+
 export function commandName(cmd: number): string | undefined {
   return COMMAND_NAMES[cmd];
 }

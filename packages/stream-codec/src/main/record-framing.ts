@@ -6,7 +6,7 @@ import { Command, COMMAND_NAMES, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, Recor
 import { ErrorCode, hex } from '../core/errors.js';
 import { PayloadProblem } from '../core/problem.js';
 import { bytesToLatin1 } from '../core/bytes.js';
-import { decodeCommandArgs } from './commands.js';
+import { advisesRamPostcopy, decodeCommandArgs } from './commands.js';
 import { commandInRelease } from '../releases/commands.js';
 import { parseConfigurationSubsection, type ConfigurationSubsection } from './configuration.js';
 import type { RecordSink } from './options.js';
@@ -152,7 +152,7 @@ export function stepRecord(s: MainDecoderCore, sink: RecordSink): boolean {
         if (args.length > s.limits.maxPackagedBytes) s.fail(ErrorCode.LimitExceeded, 'PACKAGED length beyond maxPackagedBytes', offset + 5, `<= ${s.limits.maxPackagedBytes}`, String(args.length));
         s.checkFrame(5 + len + args.length);
       }
-      if (args.command === 'POSTCOPY_ADVISE' && args.pageSizeSummary !== undefined && !s.capsFixed) s.caps.postcopyRam = true;
+      if (advisesRamPostcopy(args) && !s.capsFixed) s.caps.postcopyRam = true;
       q.skip(5 + len);
       s.footerFor = -1;
       sink({ kind: 'command', offset, length: 5 + len, depth, command, name, payload, args });

@@ -4,7 +4,7 @@
  * inferDestinationSettings (what a fresh destination needs). Each reading keeps where it was
  * seen, so a caller can say why it concluded what it did.
  */
-import { DIRTY_BITMAP_IDSTR, packetCompression, type CodecRecord, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
+import { advisesRamPostcopy, DIRTY_BITMAP_IDSTR, packetCompression, type CodecRecord, type MainRecord, type MultifdRecord, type ReturnPathRecord } from '@migwire/stream-codec';
 
 /** Where a reading was seen. */
 export interface Evidence {
@@ -54,7 +54,7 @@ export class CapabilityEvidence {
       if (m.kind === 'section' && m.idstr === DIRTY_BITMAP_IDSTR) this.dirtyBitmaps ??= { channel: ch.name, offset: r.offset };
       if (m.kind !== 'command') return;
       if (m.args.command === 'POSTCOPY_ADVISE') {
-        if (m.args.pageSizeSummary !== undefined) this.postcopyAdvise ??= { channel: ch.name, offset: r.offset };
+        if (advisesRamPostcopy(m.args)) this.postcopyAdvise ??= { channel: ch.name, offset: r.offset };
         else this.dirtyBitmaps ??= { channel: ch.name, offset: r.offset };
       } else if (m.args.command === 'OPEN_RETURN_PATH') this.openReturnPath ??= { channel: ch.name, offset: r.offset };
     } else if (ch.role === 'multifd') {
