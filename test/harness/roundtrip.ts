@@ -27,6 +27,8 @@ export interface RoundTripOptions {
   /** Destination QEMU (default: same as source). */
   dstVersion?: QemuVersion;
   machine?: string;
+  /** More QEMU arguments for both sides (devices: MANY_DEVICES). */
+  extraArgs?: readonly string[];
   memMiB: number;
   startMiB: number;
   endMiB: number;
@@ -123,6 +125,7 @@ export async function runFileRoundTrip(o: RoundTripOptions): Promise<RoundTripRe
     src = await launchVm({
       version: o.version, role: 'source', memMiB: o.memMiB, bootDisk: disk, clock,
       ...(machine ? { machine } : {}),
+      ...(o.extraArgs ? { extraArgs: [...o.extraArgs] } : {}),
       ...(o.transcriptDir ? { transcript: join(o.transcriptDir, 'qmp-src.jsonl') } : {}),
     });
     res.src = vmInfo(src);
@@ -161,6 +164,7 @@ export async function runFileRoundTrip(o: RoundTripOptions): Promise<RoundTripRe
     dst = await launchVm({
       version: o.dstVersion ?? o.version, role: 'destination', memMiB: o.memMiB, bootDisk: disk, clock,
       ...(machine ? { machine } : {}),
+      ...(o.extraArgs ? { extraArgs: [...o.extraArgs] } : {}),
       ...(o.transcriptDir ? { transcript: join(o.transcriptDir, 'qmp-dst.jsonl') } : {}),
     });
     res.dst = vmInfo(dst);

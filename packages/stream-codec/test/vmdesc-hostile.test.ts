@@ -17,7 +17,9 @@ import {
   type Vmdesc,
   type VmdescDevice,
 } from '../src/index.js';
+import { join } from 'node:path';
 import { feed, rng } from './feed.js';
+import { FIXTURES, readChannelFile } from './paths.js';
 import { describedStreams, mutateDescription, nestedStructDevice, VARIANTS, withDescription, type DescribedStream } from './hostile-vmdesc.js';
 
 const streams = describedStreams();
@@ -139,6 +141,22 @@ test('an old-style device (QEMU writes no vmsd_name or version, only its size an
   t.is(v.consumed, 131);
   t.deepEqual(v.fields.map((f) => [f.name, f.value]), [['data', state.toString('hex')]]);
   t.is(indexVmdesc({ devices: [slirp] }).get('slirp/0'), slirp);
+});
+
+test('a real stream of a guest with 50-odd devices (fixtures/10.0-devices-file): every device decoded field by field to its last byte', (t) => {
+  const bytes = readChannelFile(join(FIXTURES, '10.0-devices-file', 'stream.bin.gz'));
+  const first = decodeMainStream(bytes);
+  t.is(first.error, undefined, first.error?.message);
+  const vmdesc = first.records.find((r) => r.kind === 'vmdescription');
+  const description = vmdesc?.kind === 'vmdescription' ? vmdesc.description : undefined;
+  t.true(isVmdesc(description), 'its VMDESCRIPTION, slirp\'s old-style entry included, is well-formed');
+  if (!isVmdesc(description)) return;
+  t.true(description.devices.some((d) => d.name === 'slirp' && d.vmsd_name === undefined));
+  const { records, error } = decodeMainStream(bytes, { vmdesc: description });
+  t.is(error, undefined, error?.message);
+  const devices = records.filter((r) => r.kind === 'device-state');
+  t.true(devices.length >= 50, `${devices.length} device sections`);
+  for (const d of devices) if (d.kind === 'device-state') t.is(d.vmstate?.consumed, d.data.length, d.idstr);
 });
 
 test('the error names the bad member and what was expected', (t) => {
