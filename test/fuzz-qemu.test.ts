@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeMainRecord, encodeMainStream } from '@migwire/stream-codec';
-import { loadInQemu, loadSeed, main, MemoryOutput, OUTCOMES, type QemuCampaignReport, type QemuInputResult } from 'migwire';
+import { loadInQemu, loadSeed, main, MemoryOutput, OUTCOMES, reduceSeed, type QemuCampaignReport, type QemuInputResult } from 'migwire';
 import { qemuBinary, requireQemu } from './harness/qemu.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -120,13 +120,52 @@ const coloStream = (): Uint8Array =>
     const bytes = coloStream();
     t.is(bytes.length, 29);
     writeFileSync(file, bytes);
-    const target = { machine: 'pc-q35-7.2', memMiB: 32, caps: {} };
+    const target = { machine: 'pc-q35-7.2', memMiB: 32, caps: {}, devices: [] };
     const old = await loadInQemu(file, { qemu: '7.2', target: { ...target, qemu: '7.2' }, timeoutMs: 3000 });
     t.is(old.outcome, 'hung');
     t.is(old.status, 'colo');
     const now = await loadInQemu(file, { qemu: '10.0', target: { ...target, qemu: '10.0' }, timeoutMs: 15_000 });
     t.is(now.outcome, 'rejected');
     t.regex(now.message, /ENABLE_COLO command come in migration stream, but x-colo capability is not set/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+(qemuBinary('10.0') !== null || process.env['CI'] === 'true' ? test.serial : test.serial.skip)('a seed from a guest with devices is loaded into a destination with the same devices (taken from its meta.json)', async (t) => {
+  if (!requireQemu(t, '10.0')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'mw-fuzzq-'));
+  try {
+    const seed = await loadSeed(join(ROOT, 'fixtures', '10.0-devices-file'));
+    const devices = seed.target?.devices ?? [];
+    t.true(devices.includes('virtio-net-pci,netdev=n0,romfile='), devices.join(' '));
+    t.true(devices.includes('user,id=n0'), 'the backends the devices need come along');
+    t.false(devices.some((a) => a.includes('.qcow2') || a.includes('qmp')), 'no files of the recording, no monitors');
+    const file = join(dir, 'seed.bin');
+    writeFileSync(file, seed.bytes);
+    const r = await loadInQemu(file, { qemu: '10.0', target: seed.target!, timeoutMs: 30_000 });
+    t.is(r.outcome, 'loaded', r.message);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+(qemuBinary('10.0') !== null || process.env['CI'] === 'true' ? test.serial : test.serial.skip)('a reduced seed keeps the guest firmware QEMU needs to load it (kvm-tpr-opt refused every one without)', async (t) => {
+  if (!requireQemu(t, '10.0')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'mw-fuzzq-'));
+  try {
+    for (const name of ['10.0-precopy-file', '10.0-devices-file']) {
+      const seed = await loadSeed(join(ROOT, 'fixtures', name));
+      const reduced = reduceSeed(seed);
+      t.true(reduced.bytes.length < seed.bytes.length / 10, `${name}: ${reduced.bytes.length} of ${seed.bytes.length} bytes`);
+      const file = join(dir, `${name}.bin`);
+      writeFileSync(file, reduced.bytes);
+      const r = await loadInQemu(file, { qemu: '10.0', target: seed.target!, timeoutMs: 30_000 });
+      t.is(r.outcome, 'loaded', `${name}: ${r.message}`);
+    }
+    // Without the firmware (what `fuzz codec` feeds its own decoders) it is smaller still.
+    const plain = reduceSeed(await loadSeed(join(ROOT, 'fixtures', '10.0-precopy-file')), { firmware: false });
+    t.true(plain.bytes.length < 200_000, `${plain.bytes.length} bytes`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -23,7 +23,8 @@ Mutation kinds (--kinds takes a comma list; default all that apply to the channe
 fuzz mutate SEED_STREAM --out DIR
   Writes --count (default 100) fixtures NNNN-KIND.bin and DIR/manifest.json: per fixture its seed
   number, the mutation (kind, path, old and new value), the byte offset it touched, size, sha256.
-  --reduce keeps only a few RAM pages of each kind (a 32 MiB guest's stream shrinks to ~100 KB).
+  --reduce keeps the guest's firmware (each block's first MiB) and a few RAM pages of each kind beyond
+  it (a 32 MiB guest's stream shrinks to ~460 KB).
   Before writing it states the bytes it will write (count x seed size, on stderr) and refuses a
   run over --max-bytes (default 268435456, 256 MiB). DIR must be new or empty unless --force
   (files of the same name are replaced; a link is removed, never written through).

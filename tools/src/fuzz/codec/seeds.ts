@@ -49,7 +49,7 @@ export async function prepareSeed(spec: SeedSpec): Promise<CodecSeed | null> {
   }
   if (seed.bytes.length === 0) return null;
   // The defaults, so `fuzz mutate SEED --reduce --seed N --count 1` rebuilds input N.
-  seed = reduceSeed(seed);
+  seed = reduceSeed(seed, { firmware: false });
   let device = 0;
   let vmdesc = 0;
   let packaged = 0;

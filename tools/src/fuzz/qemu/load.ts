@@ -60,6 +60,7 @@ export function reproductionCommand(binary: QemuBinary, target: SeedTarget, file
   const args = [
     ...binary.extraArgs.map(shellQuote),
     '-M', target.machine, '-accel', 'tcg', '-m', `${target.memMiB}M`, '-nographic', '-nodefaults', '-S',
+    ...target.devices.map(shellQuote),
     ...caps.flatMap(([c]) => ['-global', `migration.x-${c}=on`]),
     '-incoming', shellQuote(`exec:cat ${shellQuote(file)}`),
   ];
@@ -71,7 +72,7 @@ export async function loadInQemu(file: string, o: LoadOptions): Promise<QemuOutc
   if (!binary) throw new Error(`QEMU ${o.qemu} is not installed`);
   bootDisk ??= makeBootDisk();
   const t0 = performance.now();
-  const vm = await launchVm({ version: binary, role: 'destination', memMiB: o.target.memMiB, machine: o.target.machine, bootDisk });
+  const vm = await launchVm({ version: binary, role: 'destination', memMiB: o.target.memMiB, machine: o.target.machine, bootDisk, extraArgs: o.target.devices });
   try {
     o.onLaunched?.(vm);
     const caps = Object.entries(o.target.caps);
