@@ -24,3 +24,23 @@ export const MANY_DEVICES: readonly string[] = [
   '-device pvpanic',
   '-device virtio-gpu-pci,romfile=',
 ].flatMap((group) => group.split(' '));
+
+/** Command-line options that add a device or its backend. */
+const DEVICE_OPTIONS = new Set(['-device', '-netdev', '-chardev', '-audiodev']);
+
+/**
+ * The devices of a recorded QEMU command line (meta.json's argv), as option and value pairs, for a
+ * destination that must take the recording (one without them refuses their sections). Drives only
+ * when they name no file (`driver=null-co`): a file the recording used is not here to open.
+ */
+export function recordedDeviceArgs(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < argv.length; i++) {
+    const [flag, value] = [argv[i]!, argv[i + 1]!];
+    if (DEVICE_OPTIONS.has(flag) || (flag === '-drive' && value.includes('if=none') && value.includes('driver=null-co'))) {
+      out.push(flag, value);
+      i++;
+    }
+  }
+  return out;
+}

@@ -18,7 +18,7 @@ import {
 } from '@migwire/stream-codec';
 import { openCapture, readCaptureMeta, requireStreamStart } from '@migwire/capture';
 import { DataError, InputError } from '../input-error.js';
-import type { QemuVersion } from '@migwire/qemu';
+import { recordedDeviceArgs, type QemuVersion } from '@migwire/qemu';
 
 export type SeedChannel = 'main' | 'return-path' | 'multifd';
 
@@ -33,24 +33,6 @@ export interface SeedTarget {
   devices: string[];
 }
 
-/** Command-line options that add a device or its backend, kept from a recorded destination. */
-const DEVICE_OPTIONS = new Set(['-device', '-netdev', '-chardev', '-audiodev']);
-
-/**
- * The devices of a recorded QEMU command line, as pairs of option and value. Drives only when they
- * name no file (`driver=null-co`): a file the recording used is not here to open.
- */
-export function deviceArgs(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + 1 < argv.length; i++) {
-    const [flag, value] = [argv[i]!, argv[i + 1]!];
-    if (DEVICE_OPTIONS.has(flag) || (flag === '-drive' && value.includes('if=none') && value.includes('driver=null-co'))) {
-      out.push(flag, value);
-      i++;
-    }
-  }
-  return out;
-}
 
 interface SeedBase {
   /** Where it came from, e.g. "fixtures/10.0-precopy-file:main". */
@@ -133,7 +115,7 @@ export function readTarget(dir: string): SeedTarget | undefined {
   const memMiB = Number.parseInt(meta.mem ?? '', 10);
   const build = meta.qemu?.dst?.build === '7.2' ? '7.2' : '10.0';
   if (!Number.isFinite(memMiB)) return undefined;
-  return { machine, memMiB, qemu: build, caps: meta.caps ?? {}, devices: deviceArgs(argv) };
+  return { machine, memMiB, qemu: build, caps: meta.caps ?? {}, devices: recordedDeviceArgs(argv) };
 }
 
 /** A short label for a seed path: "10.0-precopy-file" for fixtures/10.0-precopy-file. */

@@ -50,7 +50,10 @@ export interface FreshReplayOptions extends Omit<ReplayOptions, 'target' | 'qmpS
   region?: [number, number];
   /** Serial markers to wait for before checking the pattern. Default 100. */
   markers?: number;
-  /** More QEMU arguments for the destination: the recorded guest's devices and drives (a destination without them refuses their sections). */
+  /**
+   * More QEMU arguments for the destination: the recorded guest's devices and drives (a destination
+   * without them refuses their sections). Default: the devices on meta.json's destination command line.
+   */
   extraArgs?: string[];
 }
 
@@ -106,7 +109,7 @@ export async function replayIntoFreshQemu(capture: string, o: FreshReplayOptions
     }
     dst = await launchVm({
       version, role: 'destination', memMiB, bootDisk: makeBootDisk({ startMiB: region[0], endMiB: region[1] }),
-      extraArgs: ['-qmp', `unix:${qmpSock},server=on,wait=off`, ...(credsDir ? qemuTlsObjectArgs({ dir: credsDir, id: TLS_OBJECT_ID, endpoint: 'server' }) : []), ...(o.extraArgs ?? [])],
+      extraArgs: ['-qmp', `unix:${qmpSock},server=on,wait=off`, ...(credsDir ? qemuTlsObjectArgs({ dir: credsDir, id: TLS_OBJECT_ID, endpoint: 'server' }) : []), ...(o.extraArgs ?? rec.devices ?? [])],
       ...(machine ? { machine } : {}), paused: !(running ?? postcopy),
     });
     const keepAlive = exitOnError ?? (version === '10.0' ? false : undefined);

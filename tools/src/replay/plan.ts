@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pcapConnectionTimes, readCaptureIndex, readCaptureMeta, type Capture, type CaptureChannel } from '@migwire/capture';
+import { recordedDeviceArgs } from '@migwire/qemu';
 import type { ChannelRole } from '@migwire/stream-codec';
 import { DataError, InputError } from '../input-error.js';
 
@@ -75,10 +76,12 @@ export function destinationSettings(captureDir: string): { caps: Record<string, 
 }
 
 /** The recording's destination machine, RAM size and QEMU build, as far as meta.json says. */
-export function recordedDestination(captureDir: string): { machine?: string; memMiB?: number; version?: string } {
+export function recordedDestination(captureDir: string): { machine?: string; memMiB?: number; version?: string; devices?: string[] } {
   const meta = readCaptureMeta(captureDir);
   if (!meta) return {};
-  const out: { machine?: string; memMiB?: number; version?: string } = {};
+  const out: { machine?: string; memMiB?: number; version?: string; devices?: string[] } = {};
+  const devices = recordedDeviceArgs(meta.qemu?.dst?.argv ?? []);
+  if (devices.length) out.devices = devices;
   if (meta.machine !== undefined) out.machine = meta.machine;
   const m = meta.mem !== undefined ? /^(\d+)M$/i.exec(meta.mem) : null;
   if (meta.mem_mib !== undefined) out.memMiB = meta.mem_mib;
