@@ -49,12 +49,11 @@ export function decodeBlockMigrationChunks(data: Uint8Array): BlockMigrationChun
   const chunks: BlockMigrationChunk[] = [];
   while (r.left > 0) {
     const at = r.at;
-    r.need(8, 'chunk header');
-    const lo = r.b[at + 7]! | ((r.b[at + 6]! & 1) << 8);
-    const flags = lo & FLAG_MASK;
-    if (flags & ~KNOWN) r.fail('unknown block-migration flags', `only 0x${KNOWN.toString(16)}`, `0x${flags.toString(16)}`, at);
     const header = r.u64('chunk header');
-    const above = typeof header === 'bigint' ? header >> BigInt(BLOCK_MIGRATION_SECTOR_BITS) : Math.floor(header / (1 << BLOCK_MIGRATION_SECTOR_BITS));
+    // The flags are the header's low 9 bits, the sector (or progress) the rest.
+    const flags = typeof header === 'bigint' ? Number(header & BigInt(FLAG_MASK)) : header % (FLAG_MASK + 1);
+    if (flags & ~KNOWN) r.fail('unknown block-migration flags', `only 0x${KNOWN.toString(16)}`, `0x${flags.toString(16)}`, at);
+    const above = typeof header === 'bigint' ? header >> BigInt(BLOCK_MIGRATION_SECTOR_BITS) : Math.floor(header / (FLAG_MASK + 1));
     const c: BlockMigrationChunk = { at, flags, kinds: NAMES.filter(([f]) => flags & f).map(([, n]) => n) };
     if (flags & BlockMigrationFlag.DeviceBlock) {
       c.sector = above;

@@ -28,8 +28,9 @@ export function stepDevice(s: MainDecoderCore, sink: RecordSink): boolean {
   for (;;) {
     const i = q.indexOf(RecordType.SectionFooter, pos);
     if (i < 0 || i > limit) {
-      if (q.length >= frameLeft || q.length > limit || (i > limit && i >= 0) || s.ended) shorterThanDescribed(s);
-      if (q.length >= frameLeft || q.length > limit || (i > limit && i >= 0)) {
+      const beyondReach = q.length >= frameLeft || q.length > limit || (i > limit && i >= 0);
+      if (beyondReach || s.ended) shorterThanDescribed(s);
+      if (beyondReach) {
         if (frameLeft <= s.limits.maxDeviceSectionBytes) s.fail(ErrorCode.UnframedSection, `no footer for section ${id} (${s.sectionIdstr}) before its PACKAGED stream ends`, q.offset, `0x7e + ${id}`, 'none');
         s.fail(ErrorCode.LimitExceeded, `section ${id} (${s.sectionIdstr}) longer than maxDeviceSectionBytes without a footer`, q.offset, `<= ${s.limits.maxDeviceSectionBytes} bytes`, 'more');
       }
@@ -39,8 +40,10 @@ export function stepDevice(s: MainDecoderCore, sink: RecordSink): boolean {
     }
     if (i + 5 > q.length) {
       s.deviceScanFrom = i;
-      if (s.ended) shorterThanDescribed(s);
-      if (s.ended) s.fail(ErrorCode.Truncated, `stream ends inside section ${id} (${s.sectionIdstr})`, q.offset, `0x7e + ${id}`, 'end of stream');
+      if (s.ended) {
+        shorterThanDescribed(s);
+        s.fail(ErrorCode.Truncated, `stream ends inside section ${id} (${s.sectionIdstr})`, q.offset, `0x7e + ${id}`, 'end of stream');
+      }
       return false;
     }
     if (q.u32(i + 1) !== id) {

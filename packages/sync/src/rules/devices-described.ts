@@ -89,7 +89,10 @@ export class DevicesDescribedRule extends Rule {
     const what = `"${m.idstr}" section ${m.sectionId}`;
     let kinds: string[][];
     try {
-      kinds = (m.idstr === DIRTY_BITMAP_IDSTR ? decodeDirtyBitmapChunks(m.data) : decodeBlockMigrationChunks(m.data)).map((c) => c.kinds);
+      // The decoder has parsed them already; it leaves them off only when they do not parse, and
+      // parsing again then says why.
+      const chunks = m.dirtyBitmap ?? m.blockMigration ?? (m.idstr === DIRTY_BITMAP_IDSTR ? decodeDirtyBitmapChunks(m.data) : decodeBlockMigrationChunks(m.data));
+      kinds = chunks.map((c) => c.kinds);
     } catch (e) {
       if (!isCodecError(e)) throw e;
       return this.fail(`${what}: its chunks do not parse (${e.reason}, at byte ${e.offset} of its data): a destination fails to load it`, ch.name, m.offset + e.offset);
