@@ -5,7 +5,7 @@
  */
 import { lstatSync } from 'node:fs';
 import { sha256OfFile, type Direction, type DirectionStats, type EndReason } from '@migwire/capture';
-import { BufferedFile, WRITE_BATCH_MS } from './buffered-file.js';
+import { PageCacheFile, WRITE_BATCH_MS } from './page-cache-file.js';
 import { DirectFile, openDirect } from './direct-file.js';
 import type { RecordingFile } from './recording-file.js';
 import type { Slab } from './read-slabs.js';
@@ -60,7 +60,7 @@ export class DirectionRecorder {
       },
     };
     try {
-      this.sink = (directIo ? openDirect(path, replace, { ...events, lagBytes: fileBufferBytes, batchMs: WRITE_BATCH_MS }) : undefined) ?? new BufferedFile(path, replace, fileBufferBytes, events);
+      this.sink = (directIo ? openDirect(path, replace, { ...events, lagBytes: fileBufferBytes, batchMs: WRITE_BATCH_MS }) : undefined) ?? new PageCacheFile(path, replace, fileBufferBytes, events);
     } catch (e) {
       // Told after the constructor returns: the caller is still setting the connection up.
       this.writeError = (e as Error).message;

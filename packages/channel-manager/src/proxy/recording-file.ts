@@ -1,6 +1,6 @@
 import type { Slab } from './read-slabs.js';
 
-/** Where one direction's received bytes go: through the page cache (BufferedFile) or around it (DirectFile). */
+/** Where one direction's received bytes go: through the page cache (PageCacheFile) or around it (DirectFile). */
 export interface RecordingFile {
   /**
    * Take a chunk; false when the file is behind and the reader should pause. The chunk's memory
