@@ -121,6 +121,13 @@ test.serial(`disk full under record --out${extra.length ? ` ${extra.join(' ')}` 
     t.is(up.recv_error, null);
     t.true((up.bytes_not_written ?? 0) > 0, `received ${up.bytes_received}, written ${up.bytes_written}`);
     t.is(up.bytes_not_written, up.bytes_received - up.bytes_written);
+    // What is on disk is the stream's first bytes_written bytes: no gap a refused write left behind.
+    const onDisk = readFileSync(join(out, up.file));
+    t.is(onDisk.length, up.bytes_written);
+    const sent = chunk(256 * 1024);
+    let same = true;
+    for (let at = 0; at < onDisk.length && same; at += sent.length) same = onDisk.subarray(at, at + sent.length).equals(sent.subarray(0, Math.min(sent.length, onDisk.length - at)));
+    t.true(same, 'the file is a prefix of the stream');
     t.regex(rec.stdout(), new RegExp(`conn00 .*SHORTFALL: src->dst received ${up.bytes_received}, forwarded ${up.bytes_sent}, written ${up.bytes_written} \\(${up.bytes_not_written} B not on disk`));
     t.regex(rec.stdout(), /recording FAILED: writing connection 0 failed: .*(ENOSPC|no space)/i);
     t.notRegex(rec.stdout(), /MISMATCH: \{|INCOMPLETE \(complete\)/);
