@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMainStream, type MainRecordInput } from '@migwire/stream-codec';
 import { main, MemoryOutput } from '../src/index.js';
-import { BIN } from './paths.js';
+import { BIN, FIXTURES } from './paths.js';
 import { destination, exitWithin, pushUntil, QEVM, source, startRecord } from './helpers/record-cli.js';
 
 const TiB = 1024 ** 4;
@@ -61,6 +61,22 @@ test('extract --out: a folder with planted links is refused; with --force the li
   t.false(lstatSync(join(dir, 'pc.bios.img')).isSymbolicLink());
   t.false(lstatSync(join(dir, 'blocks.json')).isSymbolicLink());
   t.is(readFileSync(join(dir, 'pc.bios.img'))[0x1000], 0xaa);
+});
+
+test('import --out: a second import into the same folder is refused; with --force the files (and planted links) are replaced, never written through', async (t) => {
+  const pcap = join(FIXTURES, '10.0-precopy-pcap', 'capture.pcap.gz');
+  const { dir, outside } = planted(['conn00.src2dst.bin', 'chunks.csv']);
+  const refused = new MemoryOutput();
+  t.is(await main(['import', pcap, '--out', dir, '--quiet'], refused), 1);
+  t.regex(refused.errors.join('\n'), /not empty .*--force/);
+  t.true(untouched(outside));
+  const forced = new MemoryOutput();
+  t.is(await main(['import', pcap, '--out', dir, '--quiet', '--force'], forced), 0, forced.errors.join('\n'));
+  t.true(untouched(outside), 'nothing written through a link');
+  t.false(lstatSync(join(dir, 'conn00.src2dst.bin')).isSymbolicLink());
+  t.is(readFileSync(join(dir, 'conn00.src2dst.bin')).subarray(0, 4).toString('hex'), '5145564d');
+  const again = new MemoryOutput();
+  t.is(await main(['import', pcap, '--out', dir, '--quiet', '--force'], again), 0, 'a second --force import over its own output');
 });
 
 test('extract refuses a RAM block beyond --max-image-bytes (default 64 GiB) instead of a 1 TiB sparse image', async (t) => {

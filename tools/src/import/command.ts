@@ -5,7 +5,7 @@
  * first hole and the hole reported: a capture directory holds contiguous streams only.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   CHUNKS_FILE,
@@ -14,6 +14,8 @@ import {
   connectionLabel,
   DIRECTIONS,
   openCapture,
+  openOutputFile,
+  prepareOutputDir,
   roleRows,
   TCP_PROXY_FORMAT,
   writeCaptureIndex,
@@ -32,6 +34,8 @@ export interface ImportOptions {
   outDir: string;
   /** Which migration of a capture holding several. */
   migration?: number;
+  /** Write into a folder that is not empty, replacing files of the same name (never through a link). */
+  force?: boolean;
 }
 
 /** Where a direction stopped short: the first hole, with the bytes missing in it. */
@@ -60,8 +64,8 @@ class DirectionFile {
   lastAt: number | null = null;
   hole: ImportHole | undefined;
 
-  constructor(readonly file: string, path: string) {
-    this.fd = openSync(path, 'w');
+  constructor(readonly file: string, path: string, replace: boolean) {
+    this.fd = openOutputFile(path, { replace });
   }
 
   write(bytes: Uint8Array, t: number): void {
@@ -99,11 +103,12 @@ export async function runImport(path: string, o: ImportOptions): Promise<ImportR
   const capture = await openCapture(path, { migration: o.migration });
   if (!capture.pcap) throw new InputError(`${path}: import reads tcpdump/Wireshark captures (.pcap, .pcapng, optionally .gz)`);
   const { migration: m, source } = capture.pcap;
-  mkdirSync(o.outDir, { recursive: true });
-  const chunks = new ChunksWriter(join(o.outDir, CHUNKS_FILE));
+  const replace = o.force === true;
+  prepareOutputDir(o.outDir, { force: replace });
+  const chunks = new ChunksWriter(join(o.outDir, CHUNKS_FILE), { replace });
   const files = m.connections.map((_c, conn) => {
     const f = {} as Record<Direction, DirectionFile>;
-    for (const d of DIRECTIONS) f[d] = new DirectionFile(connectionFileName(conn, d), join(o.outDir, connectionFileName(conn, d)));
+    for (const d of DIRECTIONS) f[d] = new DirectionFile(connectionFileName(conn, d), join(o.outDir, connectionFileName(conn, d)), replace);
     return f;
   });
   const readers = m.connections.flatMap((c) => DIRECTIONS.map((d) => streamExtents(capture.pcap!.index, c, d)));
