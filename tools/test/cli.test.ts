@@ -36,6 +36,17 @@ test('usage errors exit 2 with a message', async (t) => {
   const missing = await run('dump', '/nonexistent/stream');
   t.is(missing.code, 1);
   t.regex(missing.err.join('\n'), /no such file/);
+  // Options that cannot work together, or cannot work at all, say so before any work is done.
+  const bytes = await run('dump', PRECOPY, '--bytes');
+  t.is(bytes.code, 2);
+  t.regex(bytes.err.join('\n'), /--bytes .*--json/);
+  t.deepEqual(bytes.out, [''], 'nothing decoded first');
+  const kinds = await run('fuzz', 'codec', '--count', '1', '--kinds', 'nonsense');
+  t.is(kinds.code, 2);
+  t.regex(kinds.err.join('\n'), /unknown mutation kind nonsense \(kinds: .*bit-flip/);
+  const stdin = await run('fuzz', 'mutate', '-', '--count', '1', '--out', '/nonexistent/never');
+  t.is(stdin.code, 2);
+  t.regex(stdin.err.join('\n'), /not standard input/);
 });
 
 test('dump of a bundled real stream shows its records by name and a summary', async (t) => {

@@ -45,6 +45,7 @@ migration stream, or nothing could be decoded; 2 for a usage error.`,
   },
   run: async (pos, v, out) => {
     if (v['pages'] === true && v['no-pages'] === true) throw new UsageError('dump: --pages and --no-pages contradict each other: give one');
+    if (v['bytes'] === true && v['json'] !== true) throw new UsageError('dump: --bytes shapes the JSON lines: give it with --json');
     const { dump } = await import('../dump/command.js');
     return dump(
       pos[0]!,

@@ -5,7 +5,7 @@ import type { Output } from '../cli-io.js';
 import { runCodecCampaign } from '../fuzz/codec/supervisor.js';
 import { defaultSeedSpecs, type SeedSpec } from '../fuzz/codec/seeds.js';
 import { writeFixtures } from '../fuzz/manifest.js';
-import { isMutationKind, kindsFor, type MutationKind } from '../fuzz/mutation.js';
+import { isMutationKind, kindsFor, MUTATION_KINDS, type MutationKind } from '../fuzz/mutation.js';
 import { usableKinds } from '../fuzz/mutate.js';
 import { fixtureDirs } from '../fuzz/paths.js';
 import { runQemuCampaign } from '../fuzz/qemu/campaign.js';
@@ -37,7 +37,7 @@ export function parseKinds(v: FuzzValues[string]): MutationKind[] | undefined {
   if (v === undefined) return undefined;
   const list = (Array.isArray(v) ? v : [String(v)]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const bad = list.filter((k) => !isMutationKind(k));
-  if (bad.length) throw new FuzzUsageError(`unknown mutation kind ${bad.join(', ')}`);
+  if (bad.length) throw new FuzzUsageError(`unknown mutation kind ${bad.join(', ')} (kinds: ${Object.keys(MUTATION_KINDS).join(', ')})`);
   return list as MutationKind[];
 }
 
@@ -70,6 +70,7 @@ export async function fuzz(positionals: string[], v: FuzzValues, out: Output): P
 
 async function fuzzMutate(rest: string[], v: FuzzValues, out: Output): Promise<number> {
   if (rest.length !== 1) throw new FuzzUsageError('fuzz mutate needs one SEED_STREAM');
+  if (rest[0] === '-') throw new FuzzUsageError('fuzz mutate needs a stream file or capture directory as its seed, not standard input');
   if (typeof v['out'] !== 'string') throw new FuzzUsageError('fuzz mutate needs --out DIR');
   const count = num(v['count'], '--count', 100);
   const base = num(v['seed'], '--seed', 1);
