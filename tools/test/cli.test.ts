@@ -28,6 +28,14 @@ test('--help lists every command, and each command explains its options', async 
   t.regex((await run('dump', '--help')).out.join('\n'), /--no-pages[\s\S]*--json[\s\S]*--channel/);
 });
 
+test('check --help explains every rule check prints', async (t) => {
+  const help = (await run('check', '--help')).out.join('\n');
+  const ran = await run('check', PRECOPY);
+  const ids = ran.out.map((l) => /^(PASS|FAIL|N\/A)\s+(\S+)/.exec(l)?.[2]).filter((x): x is string => x !== undefined);
+  t.true(ids.length >= 18, ids.join(' '));
+  for (const id of ids) t.regex(help, new RegExp(`\\n  ${id} +\\S`), id);
+});
+
 test('usage errors exit 2 with a message', async (t) => {
   t.is((await run('frobnicate')).code, 2);
   t.is((await run('dump')).code, 2);

@@ -1,7 +1,27 @@
 /** `migwire check`: its options, usage and help; the work is loaded only when it runs. */
 import type { CommandSpec } from './command-spec.js';
 import { MIGRATION_OPTION, migrationOf } from './migration-option.js';
+import { RULE_SUMMARIES } from '@migwire/sync/rule-summaries';
 import { INPUT_HELP } from './input-help.js';
+
+/** One line per rule (wrapped under its name), from the rules' own summaries. */
+function ruleLines(): string {
+  const width = 27;
+  return Object.entries(RULE_SUMMARIES)
+    .map(([id, text]) => {
+      const lines: string[] = [];
+      let line = '';
+      for (const word of text.split(' ')) {
+        if (line && width + 2 + line.length + 1 + word.length > 100) {
+          lines.push(line);
+          line = word;
+        } else line = line ? `${line} ${word}` : word;
+      }
+      lines.push(line);
+      return lines.map((l, k) => `  ${(k === 0 ? id : '').padEnd(width)}${l}`).join('\n');
+    })
+    .join('\n');
+}
 
 export const check: CommandSpec = {
   summary: 'prove (or disprove) the multi-channel rules on a recording; --roundtrip: byte-exact re-encode',
@@ -9,19 +29,7 @@ export const check: CommandSpec = {
   help: `${INPUT_HELP}
 
 Without --roundtrip, decodes every channel and checks, with the arrival times in chunks.csv:
-  decodes                    every channel decodes to the end
-  multifd-channel-ids        init-message ids unique and exactly 0..N-1
-  packet-numbers             increase per channel, unique across channels
-  sync-per-flush             each MULTIFD_FLUSH on main (each RAM EOS before 8.0) matched by one
-                             SYNC on every channel
-  round-order                no page has two different copies in one round on different channels
-                             (either could land last); rounds are counted per channel by SYNC
-  no-multifd-after-postcopy  no multifd page arrives after POSTCOPY_LISTEN
-  preempt-pages-only         the postcopy-preempt channel carries page records only
-  ping-pong                  every PING answered by a PONG with its value
-  page-requests-served       every REQ_PAGES(_ID) answered by the page (main or preempt)
-  switchover-ack             with switchover-ack on (meta.json caps), SWITCHOVER_ACK arrives before
-                             completion
+${ruleLines()}
 Prints PASS/FAIL/N/A per rule (with the channel and byte offset of the first violation), then the
 rounds with pages per channel and the number of re-sent pages. Exit 0 only when no rule fails;
 exit 1 when a rule fails or nothing could be checked (every channel TLS-encrypted or empty).
