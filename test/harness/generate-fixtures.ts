@@ -46,19 +46,19 @@ const human = (n: number): string => (n < 1024 * 1024 ? `${(n / 1024).toFixed(1)
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.list) {
-    for (const f of FIXTURES) {
-      const q = f.kind === 'tcp' && f.dstVersion && f.dstVersion !== f.version ? `${f.version}->${f.dstVersion}` : f.version;
-      console.log(`${f.name}\tQEMU ${q}\t${f.kind}\t${f.commit ? 'committed' : 'on demand'}`);
-    }
-    return 0;
-  }
   const unknown = (args.only ?? []).filter((n) => !FIXTURES.some((f) => f.name === n));
   if (unknown.length > 0) {
     console.error(`unknown fixture(s): ${unknown.join(', ')}; known: ${FIXTURES.map((f) => f.name).join(', ')}`);
     return 2;
   }
   const selected = args.only ? FIXTURES.filter((f) => args.only?.includes(f.name)) : FIXTURES;
+  if (args.list) {
+    for (const f of selected) {
+      const q = f.kind === 'tcp' && f.dstVersion && f.dstVersion !== f.version ? `${f.version}->${f.dstVersion}` : f.version;
+      console.log(`${f.name}\tQEMU ${q}\t${f.kind}\t${f.commit ? 'committed' : 'on demand'}`);
+    }
+    return 0;
+  }
   mkdirSync(args.out, { recursive: true });
   const manifest = readManifest(args.out);
   // Rows of fixtures not present here (on-demand ones in a fresh clone) stay: the table is the last generation.
