@@ -17,7 +17,7 @@ test('check prints a line per rule, the rounds, and exits 0 when every rule hold
   const text = o.lines.join('\n');
   t.regex(text, /^PASS decodes\s+5 channels decoded to the end/m);
   t.regex(text, /^PASS sync-per-flush\s+48 MULTIFD_FLUSH on main, 48 SYNC on each of 4 channels/m);
-  t.regex(text, /rounds \(pages per channel\):\s+multifd 0 \| multifd 1 \| multifd 2 \| multifd 3/);
+  t.regex(text, /rounds \(pages per channel; numbered by SYNC, rounds without pages left out\):\s+multifd 0 \| multifd 1 \| multifd 2 \| multifd 3/);
   t.regex(text, /pages were sent in more than one round/);
   t.regex(text, /check: every rule holds/);
 });

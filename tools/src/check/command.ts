@@ -121,7 +121,7 @@ export async function checkProtocol(path: string, json: boolean, out: Output, mi
   if (rep.rounds.length > 1 && !rep.notChecked.includes('round-order')) {
     const chans = [...new Set(rep.rounds.flatMap((r) => Object.keys(r.pages)))].sort();
     out.line('');
-    out.line(`rounds (pages per channel):  ${chans.join(' | ')}`);
+    out.line(`rounds (pages per channel; numbered by SYNC, rounds without pages left out):  ${chans.join(' | ')}`);
     for (const r of rep.rounds) out.line(`  round ${String(r.round).padStart(3)}: ${chans.map((c) => String(r.pages[c] ?? 0).padStart(6)).join(' | ')}`);
     out.line(`${rep.resentPages} pages were sent in more than one round`);
   }

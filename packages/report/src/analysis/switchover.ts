@@ -97,7 +97,11 @@ function thresholdText(s: SwitchoverStep): string {
 function explain(c: Collected, rounds: RoundStats[], steps: SwitchoverStep[], r: SwitchoverReplay, startMissed: boolean): string {
   const n = rounds.length;
   // A capture begun mid-migration counts only the rounds it saw: never "after N rounds" as if all.
-  const roundCount = (k: number): string => `${k} ${startMissed ? 'captured ' : ''}round${k === 1 ? '' : 's'}`;
+  // Rounds are numbered by multifd SYNC, as `check` numbers them; where some SYNCs close a round
+  // with no pages (10.0 syncs twice per pass), the count says so rather than clash with the numbers.
+  const last = rounds[n - 1]?.round ?? n;
+  const gaps = last !== n && !startMissed ? ` with pages (numbered by SYNC, 1 to ${last})` : '';
+  const roundCount = (k: number): string => `${k} ${startMissed ? 'captured ' : ''}round${k === 1 ? '' : 's'}${gaps}`;
   const limit = r.downtimeLimitSource === 'assumed' ? ` (downtime limit not known: QEMU's default ${DEFAULT_DOWNTIME_LIMIT_MS} ms assumed)` : '';
   const lastDirty = [...rounds].reverse().find((x) => x.dirtyRate !== undefined && x.bandwidth !== undefined);
   const qemuStep = steps.findIndex((s) => s.qemu === 'switchover' || s.qemu === 'postcopy');
@@ -106,7 +110,7 @@ function explain(c: Collected, rounds: RoundStats[], steps: SwitchoverStep[], r:
     const s = steps[qemuStep];
     const pending = s ? `, with ${sizeText(s.pendingBytes)} still to send against a threshold of ${thresholdText(s)}` : '';
     const verdict = s && s.decision === 'switchover' ? ': precopy alone would have converged here' : s ? ': precopy had not converged' : '';
-    return `Switched to postcopy after ${startMissed ? roundCount(n) + ' of precopy' : `${n} precopy round${n === 1 ? '' : 's'}`}${pending}${verdict}${limit}.`;
+    return `Switched to postcopy after ${startMissed ? roundCount(n) + ' of precopy' : `${n} precopy round${n === 1 ? '' : 's'}${gaps}`}${pending}${verdict}${limit}.`;
   }
   if (!c.completed) {
     const why = lastDirty ? `: the guest dirtied ${rateText(lastDirty.dirtyRate!)} against ${rateText(lastDirty.bandwidth!)} of bandwidth` : '';
@@ -117,7 +121,7 @@ function explain(c: Collected, rounds: RoundStats[], steps: SwitchoverStep[], r:
     return `Completed in a single pass (${n} round${n === 1 ? '' : 's'}): no dirty sync to replay the model on${limit}.`;
   }
   const s = steps[qemuStep]!;
-  const base = `Converged after ${startMissed ? roundCount(n) : `${n} rounds`}: after round ${s.round} the guest had left ${sizeText(s.pendingBytes)} to send against a threshold of ${thresholdText(s)}`;
+  const base = `Converged after ${roundCount(n)}: after round ${s.round} the guest had left ${sizeText(s.pendingBytes)} to send against a threshold of ${thresholdText(s)}`;
   if (modelStep === qemuStep) return `${base}, so the model switches over there too, as QEMU did${limit}.`;
   if (modelStep >= 0 && modelStep < qemuStep) {
     const m = steps[modelStep]!;
