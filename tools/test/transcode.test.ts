@@ -230,6 +230,32 @@ test('a destination that drops the connection mid-stream: exit 1, DESTINATION_CL
   }
 });
 
+test('a recording cut between records, before QEMU_VM_EOF: sent as far as it goes, then exit 1 naming the last record, whatever the peer did', async (t) => {
+  const { gunzipSync } = await import('node:zlib');
+  const dir = mkdtempSync(join(tmpdir(), 'mw-cut-'));
+  // A peer that takes everything and closes when the stream ends: it checks nothing.
+  const p = await tcpPeer((s) => {
+    s.resume();
+    s.on('end', () => s.end());
+  });
+  try {
+    const whole = gunzipSync(readFileSync(join(PRECOPY, 'stream.bin.gz')));
+    const dumped = new MemoryOutput();
+    await main(['dump', PRECOPY, '--json'], dumped);
+    const eofAt = (JSON.parse(dumped.lines.join('\n').split('\n').find((l) => l.includes('"kind":"eof"'))!) as { offset: number }).offset;
+    for (const [cutAt, last] of [[8, 'header at byte 0'], [eofAt, 'footer at byte']] as const) {
+      const cut = join(dir, `cut-${cutAt}.bin`);
+      writeFileSync(cut, whole.subarray(0, cutAt));
+      const o = new MemoryOutput();
+      t.is(await main(['transcode', cut, '--target', `127.0.0.1:${p.port}`, '--channels', '0', '--quiet'], o), 1, `cut at ${cutAt}`);
+      t.regex(o.errors.join('\n'), new RegExp(`incomplete stream: ends before QEMU_VM_EOF; last complete record: ${last}.*TRUNCATED\\) on main at byte ${cutAt}`));
+    }
+  } finally {
+    p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a truncated recording: exit 1 with the decode error (code, channel, byte offset)', async (t) => {
   const { gunzipSync } = await import('node:zlib');
   const dir = mkdtempSync(join(tmpdir(), 'mw-trunc-'));

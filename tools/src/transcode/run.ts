@@ -20,8 +20,8 @@ import {
   type SwitchoverAckMode,
 } from '@migwire/stream-codec';
 import { DestinationOrderReader, flushModeFor, type FlushMode } from '@migwire/sync';
-import { notAMigrationStream, openCapture, requireStreamStart, verifyChannels } from '@migwire/capture';
-import { prepareCompression, type PayloadCompression } from '@migwire/stream-codec';
+import { incompleteStream, notAMigrationStream, openCapture, requireStreamStart, verifyChannels } from '@migwire/capture';
+import { prepareCompression, type CodecError, type MainRecord, type PayloadCompression } from '@migwire/stream-codec';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
 import { preemptPages } from './preempt-pages.js';
@@ -225,6 +225,7 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   }
 
   let destinationClosed = false;
+  let incomplete: CodecError | undefined;
   let transcoder: Transcoder;
   try {
     transcoder = new Transcoder(plan, main, multifd, preempt, {
@@ -243,7 +244,22 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
         }
       : undefined;
     transcoder.start();
-    await transcoder.run(reader.events(), tick);
+    // The recording's main stream must reach QEMU_VM_EOF: a cut one is sent as far as it goes (the
+    // destination sees it end), and then the transcode fails, whatever the destination did with it.
+    let mainLast: MainRecord | undefined;
+    let mainEnded = false;
+    const watched = async function* (events: ReturnType<typeof reader.events>): ReturnType<typeof reader.events> {
+      for await (const e of events) {
+        if (e.kind === 'main') {
+          mainLast = e.record;
+          if (e.record.kind === 'eof' && e.record.depth === 0) mainEnded = true;
+        }
+        yield e;
+      }
+    };
+    await transcoder.run(watched(reader.events()), tick);
+    const mainChannel = input.channels.find((c) => c.role === 'main')!;
+    if (!mainEnded) incomplete = incompleteStream(mainChannel, mainLast ? mainLast.offset + mainLast.length : 0, mainLast);
     main.end();
     if (mainSocket) {
       // A reset is not a close: the destination failed (QEMU resets when it gives up).
@@ -264,6 +280,7 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
     for (const s of multifdSockets) s.destroy();
     preemptSocket?.destroy();
   }
+  if (incomplete) throw incomplete;
   transcoder.syncByteCounts();
   const recorded = reader.recordedMultifd();
   const { uuid: _uuid, ...shown } = plan;
