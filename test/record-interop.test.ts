@@ -150,7 +150,16 @@ for (const c of cases) {
       await dst.stop();
       const index: TcpProxyIndex = await proxy!.close(3000);
       t.true(index.all_recorded_equals_forwarded, 'received = forwarded = written on every connection');
-      t.deepEqual(index.roles.filter((x) => x.src2dst_bytes > 0).map((x) => x.role).sort(), [...c.roles].sort());
+      const carried = index.roles.filter((x) => x.src2dst_bytes > 0).map((x) => x.role);
+      const silentPreempt = c.roles.includes('postcopy-preempt') && !carried.includes('postcopy-preempt');
+      if (silentPreempt) {
+        // QEMU opens the preempt channel at the switch, but it carries only pages the destination
+        // asked for: in a short postcopy phase (11.1, multifd pushing the rest) it may ask for none.
+        t.is(index.roles.filter((x) => x.role === 'empty' && x.src2dst_bytes === 0).length, 1, 'the preempt connection was opened, silent');
+        t.log('the postcopy-preempt connection carried no page (none was requested)');
+        carried.push('postcopy-preempt');
+      }
+      t.deepEqual(carried.sort(), [...c.roles].sort());
       if (c.tls === 'terminate') t.is(index.transport, 'tls-terminated');
       if (c.roles.includes('multifd')) t.deepEqual(index.roles.filter((x) => x.role === 'multifd').map((x) => x.multifd_channel_id).sort(), [0, 1, 2, 3]);
       // Legacy mode: one SWITCHOVER_ACK first on the return path; per-device mode (machine 11.1): none here, no device needs one.
@@ -174,7 +183,9 @@ for (const c of cases) {
       if (ackMode) t.is(checked.rules.find((x) => x.id === 'switchover-ack')?.status, 'pass');
       if (c.roles.includes('multifd')) t.is(checked.rules.find((x) => x.id === 'sync-per-flush')?.status, 'pass');
       if (c.postcopy) t.is(checked.rules.find((x) => x.id === 'postcopy-package')?.status, 'pass', 'the recording carries the postcopy package');
-      if (c.postcopy && c.roles.includes('multifd')) for (const id of ['no-multifd-after-postcopy', 'postcopy-final-flush', 'postcopy-ram-records', ...(c.roles.includes('postcopy-preempt') ? ['preempt-opened-last'] : [])]) t.is(checked.rules.find((x) => x.id === id)?.status, 'pass', id);
+      if (c.postcopy && c.roles.includes('multifd')) for (const id of ['no-multifd-after-postcopy', 'postcopy-final-flush', 'postcopy-ram-records', ...(c.roles.includes('postcopy-preempt') && !silentPreempt ? ['preempt-opened-last'] : [])]) t.is(checked.rules.find((x) => x.id === id)?.status, 'pass', id);
+      // A preempt connection that carried nothing cannot be told from any other empty one: n/a, not a pass.
+      if (silentPreempt) t.is(checked.rules.find((x) => x.id === 'preempt-opened-last')?.status, 'n/a');
       if (ackMode) t.regex(checked.rules.find((x) => x.id === 'switchover-ack')?.detail ?? '', ackMode === 'legacy' ? /legacy: one ACK/ : /no SWITCHOVER_ACK, and no device needs one/);
 
       // What the recording carries is the source's RAM at switchover: for precopy also the destination's.
