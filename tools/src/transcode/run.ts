@@ -21,7 +21,7 @@ import {
 } from '@migwire/stream-codec';
 import { DestinationOrderReader, flushModeFor, type FlushMode } from '@migwire/sync';
 import { incompleteStream, notAMigrationStream, openCapture, requireStreamStart, verifyChannels } from '@migwire/capture';
-import { prepareCompression, type CodecError, type MainRecord, type PayloadCompression } from '@migwire/stream-codec';
+import { prepareCompression, type CodecError, type PayloadCompression } from '@migwire/stream-codec';
 import { TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
 import { preemptPages } from './preempt-pages.js';
@@ -244,22 +244,13 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
         }
       : undefined;
     transcoder.start();
+    await transcoder.run(reader.events(), tick);
     // The recording's main stream must reach QEMU_VM_EOF: a cut one is sent as far as it goes (the
     // destination sees it end), and then the transcode fails, whatever the destination did with it.
-    let mainLast: MainRecord | undefined;
-    let mainEnded = false;
-    const watched = async function* (events: ReturnType<typeof reader.events>): ReturnType<typeof reader.events> {
-      for await (const e of events) {
-        if (e.kind === 'main') {
-          mainLast = e.record;
-          if (e.record.kind === 'eof' && e.record.depth === 0) mainEnded = true;
-        }
-        yield e;
-      }
-    };
-    await transcoder.run(watched(reader.events()), tick);
-    const mainChannel = input.channels.find((c) => c.role === 'main')!;
-    if (!mainEnded) incomplete = incompleteStream(mainChannel, mainLast ? mainLast.offset + mainLast.length : 0, mainLast);
+    if (!transcoder.mainEnded) {
+      const last = transcoder.lastMain;
+      incomplete = incompleteStream(input.channels.find((c) => c.role === 'main')!, last ? last.offset + last.length : 0, last);
+    }
     main.end();
     if (mainSocket) {
       // A reset is not a close: the destination failed (QEMU resets when it gives up).

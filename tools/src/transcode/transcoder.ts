@@ -93,10 +93,15 @@ export class Transcoder {
   }
 
   /** Feed every event, waiting for slow sinks between events. */
+  /** The last main record passed on, and whether it reached QEMU_VM_EOF (a cut recording does not). */
+  lastMain: MainRecord | undefined;
+  mainEnded = false;
+
   async run(events: AsyncIterable<OrderedEvent>, tick?: () => void): Promise<void> {
     for await (const e of events) {
       if (e.kind === 'main') {
-        const r = e.record;
+        const r = (this.lastMain = e.record);
+        if (r.kind === 'eof' && r.depth === 0) this.mainEnded = true;
         if (!this.#phase.switchoverReached && beginsSwitchover(r)) {
           this.#phase.switchoverReached = true;
           await this.#hooks.beforeSwitchover?.();
