@@ -63,6 +63,14 @@ test('extract of a capture whose multifd channel is cut inside a packet: exit 1,
   }
 });
 
+test('extract of a capture whose multifd channel ends cleanly after its init message: exit 1, the missing SYNC rounds named', (t) => {
+  // 64 bytes: the init message alone, a clean end that decodes without error.
+  const r = cli(['extract', cutMultifd('conn02', 64), '--out', out('ram'), '--quiet']);
+  t.is(r.status, 1, r.stderr);
+  noStack(t, r);
+  t.regex(r.stderr, /migwire: stopped early: multifd \d ended after 0 SYNC packets, but the main channel had closed round 1: the pages this channel sent in it are not in the capture \(TRUNCATED\) on multifd \d at byte 64/);
+});
+
 test('extract of a capture holding a source channel that is no migration stream: exit 1, that channel named', (t) => {
   const dir = unpackedCopy(MULTIFD, 'mw-other-');
   const f = join(dir, 'conn03.src2dst.bin');

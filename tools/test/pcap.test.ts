@@ -4,7 +4,8 @@
  * turns it into a capture directory with the same records.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, MemoryOutput } from '../src/index.js';
@@ -60,4 +61,29 @@ test('import writes a capture directory whose dump has the same records as the c
   t.deepEqual(records(fromDir.out), records(fromPcap.out));
   t.is((await run('check', '--roundtrip', dir)).code, 0);
   t.is((await run('import', join(FIXTURES, '10.0-precopy-file'), '--out', dir)).code, 2, 'import reads packet captures only');
+});
+
+// A pcap cut inside a packet (a tcpdump killed mid-write): that packet is lost. Found by a
+// hostile-input sweep: import said "every byte" and exited 0; cut mid-migration, the lazily
+// read last packet was taken at its recorded length and import failed with a misleading error.
+test('import of a pcap cut inside a packet: said, and exit 1 unless every direction had closed before the cut', async (t) => {
+  const whole = gunzipSync(readFileSync(PCAP));
+  const scratch = mkdtempSync(join(tmpdir(), 'mw-pcap-cut-'));
+  const cutAt = (n: number): string => {
+    const f = join(scratch, `cut-${n}.pcap`);
+    writeFileSync(f, whole.subarray(0, n));
+    return f;
+  };
+  const late = await run('import', cutAt(whole.length - 10), '--out', join(scratch, 'late'));
+  t.is(late.code, 0, late.out.join('\n'));
+  t.regex(late.out.join('\n'), /# note: the capture file is cut short at byte \d+ \(packet \d+ cut short\): nothing after it was read/);
+  t.regex(late.out.join('\n'), /every byte of 1 connection\(s\) \(each closed before the capture file's cut at byte \d+\)/);
+
+  const mid = await run('import', cutAt(Math.floor(whole.length / 2)), '--out', join(scratch, 'mid'));
+  t.is(mid.code, 1, [...mid.out, ...mid.err].join('\n'));
+  t.regex(mid.out.join('\n'), /the capture file is cut short at byte \d+ while 2 direction\(s\) were still open: their last bytes may be lost/);
+  const main = readFileSync(join(scratch, 'mid', 'conn00.src2dst.bin'));
+  const full = await run('import', PCAP, '--out', join(scratch, 'full'));
+  t.is(full.code, 0);
+  t.deepEqual(main, readFileSync(join(scratch, 'full', 'conn00.src2dst.bin')).subarray(0, main.length), 'what was written is the start of the stream, byte for byte');
 });

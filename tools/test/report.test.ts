@@ -1,5 +1,6 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReportAnalysis } from '@migwire/report';
@@ -65,4 +66,38 @@ test('report --json on a tcpdump capture: timing from the packet timestamps (rou
   const step = a.switchover.steps[0]!;
   t.true((step.bandwidth ?? 0) > 0);
   t.true((step.thresholdBytes ?? 0) > 0);
+});
+
+// Found by a hostile-input sweep: the transcript was read whatever stood at its path (a pipe
+// blocked for ever, /dev/zero behind a link grew until memory ran out, a folder gave a bare
+// EISDIR), and --out wrote through a link planted at the output path.
+test('report refuses a QMP transcript that is not a plain file, naming it; --out replaces a link instead of writing through it', async (t) => {
+  const scratch = mkdtempSync(join(tmpdir(), 'migwire-report-hostile-'));
+  const path = join(FIXTURES, '10.0-switchover-ack');
+  const fifo = join(scratch, 'pipe.jsonl');
+  execFileSync('mkfifo', [fifo]);
+  const zero = join(scratch, 'zero.jsonl');
+  symlinkSync('/dev/zero', zero);
+  for (const [qmp, what] of [[fifo, 'a named pipe'], [zero, 'a device'], [scratch, 'a directory']] as const) {
+    const r = await run('report', path, '--json', '--qmp', qmp);
+    t.is(r.code, 1, `${what}: ${r.err}`);
+    t.true(r.err.includes(`${qmp}: is ${what}, not a plain file`), r.err);
+  }
+  // The same for the transcript found beside a capture.
+  const copy = join(scratch, 'capture');
+  cpSync(path, copy, { recursive: true });
+  rmSync(join(copy, 'qmp-src.jsonl'));
+  symlinkSync('/dev/zero', join(copy, 'qmp-src.jsonl'));
+  const beside = await run('report', copy, '--json');
+  t.is(beside.code, 1, beside.err);
+  t.true(beside.err.includes(`${join(copy, 'qmp-src.jsonl')}: is a device, not a plain file`), beside.err);
+
+  const victim = join(scratch, 'victim.txt');
+  writeFileSync(victim, 'keep me');
+  const out = join(scratch, 'r.html');
+  symlinkSync(victim, out);
+  t.is((await run('report', path, '--out', out)).code, 0);
+  t.is(readFileSync(victim, 'utf8'), 'keep me', 'the link target is untouched');
+  t.false(lstatSync(out).isSymbolicLink());
+  t.regex(readFileSync(out, 'utf8'), /^<!doctype html>/);
 });

@@ -1,4 +1,5 @@
 export { CaptureError, CaptureSelectionError, StreamHoleError, type CaptureErrorCode } from './errors.js';
+export { plainFileAt, requirePlainFile } from './plain-file.js';
 export {
   CHUNKS_FILE,
   connectionFileName,

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CaptureError, HASH_ASIDE_MIN_BYTES, openCapture, sha256OfFile, TCP_PROXY_FORMAT } from '../src/index.js';
+import { CaptureError, decodeCapture, HASH_ASIDE_MIN_BYTES, openCapture, sha256OfFile, TCP_PROXY_FORMAT } from '../src/index.js';
 
 const QEVM = Buffer.from('QEVM\0\0\0\x03', 'latin1');
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -60,4 +60,16 @@ test('sha256OfFile: length and sha256 of small and large files (a worker from 16
   }
   const e = await t.throwsAsync(sha256OfFile(join(dir, 'gone')), { instanceOf: CaptureError });
   t.regex(e!.message, /gone: cannot hash it/);
+});
+
+test('a channel that is not decoded (TLS bytes) is still read against index.json: a doctored file fails decodeCapture', async (t) => {
+  const tls = Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x10]), Buffer.alloc(200_000, 3)]);
+  const doctored = Buffer.from(tls);
+  doctored[150_000] = 9;
+  const records = (dir: string) => openCapture(dir).then((c) => decodeCapture(c, { onRecord: () => undefined }));
+  await t.throwsAsync(records(capture(tls, doctored)), { name: 'CaptureError', message: /conn00\.src2dst\.bin: sha256 [0-9a-f]{64} differs from index\.json's/ });
+  const results = await records(capture(tls, tls));
+  const src = results.find((r) => r.channel.direction === 'src2dst')!;
+  t.truthy(src.skipped, 'an intact TLS channel is still reported as not decoded');
+  t.is(src.bytes, tls.length, 'and every byte of it was read for the check');
 });

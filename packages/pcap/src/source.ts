@@ -92,6 +92,11 @@ export class SeekableReader implements AsyncIterator<Uint8Array> {
     return { done: false, value: bytes };
   }
 
+  /** Bytes after the read position. */
+  get remaining(): number {
+    return this.size - this.pos;
+  }
+
   /** Move `n` bytes ahead without reading them; returns how many there were. */
   skip(n: number): number {
     const skipped = Math.max(0, Math.min(n, this.size - this.pos));
@@ -154,6 +159,13 @@ export class ChunkReader {
       at += p.length;
     }
     return joined;
+  }
+
+  /** Whether `n` more bytes are there: known only for a seekable file (undefined otherwise). */
+  holds(n: number): boolean | undefined {
+    const buffered = this.chunk.length - this.pos;
+    if (n <= buffered) return true;
+    return this.it instanceof SeekableReader ? buffered + this.it.remaining >= n : undefined;
   }
 
   /**

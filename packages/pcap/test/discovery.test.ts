@@ -1,8 +1,8 @@
 import test from 'ava';
 import { MultifdDecoder, type U64 } from '@migwire/stream-codec';
-import { type ChannelConnection, type Direction, indexCapture, LinkType, readDirection } from '../src/index.js';
+import { type ChannelConnection, type Direction, indexCapture, LinkType, MAX_IGNORED_DESCRIBED, readDirection } from '../src/index.js';
 import { Conversation } from './helpers/conversation.js';
-import { concat, ethernet, pattern } from './helpers/frames.js';
+import { concat, ethernet, ipPacket, pattern, SYN } from './helpers/frames.js';
 import { chunked, type PcapRecord, writePcap } from './helpers/writers.js';
 
 const SRC = '192.168.1.10';
@@ -180,3 +180,17 @@ test('a multifd connection captured mid-stream is found by its next packet heade
   dec.end(() => {});
   t.deepEqual(nums, [2, 3]);
 });
+
+test('a port scan (thousands of SYN-only connections) is counted in full but described for the first MAX_IGNORED_DESCRIBED only', async (t) => {
+  const scans: Uint8Array[] = [];
+  const n = MAX_IGNORED_DESCRIBED + 500;
+  for (let i = 0; i < n; i++) scans.push(synOnly(i));
+  const index = await indexCapture(chunked(writePcap(scans.map((data, i) => ({ sec: i, frac: 0, data })), { linkType: LinkType.Raw })));
+  t.is(index.ignoredCount, n);
+  t.is(index.ignored.length, MAX_IGNORED_DESCRIBED);
+  t.deepEqual(index.ignored.slice(0, 2).map((c) => c.src.port), [20000, 20001], 'the first ones, in start order');
+});
+
+function synOnly(i: number): Uint8Array {
+  return ipPacket({ src: SRC, dst: DST, sport: 20000 + i, dport: 1 + (i % 1000), seq: i, ack: 0, flags: SYN });
+}

@@ -164,3 +164,27 @@ test('a closed connection ends (and frees its buffers) at its close, before late
   // The retransmitted FIN after the close still counts.
   t.like(r.all.find((e) => e.kind === 'end' && e.connection === 0), { b: { packets: 3, finSeen: true } });
 });
+
+// Hostile captures: one-byte segments by the hundred thousand must cost time and memory in
+// proportion to their count (a capture of 450,000 of them once took over a minute).
+test('200,000 one-byte segments, each sent twice, reassemble exactly with no conflict', async (t) => {
+  const n = 200_000;
+  const bytes = pattern(n, 9);
+  const c = conv();
+  for (let i = 0; i < n; i++) c.data('c', i, bytes.subarray(i, i + 1)).data('c', i, bytes.subarray(i, i + 1));
+  const r = await run(c);
+  t.deepEqual(r.bytes.get('0a'), bytes);
+  t.deepEqual(problems(r.events.get('0a')), []);
+  t.like(endOf(r), { a: { retransmittedBytes: n, conflicts: 0 } });
+});
+
+test('one-byte segments in reverse order are held up to the segment limit, then the gap is a hole', async (t) => {
+  const n = 5000;
+  const bytes = pattern(n, 5);
+  const c = conv();
+  for (let i = n - 1; i >= 0; i--) c.data('c', i, bytes.subarray(i, i + 1));
+  t.deepEqual((await run(c)).bytes.get('0a'), bytes, 'under the limit: every byte, in order');
+  const r = await run(c, { maxBufferedSegments: 100 });
+  const holes = problems(r.events.get('0a')).filter((e) => e.kind === 'hole');
+  t.deepEqual(holes[0], { kind: 'hole', offset: 0, length: n - 101, reason: 'lost' }, 'the 101st held segment declares the gap before them lost');
+});

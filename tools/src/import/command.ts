@@ -24,7 +24,7 @@ import {
   type TcpConnection,
   type TcpProxyIndex,
 } from '@migwire/capture';
-import { type Migration, type OpenSource, RunReader, type StreamExtents, streamExtents, tcpEvents } from '@migwire/pcap';
+import { type ChannelConnection, type Migration, type OpenSource, RunReader, type StreamExtents, streamExtents, tcpEvents } from '@migwire/pcap';
 import { isEncryptedRole } from '@migwire/stream-codec';
 import { bytesHuman } from '../format/human.js';
 import { InputError } from '../input-error.js';
@@ -51,6 +51,8 @@ export interface ImportReport {
   index: TcpProxyIndex;
   holes: ImportHole[];
   notices: string[];
+  /** The pcap file ends inside a packet: where, and how many of the migration's directions had not closed by then (their last bytes may be lost). */
+  cutShort?: { fileOffset: number; openDirections: number };
 }
 
 /** One direction being written: its file, digest, first bytes and how far it got. */
@@ -150,7 +152,10 @@ export async function runImport(path: string, o: ImportOptions): Promise<ImportR
     roles: roleRows(connections.map((c) => ({ id: c.id, role: c.role!, ...(c.multifdId !== undefined ? { multifdId: c.multifdId } : {}), directions: c.directions }))),
   };
   writeCaptureIndex(o.outDir, index);
-  return { index, holes, notices: capture.notices ?? [] };
+  const cut = capture.pcap.index.problems.find((p) => p.kind === 'truncated-file');
+  const closed = (c: ChannelConnection): boolean => c.src2dst.rstSeen || c.dst2src.rstSeen;
+  const openDirections = m.connections.reduce((n, c) => n + DIRECTIONS.filter((d) => !c[d].finSeen && !closed(c)).length, 0);
+  return { index, holes, notices: capture.notices ?? [], ...(cut ? { cutShort: { fileOffset: cut.fileOffset, openDirections } } : {}) };
 }
 
 type Files = Record<Direction, DirectionFile>[];
@@ -216,6 +221,11 @@ export async function importCommand(path: string, o: ImportOptions & { quiet: bo
   for (const h of r.holes) {
     out.line(`HOLE ${connectionLabel(h.conn, h.direction)}: ${h.length} bytes missing at offset ${h.offset} (${h.reason}); the file stops there`);
   }
-  out.line(r.holes.length ? `import: ${o.outDir} written; ${r.holes.length} direction(s) cut at a hole` : `import: ${o.outDir} written, every byte of ${r.index.connection_count} connection(s)`);
-  return r.holes.length ? 1 : 0;
+  // A file cut inside a packet loses that packet: harmless only if every direction had closed before.
+  const cut = r.cutShort;
+  const lost = cut !== undefined && cut.openDirections > 0;
+  if (r.holes.length) out.line(`import: ${o.outDir} written; ${r.holes.length} direction(s) cut at a hole`);
+  else if (lost) out.line(`import: ${o.outDir} written; the capture file is cut short at byte ${cut.fileOffset} while ${cut.openDirections} direction(s) were still open: their last bytes may be lost`);
+  else out.line(`import: ${o.outDir} written, every byte of ${r.index.connection_count} connection(s)${cut ? ` (each closed before the capture file's cut at byte ${cut.fileOffset})` : ''}`);
+  return r.holes.length || lost ? 1 : 0;
 }

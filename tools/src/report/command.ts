@@ -2,7 +2,7 @@
  * `migwire report PATH --out FILE`: the analysis of @migwire/report as one self-contained HTML
  * file (or, with --json, as data), with this CLI's `check` verdict in its headline.
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeCapture, renderReport, type Verdict } from '@migwire/report';
 import type { Output } from '../cli-io.js';
@@ -19,13 +19,15 @@ async function checkVerdict(path: string, migration: number | undefined): Promis
   };
 }
 
-function qmpFor(path: string, given: string | undefined, out: Output): string | undefined {
+async function qmpFor(path: string, given: string | undefined, out: Output): Promise<string | undefined> {
+  const { plainFileAt } = await import('@migwire/capture');
   if (given !== undefined) {
-    if (!existsSync(given)) throw new InputError(`no such QMP transcript: ${given}`);
+    // A directory, pipe or device is refused here, with its path, rather than read.
+    if (plainFileAt(given) === 'absent') throw new InputError(`no such QMP transcript: ${given}`);
     return given;
   }
   const beside = path !== '-' && existsSync(path) && statSync(path).isDirectory() ? join(path, SOURCE_QMP_FILE) : undefined;
-  if (beside && existsSync(beside)) {
+  if (beside && plainFileAt(beside) === 'file') {
     out.err(`migwire: using the QMP transcript ${beside} (--qmp to choose another)`);
     return beside;
   }
@@ -36,13 +38,15 @@ export async function report(path: string, opts: { out?: string; qmp?: string; j
   if (!opts.json && opts.out === undefined) throw new InputError('report needs --out FILE (or --json)');
   // The check and the analysis each read the input: standard input can be read only once.
   if (path === '-') throw new InputError('report reads its input twice and cannot take standard input: save the stream to a file first');
-  const qmpPath = qmpFor(path, opts.qmp, out);
+  const qmpPath = await qmpFor(path, opts.qmp, out);
   const verdict = await checkVerdict(path, opts.migration);
   const analysis = await analyzeCapture(path, { ...(qmpPath ? { qmpPath } : {}), verdict, migration: opts.migration });
   const text = opts.json ? JSON.stringify(analysis) : renderReport(analysis);
   if (opts.out === undefined || opts.out === '-') out.line(text);
   else {
-    writeFileSync(opts.out, opts.json ? text + '\n' : text);
+    // Replaces an earlier report; a link planted at the path is replaced, never written through.
+    const { writeOutputFile } = await import('@migwire/capture');
+    writeOutputFile(opts.out, opts.json ? text + '\n' : text, { replace: true });
     out.err(`migwire: wrote ${opts.out}: ${analysis.rounds.length} rounds; ${analysis.switchover.explanation}`);
   }
   // The report is written either way (a failed migration is what it explains); the status says

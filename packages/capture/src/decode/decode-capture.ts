@@ -136,6 +136,15 @@ async function decodeChannel(input: Capture, opts: DecodeOptions, ch: CaptureCha
   const result: ChannelResult = { channel: ch, bytes: 0, records: 0 };
   if (!dec) {
     result.skipped = isEncryptedRole(ch.role) ? 'TLS-encrypted: record it through a terminating proxy to decode' : ch.role === 'empty' ? 'no bytes' : 'unrecognised first bytes';
+    // Not decoded, but still read when index.json promises its size and sha256: a dump or check
+    // that ends well must not leave a doctored or cut file unchecked.
+    if (ch.expect && (ch.expect.sha256 || ch.expect.size !== undefined)) {
+      try {
+        for await (const chunk of channelBytes(ch)) result.bytes += chunk.length;
+      } catch (e) {
+        throw withPlace(e, ch, result.bytes);
+      }
+    }
     return { result };
   }
   let last: CodecRecord | undefined;

@@ -53,7 +53,7 @@ function pickMigration(path: string, index: PcapIndex, wanted: number | undefine
   }
   if (index.migrations.length === 1) return index.migrations[0]!;
   if (index.migrations.length === 0) {
-    throw new CaptureError(`${path}: no QEMU migration found among ${index.ignored.length} TCP connections (${index.packets} packets)`, path);
+    throw new CaptureError(`${path}: no QEMU migration found among ${index.ignoredCount} TCP connections (${index.packets} packets)`, path);
   }
   throw new CaptureSelectionError(`${path}: ${index.migrations.length} migrations; choose one with --migration N:\n  ${list}`, path);
 }
@@ -74,12 +74,21 @@ function notices(index: PcapIndex, m: Migration): string[] {
     }
     if (isEncryptedRole(c.role)) out.push(`${connectionLabel(conn, 'src2dst')}: TLS-encrypted, cannot be decoded`);
   });
-  if (index.ignored.length) out.push(`${index.ignored.length} TCP connection(s) outside the migration ignored`);
+  if (index.ignoredCount) out.push(`${index.ignoredCount} TCP connection(s) outside the migration ignored`);
   const others = index.migrations.filter((x) => x.id !== m.id);
   if (others.length) out.push(`${others.length} other migration(s) in the file (--migration N): ${others.map((x) => x.id).join(', ')}`);
+  const unknown = new Map<string, { count: number; at: number }>();
   for (const p of index.problems) {
     if (p.kind === 'skipped-packets') out.push(`${p.packets} packet(s) skipped: ${p.reason}`);
+    else if (p.kind === 'truncated-file') out.push(`the capture file is cut short at byte ${p.fileOffset} (${p.message}): nothing after it was read`);
+    else {
+      const what = p.kind === 'unknown-block' ? 'pcapng block(s) of unknown type' : 'packet(s) naming no described interface';
+      const u = unknown.get(what) ?? { count: 0, at: p.fileOffset };
+      u.count++;
+      unknown.set(what, u);
+    }
   }
+  for (const [what, u] of unknown) out.push(`${u.count} ${what} skipped, the first at byte ${u.at}`);
   return out;
 }
 

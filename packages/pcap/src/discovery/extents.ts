@@ -17,11 +17,14 @@ const SKIPPING_WINDOW = 64 << 10;
 /** Runs shorter than this (small packets) are copied together into larger chunks for the decoder. */
 const PACK_BELOW = 8 << 10;
 
+const NO_RUNS = new Float64Array(0);
+
 export class StreamExtents {
-  private pos: Float64Array = new Float64Array(16);
-  private len: Float64Array = new Float64Array(16);
+  // Empty until the first run: a capture may hold 100,000s of connections that carry no byte.
+  private pos: Float64Array = NO_RUNS;
+  private len: Float64Array = NO_RUNS;
   /** Packet time of each run's first byte. */
-  private time: Float64Array = new Float64Array(16);
+  private time: Float64Array = NO_RUNS;
   count = 0;
   /** Bytes the runs cover (the stream up to its first hole). */
   bytes = 0;
@@ -45,7 +48,7 @@ export class StreamExtents {
     }
     if (this.count === this.pos.length) {
       const grow = (a: Float64Array): Float64Array => {
-        const b = new Float64Array(a.length * 2);
+        const b = new Float64Array(Math.max(16, a.length * 2));
         b.set(a);
         return b;
       };
@@ -63,9 +66,7 @@ export class StreamExtents {
   /** Give up on positions for this stream (memory back). */
   drop(): void {
     this.unusable = true;
-    this.pos = new Float64Array(0);
-    this.len = new Float64Array(0);
-    this.time = new Float64Array(0);
+    this.pos = this.len = this.time = NO_RUNS;
     this.count = 0;
   }
 

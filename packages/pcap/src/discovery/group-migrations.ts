@@ -27,7 +27,10 @@ export interface ConnectionFacts {
 const OPENING_ROLES: ReadonlySet<ChannelRole> = new Set(['main', 'multifd', 'tls']);
 const OPENS_MAIN: ReadonlySet<ChannelRole> = new Set(['main', 'tls']);
 
-export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migration[]; ignored: ChannelConnection[] } {
+/** Ignored connections described one by one; past this many only their count is kept. */
+export const MAX_IGNORED_DESCRIBED = 1000;
+
+export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migration[]; ignored: ChannelConnection[]; ignoredCount: number } {
   const channels = facts.map(toChannel);
   const migrations: Migration[] = [];
   const byStart = [...channels].sort((x, y) => start(x) - start(y) || x.index - y.index);
@@ -38,6 +41,7 @@ export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migrati
     else migrations.push({ id: migrations.length, destination: c.dst, start: start(c), end: end(c), connections: [c] });
   }
   const ignored: ChannelConnection[] = [];
+  let ignoredCount = 0;
   for (const c of byStart) {
     if (OPENING_ROLES.has(c.role)) continue;
     const m =
@@ -45,13 +49,13 @@ export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migrati
       // After a migration's main closed, a headerless connection to its destination is main reconnecting.
       [...migrations].reverse().find((g) => sameEndpoint(g.destination, c.dst) && g.start <= start(c) && c.src2dst.bytes > 0 && g.connections.some((x) => OPENS_MAIN.has(x.role) && closedBefore(x, start(c))));
     if (m) add(m, c);
-    else ignored.push(c);
+    else if (ignoredCount++ < MAX_IGNORED_DESCRIBED) ignored.push(c);
   }
   for (const m of migrations) {
     m.connections.sort((x, y) => x.index - y.index);
     nameByArrival(m.connections);
   }
-  return { migrations, ignored };
+  return { migrations, ignored, ignoredCount };
 }
 
 /**

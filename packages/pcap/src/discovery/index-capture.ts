@@ -101,12 +101,12 @@ export async function indexCapture(source: ByteSource, options: IndexOptions = {
     mainResyncAt: { a: c.mainResync.a?.found, b: c.mainResync.b?.found },
     problems: c.problems,
   }));
-  const { migrations, ignored } = groupMigrations(facts);
+  const { migrations, ignored, ignoredCount } = groupMigrations(facts);
   let missingBytes = 0;
   for (const m of migrations) {
     for (const c of m.connections) missingBytes += c.src2dst.missingBytes + c.dst2src.missingBytes;
   }
-  const index: CaptureIndex = { migrations, ignored, problems, packets, missingBytes };
+  const index: CaptureIndex = { migrations, ignored, ignoredCount, problems, packets, missingBytes };
   if (options.extents) {
     index.extents = new Map();
     for (const c of conns) for (const side of ['a', 'b'] as const) index.extents.set(`${c.info.index}${side}`, c.extents![side]);

@@ -60,8 +60,10 @@ export type CaptureProblem =
 
 export interface CaptureIndex {
   migrations: Migration[];
-  /** TCP connections that belong to no migration. */
+  /** TCP connections that belong to no migration: the first MAX_IGNORED_DESCRIBED (1000) in start order. */
   ignored: ChannelConnection[];
+  /** How many connections belong to no migration (may exceed `ignored.length`). */
+  ignoredCount: number;
   /** File-level notices and packets that carried no TCP (counted by reason). */
   problems: CaptureProblem[];
   packets: number;

@@ -41,6 +41,8 @@ export async function* readLibpcap(reader: ChunkReader, magic4: Uint8Array, peek
     if (data.length < take) return yield cut();
     const packet: CapturedPacket = { linkType, interfaceId: 0, time: sec + frac / fracDivisor, data, originalLength: origLen, number, fileOffset };
     let rest = capLen - take;
+    // A packet the file holds only in part is not handed out with a length it does not have.
+    if (rest > 0 && reader.holds(rest) === false) return yield cut();
     if (rest > 0) {
       packet.capturedLength = capLen;
       packet.more = async () => {

@@ -10,6 +10,9 @@ export interface ReassemblyOptions {
   /** Out-of-order bytes held per direction while waiting for a gap; past it the gap is a hole
    * (default 32 MiB). */
   maxBufferedBytes?: number;
+  /** Out-of-order segments held per direction (default 16384): tiny segments cost far more to
+   * hold and sort than their bytes, so they have a count limit too. */
+  maxBufferedSegments?: number;
   /** Delivered bytes kept per direction to check retransmissions against (default 1 MiB). */
   retransmitCheckBytes?: number;
   /** Reads bytes back by file position (a seekable file): lets pass 1 leave in-order payloads unread. */
@@ -34,10 +37,12 @@ export class DirectionReassembler {
   /** Ranges known to be cut by snaplen, still ahead of `next`. */
   private cuts: { from: number; to: number }[] = [];
   private readonly maxBuffered: number;
+  private readonly maxSegments: number;
   private released = false;
 
   constructor(options: ReassemblyOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 32 << 20;
+    this.maxSegments = options.maxBufferedSegments ?? 16384;
     this.recent = new RecentBytes(options.retransmitCheckBytes ?? 1 << 20, options.reread);
   }
 
@@ -180,7 +185,7 @@ export class DirectionReassembler {
     if (seg.offset > this.next) this.stats.outOfOrderSegments++;
     this.stats.retransmittedBytes += this.pending.insert(seg, mismatches);
     this.conflicts(mismatches, time, out);
-    while (this.pending.bytes > this.maxBuffered && this.pending.first) {
+    while ((this.pending.bytes > this.maxBuffered || this.pending.segments.length > this.maxSegments) && this.pending.first) {
       this.hole(this.pending.first.offset - this.next, time, out);
       this.drain(time, out);
     }

@@ -91,9 +91,14 @@ export class SegmentStore {
   }
 }
 
-/** The last `limit` delivered bytes (as views), to check retransmissions against. */
+/**
+ * The last `limit` delivered bytes (as views), to check retransmissions against. Delivered in
+ * order, so held chunks are sorted by offset: a queue with a moving head (no shift of a large
+ * array per tiny segment) searched by binary search.
+ */
 export class RecentBytes {
-  private readonly chunks: StoredSegment[] = [];
+  private chunks: StoredSegment[] = [];
+  private head = 0;
   private held = 0;
 
   constructor(
@@ -106,28 +111,48 @@ export class RecentBytes {
     if (this.limit <= 0) return;
     this.chunks.push(seg);
     this.held += seg.bytes.length;
-    while (this.chunks.length > 1 && this.held - this.chunks[0]!.bytes.length >= this.limit) {
-      this.held -= this.chunks.shift()!.bytes.length;
+    while (this.chunks.length - this.head > 1 && this.held - this.chunks[this.head]!.bytes.length >= this.limit) {
+      this.held -= this.chunks[this.head++]!.bytes.length;
+    }
+    // Dropped entries are cut off once they are the larger part: amortised constant time.
+    if (this.head > 1024 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head);
+      this.head = 0;
     }
   }
 
   clear(): void {
-    this.chunks.length = 0;
+    this.chunks = [];
+    this.head = 0;
     this.held = 0;
   }
 
   /** Compares `seg` over [from, to) with what was delivered there, where still held. */
   check(seg: StoredSegment, from: number, to: number, mismatches: Mismatch[]): void {
-    this.chunks.forEach((c, i) => {
+    for (let i = this.firstEndingAfter(from); i < this.chunks.length; i++) {
+      let c = this.chunks[i]!;
+      if (c.offset >= to) break;
       const a = Math.max(from, c.offset);
       const b = Math.min(to, c.offset + c.bytes.length);
-      if (a >= b) return;
+      if (a >= b) continue;
       if (isPhantom(c.bytes)) {
-        if (!this.reread || Number.isNaN(c.filePos)) return;
+        if (!this.reread || Number.isNaN(c.filePos)) continue;
         c = this.chunks[i] = { ...c, bytes: this.reread(c.filePos, c.bytes.length) };
       }
       compare(c, seg, a, b, mismatches);
-    });
+    }
+  }
+
+  private firstEndingAfter(offset: number): number {
+    let lo = this.head;
+    let hi = this.chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.chunks[mid]!;
+      if (s.offset + s.bytes.length <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
 

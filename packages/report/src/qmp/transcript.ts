@@ -3,7 +3,8 @@
  * fixtures keep): the downtime limit over time, the moment `migrate` was sent, capabilities set,
  * the release, and QEMU's last `query-migrate` answer.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { CaptureError, requirePlainFile } from '@migwire/capture';
 
 export interface QmpMigrateAnswer {
   t: number;
@@ -93,7 +94,14 @@ export function parseQmpTranscript(text: string): QmpTranscript {
   return out;
 }
 
+/** A QMP transcript of one migration is kilobytes; far more is not one (or /dev/zero behind a link). */
+export const MAX_QMP_TRANSCRIPT_BYTES = 256 << 20;
+
+/** Reads a plain file only: a named pipe would block, a device never end (CaptureError naming the path). */
 export function readQmpTranscript(path: string): QmpTranscript {
+  requirePlainFile(path);
+  const size = statSync(path).size;
+  if (size > MAX_QMP_TRANSCRIPT_BYTES) throw new CaptureError(`${path}: ${size} bytes is too large for a QMP transcript (at most ${MAX_QMP_TRANSCRIPT_BYTES})`, path);
   return parseQmpTranscript(readFileSync(path, 'utf8'));
 }
 

@@ -7,6 +7,7 @@
  */
 import {
   CodecError,
+  ErrorCode,
   MainStreamDecoder,
   MultifdDecoder,
   MultifdPageDecoder,
@@ -82,7 +83,9 @@ class MultifdFeed {
       if (r.sync) this.syncs++;
       if (pages.length) yield { kind: 'multifd-pages', channel: this.cursor.channel.name, pages };
     }
-    const e = this.cursor.error;
+    // A channel that ended cleanly before the SYNC of a round main has closed lost that round's
+    // pages (a cut or emptied connection): as much an error as bytes that do not decode.
+    const e = this.cursor.error ?? (this.syncs < round && round !== Infinity ? this.#shortOfSyncs(round) : undefined);
     if (e && !this.#reported) {
       this.#reported = true;
       if (!this.errors) throw e;
@@ -91,6 +94,17 @@ class MultifdFeed {
   }
 
   #reported = false;
+
+  #shortOfSyncs(round: number): CodecError {
+    const ch = this.cursor.channel;
+    return new CodecError({
+      code: ErrorCode.Truncated,
+      channel: ch.name,
+      role: 'multifd',
+      offset: this.cursor.bytes,
+      message: `${ch.name} ended after ${this.syncs} SYNC packet${this.syncs === 1 ? '' : 's'}, but the main channel had closed round ${this.syncs + 1}: the pages this channel sent in it are not in the capture`,
+    });
+  }
 }
 
 export interface DestinationOrderOptions {
