@@ -1,5 +1,5 @@
 export { CaptureError, CaptureSelectionError, StreamHoleError, type CaptureErrorCode } from './errors.js';
-export { plainFileAt, requirePlainFile } from './plain-file.js';
+export { isStreamPath, plainFileAt, requirePlainFile } from './plain-file.js';
 export {
   CHUNKS_FILE,
   connectionFileName,

@@ -54,3 +54,13 @@ export function requirePlainFile(path: string): string {
   if (plainFileAt(path) === 'absent') throw notAFile(path, 'no such file');
   return path;
 }
+
+/**
+ * "-" (standard input), or a path to a named pipe or character device (`<(zcat x.gz)`,
+ * /dev/stdin on a pipe): bytes that can be read once, in order, with no size and no seek.
+ */
+export function isStreamPath(path: string): boolean {
+  if (path === '-') return true;
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st !== undefined && (st.isFIFO() || st.isCharacterDevice());
+}

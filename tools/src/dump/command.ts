@@ -135,7 +135,7 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
     return o.sections.includes(id) || (idstr !== undefined && o.sections.includes(idstr));
   };
   if (!o.json) {
-    out.line(printable(`# ${input.kind} ${input.path}: ${input.channels.map((c) => `${c.name} (${c.size !== undefined ? bytesHuman(c.size) : 'stream'})`).join(', ')}`));
+    out.line(printable(`# ${input.kind === 'stdin' && input.path !== '-' ? 'stream' : input.kind} ${input.path}: ${input.channels.map((c) => `${c.name} (${c.size !== undefined ? bytesHuman(c.size) : 'stream'})`).join(', ')}`));
     for (const n of input.notices ?? []) out.line(printable(`# note: ${n}`));
     out.line(`${'channel'.padEnd(16)} ${'offset'.padEnd(10)} ${'length'.padStart(8)}  record`);
   } else for (const n of input.notices ?? []) out.line(JSON.stringify({ kind: 'notice', message: n }));

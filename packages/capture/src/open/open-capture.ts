@@ -4,7 +4,7 @@
  * stream.bin[.gz], a single stream file (plain or .gz), a tcpdump/Wireshark capture (pcap or
  * pcapng, plain or .gz, told by its magic), or "-" for standard input.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SkippedBytes } from '@migwire/pcap';
@@ -14,7 +14,7 @@ import { ArrivalTimes } from '../chunks/arrival-times.js';
 import { CaptureError, CaptureSelectionError } from '../errors.js';
 import { readCaptureIndex, type CaptureIndex } from '../index-schema/capture-index.js';
 import { listedFiles } from '../index-schema/validate.js';
-import { plainFileAt, requirePlainFile } from '../plain-file.js';
+import { isStreamPath, plainFileAt, requirePlainFile } from '../plain-file.js';
 import { CHUNKS_FILE, connectionFileName, DIRECTIONS, parseConnectionFileName, STREAM_FILES, type Direction } from '../naming.js';
 import { channelSize, fileBytes, isGzipPath, readHead, streamBytes, type ExpectedContent } from './byte-source.js';
 import { channelName, disambiguateNames, reverseRole } from './channel-name.js';
@@ -53,6 +53,7 @@ export interface CaptureChannel {
 }
 
 export interface Capture {
+  /** 'stdin': "-" or a pipe or device path (see isStreamPath), read once. */
   kind: 'capture' | 'file' | 'stdin' | 'pcap';
   path: string;
   channels: CaptureChannel[];
@@ -101,10 +102,12 @@ function fileChannel(path: string, init: Omit<CaptureChannel, 'path' | 'size' | 
 
 /** Open a capture directory, a stream file (plain or .gz), a pcap/pcapng or "-" (stdin). Throws CaptureError. */
 export async function openCapture(path: string, options: OpenCaptureOptions = {}): Promise<Capture> {
-  if (path === '-') {
+  // A pipe or device is read as standard input is: once, as one main stream (no seek, no size).
+  if (isStreamPath(path)) {
     if (options.migration !== undefined) throw new CaptureSelectionError('--migration applies to pcap/pcapng captures only', path);
-    const stdin = options.stdin ?? process.stdin;
-    return { kind: 'stdin', path, channels: [{ name: 'main', role: 'main', conn: 0, direction: 'src2dst', open: () => streamBytes(stdin, path) }], arrivals: noArrivals };
+    const stdin = path === '-' ? (options.stdin ?? process.stdin) : undefined;
+    const open = (): AsyncIterable<Uint8Array> => streamBytes(stdin ?? createReadStream(path, { highWaterMark: 1 << 17 }), path);
+    return { kind: 'stdin', path, channels: [{ name: 'main', role: 'main', conn: 0, direction: 'src2dst', open }], arrivals: noArrivals };
   }
   if (!existsSync(path)) throw new CaptureError(`no such file or directory: ${path}`, path);
   const head = statSync(path).isDirectory() ? undefined : readHead(path);
