@@ -183,7 +183,7 @@ test('chunks.csv: rows that do not follow each other are rejected with their lin
   const dir = mkdtempSync(join(tmpdir(), 'mw-sched-'));
   const p = join(dir, 'chunks.csv');
   writeFileSync(p, 'seq,t,conn,dir,offset,len\n0,0.1,0,src2dst,0,10\n1,0.2,0,dst2src,0,4\n2,0.3,0,src2dst,12,5\n');
-  await t.throwsAsync(readSchedule(p), { message: /line 4: connection 0 chunk at offset 12, expected 10/ });
+  await t.throwsAsync(readSchedule(p), { message: /line 4: connection 0 src2dst chunk at offset 12, expected 10 \(chunks must follow each other\)/ });
   writeFileSync(p, 'seq,t,conn,dir,offset,len\n0,0.1,0,src2dst,0,99999999999\n');
   await t.throwsAsync(readSchedule(p), { message: /line 2: bad row/ });
   writeFileSync(p, 'seq,t,conn,dir,offset,len\n0,0.1,0,src2dst,0,10\n1,0.2,1,src2dst,0,3\n2,0.3,0,src2dst,10,5\n');

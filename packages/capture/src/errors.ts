@@ -13,6 +13,8 @@ export type CaptureErrorCode =
   | 'META_INVALID'
   /** index.json lists a file the capture directory does not hold: the recording is incomplete. */
   | 'LISTED_FILE_MISSING'
+  /** The capture directory holds a connNN file index.json does not list: added after recording, with nothing to check it against. */
+  | 'UNLISTED_FILE'
   /** A channel file is not a readable plain file (a directory, a dangling or looping link, a device). */
   | 'NOT_A_FILE'
   /** A chunks.csv line longer than any row a recorder writes (reading stops there, memory stays flat). */

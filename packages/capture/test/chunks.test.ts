@@ -40,9 +40,14 @@ test('writer: many rows, written over many flushes, come back in order; the wide
   const w = new ChunksWriter(path);
   const n = 20_000;
   const expected: string[] = [];
+  // Offsets follow each other per connection and direction, as a reader requires.
+  const at = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const big = i % 1000 === 999;
-    const [time, off, len] = big ? [1e15 + i / 7, Number.MAX_SAFE_INTEGER - i, 16 * 1024 * 1024] : [i / 1000, i * 65536, 65536];
+    const key = `${i % 5}.${i % 2}`;
+    const off = at.get(key) ?? 0;
+    const [time, len] = big ? [1e15 + i / 7, 16 * 1024 * 1024] : [i / 1000, 65536];
+    at.set(key, off + len);
     w.row(time, i % 5, i % 2 ? 'dst2src' : 'src2dst', off, len);
     expected.push(`${i},${time.toFixed(6)},${i % 5},${i % 2 ? 'dst2src' : 'src2dst'},${off},${len}`);
   }
@@ -116,4 +121,23 @@ test('a bad row is quoted by its first characters only', async (t) => {
   t.is(e?.code, 'CHUNKS_BAD_ROW');
   t.true(e!.message.endsWith(`(byte ${CHUNKS_HEADER.length + 1})`), e!.message);
   t.true(e!.message.length < p.length + 100, e!.message);
+});
+
+test('rows must follow each other from offset 0 per connection and direction; offsets and lengths are whole numbers', async (t) => {
+  const p = join(scratch('mw-chunks-order-'), 'chunks.csv');
+  const bad: Array<[string, RegExp]> = [
+    ['0,0.1,0,src2dst,0,10\n1,0.2,0,src2dst,5,10', /line 3: connection 0 src2dst chunk at offset 5, expected 10/],
+    ['0,0.1,0,src2dst,0,10\n1,0.2,0,src2dst,11,10', /line 3: connection 0 src2dst chunk at offset 11, expected 10/],
+    ['0,0.1,0,dst2src,4,10', /line 2: connection 0 dst2src chunk at offset 4, expected 0/],
+    ['0,0.1,-1,src2dst,0,10', /line 2: bad row/],
+    ['0,0.1,0,src2dst,0.5,10', /line 2: bad row/],
+    ['0,0.1,0,src2dst,0,2.5', /line 2: bad row/],
+  ];
+  for (const [rows, message] of bad) {
+    writeFileSync(p, `${CHUNKS_HEADER}\n${rows}\n`);
+    const e = await t.throwsAsync(all(p), { instanceOf: CaptureError, message });
+    t.is(e?.code, 'CHUNKS_BAD_ROW');
+  }
+  writeFileSync(p, `${CHUNKS_HEADER}\n0,0.1,0,src2dst,0,10\n1,0.2,1,src2dst,0,3\n2,0.3,0,dst2src,0,1\n3,0.4,0,src2dst,10,0\n4,0.5,0,src2dst,10,5\n`);
+  t.is((await all(p)).length, 5, 'interleaved directions and an empty chunk are fine');
 });

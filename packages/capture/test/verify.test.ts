@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -72,4 +72,22 @@ test('a channel that is not decoded (TLS bytes) is still read against index.json
   const src = results.find((r) => r.channel.direction === 'src2dst')!;
   t.truthy(src.skipped, 'an intact TLS channel is still reported as not decoded');
   t.is(src.bytes, tls.length, 'and every byte of it was read for the check');
+});
+
+test('a connNN file index.json does not list is a CaptureError UNLISTED_FILE (nothing vouches for it); verify: false opens it', async (t) => {
+  const data = Buffer.concat([QEVM, Buffer.alloc(1000, 1)]);
+  const dir = capture(data, data);
+  writeFileSync(join(dir, 'conn01.src2dst.bin'), data);
+  const e = await t.throwsAsync(openCapture(dir), { instanceOf: CaptureError });
+  t.is(e!.code, 'UNLISTED_FILE');
+  t.regex(e!.message, /conn01\.src2dst\.bin: not listed in index\.json/);
+  t.is((await openCapture(dir, { verify: false })).channels.length, 3);
+});
+
+test('a cut .gz channel file: the error says its last bytes are a gzip size field, not that it holds that many bytes', async (t) => {
+  const data = Buffer.concat([QEVM, Buffer.alloc(300_000, 1)]);
+  const dir = capture(data, data, true);
+  const gz = join(dir, 'conn00.src2dst.bin.gz');
+  writeFileSync(gz, readFileSync(gz).subarray(0, 200));
+  await t.throwsAsync(openCapture(dir), { name: 'CaptureError', message: /conn00\.src2dst\.bin\.gz: ends in a gzip size field of \d+ bytes \(modulo 4 GiB; not one, if the file was cut\), index\.json says 300008/ });
 });

@@ -21,6 +21,7 @@ export interface ChunkLine extends ChunkRow {
 export async function* readChunks(path: string, input?: Readable): AsyncGenerator<ChunkLine> {
   const source = input ?? createReadStream(path);
   let col: Record<string, number> | undefined;
+  const next = new Map<string, number>();
   try {
     for await (const { text: line, number: n, offset: at } of boundedLines(input ? input.iterator({ destroyOnReturn: false }) : source, path, MAX_CHUNKS_LINE)) {
       if (line.trim() === '') continue;
@@ -36,9 +37,15 @@ export async function* readChunks(path: string, input?: Readable): AsyncGenerato
       const conn = Number(f[col['conn']!]);
       const offset = Number(f[col['offset']!]);
       const len = Number(f[col['len']!]);
-      if ((dir !== 'src2dst' && dir !== 'dst2src') || ![seq, t, conn, offset, len].every(Number.isFinite) || !Number.isInteger(conn) || len < 0 || len > MAX_CHUNK) {
+      if ((dir !== 'src2dst' && dir !== 'dst2src') || ![seq, t, conn, offset, len].every(Number.isFinite) || !Number.isInteger(conn) || conn < 0 || !Number.isInteger(offset) || !Number.isInteger(len) || len < 0 || len > MAX_CHUNK) {
         throw new CaptureError(`${path} line ${n}: bad row ${quoted(line)} (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
       }
+      // Each direction's chunks follow each other from offset 0: a row that skips or repeats bytes
+      // would time the wrong bytes (replay, report, arrival times).
+      const key = `${conn}.${dir}`;
+      const expected = next.get(key) ?? 0;
+      if (offset !== expected) throw new CaptureError(`${path} line ${n}: connection ${conn} ${dir} chunk at offset ${offset}, expected ${expected} (chunks must follow each other) (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
+      next.set(key, offset + len);
       yield { seq, t, conn, dir, offset, len, line: n };
     }
   } catch (e) {

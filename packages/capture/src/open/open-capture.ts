@@ -131,6 +131,9 @@ function storedFile(dir: string, names: ReadonlySet<string>, conn: number, direc
   return name === undefined ? undefined : join(dir, name);
 }
 
+const unlisted = (file: string): CaptureError =>
+  new CaptureError(`${file}: not listed in index.json, so its size and sha256 cannot be checked (added after recording?): move it out of the capture folder`, file, { code: 'UNLISTED_FILE' });
+
 function openDirectory(path: string, verify: boolean): Capture {
   const index = readCaptureIndex(path);
   const listed = index ? listedFiles(index) : [];
@@ -157,6 +160,7 @@ function openDirectory(path: string, verify: boolean): Capture {
       const stored = storedFile(path, names, conn, direction);
       if (!stored) continue;
       const file = requirePlainFile(stored);
+      if (verify && listed.length && !expect(file)) throw unlisted(file);
       const size = channelSize(file);
       checkSize(file, size, expect(file));
       let role: ChannelRole;
