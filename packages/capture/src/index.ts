@@ -1,5 +1,5 @@
 export { CaptureError, CaptureSelectionError, StreamHoleError, type CaptureErrorCode } from './errors.js';
-export { isStreamPath, plainFileAt, requirePlainFile } from './plain-file.js';
+export { isPipePath, isStreamPath, plainFileAt, requirePlainFile } from './plain-file.js';
 export {
   CHUNKS_FILE,
   connectionFileName,

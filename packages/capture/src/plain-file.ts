@@ -64,3 +64,8 @@ export function isStreamPath(path: string): boolean {
   const st = statSync(path, { throwIfNoEntry: false });
   return st !== undefined && (st.isFIFO() || st.isCharacterDevice());
 }
+
+/** "-" or a named pipe: its bytes can be read only once (a device such as /dev/zero can be opened again). */
+export function isPipePath(path: string): boolean {
+  return path === '-' || statSync(path, { throwIfNoEntry: false })?.isFIFO() === true;
+}

@@ -37,7 +37,7 @@ async function qmpFor(path: string, given: string | undefined, out: Output): Pro
 export async function report(path: string, opts: { out?: string; qmp?: string; json: boolean; migration?: number }, out: Output): Promise<number> {
   if (!opts.json && opts.out === undefined) throw new InputError('report needs --out FILE (or --json)');
   // The check and the analysis each read the input: standard input can be read only once.
-  if ((await import('@migwire/capture')).isStreamPath(path)) throw new InputError(`report reads its input twice and cannot take ${path === '-' ? 'standard input' : `a pipe or device (${path})`}: save the stream to a file first`);
+  if ((await import('@migwire/capture')).isPipePath(path)) throw new InputError(`report reads its input twice and cannot take ${path === '-' ? 'standard input' : `a pipe (${path})`}: save the stream to a file first`);
   const qmpPath = await qmpFor(path, opts.qmp, out);
   const verdict = await checkVerdict(path, opts.migration);
   const analysis = await analyzeCapture(path, { ...(qmpPath ? { qmpPath } : {}), verdict, migration: opts.migration });

@@ -183,8 +183,11 @@ async function decodeChannel(input: Capture, opts: DecodeOptions, ch: CaptureCha
     dec.end(sink);
     if (ch.role === 'main' && !ended) result.error = incompleteStream(ch, result.bytes, last);
   } catch (e) {
-    if (e instanceof CodecError) result.error = e;
-    else throw withPlace(e, ch, result.bytes);
+    if (!(e instanceof CodecError)) throw withPlace(e, ch, result.bytes);
+    result.error = e;
+    // The bytes that decoded before the error: how far reading had gone past it depends on read
+    // sizes and on whether workers took page runs, and would differ from run to run.
+    result.bytes = Math.min(result.bytes, e.offset);
   }
   return ch.role === 'main' && mainDecoder ? { result, ramBlocks: mainDecoder.ramBlocks } : { result };
 }
