@@ -71,6 +71,23 @@ test('extract of a capture whose multifd channel ends cleanly after its init mes
   t.regex(r.stderr, /migwire: stopped early: multifd \d ended after 0 SYNC packets, but the main channel had closed round 1: the pages this channel sent in it are not in the capture \(TRUNCATED\) on multifd \d at byte 64/);
 });
 
+test('a multifd connection emptied (index.json restamped): check, extract and transcode all say meta.json records 4 channels and the capture holds 3', (t) => {
+  const dir = unpackedCopy(MULTIFD, 'mw-emptied-');
+  writeFileSync(join(dir, 'conn02.src2dst.bin'), Buffer.alloc(0));
+  restampIndex(dir);
+  const check = cli(['check', dir]);
+  t.is(check.status, 1, check.stderr);
+  t.regex(check.stdout, /FAIL multifd-channel-ids +meta\.json records multifd-channels 4, the capture holds 3 multifd init messages/);
+  const extract = cli(['extract', dir, '--out', out('ram'), '--quiet']);
+  t.is(extract.status, 1, extract.stderr);
+  t.regex(extract.stderr, /migwire: channels missing: meta\.json records multifd-channels 4, the capture holds 3 multifd channels/);
+  // Refused before connecting: port 1 is never dialled.
+  const transcode = cli(['transcode', dir, '--target', '127.0.0.1:1', '--channels', '2']);
+  t.is(transcode.status, 1, transcode.stderr);
+  t.regex(transcode.stderr, /^migwire: meta\.json records multifd-channels 4, the capture holds 3 multifd channels: .* \(MISSING_CHANNELS\)\n$/);
+  noStack(t, transcode);
+});
+
 test('extract of a capture holding a source channel that is no migration stream: exit 1, that channel named', (t) => {
   const dir = unpackedCopy(MULTIFD, 'mw-other-');
   const f = join(dir, 'conn03.src2dst.bin');

@@ -8,7 +8,7 @@
  */
 import { CodecError, MainStreamDecoder, RESUMED_BLOCK_UNKNOWN, isCodecError, type MainRecord } from '@migwire/stream-codec';
 import { CaptureError, ChannelCursor, channelOrder, midStreamText, notAMigrationStream, openCapture, verifyChannels, type CaptureChannel } from '@migwire/capture';
-import { DestinationOrderReader } from '@migwire/sync';
+import { DestinationOrderReader, recordedConfiguration } from '@migwire/sync';
 import { nameList, UsageError } from '../errors/usage-error.js';
 import { incompleteStream } from '@migwire/capture';
 import { ImageLimitError, MappedRamRegion, RamImages, type BlockSummary } from '../extract/ram-images.js';
@@ -148,6 +148,10 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
     }
     if (cur.error) errors.push(cur.error.message);
   }
+  // meta.json says how many multifd channels there were: one emptied or never recorded is seen only so.
+  const want = recordedConfiguration(input)?.multifdChannels;
+  const have = reader.recordedMultifd().channels;
+  if (want !== undefined && have !== want) errors.push(`${MISSING_CHANNELS}meta.json records multifd-channels ${want}, the capture holds ${have} multifd channel${have === 1 ? '' : 's'}: the pages sent on the others are not in the images`);
   // The destination's side holds no page: only the source's unreadable connections can lack some.
   for (const ch of chans) if (ch.direction === 'src2dst' && notAMigrationStream(input, ch)) errors.push(`${NOT_APPLIED}${await whyUnreadable(ch)}`);
   // The destination's side holds no page, but index.json's promise about it is held all the same.
@@ -156,6 +160,7 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
 }
 
 const NOT_APPLIED = 'not applied (the images may lack its pages): ';
+const MISSING_CHANNELS = 'channels missing: ';
 
 /** The codec's reason a channel's first bytes are no migration stream (read only as far as that). */
 async function whyUnreadable(ch: CaptureChannel): Promise<string> {
@@ -190,7 +195,7 @@ export async function extract(path: string, o: ExtractOptions, out: Output): Pro
     out.line(`partial: the stream's start was not captured; ${p.unattributedPages} unattributed page(s), ${p.xbzrleWithoutBase} XBZRLE page(s) without a base`);
     for (const l of partialLines(p, `main channel ${midStreamText({ name: p.channel, midStream: { skipped: p.skipped } })}`)) out.err(`migwire: ${l}`);
   }
-  for (const e of report.errors) out.err(printable(`migwire: ${e.startsWith(NOT_APPLIED) ? e : `stopped early: ${e}`}`));
+  for (const e of report.errors) out.err(printable(`migwire: ${e.startsWith(NOT_APPLIED) || e.startsWith(MISSING_CHANNELS) ? e : `stopped early: ${e}`}`));
   // A partial image is not the RAM the destination had: like an incomplete stream, exit 1.
   return report.errors.length || p ? 1 : 0;
 }

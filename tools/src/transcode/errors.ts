@@ -2,6 +2,8 @@
 export type TranscodeErrorCode =
   | 'NO_MAIN_CHANNEL'
   | 'UNSUPPORTED_CHANNEL'
+  /** meta.json records more (or fewer) multifd channels than the capture holds. */
+  | 'MISSING_CHANNELS'
   | 'UNSUPPORTED_RECORD'
   | 'BAD_OPTION'
   | 'DESTINATION_CLOSED'

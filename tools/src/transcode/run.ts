@@ -19,7 +19,7 @@ import {
   type SupportedRelease,
   type SwitchoverAckMode,
 } from '@migwire/stream-codec';
-import { DestinationOrderReader, flushModeFor, type FlushMode } from '@migwire/sync';
+import { DestinationOrderReader, flushModeFor, recordedConfiguration, type FlushMode } from '@migwire/sync';
 import { incompleteStream, notAMigrationStream, openCapture, requireStreamStart, verifyChannels } from '@migwire/capture';
 import { prepareCompression, type CodecError, type PayloadCompression } from '@migwire/stream-codec';
 import { TranscodeError } from './errors.js';
@@ -167,6 +167,9 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
   const unreadable = input.channels.find((c) => c.role === 'tls' || (c.direction === 'src2dst' && notAMigrationStream(input, c)));
   if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
+  const want = recordedConfiguration(input)?.multifdChannels;
+  const have = input.channels.filter((c) => c.role === 'multifd').length;
+  if (want !== undefined && have !== want) throw new TranscodeError('MISSING_CHANNELS', `meta.json records multifd-channels ${want}, the capture holds ${have} multifd channel${have === 1 ? '' : 's'}: the pages sent on the others are not in it`);
   // What the destination sent is not sent again, but index.json's promise about it is held all the same.
   await verifyChannels(input.channels.filter((c) => c.direction === 'dst2src'));
   const probe = await probeRecording(input);

@@ -34,8 +34,9 @@ export interface CheckReport {
 }
 
 /**
- * The configuration a capture's meta.json records: `caps`, and the switchover-ack-legacy property
- * from `properties` ({"switchover-ack-legacy": true}) or `globals` ({"migration.switchover-ack-legacy": "on"}).
+ * The configuration a capture's meta.json records: `caps`, the switchover-ack-legacy property
+ * from `properties` ({"switchover-ack-legacy": true}) or `globals` ({"migration.switchover-ack-legacy": "on"}),
+ * and `params`' multifd-channels when multifd was on.
  */
 export function recordedConfiguration(capture: Capture): RecordedConfiguration | undefined {
   if (capture.kind !== 'capture') return undefined;
@@ -43,7 +44,9 @@ export function recordedConfiguration(capture: Capture): RecordedConfiguration |
   if (!meta) return undefined;
   const legacy = meta.properties?.['switchover-ack-legacy'] ?? meta.globals?.['migration.switchover-ack-legacy'];
   const flag = legacy === true || legacy === 'on' ? true : legacy === false || legacy === 'off' ? false : undefined;
-  return { ...(meta.caps ? { caps: meta.caps } : {}), ...(flag !== undefined ? { switchoverAckLegacy: flag } : {}) };
+  const channels = meta.params?.['multifd-channels'];
+  const multifd = meta.caps?.['multifd'] === true && typeof channels === 'number' && Number.isInteger(channels) && channels > 0 ? channels : undefined;
+  return { ...(meta.caps ? { caps: meta.caps } : {}), ...(flag !== undefined ? { switchoverAckLegacy: flag } : {}), ...(multifd !== undefined ? { multifdChannels: multifd } : {}) };
 }
 
 const ruleChannel = (c: CaptureChannel): RuleChannel => ({

@@ -13,6 +13,8 @@ export interface RecordedConfiguration {
   caps?: Record<string, boolean>;
   /** The migration object's switchover-ack-legacy property, when recorded. */
   switchoverAckLegacy?: boolean;
+  /** The multifd-channels parameter, when multifd was on and the parameter was recorded. */
+  multifdChannels?: number;
 }
 
 /** A point on a channel: byte offset and arrival time (seconds), when known. */

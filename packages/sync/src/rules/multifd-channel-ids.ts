@@ -1,4 +1,4 @@
-/** multifd-channel-ids: each multifd channel's init id is unique, and the ids are exactly 0..N-1. */
+/** multifd-channel-ids: each multifd channel's init id is unique, the ids are exactly 0..N-1, and N is meta.json's multifd-channels when recorded. */
 import type { CodecRecord } from '@migwire/stream-codec';
 import { Rule, type RuleChannel, type RuleResult } from './rule.js';
 
@@ -19,6 +19,12 @@ export class MultifdChannelIdsRule extends Rule {
   }
 
   protected verdict(): RuleResult {
+    // meta.json's multifd-channels says how many there should be: a connection emptied or never
+    // opened leaves the ids that are there consistent, and is seen only against it.
+    const want = this.facts.config?.multifdChannels;
+    if (want !== undefined && this.#inits !== want) {
+      return { id: this.id, status: 'fail', detail: `meta.json records multifd-channels ${want}, the capture holds ${this.#inits} multifd init message${this.#inits === 1 ? '' : 's'}` };
+    }
     if (this.#inits === 0) return this.notApplicable('no multifd channels');
     const missing: number[] = [];
     for (let k = 0; k < this.#inits; k++) if (!this.#seen.has(k)) missing.push(k);
