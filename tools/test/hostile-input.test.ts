@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -130,8 +130,17 @@ test('tls-certs --ip that is not an address is a usage error and writes nothing'
 
 test('unknown names are usage errors listing the names present', (t) => {
   expectError(t, cli(['dump', PRECOPY, '--channel', 'nonsense']), 2, /--channel nonsense: no such channel .*\(channels: main\)/);
-  expectError(t, cli(['dump', PRECOPY, '--section', 'nosuch', '--no-pages']), 2, /--section nosuch: no such section .*sections: ram, timer/);
-  expectError(t, cli(['extract', PRECOPY, '--out', at('x-block'), '--block', 'nosuch', '--quiet']), 2, /--block nosuch: no such RAM block .*blocks: pc\.ram/);
+  const section = cli(['dump', PRECOPY, '--section', 'nosuch', '--no-pages']);
+  expectError(t, section, 2, /--section nosuch: no such section .*sections: ram, timer/);
+  t.notRegex(section.stdout, /records by kind|# summary/, 'no summary of a listing that matched nothing');
+  // Refused once the block list is read, with nothing left behind: no images, no folder.
+  for (const blocks of [['nosuch'], ['pc.ram', 'nosuch']]) {
+    expectError(t, cli(['extract', PRECOPY, '--out', at('x-block'), ...blocks.flatMap((b) => ['--block', b]), '--quiet']), 2, /--block nosuch: no such RAM block .*blocks: pc\.ram/);
+    t.false(existsSync(at('x-block')), `--block ${blocks.join(' --block ')}: the folder it would have made is not there`);
+  }
+  mkdirSync(at('x-block-existing'));
+  expectError(t, cli(['extract', PRECOPY, '--out', at('x-block-existing'), '--block', 'pc.ram', '--block', 'nosuch', '--quiet']), 2, /no such RAM block/);
+  t.deepEqual(readdirSync(at('x-block-existing')), [], 'an empty folder given stays, empty');
   expectError(t, cli(['fuzz', 'mutate', PRECOPY, '--count', '2', '--out', at('fz'), '--kinds', 'multifd-init-id']), 2, /--kinds multifd-init-id: none applies to a main seed \(kinds for it: section-id/);
 });
 

@@ -197,6 +197,10 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
       if (res.skipped && !o.json) out.line(printable(`${res.channel.name.padEnd(16)} (not decoded: ${res.skipped})`));
     },
   });
+  // A --section that named nothing is a usage error: no summary of a listing that showed nothing.
+  const unknownSections = o.sections.filter((w) => !sectionsSeen.has(w));
+  const decodedWell = !results.some((r) => r.error) && !nothingDecoded(path, results);
+  if (unknownSections.length && decodedWell) throw new UsageError(`--section ${unknownSections.join(', ')}: no such section id or idstr in ${path} (sections: ${nameList([...sectionsSeen].filter((n) => !/^\d+$/.test(n)))})`);
   if (o.summary) {
     if (o.json) out.line(jsonLine({ kind: 'summary', ...summary.toJSON() }));
     else for (const l of summary.lines()) out.line(printable(l));
@@ -208,8 +212,6 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
     out.err(`migwire: ${nothing}`);
     return 1;
   }
-  const unknownSections = o.sections.filter((w) => !sectionsSeen.has(w));
-  if (unknownSections.length) throw new UsageError(`--section ${unknownSections.join(', ')}: no such section id or idstr in ${path} (sections: ${nameList([...sectionsSeen].filter((n) => !/^\d+$/.test(n)))})`);
   return 0;
 }
 

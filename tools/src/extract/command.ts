@@ -70,6 +70,16 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   // Pages are written as they come: no copy of decompressed multifd pages needed.
   // Each main record is applied before the next is read: main read buffers are reused once no queued write holds them.
   const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true, mainBuffersInUse: (b) => images.inUse(b) });
+  let listed = false;
+  let namesChecked = false;
+  const refuseUnknownBlocks = async (): Promise<void> => {
+    const known = partial ? images.names() : reader.ramBlocks.map((b) => b.name);
+    const unknown = o.blocks.filter((b) => !known.includes(b));
+    if (!unknown.length) return;
+    // A usage error leaves nothing behind: not the images of the blocks that were found, not the folder.
+    await images.removeOutput();
+    throw new UsageError(`--block ${unknown.join(', ')}: no such RAM block ${partial ? 'named in the captured part of' : 'in'} ${path} (blocks: ${nameList(known)})`);
+  };
   let region: MappedRamRegion | undefined;
   let last: MainRecord | undefined;
   let ended = false;
@@ -96,6 +106,12 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
       const r = e.record;
       last = r;
       if (r.kind === 'eof' && r.depth === 0) ended = true;
+      // The block list (MEM_SIZE) is read: a --block that names none is refused before more is written.
+      if (r.kind === 'ram-block') listed = true;
+      else if (listed && !namesChecked && r.kind !== 'mapped-ram-data') {
+        namesChecked = true;
+        await refuseUnknownBlocks();
+      }
       // A later record naming a block may name another one: these pages stay unattributed.
       if (partial && 'block' in r && r.block === RESUMED_BLOCK_UNKNOWN) {
         if (r.kind === 'ram-page' || r.kind === 'ram-zero' || r.kind === 'ram-xbzrle' || r.kind === 'ram-compressed') partial.unattributedPages++;
@@ -133,9 +149,7 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   }
   errors.unshift(...reader.errors.map((e) => e.message));
   if (!errors.length && !ended) errors.push(incompleteStream(main, last ? last.offset + last.length : 0, last).message);
-  const known = partial ? images.names() : reader.ramBlocks.map((b) => b.name);
-  const unknown = o.blocks.filter((b) => !known.includes(b));
-  if (unknown.length) throw new UsageError(`--block ${unknown.join(', ')}: no such RAM block ${partial ? 'named in the captured part of' : 'in'} ${path} (blocks: ${nameList(known)})`);
+  if (!namesChecked) await refuseUnknownBlocks();
   // Then the postcopy-preempt channel (each page is sent once after postcopy starts).
   const preempt = chans.find((c) => c.role === 'postcopy-preempt');
   if (preempt) {

@@ -3,7 +3,7 @@
  * written where they belong (adjacent pages in one write, in the background:
  * ordered-writer.ts); a page never written stays a hole (zero).
  */
-import { closeSync, ftruncateSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, readSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { openOutputFile, prepareOutputDir, writeOutputFile } from '@migwire/capture';
 import { applyXbzrle, type RamBlockInfo } from '@migwire/stream-codec';
 import { OrderedWriter } from './ordered-writer.js';
@@ -66,8 +66,27 @@ export class RamImages {
     private readonly only: ReadonlySet<string> | undefined = undefined,
     private readonly o: RamImagesOptions = {},
   ) {
+    this.createdDir = !existsSync(dir);
     prepareOutputDir(dir, { force: o.force ?? false });
     this.scratch = new Uint8Array(pageSize);
+  }
+
+  /** The folder did not exist before: discard() may remove it. */
+  private readonly createdDir: boolean;
+
+  /**
+   * Undo the output (a usage error found once the block list was read): the image files made so
+   * far are removed, and the folder too if this run created it. Nothing else is touched.
+   */
+  async removeOutput(): Promise<void> {
+    await this.writer.close().catch(() => undefined);
+    for (const i of this.images.values()) {
+      closeSync(i.fd);
+      rmSync(insideDir(this.dir, i.file), { force: true });
+    }
+    this.images.clear();
+    // rmdir: the folder goes only if it is empty (nothing but what this run wrote was there).
+    if (this.createdDir) rmdirSync(this.dir);
   }
 
   /** Bytes the images hold so far (the sum of their block lengths). */
