@@ -79,16 +79,21 @@ export class SegmentStore {
   }
 
   private firstEndingAfter(offset: number): number {
-    let lo = 0;
-    let hi = this.segments.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const s = this.segments[mid]!;
-      if (s.offset + s.bytes.length <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstEndingAfter(this.segments, 0, offset);
   }
+}
+
+/** Index of the first of the sorted `list[from..]` that ends after `offset` (binary search). */
+function firstEndingAfter(list: readonly StoredSegment[], from: number, offset: number): number {
+  let lo = from;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const s = list[mid]!;
+    if (s.offset + s.bytes.length <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -129,7 +134,7 @@ export class RecentBytes {
 
   /** Compares `seg` over [from, to) with what was delivered there, where still held. */
   check(seg: StoredSegment, from: number, to: number, mismatches: Mismatch[]): void {
-    for (let i = this.firstEndingAfter(from); i < this.chunks.length; i++) {
+    for (let i = firstEndingAfter(this.chunks, this.head, from); i < this.chunks.length; i++) {
       let c = this.chunks[i]!;
       if (c.offset >= to) break;
       const a = Math.max(from, c.offset);
@@ -141,18 +146,6 @@ export class RecentBytes {
       }
       compare(c, seg, a, b, mismatches);
     }
-  }
-
-  private firstEndingAfter(offset: number): number {
-    let lo = this.head;
-    let hi = this.chunks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const s = this.chunks[mid]!;
-      if (s.offset + s.bytes.length <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 }
 
