@@ -201,6 +201,9 @@ test('a pipe or device as PATH is read as a stream: the same records as the file
   t.is(check.status, 0, check.stderr);
   t.regex(check.stdout, /every rule holds/);
   expectError(t, cli(['dump', '/dev/zero', '--no-summary']), 1, /not a QEMU migration stream \(BAD_MAGIC\) on main at byte 0/);
+  // transcode probes the start, then sends it: a pipe cannot be read twice (it failed with "operation aborted").
+  const transcode = viaBash(`cat ${q(file)} | ${q(process.execPath)} ${q(BIN)} transcode - --target 127.0.0.1:1 --channels 1`);
+  expectError(t, transcode, 2, /transcode reads the start of its input twice and cannot take standard input: save the stream to a file first/);
   const report = viaBash(`${q(process.execPath)} ${q(BIN)} report <(cat ${q(file)}) --json`);
   expectError(t, report, 2, /report reads its input twice and cannot take a pipe \(\/dev\/fd\/\d+\)/);
 });

@@ -118,7 +118,7 @@ const sizeOf = (ch: CaptureChannel | undefined): number | undefined => (ch && !c
  * default meta.json's.
  */
 export function planReplay(input: Capture, settings?: { caps: Record<string, boolean>; params: Record<string, unknown> } | null): ReplayPlan {
-  if (input.kind === 'stdin') throw new InputError('replay needs a capture directory or a stream file, not standard input');
+  if (input.kind === 'stdin') throw new InputError(`replay needs a capture directory or a stream file, not ${input.path === '-' ? 'standard input' : `a pipe or device (${input.path})`}`);
   const src = input.channels.filter((c) => c.direction === 'src2dst');
   const back = new Map(input.channels.filter((c) => c.direction === 'dst2src').map((c) => [c.conn, c]));
   const index = new Map<number, IndexConnection>();

@@ -20,6 +20,7 @@ import {
   type SwitchoverAckMode,
 } from '@migwire/stream-codec';
 import { DestinationOrderReader, flushModeFor, recordedConfiguration, type FlushMode } from '@migwire/sync';
+import { InputError } from '../input-error.js';
 import { incompleteStream, notAMigrationStream, openCapture, requireStreamStart, verifyChannels } from '@migwire/capture';
 import { prepareCompression, type CodecError, type PayloadCompression } from '@migwire/stream-codec';
 import { TranscodeError } from './errors.js';
@@ -162,6 +163,8 @@ function closed(socket: Socket, timeoutMs: number): Promise<boolean> {
 export async function runTranscode(path: string, o: TranscodeOptions, progress?: (p: Progress) => void, note?: (s: string) => void): Promise<TranscodeReport> {
   const t0 = performance.now();
   const input = await openCapture(path, { migration: o.migration });
+  // The start of the recording is read twice (probed, then sent): bytes that can be read only once cannot be.
+  if (input.kind === 'stdin') throw new InputError(`transcode reads the start of its input twice and cannot take ${path === '-' ? 'standard input' : `a pipe or device (${path})`}: save the stream to a file first`);
   // Before any connection is made: a destination cannot load a stream from mid-way.
   requireStreamStart(input, 'cannot transcode: a destination QEMU needs the migration from its first byte');
   if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
