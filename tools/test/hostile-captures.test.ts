@@ -88,6 +88,27 @@ test('a multifd connection emptied (index.json restamped): check, extract and tr
   noStack(t, transcode);
 });
 
+test('a recording whose index.json says a file was not written in full (a full disk): dump notes it, check and extract fail naming it', (t) => {
+  // The recorder cut the file at a packet boundary (what it holds decodes) and said so in index.json.
+  const dir = cutMultifd('conn02', 64);
+  const indexPath = join(dir, 'index.json');
+  const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { connections: Array<{ directions: Record<string, Record<string, unknown>> }> };
+  const row = index.connections[2]!.directions['src2dst']!;
+  row['bytes_not_written'] = (row['bytes_received'] as number) - 64;
+  row['bytes_written'] = 64;
+  row['write_error'] = 'ENOSPC: no space left on device';
+  writeFileSync(indexPath, JSON.stringify(index));
+  const said = /conn02\.src2dst\.bin: index\.json says the recorder wrote 64 of \d+ bytes \(write error: ENOSPC: no space left on device\): the file ends short of what the migration sent/;
+  const dump = cli(['dump', dir, '--no-pages']);
+  t.regex(dump.stdout, new RegExp(`# note: ${said.source}`));
+  const check = cli(['check', dir]);
+  t.is(check.status, 1);
+  t.regex(check.stdout, new RegExp(`FAIL decodes +${said.source}`));
+  const extract = cli(['extract', dir, '--out', out('ram'), '--quiet']);
+  t.is(extract.status, 1);
+  t.regex(extract.stderr, new RegExp(`migwire: recording short: ${said.source}`));
+});
+
 test('extract of a capture holding a source channel that is no migration stream: exit 1, that channel named', (t) => {
   const dir = unpackedCopy(MULTIFD, 'mw-other-');
   const f = join(dir, 'conn03.src2dst.bin');

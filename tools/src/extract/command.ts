@@ -162,6 +162,7 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
     }
     if (cur.error) errors.push(cur.error.message);
   }
+  for (const s of input.shortfalls ?? []) errors.push(`${RECORDING_SHORT}${s.message}`);
   // meta.json says how many multifd channels there were: one emptied or never recorded is seen only so.
   const want = recordedConfiguration(input)?.multifdChannels;
   const have = reader.recordedMultifd().channels;
@@ -175,6 +176,9 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
 
 const NOT_APPLIED = 'not applied (the images may lack its pages): ';
 const MISSING_CHANNELS = 'channels missing: ';
+const RECORDING_SHORT = 'recording short: ';
+/** Findings about what the capture lacks, printed as they are (the others say where decoding stopped). */
+const AS_FOUND = [NOT_APPLIED, MISSING_CHANNELS, RECORDING_SHORT];
 
 /** The codec's reason a channel's first bytes are no migration stream (read only as far as that). */
 async function whyUnreadable(ch: CaptureChannel): Promise<string> {
@@ -209,7 +213,7 @@ export async function extract(path: string, o: ExtractOptions, out: Output): Pro
     out.line(`partial: the stream's start was not captured; ${p.unattributedPages} unattributed page(s), ${p.xbzrleWithoutBase} XBZRLE page(s) without a base`);
     for (const l of partialLines(p, `main channel ${midStreamText({ name: p.channel, midStream: { skipped: p.skipped } })}`)) out.err(`migwire: ${l}`);
   }
-  for (const e of report.errors) out.err(printable(`migwire: ${e.startsWith(NOT_APPLIED) || e.startsWith(MISSING_CHANNELS) ? e : `stopped early: ${e}`}`));
+  for (const e of report.errors) out.err(printable(`migwire: ${AS_FOUND.some((p) => e.startsWith(p)) ? e : `stopped early: ${e}`}`));
   // A partial image is not the RAM the destination had: like an incomplete stream, exit 1.
   return report.errors.length || p ? 1 : 0;
 }

@@ -14,6 +14,7 @@ import { ArrivalTimes } from '../chunks/arrival-times.js';
 import { CaptureError, CaptureSelectionError } from '../errors.js';
 import { readCaptureIndex, type CaptureIndex } from '../index-schema/capture-index.js';
 import { listedFiles } from '../index-schema/validate.js';
+import { recordingShortfalls } from '../index-schema/shortfalls.js';
 import { isStreamPath, plainFileAt, requirePlainFile } from '../plain-file.js';
 import { CHUNKS_FILE, connectionFileName, DIRECTIONS, parseConnectionFileName, STREAM_FILES, type Direction } from '../naming.js';
 import { channelSize, fileBytes, isGzipPath, readHead, streamBytes, type ExpectedContent } from './byte-source.js';
@@ -73,6 +74,8 @@ export interface Capture {
   openAll?(channels: CaptureChannel[]): AsyncIterable<Uint8Array>[];
   /** A pcap/pcapng input: its index and the migration chosen. */
   pcap?: PcapSelection;
+  /** Channels index.json says the recorder did not write in full (a full disk): each is a failure for check and extract. */
+  shortfalls?: Array<{ channel: string; message: string }>;
 }
 
 export interface OpenCaptureOptions {
@@ -186,5 +189,10 @@ function openDirectory(path: string, verify: boolean): Capture {
   const out: Capture = { kind: 'capture', path, channels, arrivals: hasChunks ? () => ArrivalTimes.load(chunks) : noArrivals };
   if (hasChunks) out.chunksPath = chunks;
   if (index) out.index = index;
+  const short = recordingShortfalls(index);
+  if (short.length) {
+    out.shortfalls = short.map((x) => ({ channel: channels.find((c) => c.conn === x.conn && c.direction === x.direction)?.name ?? connectionFileName(x.conn, x.direction), message: x.message }));
+    out.notices = short.map((x) => x.message);
+  }
   return out;
 }

@@ -71,6 +71,8 @@ export async function checkCapture(capture: Capture, options: CheckOptions = {})
     channels.set(c, rc);
     facts.addChannel(rc);
   }
+  // A file the recorder did not write in full fails `decodes`, even where what it holds decodes.
+  for (const s of capture.shortfalls ?? []) facts.problem(s.channel, s.message);
   const results = await decodeCapture(capture, {
     // Rules keep counts and typed arrays, never a record's bytes past onRecord.
     transientViews: true,
