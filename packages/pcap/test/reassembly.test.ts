@@ -2,7 +2,7 @@ import test from 'ava';
 import { LinkType, type StreamEvent } from '../src/index.js';
 import { collect, records } from './helpers/collect.js';
 import { Conversation } from './helpers/conversation.js';
-import { concat, pattern } from './helpers/frames.js';
+import { ACK, concat, pattern, RST } from './helpers/frames.js';
 import { chunked, writePcap } from './helpers/writers.js';
 
 const data = pattern(10_000, 3);
@@ -187,4 +187,17 @@ test('one-byte segments in reverse order are held up to the segment limit, then 
   const r = await run(c, { maxBufferedSegments: 100 });
   const holes = problems(r.events.get('0a')).filter((e) => e.kind === 'hole');
   t.deepEqual(holes[0], { kind: 'hole', offset: 0, length: n - 101, reason: 'lost' }, 'the 101st held segment declares the gap before them lost');
+});
+
+// A RST ends a connection only if a receiving stack would take it (its sequence number near the
+// stream's position); bytes captured after a connection ended are counted, never dropped silently.
+test('a RST with a sequence number far outside the stream is ignored and counted; bytes after a real RST are counted as after close', async (t) => {
+  const bogus = conv().data('c', 0, piece(0, 3000)).data('s', 0, new Uint8Array(0), { flags: RST | ACK, seq: 0xdeadbeef }).data('c', 3000, piece(3000, 6000));
+  const r = await run(bogus);
+  t.deepEqual(r.bytes.get('0a'), piece(0, 6000), 'the stream goes on past the forged RST');
+  t.like(endOf(r), { b: { ignoredResets: 1 }, a: { bytesAfterClose: 0 } });
+  const real = conv().data('c', 0, piece(0, 3000)).data('c', 3000, new Uint8Array(0), { flags: RST | ACK }).data('c', 3000, piece(3000, 6000)).data('c', 6000, piece(6000, 7000));
+  const after = await run(real);
+  t.deepEqual(after.bytes.get('0a'), piece(0, 3000), 'the stream ends at the RST');
+  t.like(after.all.filter((e) => e.kind === 'end').at(-1), { a: { bytesAfterClose: 4000, ignoredResets: 0 } });
 });

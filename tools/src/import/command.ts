@@ -51,6 +51,8 @@ export interface ImportReport {
   index: TcpProxyIndex;
   holes: ImportHole[];
   notices: string[];
+  /** Payload bytes the capture holds after a connection of the migration was reset or closed: not written. */
+  afterClose: number;
   /** The pcap file ends inside a packet: where, and how many of the migration's directions had not closed by then (their last bytes may be lost). */
   cutShort?: { fileOffset: number; openDirections: number };
 }
@@ -155,7 +157,8 @@ export async function runImport(path: string, o: ImportOptions): Promise<ImportR
   const cut = capture.pcap.index.problems.find((p) => p.kind === 'truncated-file');
   const closed = (c: ChannelConnection): boolean => c.src2dst.rstSeen || c.dst2src.rstSeen;
   const openDirections = m.connections.reduce((n, c) => n + DIRECTIONS.filter((d) => !c[d].finSeen && !closed(c)).length, 0);
-  return { index, holes, notices: capture.notices ?? [], ...(cut ? { cutShort: { fileOffset: cut.fileOffset, openDirections } } : {}) };
+  const afterClose = m.connections.reduce((n, c) => n + c.src2dst.bytesAfterClose + c.dst2src.bytesAfterClose, 0);
+  return { index, holes, notices: capture.notices ?? [], afterClose, ...(cut ? { cutShort: { fileOffset: cut.fileOffset, openDirections } } : {}) };
 }
 
 type Files = Record<Direction, DirectionFile>[];
@@ -225,7 +228,8 @@ export async function importCommand(path: string, o: ImportOptions & { quiet: bo
   const cut = r.cutShort;
   const lost = cut !== undefined && cut.openDirections > 0;
   if (r.holes.length) out.line(`import: ${o.outDir} written; ${r.holes.length} direction(s) cut at a hole`);
+  else if (r.afterClose) out.line(`import: ${o.outDir} written; ${r.afterClose} bytes captured after a connection was reset or closed were not written (see the notes)`);
   else if (lost) out.line(`import: ${o.outDir} written; the capture file is cut short at byte ${cut.fileOffset} while ${cut.openDirections} direction(s) were still open: their last bytes may be lost`);
   else out.line(`import: ${o.outDir} written, every byte of ${r.index.connection_count} connection(s)${cut ? ` (each closed before the capture file's cut at byte ${cut.fileOffset})` : ''}`);
-  return r.holes.length || lost ? 1 : 0;
+  return r.holes.length || lost || r.afterClose ? 1 : 0;
 }

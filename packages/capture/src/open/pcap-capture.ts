@@ -68,6 +68,8 @@ function notices(index: PcapIndex, m: Migration): string[] {
       if (s.midStream && s.packets > 0) out.push(`${label}: its SYN was not captured; ${midStreamNote(c, d)}`);
       if (s.missingBytes) out.push(`${label}: ${s.missingBytes} bytes missing in ${s.holes} hole(s); reading stops at the first`);
       if (s.conflicts) out.push(`${label}: ${s.conflicts} retransmission(s) with different bytes (first copy kept)`);
+      if (s.ignoredResets) out.push(`${label}: ${s.ignoredResets} RST(s) with a sequence number far outside the stream ignored (as a receiving TCP stack would)`);
+      if (s.bytesAfterClose) out.push(`${label}: ${s.bytesAfterClose} bytes captured after the connection was reset or closed were not read (the stream ends where the connection did)`);
     }
     for (const p of c.problems) {
       if (p.kind === 'open-at-end') out.push(`${connectionLabel(conn, p.direction)}: the capture ended before the stream did (no FIN after offset ${p.offset}): its end may be missing`);

@@ -160,11 +160,13 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
       yield { kind: 'connection', connection: info };
     }
     const from: Side = srcKey === conn.aKey ? 'a' : 'b';
-    if (seg.flags & TcpFlag.Fin) conn[from === 'a' ? 'aFin' : 'bFin'] = true;
-    if (seg.flags & TcpFlag.Rst) conn.rst = true;
     const direction = from === 'a' ? conn.a : conn.b;
     const peer = from === 'a' ? conn.b : conn.a;
-    if (!direction || !peer) continue;
+    if (seg.flags & TcpFlag.Fin) conn[from === 'a' ? 'aFin' : 'bFin'] = true;
+    if (!direction || !peer) {
+      if (seg.flags & TcpFlag.Rst) conn.rst = true;
+      continue;
+    }
     if (conn.ended) {
       direction.late(seg, time);
       continue;
@@ -182,6 +184,9 @@ export async function* tcpEvents(source: ByteSource, options: TcpEventOptions = 
         seg = segmentOf(p) as TcpSegment;
       }
     }
+    // A RST far from the stream's position ends nothing (a real stack ignores it): its flag is dropped.
+    if (seg.flags & TcpFlag.Rst && !direction.plausibleReset(seg)) seg = { ...seg, flags: seg.flags & ~TcpFlag.Rst };
+    if (seg.flags & TcpFlag.Rst) conn.rst = true;
     direction.push(seg, time, out, filePos);
     for (const event of out) yield { kind: 'stream', connection: conn.info.index, from, event };
     out.length = 0;

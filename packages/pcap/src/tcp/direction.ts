@@ -114,6 +114,19 @@ export class DirectionReassembler {
     return this.started && !this.released && !(seg.flags & TcpFlag.Syn) && !this.pending.first && this.cuts.length === 0 && this.offsetOf(seg.seq) === this.next;
   }
 
+  /**
+   * Could a RST from this direction's sender end the connection? Only one whose sequence number
+   * lies near the stream's position (a real stack ignores one outside its window, RFC 5961); a
+   * forged or stray one with any other number is counted and passed over.
+   */
+  plausibleReset(seg: TcpSegment): boolean {
+    if (!this.started) return true;
+    const at = this.offsetOf(seg.seq);
+    if (at >= this.next - this.maxBuffered && at <= Math.max(this.next, this.ackedTo) + this.maxBuffered) return true;
+    this.stats.ignoredResets++;
+    return false;
+  }
+
   /** Every byte up to the FIN is delivered (or declared missing). */
   get complete(): boolean {
     return this.finOffset !== undefined && this.next >= this.finOffset && !this.pending.first;
@@ -132,7 +145,11 @@ export class DirectionReassembler {
     const s = this.stats;
     s.packets++;
     s.lastTime = time;
-    s.retransmittedBytes += seg.payloadLength;
+    // Bytes past what the stream delivered came after its end: counted apart, so a reader can say so.
+    const end = this.started ? this.offsetOf(seg.seq) + seg.payloadLength : 0;
+    const beyond = Math.min(seg.payloadLength, Math.max(0, end - this.next));
+    s.bytesAfterClose += beyond;
+    s.retransmittedBytes += seg.payloadLength - beyond;
     if (seg.flags & TcpFlag.Fin) s.finSeen = true;
     if (seg.flags & TcpFlag.Rst) s.rstSeen = true;
   }

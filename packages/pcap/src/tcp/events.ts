@@ -43,6 +43,10 @@ export interface DirectionStats {
   synSeen: boolean;
   finSeen: boolean;
   rstSeen: boolean;
+  /** RSTs whose sequence number lies far outside the stream (a real TCP stack ignores them): not taken as the end. */
+  ignoredResets: number;
+  /** Payload bytes captured beyond the stream's end after the connection closed (a RST, or FINs both ways): not read. */
+  bytesAfterClose: number;
 }
 
 export function emptyStats(): DirectionStats {
@@ -59,5 +63,7 @@ export function emptyStats(): DirectionStats {
     synSeen: false,
     finSeen: false,
     rstSeen: false,
+    ignoredResets: 0,
+    bytesAfterClose: 0,
   };
 }
