@@ -37,6 +37,10 @@ const damaged: Array<[string, (m: Record<string, unknown>) => unknown, RegExp]> 
   ['a QEMU argv word a number', (m) => ({ ...m, qemu: { dst: { argv: ['-M', 7] } } }), /qemu\.dst\.argv\[1\]: expected a string, found 7/],
   ['properties null', (m) => ({ ...m, properties: null }), /properties: expected an object, found null/],
   ['tls a string', (m) => ({ ...m, tls: 'yes' }), /tls: expected false or an object, found the string "yes"/],
+  // Readers hold a capture to multifd-channels: a value QEMU would not take is no count to hold it to.
+  ['multifd-channels a string', (m) => ({ ...m, params: { 'multifd-channels': '4' } }), /params\.multifd-channels: expected an integer from 1 to 255, found the string "4"/],
+  ['multifd-channels 0', (m) => ({ ...m, params: { 'multifd-channels': 0 } }), /params\.multifd-channels: expected an integer from 1 to 255, found 0/],
+  ['multifd-channels a fraction', (m) => ({ ...m, dst_params: { 'multifd-channels': 4.5 } }), /dst_params\.multifd-channels: expected an integer from 1 to 255, found 4\.5/],
 ];
 
 for (const [what, edit, want] of damaged) {

@@ -91,3 +91,12 @@ test('a cut .gz channel file: the error says its last bytes are a gzip size fiel
   writeFileSync(gz, readFileSync(gz).subarray(0, 200));
   await t.throwsAsync(openCapture(dir), { name: 'CaptureError', message: /conn00\.src2dst\.bin\.gz: ends in a gzip size field of \d+ bytes \(modulo 4 GiB; not one, if the file was cut\), index\.json says 300008/ });
 });
+
+test('an index.json whose connections list is empty vouches for no connNN file: each is UNLISTED_FILE', async (t) => {
+  const data = Buffer.concat([QEVM, Buffer.alloc(1000, 1)]);
+  const dir = capture(data, data);
+  const indexPath = join(dir, 'index.json');
+  writeFileSync(indexPath, JSON.stringify({ ...JSON.parse(readFileSync(indexPath, 'utf8')), connections: [] }));
+  const e = await t.throwsAsync(openCapture(dir), { instanceOf: CaptureError });
+  t.is(e!.code, 'UNLISTED_FILE');
+});

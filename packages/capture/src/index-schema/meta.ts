@@ -37,6 +37,8 @@ export interface CaptureMeta {
   tls?: boolean | { terminated_by_proxy?: boolean };
 }
 
+const MULTIFD_CHANNELS: Shape<number> = { what: 'an integer from 1 to 255', test: (v): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 255 };
+
 const TLS_NOTE: Shape<boolean | JsonObject> = { what: 'false or an object', test: (v): v is boolean | JsonObject => typeof v === 'boolean' || OBJECT.test(v) };
 
 /** meta.json of capture directory `dir`, checked; undefined when there is none. */
@@ -54,6 +56,11 @@ export function readCaptureMeta(dir: string): CaptureMeta | undefined {
   const caps = f.may(root, 'caps', OBJECT, '');
   if (caps) for (const k of Object.keys(caps)) f.need(caps, k, BOOLEAN, 'caps');
   for (const k of ['params', 'dst_params', 'properties', 'globals']) f.may(root, k, OBJECT, '');
+  // Readers hold the capture to it (how many multifd channels there must be): QEMU takes 1..255.
+  for (const k of ['params', 'dst_params']) {
+    const p = root[k];
+    if (OBJECT.test(p)) f.may(p, 'multifd-channels', MULTIFD_CHANNELS, k);
+  }
   f.may(root, 'setup', ARRAY, '')?.forEach((c, i) => {
     const call = f.is(c, OBJECT, `setup[${i}]`);
     for (const k of ['side', 'command']) f.may(call, k, STRING, `setup[${i}]`);
