@@ -4,7 +4,7 @@
  * end in records or a CodecError, and the minimiser shrinks while its predicate holds.
  */
 import test from 'ava';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeMainStream } from '@migwire/stream-codec';
@@ -161,4 +161,15 @@ test('fuzz needs a subcommand, and qemu and codec take no PATH', async (t) => {
   t.is(await main(['fuzz', '--help'], help), 0);
   t.regex(help.lines.join('\n'), /fuzz mutate[\s\S]*fuzz codec[\s\S]*fuzz qemu/);
   t.true(existsSync(PRECOPY));
+});
+
+// Found by installing the packages: an installed migwire has no fixtures, and `fuzz codec` with no
+// usable seed failed with "Cannot read properties of undefined" after a worker died.
+test('fuzz codec with no usable seed is a usage error naming the seeds, before any worker starts', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mw-fuzz-noseed-'));
+  const empty = join(dir, 'empty.bin');
+  writeFileSync(empty, Buffer.alloc(0));
+  const o = new MemoryOutput();
+  t.is(await main(['fuzz', 'codec', '--seeds', empty, '--count', '5'], o), 2);
+  t.is(o.errors.join('\n'), `migwire: no usable seeds among ${empty} (each must be a stream file or capture directory with a non-empty channel)`);
 });

@@ -100,14 +100,17 @@ async function fuzzMutate(rest: string[], v: FuzzValues, out: Output): Promise<n
 }
 
 async function fuzzCodec(v: FuzzValues, out: Output): Promise<number> {
-  const specs = list(v['seeds']).map(seedSpec);
+  const given = list(v['seeds']).map(seedSpec);
+  // The default seeds are the repository's fixtures: an installed migwire has none.
+  const specs = given.length ? given : defaultSeedSpecs();
+  if (!specs.length) throw new FuzzUsageError('fuzz codec: no seeds: the bundled fixtures are not here (an installed migwire carries none); give --seeds PATH[,PATH...] (stream files or capture directories)');
   const kinds = parseKinds(v['kinds']);
   const json = v['json'] === true;
   let lastLine = 0;
   const stats = await runCodecCampaign({
     count: num(v['count'], '--count', 100_000),
     base: num(v['seed'], '--seed', 1),
-    specs: specs.length ? specs : defaultSeedSpecs(),
+    specs,
     jobs: num(v['jobs'], '--jobs', 1),
     hangMs: num(v['hang-ms'], '--hang-ms', 10_000),
     ...(kinds ? { kinds } : {}),

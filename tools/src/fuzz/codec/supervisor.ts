@@ -12,6 +12,7 @@ import { seedLabel } from '../seed.js';
 import type { MutationKind } from '../mutation.js';
 import { emptyStats, groupSeeds, mergeStats, seedFor, type CodecFinding, type CodecStats } from './campaign.js';
 import { defaultSeedSpecs, prepareSeeds, type SeedSpec } from './seeds.js';
+import { InputError } from '../../input-error.js';
 import type { WorkerInput, WorkerMessage } from './fuzz-codec-worker.js';
 
 export interface CodecCampaignOptions {
@@ -33,6 +34,8 @@ export interface CodecCampaignOptions {
 
 export async function runCodecCampaign(o: CodecCampaignOptions): Promise<CodecStats> {
   const specs = o.specs ?? defaultSeedSpecs();
+  // Workers prepare their own seeds: one without any would only die, reported as a finding.
+  if (!(await prepareSeeds(specs)).length) throw new InputError(`no usable seeds among ${specs.length ? specs.map((s) => s.path + (s.channel ? `:${s.channel}` : '')).join(', ') : 'none given'} (each must be a stream file or capture directory with a non-empty channel)`);
   const base = o.base ?? 1;
   const jobs = Math.max(1, Math.min(o.jobs ?? 1, o.count));
   const total = emptyStats();
