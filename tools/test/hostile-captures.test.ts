@@ -109,6 +109,22 @@ test('a recording whose index.json says a file was not written in full (a full d
   t.regex(extract.stderr, new RegExp(`migwire: recording short: ${said.source}`));
 });
 
+test('a multifd packet taken out of a channel (the rest intact): check fails packet-numbers naming the number left out', (t) => {
+  const dir = unpackedCopy(MULTIFD, 'mw-dropped-');
+  const file = join(dir, 'conn02.src2dst.bin');
+  const bytes = readFileSync(file);
+  const magic = Buffer.from([0x11, 0x22, 0x33, 0x44]);
+  const starts: number[] = [];
+  for (let at = bytes.indexOf(magic, 1); at > 0 && starts.length < 5; at = bytes.indexOf(magic, at + 1)) starts.push(at);
+  // The third packet goes (the init message is first; packet numbers are at byte 24 of a packet).
+  const gone = bytes.readBigUInt64BE(starts[2]! + 24);
+  writeFileSync(file, Buffer.concat([bytes.subarray(0, starts[2]!), bytes.subarray(starts[3]!)]));
+  restampIndex(dir);
+  const check = cli(['check', dir]);
+  t.is(check.status, 1, check.stderr);
+  t.regex(check.stdout, new RegExp(`FAIL packet-numbers +1 packet number between #0 and #\\d+ on no channel \\(#${gone}\\): those packets are not in the capture`));
+});
+
 test('extract of a capture holding a source channel that is no migration stream: exit 1, that channel named', (t) => {
   const dir = unpackedCopy(MULTIFD, 'mw-other-');
   const f = join(dir, 'conn03.src2dst.bin');

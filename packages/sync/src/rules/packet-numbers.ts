@@ -1,5 +1,6 @@
 /**
- * packet-numbers: multifd packet numbers increase per channel and are unique across channels.
+ * packet-numbers: multifd packet numbers increase per channel, are unique across channels, and
+ * leave no number out (one counter numbers every channel's packets).
  * QEMU 7.2 may repeat a SYNC's number on the empty packet that follows it (a race in its sender):
  * that alone is allowed. Ownership is one byte per packet number (numbers count up from 0);
  * numbers past MAX_NUMBERS are checked per channel only.
@@ -17,18 +18,41 @@ export class PacketNumbersRule extends Rule {
   #owner = new Uint8Array(1024);
   #packets = 0;
   #unchecked = 0;
+  /** 7.2's repeated numbers: each took a number its counter had already moved past, leaving one out. */
+  #repeats = 0;
 
   override observe(ch: RuleChannel, r: CodecRecord, at: number | undefined): void {
     if (r.kind !== 'multifd-packet') return;
     this.#packets++;
     const prev = this.#last.get(ch.name);
     const quirk = prev !== undefined && prev.num === r.packetNum && prev.sync && r.normalPages + r.zeroPages === 0 && r.flags === 0;
+    if (quirk) this.#repeats++;
     if (prev && r.packetNum <= prev.num && !quirk) this.fail(`packet #${r.packetNum} on ${ch.name} after #${prev.num}`, ch.name, r.offset + 24, at);
     if (prev) {
       prev.num = r.packetNum;
       prev.sync = r.sync;
     } else this.#last.set(ch.name, { num: r.packetNum, sync: r.sync });
     this.#own(ch, r.packetNum, r.offset, at);
+  }
+
+  #gaps(): { count: number; first: number[]; from: number; to: number } {
+    const o = this.#owner;
+    let max = -1;
+    let min = -1;
+    for (let n = 0; n < o.length; n++) {
+      if (o[n] === 0) continue;
+      if (min < 0) min = n;
+      max = n;
+    }
+    const from = this.facts.channels.some((c) => c.role === 'multifd' && c.midStream) ? Math.max(0, min) : 0;
+    const first: number[] = [];
+    let count = 0;
+    for (let n = from; n < max; n++) {
+      if (o[n] !== 0) continue;
+      count++;
+      if (first.length < 5) first.push(n);
+    }
+    return { count, first, from, to: max };
   }
 
   #own(ch: RuleChannel, num: U64, offset: number, at: number | undefined): void {
@@ -50,7 +74,16 @@ export class PacketNumbersRule extends Rule {
 
   protected verdict(): RuleResult {
     if (this.#packets === 0) return this.notApplicable('no multifd packets');
+    // One counter numbers every packet of every channel: a number never seen is a packet lost
+    // between source and capture (its pages are missing). From 0, unless a channel was captured
+    // mid-stream; the last packets' loss shows in sync-per-flush instead.
+    const gaps = this.#gaps();
+    if (gaps.count > this.#repeats) {
+      const first = gaps.first.map((n) => `#${n}`).join(', ');
+      return { id: this.id, status: 'fail', detail: `${gaps.count} packet number${gaps.count === 1 ? '' : 's'} between #${gaps.from} and #${gaps.to} on no channel (${first}${gaps.count > gaps.first.length ? ', ...' : ''}): those packets are not in the capture` };
+    }
     const unchecked = this.#unchecked ? ` (${this.#unchecked} numbers beyond ${MAX_NUMBERS} checked per channel only)` : '';
-    return this.pass(`${this.#packets} packets, numbers increase per channel and are unique${unchecked}`);
+    const skipped = gaps.count ? `; ${gaps.count} number${gaps.count === 1 ? '' : 's'} left out, as many as the ${this.#repeats} QEMU 7.2 sent twice` : '; none left out';
+    return this.pass(`${this.#packets} packets, numbers increase per channel and are unique${skipped}${unchecked}`);
   }
 }

@@ -4,7 +4,7 @@ import type { RuleId } from './rule.js';
 export const RULE_SUMMARIES: Readonly<Record<RuleId, string>> = {
   decodes: 'every channel decodes to its end; main ends with QEMU_VM_EOF',
   'multifd-channel-ids': 'init-message ids unique and exactly 0..N-1; N as meta.json records multifd-channels',
-  'packet-numbers': 'increase per channel, unique across channels',
+  'packet-numbers': 'increase per channel, unique across channels, none left out (one counter numbers every channel)',
   'sync-per-flush': 'each MULTIFD_FLUSH on main (each RAM EOS before 8.0) matched by one SYNC on every channel',
   'round-order': 'in a page\'s last round, no two copies on different channels that could land out of order (rounds counted per channel by SYNC)',
   'no-multifd-after-postcopy': 'nothing on multifd, not even a SYNC, once POSTCOPY_LISTEN arrived',
