@@ -49,6 +49,7 @@ export type { PcapSelection } from './open/pcap-capture.js';
 export { pcapConnectionTimes, type PcapConnectionTimes } from './open/pcap-times.js';
 export {
   createOutputStream,
+  makeDirs,
   openOutputFile,
   OutputError,
   prepareOutputDir,

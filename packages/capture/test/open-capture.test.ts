@@ -4,11 +4,12 @@
  * reported as a CaptureError naming the file.
  */
 import test from 'ava';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { CaptureError, openCapture } from '../src/index.js';
+import { CaptureError, makeDirs, openCapture, OutputError, prepareOutputDir } from '../src/index.js';
 import { collect, FIXTURES, scratch } from './paths.js';
 
 const STREAM_GZ = join(FIXTURES, '10.0-precopy-file', 'stream.bin.gz');
@@ -107,4 +108,14 @@ test('a missing path, an empty directory and a broken index.json are CaptureErro
   writeFileSync(join(broken, 'stream.bin'), streamBytes());
   writeFileSync(join(broken, 'index.json'), '{ not json');
   t.is((await t.throwsAsync(openCapture(broken), { instanceOf: CaptureError, message: /index\.json: not JSON/ }))?.path, join(broken, 'index.json'));
+});
+
+// Node's recursive mkdir loops for ever under /proc (mkdir says ENOENT below a folder that
+// exists); every command's output folder is made by makeDirs/prepareOutputDir instead.
+test('an output folder under /proc is an OutputError at once, not a hang', (t) => {
+  const e = t.throws(() => prepareOutputDir('/proc/migwire-no-such/out'), { instanceOf: OutputError });
+  t.regex(e!.message, /cannot create the output folder \/proc\/migwire-no-such\/out: ENOENT/);
+  const dir = join(mkdtempSync(join(tmpdir(), 'mw-mkdirs-')), 'a', 'b', 'c');
+  makeDirs(dir);
+  t.true(statSync(dir).isDirectory(), 'several levels made');
 });

@@ -1,5 +1,6 @@
 /** `migwire fuzz mutate | codec | qemu`: fixtures from real streams, our codec's robustness, QEMU's loader. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeDirs } from '@migwire/capture';
 import { join } from 'node:path';
 import type { Output } from '../cli-io.js';
 import { runCodecCampaign } from '../fuzz/codec/supervisor.js';
@@ -124,7 +125,7 @@ async function fuzzCodec(v: FuzzValues, out: Output): Promise<number> {
   if (json) out.line(JSON.stringify(stats));
   else for (const l of codecReportLines(stats)) out.line(l);
   if (typeof v['out'] === 'string') {
-    mkdirSync(v['out'], { recursive: true });
+    makeDirs(v['out']);
     writeFileSync(join(v['out'], 'codec-report.json'), JSON.stringify(stats, null, 2) + '\n');
   }
   return stats.findings.length ? 1 : 0;

@@ -5,7 +5,7 @@
  * already holds something is refused unless the caller allows it (--force).
  */
 import { closeSync, constants, createWriteStream, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync, type WriteStream } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CaptureError } from '../errors.js';
 
 /** An output file or folder that cannot be created as asked (exists, is a link, not a folder). */
@@ -29,6 +29,19 @@ export interface OutputFileOptions {
 const errno = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
 /**
+ * `mkdir -p`, one level at a time: Node's `recursive` mode loops for ever where the kernel says
+ * ENOENT under a folder that exists (anything below /proc); here that is an error with the path.
+ */
+export function makeDirs(dir: string, mode?: number): void {
+  const missing: string[] = [];
+  for (let at = resolve(dir); lstatSync(at, { throwIfNoEntry: false }) === undefined; at = dirname(at)) {
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  for (const d of missing.reverse()) mkdirSync(d, mode !== undefined ? { mode } : {});
+}
+
+/**
  * Make `dir` ready to take output: created (with parents) when missing; an existing folder must
  * be empty unless `force`. A link in place of the folder itself is refused.
  */
@@ -39,7 +52,7 @@ export function prepareOutputDir(dir: string, o: { force?: boolean; mode?: numbe
   } catch (e) {
     if (errno(e) !== 'ENOENT') throw new OutputError(`${dir}: ${(e as Error).message}`, dir, { cause: e });
     try {
-      mkdirSync(dir, { recursive: true, ...(o.mode !== undefined ? { mode: o.mode } : {}) });
+      makeDirs(dir, o.mode);
     } catch (e2) {
       throw new OutputError(`cannot create the output folder ${dir}: ${(e2 as Error).message}`, dir, { cause: e2 });
     }

@@ -30,8 +30,7 @@
  */
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { writeOutputFile } from '@migwire/capture';
+import { makeDirs, writeOutputFile } from '@migwire/capture';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate, type TlsOptions } from 'node:tls';
@@ -243,7 +242,7 @@ export function generateTlsCredentials(options: TlsCredentialsOptions = {}): Tls
  * only the server files, a client only the client files).
  */
 export function writeQemuTlsDir(dir: string, creds: TlsCredentials, o: { replace?: boolean } = {}): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDirs(dir, 0o700);
   const files: [string, string, number][] = [
     [QEMU_TLS_FILES.caCert, creds.caCert, 0o644],
     [QEMU_TLS_FILES.serverCert, creds.serverCert, 0o644],

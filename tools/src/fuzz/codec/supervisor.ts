@@ -3,7 +3,8 @@
  * hangMs is stopped, its input recorded as a hang, and a new worker goes on after it. Findings'
  * inputs are rebuilt from their seed numbers and written out.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeDirs } from '@migwire/capture';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
@@ -122,7 +123,7 @@ async function runRange(specs: SeedSpec[], from: number, to: number, base: numbe
  * folder, rebuild each finding's input from its seed number and write it with findings.json.
  */
 async function describeFindings(specs: SeedSpec[], base: number, findings: CodecFinding[], kinds: MutationKind[] | undefined, dir: string | undefined): Promise<void> {
-  if (dir) mkdirSync(dir, { recursive: true });
+  if (dir) makeDirs(dir);
   const seeds = await prepareSeeds(specs);
   const groups = groupSeeds(seeds);
   const out = findings.map((f, i) => {

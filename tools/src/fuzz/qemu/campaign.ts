@@ -3,7 +3,8 @@
  * destination and classified. Crashing and hanging inputs are kept (as mutated and minimised)
  * with a one-line reproduction; every outcome is appended to results.jsonl as it comes.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { makeDirs } from '@migwire/capture';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { qemuBinary, type QemuVersion } from '@migwire/qemu';
@@ -71,7 +72,7 @@ export async function runQemuCampaign(o: QemuCampaignOptions): Promise<QemuCampa
   if (!o.seeds.length) throw new Error('no seeds');
   const dir = resolve(o.outDir);
   const keepDir = join(dir, 'findings');
-  mkdirSync(keepDir, { recursive: true });
+  makeDirs(keepDir);
   const results = join(dir, 'results.jsonl');
   writeFileSync(results, '');
   const current = join(dir, 'current.bin');
