@@ -394,3 +394,23 @@ test('recordedTlsTerminated: index.json transport tls-terminated, else the meta.
   t.true(recordedTlsTerminated(noted));
   t.false(recordedTlsTerminated(join(noted, 'missing')));
 });
+
+// Found by a sweep: a destination answering with bytes that are no return path was "accepted".
+test('a destination whose return path does not decode: failed, the decode error named, on stderr too', async (t) => {
+  const dir = makeCapture([{ src: bytes(200_000, 1, QEVM) }]);
+  const dst = new FakeDestination((s) => {
+    s.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    s.on('data', () => undefined);
+    s.on('end', () => s.end());
+  });
+  const target = await dst.start();
+  try {
+    const o = new MemoryOutput();
+    const code = await main_(['replay', dir, '--target', `127.0.0.1:${target.port}`, '--quiet', '--idle-timeout', '500'], o);
+    t.is(code, 1);
+    t.regex(o.lines.join('\n'), /replay: failed: the destination's return path on main does not decode: .*UNKNOWN_RP_MESSAGE/);
+    t.regex(o.errors.join('\n'), /^migwire: replay failed: the destination's return path on main does not decode/m);
+  } finally {
+    await dst.close();
+  }
+});

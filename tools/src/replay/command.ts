@@ -5,7 +5,7 @@
  */
 import { openCapture } from '@migwire/capture';
 import type { Output } from '../cli-io.js';
-import { bytesHuman } from '../format/human.js';
+import { bytesHuman, printable } from '../format/human.js';
 import { InputError } from '../input-error.js';
 import { setupDestinationFromCapture } from '../replay/destination.js';
 import { replayCapture } from '../replay/replay.js';
@@ -81,5 +81,7 @@ export async function replay(path: string, o: ReplayCommandOptions, out: Output)
   const report = await replayCapture(capture, { ...opts, target, ...(quiet ? {} : { onProgress: (p: ReplayProgress) => out.err(progressLine(p)) }) });
   if (json) out.line(JSON.stringify(report));
   else for (const l of formatReplayReport(report)) out.line(l);
+  // The report is on stdout; the reason it failed is also the error line every command gives.
+  if (!report.ok) out.err(printable(`migwire: replay failed: ${report.reason ?? report.failure?.reason ?? 'unknown'}`));
   return report.ok ? 0 : 1;
 }

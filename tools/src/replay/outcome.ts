@@ -49,7 +49,8 @@ export function connectionReport(l: Live, recorded: ReturnPathLog | undefined): 
 
 /**
  * With QMP, QEMU's status decides. Without, a replay is accepted when every byte went out, no
- * connection failed and the destination's SHUT (when it sent one) says 0.
+ * connection failed, what came back on the return path decodes, and the destination's SHUT (when
+ * it sent one) says 0.
  */
 export function judge(
   connections: ReplayConnectionReport[],
@@ -62,6 +63,9 @@ export function judge(
     if (destination.status === 'completed') return { outcome: 'completed', reason: null };
     return { outcome: 'failed', reason: destination.errorDesc ? `destination QEMU: ${destination.errorDesc}` : (failure?.reason ?? `destination status ${destination.status ?? 'unknown'}`) };
   }
+  // QEMU's own return path always decodes: bytes that do not are no destination that took the stream.
+  const garbled = connections.find((c) => c.returnPath?.receivedError);
+  if (garbled) return { outcome: 'failed', reason: failure?.reason ?? `the destination's return path on ${garbled.name} does not decode: ${garbled.returnPath!.receivedError}` };
   const everythingSent = connections.every((c) => c.bytesSent === c.bytesToSend && c.error === null);
   const shut = connections.map((c) => c.returnPath?.shutStatus ?? null).find((x) => x !== null) ?? null;
   if (!failure && everythingSent && (shut === null || shut === 0)) return { outcome: 'accepted', reason: null };

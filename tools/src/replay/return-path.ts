@@ -7,8 +7,11 @@ import { isCodecError, ReturnPathDecoder, type ReturnPathRecord } from '@migwire
 import { describe } from '../format/human.js';
 import type { ReturnPathComparison, ReturnPathMessageSummary } from './types.js';
 
-/** Summaries kept per side; a return path has a few messages per page request at most. */
-const MAX_KEPT = 1_000_000;
+/**
+ * Summaries kept per side (about 200 bytes each); a return path has a few messages per page
+ * request at most. Past it messages are counted only, so a flooding destination costs no memory.
+ */
+const MAX_KEPT = 100_000;
 
 /** Decodes one side incrementally and keeps a one-line summary per message. */
 export class ReturnPathLog {
