@@ -158,7 +158,9 @@ export async function runImport(path: string, o: ImportOptions): Promise<ImportR
   const closed = (c: ChannelConnection): boolean => c.src2dst.rstSeen || c.dst2src.rstSeen;
   const openDirections = m.connections.reduce((n, c) => n + DIRECTIONS.filter((d) => !c[d].finSeen && !closed(c)).length, 0);
   const afterClose = m.connections.reduce((n, c) => n + c.src2dst.bytesAfterClose + c.dst2src.bytesAfterClose, 0);
-  return { index, holes, notices: capture.notices ?? [], afterClose, ...(cut ? { cutShort: { fileOffset: cut.fileOffset, openDirections } } : {}) };
+  const notices = [...(capture.notices ?? [])];
+  if (chunks.untimed) notices.push(`${chunks.untimed} chunk(s) came in packets without a timestamp (pcapng Simple Packet Blocks): chunks.csv gives them time 0`);
+  return { index, holes, notices, afterClose, ...(cut ? { cutShort: { fileOffset: cut.fileOffset, openDirections } } : {}) };
 }
 
 type Files = Record<Direction, DirectionFile>[];

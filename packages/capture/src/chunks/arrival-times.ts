@@ -30,6 +30,8 @@ export class ArrivalTimes {
 
   /** Record that captured byte `offset` onwards of `conn`/`dir` arrived at `time` (rows in file order). */
   add(conn: number, dir: Direction, offset: number, time: number): void {
+    // A packet without a timestamp (pcapng Simple Packet Block): its bytes take the previous time.
+    if (!Number.isFinite(time)) return;
     const key = `${conn}.${dir}`;
     let s = this.byStream.get(key);
     if (!s) this.byStream.set(key, (s = { offsets: [], times: [] }));

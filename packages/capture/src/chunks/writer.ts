@@ -45,8 +45,16 @@ export class ChunksWriter {
   }
 
   /** One recv(): `len` bytes of connection `conn`, direction `dir`, starting at `offset`, at time `t` (s). */
+  /** Rows written with time 0 because their time was unknown (packets without a timestamp). */
+  untimed = 0;
+
   row(t: number, conn: number, dir: Direction, offset: number, len: number): void {
     if (this.error !== null) return void this.seq++;
+    // Never a row the reader refuses: an unknown time (NaN) is written as 0, and counted.
+    if (!Number.isFinite(t)) {
+      this.untimed++;
+      t = 0;
+    }
     this.used += this.pending.write(`${this.seq++},${t.toFixed(6)},${conn},${dir},${offset},${len}\n`, this.used, 'latin1');
     if (this.used >= ROW_FLUSH_BYTES) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), ROW_FLUSH_MS);

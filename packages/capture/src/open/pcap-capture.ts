@@ -145,7 +145,9 @@ async function* skippingBytes(path: string, c: ChannelConnection, ch: CaptureCha
 }
 
 /** Arrival time of every captured byte of the migration, seconds since its first packet. */
-async function arrivalTimes(source: OpenSource, index: PcapIndex, m: Migration): Promise<ArrivalTimes> {
+/** Arrival times from the packet timestamps; undefined when packets carry none (pcapng Simple Packet Blocks). */
+async function arrivalTimes(source: OpenSource, index: PcapIndex, m: Migration): Promise<ArrivalTimes | undefined> {
+  if (!Number.isFinite(m.start)) return undefined;
   const times = new ArrivalTimes();
   // Times are added per captured byte; a channel whose decoding starts further in counts from there.
   m.connections.forEach((c, conn) =>
@@ -216,7 +218,7 @@ export async function openPcapCapture(path: string, migration?: number): Promise
     const streams = fanOut(tcpEvents(source(), { select: (i) => indexes.has(i) }), targets, (e) => readFailure(path, e));
     return streams.map((s, i) => (wanted[i]!.midStream ? skipBytes(s, wanted[i]!.midStream!.skipped) : s));
   };
-  let times: Promise<ArrivalTimes> | undefined;
+  let times: Promise<ArrivalTimes | undefined> | undefined;
   return {
     kind: 'pcap',
     path,
