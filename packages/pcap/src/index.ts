@@ -25,7 +25,7 @@ export {
 export { type IndexOptions, indexCapture } from './discovery/index-capture.js';
 export { directionSide, readDirection, streamExtents } from './discovery/read-direction.js';
 export { MAX_EXTENT_RUNS, readExtents, type ReadRun, RunReader, SkippedBytes, StreamExtents } from './discovery/extents.js';
-export { MAX_IGNORED_DESCRIBED } from './discovery/group-migrations.js';
+export { MAX_IGNORED_DESCRIBED, MAX_MIGRATION_CONNECTIONS } from './discovery/group-migrations.js';
 export type {
   CaptureIndex,
   CaptureProblem,

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { MultifdDecoder, type U64 } from '@migwire/stream-codec';
-import { type ChannelConnection, type Direction, indexCapture, LinkType, MAX_IGNORED_DESCRIBED, readDirection } from '../src/index.js';
+import { type ChannelConnection, type Direction, indexCapture, LinkType, MAX_IGNORED_DESCRIBED, MAX_MIGRATION_CONNECTIONS, readDirection } from '../src/index.js';
 import { Conversation } from './helpers/conversation.js';
 import { concat, ethernet, ipPacket, pattern, SYN } from './helpers/frames.js';
 import { chunked, type PcapRecord, writePcap } from './helpers/writers.js';
@@ -194,3 +194,14 @@ test('a port scan (thousands of SYN-only connections) is counted in full but des
 function synOnly(i: number): Uint8Array {
   return ipPacket({ src: SRC, dst: DST, sport: 20000 + i, dport: 1 + (i % 1000), seq: i, ack: 0, flags: SYN });
 }
+
+test('a flood of connections to a migration\'s destination: the first MAX_MIGRATION_CONNECTIONS join it, the rest are ignored', async (t) => {
+  const conns: Scripted[] = [{ port: 30000, up: mainBytes, at: 100 }];
+  const n = MAX_MIGRATION_CONNECTIONS + 20;
+  for (let i = 1; i < n; i++) conns.push({ port: 30000 + i, up: multifdBytes(i % 200), at: 100 });
+  const index = await indexCapture(chunked(capture(conns)));
+  t.is(index.migrations.length, 1);
+  t.is(index.migrations[0]!.connections.length, MAX_MIGRATION_CONNECTIONS);
+  t.is(index.ignoredCount, n - MAX_MIGRATION_CONNECTIONS);
+  t.is(index.migrations[0]!.connections[0]!.role, 'main', 'main, which came first, is in');
+});

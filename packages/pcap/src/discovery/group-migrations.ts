@@ -30,25 +30,34 @@ const OPENS_MAIN: ReadonlySet<ChannelRole> = new Set(['main', 'tls']);
 /** Ignored connections described one by one; past this many only their count is kept. */
 export const MAX_IGNORED_DESCRIBED = 1000;
 
+/**
+ * Connections one migration may hold: main, up to 255 multifd channels (QEMU's limit), the preempt
+ * and recovery channels, with room to spare. Past it a connection to the same destination is
+ * ignored, so a flood of them costs no file or decoder per connection.
+ */
+export const MAX_MIGRATION_CONNECTIONS = 300;
+
 export function groupMigrations(facts: ConnectionFacts[]): { migrations: Migration[]; ignored: ChannelConnection[]; ignoredCount: number } {
   const channels = facts.map(toChannel);
   const migrations: Migration[] = [];
   const byStart = [...channels].sort((x, y) => start(x) - start(y) || x.index - y.index);
+  const full = new Set<ChannelConnection>();
   for (const c of byStart) {
     if (!OPENING_ROLES.has(c.role)) continue;
     const m = migrations.find((g) => sameEndpoint(g.destination, c.dst) && start(c) <= g.end);
-    if (m) add(m, c);
-    else migrations.push({ id: migrations.length, destination: c.dst, start: start(c), end: end(c), connections: [c] });
+    if (!m) migrations.push({ id: migrations.length, destination: c.dst, start: start(c), end: end(c), connections: [c] });
+    else if (m.connections.length < MAX_MIGRATION_CONNECTIONS) add(m, c);
+    else full.add(c);
   }
   const ignored: ChannelConnection[] = [];
   let ignoredCount = 0;
   for (const c of byStart) {
-    if (OPENING_ROLES.has(c.role)) continue;
+    if (OPENING_ROLES.has(c.role) && !full.has(c)) continue;
     const m =
       migrations.find((g) => sameEndpoint(g.destination, c.dst) && start(c) <= g.end && end(c) >= g.start) ??
       // After a migration's main closed, a headerless connection to its destination is main reconnecting.
       [...migrations].reverse().find((g) => sameEndpoint(g.destination, c.dst) && g.start <= start(c) && c.src2dst.bytes > 0 && g.connections.some((x) => OPENS_MAIN.has(x.role) && closedBefore(x, start(c))));
-    if (m) add(m, c);
+    if (m && m.connections.length < MAX_MIGRATION_CONNECTIONS && !full.has(c)) add(m, c);
     else if (ignoredCount++ < MAX_IGNORED_DESCRIBED) ignored.push(c);
   }
   for (const m of migrations) {
