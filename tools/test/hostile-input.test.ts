@@ -141,6 +141,7 @@ test('unknown names are usage errors listing the names present', (t) => {
   mkdirSync(at('x-block-existing'));
   expectError(t, cli(['extract', PRECOPY, '--out', at('x-block-existing'), '--block', 'pc.ram', '--block', 'nosuch', '--quiet']), 2, /no such RAM block/);
   t.deepEqual(readdirSync(at('x-block-existing')), [], 'an empty folder given stays, empty');
+  expectError(t, cli(['fuzz', 'mutate', PRECOPY, '--count', '2', '--out', at('fz-empty'), '--kinds', '']), 2, /--kinds names no mutation kind \(kinds: /);
   expectError(t, cli(['fuzz', 'mutate', PRECOPY, '--count', '2', '--out', at('fz'), '--kinds', 'multifd-init-id']), 2, /--kinds multifd-init-id: none applies to a main seed \(kinds for it: section-id/);
 });
 

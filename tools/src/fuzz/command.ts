@@ -37,6 +37,7 @@ function num(v: FuzzValues[string], name: string, dflt: number): number {
 export function parseKinds(v: FuzzValues[string]): MutationKind[] | undefined {
   if (v === undefined) return undefined;
   const list = (Array.isArray(v) ? v : [String(v)]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  if (!list.length) throw new FuzzUsageError(`--kinds names no mutation kind (kinds: ${Object.keys(MUTATION_KINDS).join(', ')})`);
   const bad = list.filter((k) => !isMutationKind(k));
   if (bad.length) throw new FuzzUsageError(`unknown mutation kind ${bad.join(', ')} (kinds: ${Object.keys(MUTATION_KINDS).join(', ')})`);
   return list as MutationKind[];
