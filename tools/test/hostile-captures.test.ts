@@ -125,6 +125,17 @@ test('a multifd packet taken out of a channel (the rest intact): check fails pac
   t.regex(check.stdout, new RegExp(`FAIL packet-numbers +1 packet number between #0 and #\\d+ on no channel \\(#${gone}\\): those packets are not in the capture`));
 });
 
+test('extract of a postcopy capture whose preempt channel was emptied: exit 1, the requested page never brought named', (t) => {
+  const dir = unpackedCopy(join(FIXTURES, '11.1-multifd4-postcopy-preempt'), 'mw-preempt-');
+  writeFileSync(join(dir, 'conn05.src2dst.bin'), Buffer.alloc(0));
+  restampIndex(dir);
+  const r = cli(['extract', dir, '--out', out('ram'), '--quiet']);
+  t.is(r.status, 1, r.stderr);
+  noStack(t, r);
+  t.regex(r.stderr, /migwire: pages missing: request for "pc\.ram" \+0x[0-9a-f]+ never answered by a page/);
+  t.is(cli(['extract', join(FIXTURES, '11.1-multifd4-postcopy-preempt'), '--out', out('ram'), '--quiet']).status, 0, 'the intact capture extracts');
+});
+
 test('extract of a capture holding a source channel that is no migration stream: exit 1, that channel named', (t) => {
   const dir = unpackedCopy(MULTIFD, 'mw-other-');
   const f = join(dir, 'conn03.src2dst.bin');

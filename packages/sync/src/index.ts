@@ -50,6 +50,7 @@ export { decideSwitchover, type HoldReason, type SwitchoverDecision, type Switch
 export { checkCapture, recordedConfiguration, type CheckOptions, type CheckReport } from './rules/check-capture.js';
 export { LiveChecker, type LiveViolation } from './rules/live-checker.js';
 export { createRules, type RuleSet } from './rules/all-rules.js';
+export { PageRequestsServedRule } from './rules/page-requests-served.js';
 export { RULE_SUMMARIES } from './rules/rule-summaries.js';
 export { StreamFacts, type RecordedConfiguration, type StreamPoint } from './rules/facts.js';
 export { Rule, type ChannelEnd, type RuleChannel, type RuleId, type RuleResult, type RuleStatus, type Violation } from './rules/rule.js';

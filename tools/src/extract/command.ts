@@ -12,6 +12,7 @@ import { DestinationOrderReader, recordedConfiguration } from '@migwire/sync';
 import { nameList, UsageError } from '../errors/usage-error.js';
 import { incompleteStream } from '@migwire/capture';
 import { ImageLimitError, MappedRamRegion, RamImages, type BlockSummary } from '../extract/ram-images.js';
+import { PageRequests } from '../extract/page-requests.js';
 
 const ROLE_TEXT: Partial<Record<string, string>> = { other: 'not a migration stream', empty: 'empty', tls: 'TLS-encrypted' };
 import { bytesHuman, printable } from '../format/human.js';
@@ -70,6 +71,7 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   // Pages are written as they come: no copy of decompressed multifd pages needed.
   // Each main record is applied before the next is read: main read buffers are reused once no queued write holds them.
   const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true, mainBuffersInUse: (b) => images.inUse(b) });
+  const requests = new PageRequests(chans);
   let listed = false;
   let namesChecked = false;
   const refuseUnknownBlocks = async (): Promise<void> => {
@@ -105,6 +107,7 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
       }
       const r = e.record;
       last = r;
+      requests.main(r);
       if (r.kind === 'eof' && r.depth === 0) ended = true;
       // The block list (MEM_SIZE) is read: a --block that names none is refused before more is written.
       if (r.kind === 'ram-block') listed = true;
@@ -155,6 +158,7 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   if (preempt) {
     const cur = new ChannelCursor<MainRecord>(preempt, new MainStreamDecoder({ channel: preempt.name, start: 'ram', ramBlocks: reader.ramBlocks }));
     for (let r = await cur.next(); r; r = await cur.next()) {
+      requests.preempt(r);
       if (r.kind === 'ram-page') images.writePage(r.block, r.pageOffset, r.data, true);
       else if (r.kind === 'ram-zero') images.zeroPage(r.block, r.pageOffset, r.fill);
       const wait = images.ready();
@@ -163,6 +167,9 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
     if (cur.error) errors.push(cur.error.message);
   }
   for (const s of input.shortfalls ?? []) errors.push(`${RECORDING_SHORT}${s.message}`);
+  // A page the destination asked for that no channel brought: the images lack it (a preempt channel cut short).
+  const unserved = await requests.unserved();
+  if (unserved) errors.push(`${PAGES_MISSING}${unserved}`);
   // meta.json says how many multifd channels there were: one emptied or never recorded is seen only so.
   const want = recordedConfiguration(input)?.multifdChannels;
   const have = reader.recordedMultifd().channels;
@@ -177,8 +184,9 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
 const NOT_APPLIED = 'not applied (the images may lack its pages): ';
 const MISSING_CHANNELS = 'channels missing: ';
 const RECORDING_SHORT = 'recording short: ';
+const PAGES_MISSING = 'pages missing: ';
 /** Findings about what the capture lacks, printed as they are (the others say where decoding stopped). */
-const AS_FOUND = [NOT_APPLIED, MISSING_CHANNELS, RECORDING_SHORT];
+const AS_FOUND = [NOT_APPLIED, MISSING_CHANNELS, RECORDING_SHORT, PAGES_MISSING];
 
 /** The codec's reason a channel's first bytes are no migration stream (read only as far as that). */
 async function whyUnreadable(ch: CaptureChannel): Promise<string> {
