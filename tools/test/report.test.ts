@@ -7,7 +7,7 @@ import type { ReportAnalysis } from '@migwire/report';
 import { openCapture } from '@migwire/capture';
 import { checkCapture } from '@migwire/sync';
 import { main, MemoryOutput } from '../src/index.js';
-import { FIXTURES } from './paths.js';
+import { FIXTURES, unpackedCopy } from './paths.js';
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const o = new MemoryOutput();
@@ -100,4 +100,15 @@ test('report refuses a QMP transcript that is not a plain file, naming it; --out
   t.is(readFileSync(victim, 'utf8'), 'keep me', 'the link target is untouched');
   t.false(lstatSync(out).isSymbolicLink());
   t.regex(readFileSync(out, 'utf8'), /^<!doctype html>/);
+});
+
+// Found by a sweep: bytes were placed on the timeline per read chunk, at the chunk's first
+// arrival time, so gzip files (other chunk sizes) gave another bandwidth and switchover verdict.
+test('report of a capture with gzipped channel files equals the report of the same files unpacked', async (t) => {
+  const gz = join(FIXTURES, '10.0-multifd4-zlib');
+  const plain = unpackedCopy(gz, 'mw-report-plain-');
+  const a = JSON.parse((await run('report', gz, '--json')).out) as ReportAnalysis;
+  const b = JSON.parse((await run('report', plain, '--json')).out) as ReportAnalysis;
+  t.deepEqual(a.timeline, b.timeline);
+  t.deepEqual(a.switchover, b.switchover);
 });

@@ -66,6 +66,37 @@ export class ArrivalTimes {
   }
 
   /** Every chunk of `conn`/`dir` in captured-byte offsets (from the first captured byte); undefined when none. */
+  /**
+   * Bytes [offset, offset + length) of a stream split where their arrival time changes: [time,
+   * bytes] pieces, in order (one piece, time undefined, when the stream has no times). Lets a
+   * reader that sees large read chunks place each byte at its own arrival time.
+   */
+  *pieces(conn: number, dir: Direction, offset: number, length: number): Generator<[number | undefined, number]> {
+    const key = `${conn}.${dir}`;
+    const s = this.byStream.get(key);
+    if (!s || s.offsets.length === 0) {
+      yield [undefined, length];
+      return;
+    }
+    const origin = this.origins.get(key) ?? 0;
+    let at = offset;
+    const end = offset + length;
+    while (at < end) {
+      const captured = at + origin;
+      let lo = 0;
+      let hi = s.offsets.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (s.offsets[mid]! <= captured) lo = mid;
+        else hi = mid - 1;
+      }
+      const next = lo + 1 < s.offsets.length ? s.offsets[lo + 1]! - origin : Infinity;
+      const to = Math.min(end, next > at ? next : end);
+      yield [s.times[lo], to - at];
+      at = to;
+    }
+  }
+
   runs(conn: number, dir: Direction): ArrivalRuns | undefined {
     return this.byStream.get(`${conn}.${dir}`);
   }

@@ -214,7 +214,9 @@ export async function collect(capture: Capture, arrivals: ArrivalTimes | undefin
     try {
       // Plain files by positioned synchronous reads (no stream machinery; see channelBytes).
       for await (const chunk of channelBytes(ch)) {
-        timeline.addBytes(ch.name, xOf(ch, summary.bytes), chunk.length, ch.direction === 'src2dst');
+        // Each byte at its own arrival time: a read chunk (128 KiB, or a gzip stream's) spans many arrivals.
+        if (arrivals) for (const [t, n] of arrivals.pieces(ch.conn, ch.direction, summary.bytes, chunk.length)) timeline.addBytes(ch.name, t, n, ch.direction === 'src2dst');
+        else timeline.addBytes(ch.name, xOf(ch, summary.bytes), chunk.length, ch.direction === 'src2dst');
         summary.bytes += chunk.length;
         dec?.write(chunk, onRecord);
       }
