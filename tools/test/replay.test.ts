@@ -414,3 +414,24 @@ test('a destination whose return path does not decode: failed, the decode error 
     await dst.close();
   }
 });
+
+// Found by a sweep: a destination that stopped reading kept replay waiting for the whole --timeout.
+test('a destination that stops reading: failed once nothing has gone out for the stall timeout, the waiting bytes named', async (t) => {
+  const dir = makeCapture([{ src: bytes(30_000_000, 1, QEVM) }]);
+  const held: import('node:net').Socket[] = [];
+  const dst = new FakeDestination((s) => {
+    held.push(s);
+    s.pause();
+  });
+  const target = await dst.start();
+  try {
+    const t0 = performance.now();
+    const r = await replayCapture(dir, { target, stallTimeoutMs: 500, timeoutMs: 60_000 });
+    t.is(r.outcome, 'failed');
+    t.regex(r.reason ?? '', /the destination read nothing more for 500 ms: connection 0 \(main\) has \d+ bytes waiting after \d+ sent/);
+    t.true(performance.now() - t0 < 30_000, 'well before the overall timeout');
+  } finally {
+    for (const s of held) s.destroy(); // a paused socket never reads the close
+    await dst.close();
+  }
+});

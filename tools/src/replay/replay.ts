@@ -180,8 +180,22 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
     let sentAll = false;
     let idle = false;
     void allSent.then(() => (sentAll = true));
+    // A destination that stopped reading: bytes wait in a send queue and none go out.
+    const stallMs = o.stallTimeoutMs ?? 60_000;
+    let sentBefore = -1;
+    let sendProgressAt = performance.now();
     for (;;) {
       if (failure) break;
+      const sentNow = lives.reduce((n, l) => n + (l.sender?.sent ?? 0), 0);
+      if (sentNow !== sentBefore) {
+        sentBefore = sentNow;
+        sendProgressAt = performance.now();
+      }
+      const stuck = sentAll ? undefined : lives.find((l) => l.sender && l.sender.stuck > 0);
+      if (stuck && performance.now() - sendProgressAt > stallMs) {
+        fail(`the destination read nothing more for ${stallMs} ms: connection ${stuck.plan.id} (${stuck.plan.name}) has ${stuck.sender!.stuck} bytes waiting after ${stuck.sender!.sent} sent`);
+        break;
+      }
       if (performance.now() > deadline) {
         timedOut = true;
         fail(`timed out after ${o.timeoutMs ?? 300_000} ms`);

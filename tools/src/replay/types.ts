@@ -29,6 +29,8 @@ export interface ReplayOptions {
   force?: boolean;
   /** Without QMP: stop once everything is sent and nothing moved for this long (ms). Default 5000. */
   idleTimeoutMs?: number;
+  /** While bytes wait to be sent: fail when the destination has taken none for this long (default 60 s, as transcode). */
+  stallTimeoutMs?: number;
   /** Give up after this long (ms). Default 300000. */
   timeoutMs?: number;
   /** With QMP: poll interval for query-migrate (ms). Default 50. */
