@@ -272,3 +272,21 @@ test('a truncated recording: exit 1 with the decode error (code, channel, byte o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// Found by a sweep: a destination resetting main while the multifd channels were being opened
+// surfaced as a bare "migwire: read ECONNRESET", naming no channel.
+test('a destination that resets each connection as it accepts it: DESTINATION_CLOSED naming the channel', async (t) => {
+  const { createServer } = await import('node:net');
+  const server = createServer((s) => s.resetAndDestroy());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  try {
+    for (let i = 0; i < 3; i++) {
+      const o = new MemoryOutput();
+      t.is(await main(['transcode', PRECOPY, '--target', `127.0.0.1:${port}`, '--channels', '2', '--quiet'], o), 1);
+      t.regex(o.errors.join('\n'), /^migwire: (the destination closed the channel after \d+ bytes: .*ECONNRESET \(DESTINATION_CLOSED\) on (main|multifd \d) at byte \d+|cannot connect to 127\.0\.0\.1:\d+: .* \(CONNECT_FAILED\))$/);
+    }
+  } finally {
+    server.close();
+  }
+});

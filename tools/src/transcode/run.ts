@@ -199,21 +199,25 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   let rp: ReturnPathReader | undefined;
   if (o.target) {
     const dialer = new MigrationDialer(o.target);
+    // A destination may reset a channel while the others are still being opened: the error is kept
+    // for that channel's sink (it names the channel), never left to surface bare.
+    const early = new Map<Socket, Error>();
+    const watched = (sk: Socket): Socket => sk.on('error', (e) => void (early.has(sk) || early.set(sk, e)));
     try {
-      mainSocket = await dialer.openMain();
-      multifdSockets = o.channels > 0 ? await dialer.openMultifd(o.channels) : [];
+      mainSocket = watched(await dialer.openMain());
+      multifdSockets = o.channels > 0 ? (await dialer.openMultifd(o.channels)).map(watched) : [];
       // Opened after main and every multifd channel: with postcopy-ram the destination tells them by order.
-      if (o.preempt) preemptSocket = await dialer.openPreempt();
+      if (o.preempt) preemptSocket = watched(await dialer.openPreempt());
     } catch (e) {
       mainSocket?.destroy();
       for (const s of multifdSockets) s.destroy();
       throw new TranscodeError('CONNECT_FAILED', `cannot connect to ${o.target.host}:${o.target.port}: ${(e as Error).message}`);
     }
     const stallMs = o.timeoutMs ?? 60_000;
-    main = mainSink = new SocketSink('main', mainSocket, stallMs);
-    multifd = multifdSockets.map((s, i) => new SocketSink(`multifd ${i}`, s, stallMs));
+    main = mainSink = new SocketSink('main', mainSocket, stallMs, early.get(mainSocket));
+    multifd = multifdSockets.map((s, i) => new SocketSink(`multifd ${i}`, s, stallMs, early.get(s)));
     if (preemptSocket) {
-      preempt = new SocketSink('postcopy-preempt', preemptSocket, stallMs);
+      preempt = new SocketSink('postcopy-preempt', preemptSocket, stallMs, early.get(preemptSocket));
       preemptSocket.resume();
     }
     const describeRp = (r: ReturnPathRecord): string =>

@@ -44,7 +44,11 @@ export class SocketSink implements ByteSink {
     readonly socket: Socket,
     /** How long a full socket may stay full before the destination counts as stalled (ms). */
     private readonly stallMs = 60_000,
+    /** An error the socket had before this sink took it (while other channels were opened). */
+    early?: Error,
   ) {
+    this.#error = early;
+    if (socket.destroyed) this.#closed = true;
     socket.on('error', (e) => {
       this.#error ??= e;
     });
