@@ -4,7 +4,7 @@
  * refused (or, when replacing is allowed, removed and never followed). An output folder that
  * already holds something is refused unless the caller allows it (--force).
  */
-import { closeSync, constants, createWriteStream, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync, type WriteStream } from 'node:fs';
+import { closeSync, constants, createWriteStream, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync, writeSync, type WriteStream } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CaptureError } from '../errors.js';
 
@@ -145,9 +145,13 @@ export class SpaceReserve {
     const fd = openOutputFile(path, { replace: true, mode: 0o600 });
     try {
       writeAllSync(fd, Buffer.alloc(bytes));
-    } finally {
+    } catch (e) {
+      // No room even for the reserve (a full disk): nothing of it is left behind, and the error names it.
       closeSync(fd);
+      rmSync(path, { force: true });
+      throw new OutputError(`cannot reserve ${bytes} bytes in ${path} for the capture's index: ${(e as Error).message}`, path, { cause: e });
     }
+    closeSync(fd);
     this.held = true;
   }
 
