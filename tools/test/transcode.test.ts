@@ -290,3 +290,23 @@ test('a destination that resets each connection as it accepts it: DESTINATION_CL
     server.close();
   }
 });
+
+test('a destination that answers with bytes that are no return path: BAD_RETURN_PATH at once, not a missing SWITCHOVER_ACK after the timeout', async (t) => {
+  const { createServer } = await import('node:net');
+  const server = createServer((s) => {
+    s.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+    s.resume();
+    s.on('end', () => s.end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  try {
+    const o = new MemoryOutput();
+    const t0 = performance.now();
+    t.is(await main(['transcode', join(FIXTURES, '10.0-switchover-ack'), '--target', `127.0.0.1:${port}`, '--channels', '1', '--quiet'], o), 1);
+    t.regex(o.errors.join('\n'), /^migwire: the destination's return path does not decode: .*UNKNOWN_RP_MESSAGE.* \(BAD_RETURN_PATH\) on return-path$/);
+    t.true(performance.now() - t0 < 30_000);
+  } finally {
+    server.close();
+  }
+});

@@ -9,7 +9,9 @@ export type TranscodeErrorCode =
   | 'DESTINATION_CLOSED'
   | 'DESTINATION_STALLED'
   | 'CONNECT_FAILED'
-  | 'SWITCHOVER_ACK_MISSING';
+  | 'SWITCHOVER_ACK_MISSING'
+  /** What the destination sent back on the return path does not decode (no QEMU sends that). */
+  | 'BAD_RETURN_PATH';
 
 export class TranscodeError extends Error {
   override name = 'TranscodeError';

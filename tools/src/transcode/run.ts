@@ -124,7 +124,7 @@ class ReturnPathReader {
   readonly report: ReturnPathReport = { messages: 0, pongs: [], shut: undefined, other: [], error: undefined };
   readonly #dec = new ReturnPathDecoder({ channel: 'return-path' });
 
-  constructor(socket: Socket, onMessage: (r: ReturnPathRecord) => void) {
+  constructor(socket: Socket, onMessage: (r: ReturnPathRecord) => void, onError: (message: string) => void) {
     socket.on('data', (chunk: Buffer) => {
       if (this.report.error) return;
       try {
@@ -138,6 +138,7 @@ class ReturnPathReader {
         });
       } catch (e) {
         this.report.error = (e as Error).message;
+        onError(this.report.error);
       }
     });
   }
@@ -222,10 +223,14 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
     }
     const describeRp = (r: ReturnPathRecord): string =>
       `return path: ${r.kind === 'rp-message' ? r.name : r.kind}${r.kind === 'rp-message' && 'value' in r.args ? ` ${r.args.value}` : ''}${r.kind === 'rp-message' && r.args.message === 'SHUT' ? ` status ${r.args.status}` : ''}`;
-    rp = new ReturnPathReader(mainSocket, (r) => {
-      if (r.kind === 'rp-message' && r.args.message === 'SWITCHOVER_ACK') ack.ackReceived();
-      note?.(describeRp(r));
-    });
+    rp = new ReturnPathReader(
+      mainSocket,
+      (r) => {
+        if (r.kind === 'rp-message' && r.args.message === 'SWITCHOVER_ACK') ack.ackReceived();
+        note?.(describeRp(r));
+      },
+      (message) => ack.returnPathFailed(message),
+    );
     // Multifd channels carry nothing back; reading keeps a peer's close visible.
     for (const s of multifdSockets) s.resume();
   } else {
@@ -282,6 +287,8 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
     preemptSocket?.destroy();
   }
   if (incomplete) throw incomplete;
+  // Bytes back that are no return path: not a QEMU destination, whatever it did with the stream.
+  if (rp?.report.error) throw new TranscodeError('BAD_RETURN_PATH', `the destination's return path does not decode: ${rp.report.error}`, { channel: 'return-path' });
   transcoder.syncByteCounts();
   const recorded = reader.recordedMultifd();
   const { uuid: _uuid, ...shown } = plan;

@@ -45,6 +45,18 @@ export class SwitchoverWait {
     this.#gate.returnPathOpened();
   }
 
+  #returnPathError: string | undefined;
+
+  /** What came back on the return path does not decode: no ACK can be told from it any more. */
+  returnPathFailed(message: string): void {
+    this.#returnPathError ??= message;
+    this.#wake?.();
+  }
+
+  #badReturnPath(): TranscodeError {
+    return new TranscodeError('BAD_RETURN_PATH', `the destination's return path does not decode: ${this.#returnPathError}`, { channel: 'return-path' });
+  }
+
   /** SWITCHOVER_ACK arrived on the return path. */
   ackReceived(): void {
     this.acks++;
@@ -61,6 +73,7 @@ export class SwitchoverWait {
     if (state === 'waiting-for-return-path') {
       throw new TranscodeError('SWITCHOVER_ACK_MISSING', 'switchover-ack is on, but the recording never opens the return path (OPEN_RETURN_PATH): no SWITCHOVER_ACK can come');
     }
+    if (this.#returnPathError) throw this.#badReturnPath();
     const acked = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), this.#o.timeoutMs);
       this.#wake = () => {
@@ -69,6 +82,7 @@ export class SwitchoverWait {
       };
     });
     this.#wake = undefined;
+    if (this.#returnPathError) throw this.#badReturnPath();
     if (!acked || !this.#gate.mayStopVm()) {
       throw new TranscodeError(
         'SWITCHOVER_ACK_MISSING',
