@@ -110,7 +110,8 @@ export class NoByteSourceError extends DataError {
   }
 }
 
-const sizeOf = (ch: CaptureChannel | undefined): number | undefined => (ch && !ch.path?.endsWith('.gz') ? ch.size : undefined);
+/** Unpacked bytes: a .gz file's own size field is modulo 4 GiB (and wrong if cut): index.json's, checked as it is read, is taken instead. */
+const sizeOf = (ch: CaptureChannel | undefined): number | undefined => (ch && !ch.path?.endsWith('.gz') ? ch.size : ch?.expect?.size);
 
 /**
  * Build the plan of a capture directory, a packet capture or a file (one main connection).

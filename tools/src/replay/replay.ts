@@ -186,6 +186,12 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
     let sendProgressAt = performance.now();
     for (;;) {
       if (failure) break;
+      // Bytes back that are no return path: no QEMU destination sends them, and more will not help.
+      const garbled = lives.find((l) => l.returnLog?.error);
+      if (garbled) {
+        fail(`the destination's return path on ${garbled.plan.name} does not decode: ${garbled.returnLog!.error}`);
+        break;
+      }
       const sentNow = lives.reduce((n, l) => n + (l.sender?.sent ?? 0), 0);
       if (sentNow !== sentBefore) {
         sentBefore = sentNow;
