@@ -93,6 +93,7 @@ test('a destination killed mid-stream gives exit 1 whatever the timing', async (
     t.is(code, 1, `destination killed after ${killAfter} B: ${rec.stdout()}`);
     t.notRegex(rec.stdout(), /MISMATCH: \{|INCOMPLETE \(complete\)/);
     t.regex(rec.stdout(), /recording INCOMPLETE: conn00 (was cut|lost bytes)/);
+    t.regex(rec.stderr(), /^migwire: recording incomplete: conn00 (was cut|lost bytes)/m, 'the reason is the error line on stderr too');
   }
 });
 

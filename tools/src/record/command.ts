@@ -166,5 +166,7 @@ export function report(index: TcpProxyIndex, out: Output): number {
     return 0;
   }
   out.line(`recording INCOMPLETE: ${[...new Set(why)].join('; ')}`);
+  // The report is on stdout; why it failed is also the error line every command ends with.
+  out.err(`migwire: recording incomplete: ${[...new Set(why)].join('; ')}`);
   return 1;
 }
