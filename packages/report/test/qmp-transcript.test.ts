@@ -26,3 +26,17 @@ test('null lines, null members, null capabilities and a negative downtime limit 
   t.is(q.migrateAnswers.length, 1);
   t.is(q.migrateAnswers[0]!.status, 'active');
 });
+
+// Found by a sweep: a downtime-limit QEMU would never hold was skipped without a word (or, 1e308,
+// used), and the report reached the opposite verdict.
+test('downtime-limit values QEMU would refuse are skipped and said, with their line', (t) => {
+  const line = (v: unknown): string => JSON.stringify({ t: 1, msg: { execute: 'migrate-set-parameters', arguments: { 'downtime-limit': v } } });
+  const q = parseQmpTranscript([line(300), line('2000'), line(-5), line(1e308), line(2.5)].join('\n'));
+  t.deepEqual(q.downtimeLimits.map((d) => d.ms), [300]);
+  t.deepEqual(q.rejected, [
+    'line 2: downtime-limit "2000" is not a limit QEMU holds (whole ms, 0 to 2000000): skipped',
+    'line 3: downtime-limit -5 is not a limit QEMU holds (whole ms, 0 to 2000000): skipped',
+    'line 4: downtime-limit 1e+308 is not a limit QEMU holds (whole ms, 0 to 2000000): skipped',
+    'line 5: downtime-limit 2.5 is not a limit QEMU holds (whole ms, 0 to 2000000): skipped',
+  ]);
+});

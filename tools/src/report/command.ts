@@ -41,6 +41,7 @@ export async function report(path: string, opts: { out?: string; qmp?: string; j
   const qmpPath = await qmpFor(path, opts.qmp, out);
   const verdict = await checkVerdict(path, opts.migration);
   const analysis = await analyzeCapture(path, { ...(qmpPath ? { qmpPath } : {}), verdict, migration: opts.migration });
+  for (const n of analysis.notices ?? []) out.err(`migwire: note: ${n}`);
   const text = opts.json ? JSON.stringify(analysis) : renderReport(analysis);
   if (opts.out === undefined || opts.out === '-') out.line(text);
   else {

@@ -90,7 +90,7 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
   const pc = postcopyStats(c, unit);
   if (pc) analysis.postcopy = pc;
   if (options.verdict) analysis.verdict = options.verdict;
-  const notices = midStreamNotices(c.channels);
+  const notices = [...midStreamNotices(c.channels), ...(qmp?.rejected ?? []).map((r) => `QMP transcript ${options.qmpPath}, ${r}`)];
   if (notices.length) analysis.notices = notices;
   return analysis;
 }

@@ -26,21 +26,32 @@ export interface QmpTranscript {
   release?: string;
   /** Every query-migrate answer, in order. */
   migrateAnswers: QmpMigrateAnswer[];
+  /** downtime-limit values no QEMU would hold (a string, a negative or huge number): skipped, and said. */
+  rejected: string[];
 }
 
 type Json = Record<string, unknown>;
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-/** A downtime limit QEMU could hold (ms, >= 0; it refuses others): anything else in a transcript is skipped. */
-const downtimeMs = (v: unknown): number | undefined => (num(v) !== undefined && (v as number) >= 0 ? (v as number) : undefined);
+/** QEMU's largest downtime-limit: 2000 s (it refuses more). */
+const MAX_DOWNTIME_MS = 2_000_000;
+/** A downtime limit QEMU could hold (whole ms, 0..2000 s; it refuses others): anything else in a transcript is skipped. */
+const downtimeMs = (v: unknown): number | undefined => (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_DOWNTIME_MS ? (v as number) : undefined);
 /** A JSON object, or undefined for anything else (null, arrays, scalars: a damaged line is skipped, not a crash). */
 const obj = (v: unknown): Json | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined);
 
 /** Parse a transcript's text; lines that are not JSON objects, and members of the wrong type, are skipped. */
 export function parseQmpTranscript(text: string): QmpTranscript {
-  const out: QmpTranscript = { downtimeLimits: [], capabilities: {}, migrateAnswers: [] };
+  const out: QmpTranscript = { downtimeLimits: [], capabilities: {}, migrateAnswers: [], rejected: [] };
+  const limitOf = (v: unknown, where: string): number | undefined => {
+    const ms = downtimeMs(v);
+    if (ms === undefined && v !== undefined && out.rejected.length < 10) out.rejected.push(`${where}: downtime-limit ${JSON.stringify(v)} is not a limit QEMU holds (whole ms, 0 to ${MAX_DOWNTIME_MS}): skipped`);
+    return ms;
+  };
   const pending = new Map<unknown, string>(); // id -> command sent
+  let n = 0;
   for (const line of text.split('\n')) {
+    n++;
     if (!line.trim()) continue;
     let entry: Json | undefined;
     try {
@@ -57,8 +68,8 @@ export function parseQmpTranscript(text: string): QmpTranscript {
       pending.set(msg['id'], execute);
       const args = obj(msg['arguments']) ?? {};
       if (execute === 'migrate') out.migrateAt ??= t;
-      const limit = downtimeMs(args['downtime-limit']);
-      if (execute === 'migrate-set-parameters' && limit !== undefined) out.downtimeLimits.push({ t, ms: limit });
+      const limit = execute === 'migrate-set-parameters' ? limitOf(args['downtime-limit'], `line ${n}`) : undefined;
+      if (limit !== undefined) out.downtimeLimits.push({ t, ms: limit });
       if (execute === 'migrate-set-capabilities' && Array.isArray(args['capabilities'])) {
         for (const c of args['capabilities'] as unknown[]) {
           const one = obj(c);
@@ -70,8 +81,8 @@ export function parseQmpTranscript(text: string): QmpTranscript {
     const ret = obj(msg['return']);
     if (!ret) continue;
     const cmd = pending.get(msg['id']);
-    const limit = downtimeMs(ret['downtime-limit']);
-    if (cmd === 'query-migrate-parameters' && limit !== undefined) out.downtimeLimits.push({ t, ms: limit });
+    const limit = cmd === 'query-migrate-parameters' ? limitOf(ret['downtime-limit'], `line ${n}`) : undefined;
+    if (limit !== undefined) out.downtimeLimits.push({ t, ms: limit });
     if (cmd === 'query-version') {
       const q = obj(ret['qemu']);
       if (q) out.release = `${num(q['major'])}.${num(q['minor'])}`;
