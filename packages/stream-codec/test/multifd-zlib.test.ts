@@ -8,7 +8,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, deflateSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import { CodecError, ErrorCode, MultifdPageDecoder, decodeMultifdChannel, type MultifdRamPacketRecord } from '../src/index.js';
+import { CodecError, ErrorCode, MultifdDecoder, MultifdPageDecoder, decodeMultifdChannel, type MultifdRamPacketRecord } from '../src/index.js';
 import { FIXTURES } from './paths.js';
 
 const SYNC_FLUSH = { finishFlush: constants.Z_SYNC_FLUSH };
@@ -77,4 +77,19 @@ test('a payload cut short, a payload that is not zlib, and random bytes are BAD_
   noise[1] = 0x01;
   const e = t.throws(() => new MultifdPageDecoder().pages(zlibPacket(noise, 1)), { instanceOf: CodecError });
   t.is(e?.code, ErrorCode.BadCompressedPayload);
+});
+
+// Found by a sweep: one packet of a zlib channel flagged uncompressed (or the other way round) was
+// fine for dump and check --roundtrip, failed check, and failed extract at another byte.
+test('a packet with pages compressed otherwise than the channel\'s earlier ones is BAD_CONFIGURATION at its flags', (t) => {
+  const bytes = Buffer.from(gunzipSync(readFileSync(join(FIXTURES, '10.0-multifd4-zlib', 'conn01.src2dst.bin.gz'))));
+  const withPages: number[] = [];
+  new MultifdDecoder().write(bytes, (r) => {
+    if (r.kind === 'multifd-packet' && r.normalPages > 0) withPages.push(r.offset);
+  });
+  t.true(withPages.length >= 2);
+  const at = withPages[1]! + 8;
+  bytes.writeUInt32BE(bytes.readUInt32BE(at) & ~0x3e, at); // compression bits cleared: "none"
+  const e = t.throws(() => new MultifdDecoder().write(bytes, () => undefined));
+  t.like(e, { code: 'BAD_CONFIGURATION', offset: at, expected: 'zlib', found: 'none' });
 });

@@ -93,6 +93,9 @@ export class MultifdDecoder {
     return this.q.offset;
   }
 
+  /** The compression of the channel's first packet with pages. */
+  #method: MultifdCompression | undefined;
+
   /** Bytes received but not yet consumed into a record. */
   get pending(): number {
     return this.q.length;
@@ -206,6 +209,12 @@ export class MultifdDecoder {
     const compression: MultifdCompression = COMPRESSION_BY_FLAG[flags & MULTIFD_FLAG_COMPRESSION_MASK] ?? 'unknown';
     if (flags & ~(MULTIFD_FLAG_SYNC | MULTIFD_FLAG_COMPRESSION_MASK)) this.fail(ErrorCode.UnknownRamFlags, 'unknown multifd packet flags', offset + 8, 'SYNC | compression bits', hex(flags));
     if (compression === 'unknown') this.fail(ErrorCode.UnknownRamFlags, 'unknown multifd compression method', offset + 8, 'none, zlib, zstd, qpl, uadk or qatzip', hex(flags & MULTIFD_FLAG_COMPRESSION_MASK));
+    // One method per migration: a packet of pages with another one is no packet QEMU sends (its
+    // payload would be decoded wrongly), found here by every reader at the same byte.
+    if (normalPages > 0) {
+      if (this.#method === undefined) this.#method = compression;
+      else if (compression !== this.#method) this.fail(ErrorCode.BadConfiguration, "multifd packet compressed otherwise than the channel's earlier packets", offset + 8, this.#method, compression);
+    }
     if (pagesAlloc > this.pageCount) this.fail(ErrorCode.LimitExceeded, 'pages_alloc beyond the packet limit', offset + 12, `<= ${this.pageCount}`, String(pagesAlloc));
     const maxPages = normalPages + zeroPages > 0 ? pagesAlloc : this.pageCount;
     if (normalPages > maxPages) this.fail(ErrorCode.LimitExceeded, 'more normal pages than pages_alloc', offset + 16, `<= ${maxPages}`, String(normalPages));
