@@ -21,10 +21,11 @@ export class ArrivalTimes {
   private last = -Infinity;
 
   /** Arrival times from a chunks.csv; undefined when the file is not there. */
-  static async load(chunksPath: string): Promise<ArrivalTimes | undefined> {
+  /** `streams`: each connection direction's size (`${conn}.${dir}`): rows naming another, or running past one's end, are refused. */
+  static async load(chunksPath: string, streams?: ReadonlyMap<string, number>): Promise<ArrivalTimes | undefined> {
     if (!existsSync(chunksPath)) return undefined;
     const t = new ArrivalTimes();
-    for await (const row of readChunks(chunksPath)) t.add(row.conn, row.dir, row.offset, row.t);
+    for await (const row of readChunks(chunksPath, undefined, streams)) t.add(row.conn, row.dir, row.offset, row.t);
     return t;
   }
 

@@ -6,6 +6,7 @@ import { MAX_CHUNK, MAX_CHUNKS_LINE, type ChunkRow } from './chunk-row.js';
 import { boundedLines, quoted } from './lines.js';
 
 const COLUMNS = ['t', 'conn', 'dir', 'offset', 'len'] as const;
+const DECIMAL = /^\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
 /** A row with the line it came from (for messages that point at it). */
 export interface ChunkLine extends ChunkRow {
@@ -18,7 +19,7 @@ export interface ChunkLine extends ChunkRow {
  * where numbers go, or a line longer than MAX_CHUNKS_LINE. `input` reads from a stream instead of
  * `path` (which then only names it in errors; the stream is left open).
  */
-export async function* readChunks(path: string, input?: Readable): AsyncGenerator<ChunkLine> {
+export async function* readChunks(path: string, input?: Readable, streams?: ReadonlyMap<string, number>): AsyncGenerator<ChunkLine> {
   const source = input ?? createReadStream(path);
   let col: Record<string, number> | undefined;
   const next = new Map<string, number>();
@@ -37,7 +38,9 @@ export async function* readChunks(path: string, input?: Readable): AsyncGenerato
       const conn = Number(f[col['conn']!]);
       const offset = Number(f[col['offset']!]);
       const len = Number(f[col['len']!]);
-      if ((dir !== 'src2dst' && dir !== 'dst2src') || ![seq, t, conn, offset, len].every(Number.isFinite) || !Number.isInteger(conn) || conn < 0 || !Number.isInteger(offset) || !Number.isInteger(len) || len < 0 || len > MAX_CHUNK) {
+      // Times are decimal seconds from the recorder's clock zero: never negative, never hex ("0x10").
+      const tText = f[col['t']!]?.trim() ?? '';
+      if ((dir !== 'src2dst' && dir !== 'dst2src') || !DECIMAL.test(tText) || t < 0 || ![seq, t, conn, offset, len].every(Number.isFinite) || !Number.isInteger(conn) || conn < 0 || !Number.isInteger(offset) || !Number.isInteger(len) || len < 0 || len > MAX_CHUNK) {
         throw new CaptureError(`${path} line ${n}: bad row ${quoted(line)} (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
       }
       // Each direction's chunks follow each other from offset 0: a row that skips or repeats bytes
@@ -46,6 +49,11 @@ export async function* readChunks(path: string, input?: Readable): AsyncGenerato
       const expected = next.get(key) ?? 0;
       if (offset !== expected) throw new CaptureError(`${path} line ${n}: connection ${conn} ${dir} chunk at offset ${offset}, expected ${expected} (chunks must follow each other) (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
       next.set(key, offset + len);
+      if (streams) {
+        const size = streams.get(key);
+        if (size === undefined) throw new CaptureError(`${path} line ${n}: connection ${conn} ${dir} has no file in the capture (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
+        if (offset + len > size) throw new CaptureError(`${path} line ${n}: connection ${conn} ${dir} chunk ends at byte ${offset + len}, past the ${size} bytes of its file (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
+      }
       yield { seq, t, conn, dir, offset, len, line: n };
     }
   } catch (e) {
