@@ -5,87 +5,15 @@
  * --out written as a capture.
  */
 import test from 'ava';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCapture } from '@migwire/capture';
 import { main, MemoryOutput, recordedTlsTerminated, replayCapture } from '../src/index.js';
 import { readSchedule, ReplayClock } from '../src/replay/schedule.js';
 import { ReturnPathLog, compareReturnPaths } from '../src/replay/return-path.js';
-
-interface Seen {
-  id: number;
-  bytes: Buffer[];
-  ended: boolean;
-}
-
-/** A fake destination: accepts connections, keeps what each sends, in arrival order of chunks. */
-class FakeDestination {
-  readonly conns: Seen[] = [];
-  /** Connection id of every chunk, in arrival order. */
-  readonly arrivals: number[] = [];
-  private server: Server;
-  constructor(private readonly onConn: (s: Socket, seen: Seen) => void = () => {}) {
-    this.server = createServer({ allowHalfOpen: true }, (s) => {
-      const seen: Seen = { id: this.conns.length, bytes: [], ended: false };
-      this.conns.push(seen);
-      s.on('data', (b: Buffer) => {
-        seen.bytes.push(b);
-        if (this.arrivals.at(-1) !== seen.id) this.arrivals.push(seen.id);
-      });
-      s.on('end', () => {
-        seen.ended = true;
-        s.end();
-      });
-      s.on('error', () => {});
-      this.onConn(s, seen);
-    });
-  }
-  async start(): Promise<{ host: string; port: number }> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    return { host: '127.0.0.1', port: (this.server.address() as AddressInfo).port };
-  }
-  close(): Promise<void> {
-    return new Promise((r) => this.server.close(() => r()));
-  }
-}
-
-const QEVM = Buffer.from('QEVM\0\0\0\x03', 'latin1');
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-function bytes(n: number, seed: number, head?: Buffer): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  if (head) head.copy(b);
-  return b;
-}
-
-/** A capture directory: files per connection, index.json with accept times, optional chunks.csv. */
-function makeCapture(conns: Array<{ src: Buffer; dst?: Buffer; acceptedAt?: number }>, chunks?: Array<[t: number, conn: number, len: number]>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mw-replay-'));
-  conns.forEach((c, i) => {
-    const nn = String(i).padStart(2, '0');
-    writeFileSync(join(dir, `conn${nn}.src2dst.bin`), c.src);
-    writeFileSync(join(dir, `conn${nn}.dst2src.bin`), c.dst ?? Buffer.alloc(0));
-  });
-  const index = {
-    format: 'qemu-migration-capture/tcp-proxy/1',
-    connections: conns.map((c, i) => ({ id: i, accepted_at: c.acceptedAt ?? 0, directions: { src2dst: { end_reason: 'eof', ended_at: null }, dst2src: {} } })),
-  };
-  writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
-  if (chunks) {
-    const off = new Map<number, number>();
-    const rows = ['seq,t,conn,dir,offset,len'];
-    chunks.forEach(([t, conn, len], seq) => {
-      const o = off.get(conn) ?? 0;
-      rows.push(`${seq},${t},${conn},src2dst,${o},${len}`);
-      off.set(conn, o + len);
-    });
-    writeFileSync(join(dir, 'chunks.csv'), rows.join('\n') + '\n');
-  }
-  return dir;
-}
+import { bytes, FakeDestination, makeCapture, QEVM, sha } from './replay-helpers.js';
 
 test('fast: connections opened in recorded order, every byte sent in order, half-closed; accepted without QMP', async (t) => {
   const src = [bytes(3_000_000, 1, QEVM), bytes(500_000, 2, Buffer.from([0x11, 0x22, 0x33, 0x44])), bytes(70_000, 3, Buffer.from([0x11, 0x22, 0x33, 0x44]))];
@@ -393,45 +321,4 @@ test('recordedTlsTerminated: index.json transport tls-terminated, else the meta.
   writeFileSync(join(noted, 'meta.json'), JSON.stringify({ tls: { x509: true, terminated_by_proxy: true } }));
   t.true(recordedTlsTerminated(noted));
   t.false(recordedTlsTerminated(join(noted, 'missing')));
-});
-
-// Found by a sweep: a destination answering with bytes that are no return path was "accepted".
-test('a destination whose return path does not decode: failed, the decode error named, on stderr too', async (t) => {
-  const dir = makeCapture([{ src: bytes(200_000, 1, QEVM) }]);
-  const dst = new FakeDestination((s) => {
-    s.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
-    s.on('data', () => undefined);
-    s.on('end', () => s.end());
-  });
-  const target = await dst.start();
-  try {
-    const o = new MemoryOutput();
-    const code = await main_(['replay', dir, '--target', `127.0.0.1:${target.port}`, '--quiet', '--idle-timeout', '500'], o);
-    t.is(code, 1);
-    t.regex(o.lines.join('\n'), /replay: failed: the destination's return path on main does not decode: .*UNKNOWN_RP_MESSAGE/);
-    t.regex(o.errors.join('\n'), /^migwire: replay failed: the destination's return path on main does not decode/m);
-  } finally {
-    await dst.close();
-  }
-});
-
-// Found by a sweep: a destination that stopped reading kept replay waiting for the whole --timeout.
-test('a destination that stops reading: failed once nothing has gone out for the stall timeout, the waiting bytes named', async (t) => {
-  const dir = makeCapture([{ src: bytes(30_000_000, 1, QEVM) }]);
-  const held: import('node:net').Socket[] = [];
-  const dst = new FakeDestination((s) => {
-    held.push(s);
-    s.pause();
-  });
-  const target = await dst.start();
-  try {
-    const t0 = performance.now();
-    const r = await replayCapture(dir, { target, stallTimeoutMs: 500, timeoutMs: 60_000 });
-    t.is(r.outcome, 'failed');
-    t.regex(r.reason ?? '', /the destination read nothing more for 500 ms: connection 0 \(main\) has \d+ bytes waiting after \d+ sent/);
-    t.true(performance.now() - t0 < 30_000, 'well before the overall timeout');
-  } finally {
-    for (const s of held) s.destroy(); // a paused socket never reads the close
-    await dst.close();
-  }
 });

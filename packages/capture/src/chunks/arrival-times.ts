@@ -55,15 +55,7 @@ export class ArrivalTimes {
     const key = `${conn}.${dir}`;
     const s = this.byStream.get(key);
     if (!s || s.offsets.length === 0) return undefined;
-    const captured = offset + (this.origins.get(key) ?? 0);
-    let lo = 0;
-    let hi = s.offsets.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (s.offsets[mid]! <= captured) lo = mid;
-      else hi = mid - 1;
-    }
-    return s.times[lo];
+    return s.times[runAt(s.offsets, offset + (this.origins.get(key) ?? 0))];
   }
 
   /** Every chunk of `conn`/`dir` in captured-byte offsets (from the first captured byte); undefined when none. */
@@ -83,14 +75,7 @@ export class ArrivalTimes {
     let at = offset;
     const end = offset + length;
     while (at < end) {
-      const captured = at + origin;
-      let lo = 0;
-      let hi = s.offsets.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (s.offsets[mid]! <= captured) lo = mid;
-        else hi = mid - 1;
-      }
+      const lo = runAt(s.offsets, at + origin);
       const next = lo + 1 < s.offsets.length ? s.offsets[lo + 1]! - origin : Infinity;
       const to = Math.min(end, next > at ? next : end);
       yield [s.times[lo], to - at];
@@ -106,4 +91,16 @@ export class ArrivalTimes {
   span(): { first: number; last: number } | undefined {
     return Number.isFinite(this.first) ? { first: this.first, last: this.last } : undefined;
   }
+}
+
+/** The run holding captured byte `captured` (the last starting at or before it; the first if none does). */
+function runAt(offsets: readonly number[], captured: number): number {
+  let lo = 0;
+  let hi = offsets.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (offsets[mid]! <= captured) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
