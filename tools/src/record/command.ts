@@ -62,10 +62,14 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
     if (o.quiet) return;
     const p = proxy.progress();
     if (p.connections.length === 0) return;
-    const parts = p.connections.map((c) => {
+    // One line a second: the open connections first, at most PROGRESS_SHOWN of them, the rest counted.
+    const shown = [...p.connections.filter((c) => c.open), ...p.connections.filter((c) => !c.open)].slice(0, PROGRESS_SHOWN);
+    const parts = shown.map((c) => {
       const rate = (c.src2dst - (last.get(c.id) ?? 0)) / 1;
       return `${roleName(c)} ${bytesHuman(c.src2dst)} (${bytesHuman(rate)}/s)${c.dst2src ? ` back ${bytesHuman(c.dst2src)}` : ''}${c.open ? '' : ' closed'}`;
     });
+    const more = p.connections.length - shown.length;
+    if (more > 0) parts.push(`${more} more connection(s), ${bytesHuman(p.connections.reduce((n, c) => n + c.src2dst, 0))} in all`);
     last = new Map(p.connections.map((c) => [c.id, c.src2dst]));
     out.err(`[${p.t.toFixed(1)}s] ${parts.join(' | ')}`);
   };
@@ -118,6 +122,9 @@ export async function record(o: RecordOptions, out: Output): Promise<number> {
   }
   return code;
 }
+
+/** Connections named in a progress line (a migration has main and up to 16 multifd channels in practice). */
+const PROGRESS_SHOWN = 20;
 
 /** Why a direction ended, when it was cut rather than closed by its peer. */
 const CUT: ReadonlySet<string> = new Set(['recv-error', 'send-error', 'write-error', 'forced']);
