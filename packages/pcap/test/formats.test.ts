@@ -100,3 +100,13 @@ test('fileSource gunzips a gzip-compressed capture and can be read twice', async
     t.is(n, 3);
   }
 });
+
+// Found by a sweep: a block whose trailing length differs from its leading one was read on.
+test('pcapng: a block whose length at its end differs from its length at its start is a PcapFormatError at that block', async (t) => {
+  const file = writePcapngSection([{ linkType: LinkType.Ethernet }], [{ kind: 'epb', iface: 0, units: 1n, data: frames[0]! }, { kind: 'epb', iface: 0, units: 2n, data: frames[1]! }]);
+  t.true((await read(file)).packets.length === 2, 'intact: both packets');
+  const bad = Buffer.from(file);
+  // The last block's trailing length: the file's last 4 bytes.
+  bad.writeUInt32LE(bad.readUInt32LE(bad.length - 4) + 4, bad.length - 4);
+  await t.throwsAsync(read(bad), { instanceOf: PcapFormatError, message: /block length \d+ at its start but \d+ at its end/ });
+});

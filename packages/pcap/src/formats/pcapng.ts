@@ -47,6 +47,7 @@ export async function* readPcapng(reader: ChunkReader): AsyncGenerator<FormatIte
       interfaces = [];
       const rest = await reader.read(bodyLen);
       if (rest.length < bodyLen) return yield truncated(at);
+      checkTrailer(rest, bodyLen + 12, little, at);
     } else {
       const lenBytes = await reader.read(4);
       if (lenBytes.length < 4) return yield truncated(at);
@@ -54,6 +55,7 @@ export async function* readPcapng(reader: ChunkReader): AsyncGenerator<FormatIte
       const bodyAt = reader.offset;
       const body = await reader.read(bodyLen);
       if (body.length < bodyLen) return yield truncated(at);
+      checkTrailer(body, bodyLen + 8, little, at);
       const b = view(body);
       if (type === IDB) {
         interfaces.push(parseInterface(body, little));
@@ -92,6 +94,12 @@ export async function* readPcapng(reader: ChunkReader): AsyncGenerator<FormatIte
 
 function truncated(at: number): FormatItem {
   return { notice: { kind: 'truncated-file', fileOffset: at, message: 'block cut short' } };
+}
+
+/** A block ends with its total length again: a block whose two lengths differ is damaged (the next one would be read from the wrong place). */
+function checkTrailer(body: Uint8Array, total: number, little: boolean, at: number): void {
+  const end = view(body).getUint32(body.length - 4, little);
+  if (end !== total) throw new PcapFormatError(`block length ${total} at its start but ${end} at its end`, at);
 }
 
 function checkedLength(total: number, at: number): number {
