@@ -54,6 +54,11 @@ export async function main(argv: string[], out: Output = new StdOutput()): Promi
     } catch (e) {
       throw new UsageError(`${name}: ${(e as Error).message} (${seeHelp})`);
     }
+    // An empty value names nothing (`--out ''`, an unset shell variable): a usage error, whatever the option.
+    for (const [k, v] of Object.entries(parsed.values)) {
+      if (v === '' || (Array.isArray(v) && v.includes(''))) throw new UsageError(`${name}: --${k} needs a value, got an empty one (${seeHelp})`);
+    }
+    if (parsed.positionals.includes('')) throw new UsageError(`${name}: PATH is empty (${seeHelp})`);
     const paths = cmd.paths ?? 'one';
     const n = parsed.positionals.length;
     if (paths === 'none' && n !== 0) throw new UsageError(`${name} takes no PATH (${seeHelp})`);

@@ -141,8 +141,13 @@ test('unknown names are usage errors listing the names present', (t) => {
   mkdirSync(at('x-block-existing'));
   expectError(t, cli(['extract', PRECOPY, '--out', at('x-block-existing'), '--block', 'pc.ram', '--block', 'nosuch', '--quiet']), 2, /no such RAM block/);
   t.deepEqual(readdirSync(at('x-block-existing')), [], 'an empty folder given stays, empty');
-  expectError(t, cli(['fuzz', 'mutate', PRECOPY, '--count', '2', '--out', at('fz-empty'), '--kinds', '']), 2, /--kinds names no mutation kind \(kinds: /);
+  expectError(t, cli(['fuzz', 'mutate', PRECOPY, '--count', '2', '--out', at('fz-empty'), '--kinds', '']), 2, /--kinds needs a value, got an empty one/);
   expectError(t, cli(['fuzz', 'mutate', PRECOPY, '--count', '2', '--out', at('fz'), '--kinds', 'multifd-init-id']), 2, /--kinds multifd-init-id: none applies to a main seed \(kinds for it: section-id/);
+});
+
+test('an empty option value or PATH (an unset shell variable) is a usage error naming it', (t) => {
+  expectError(t, cli(['extract', PRECOPY, '--out', '']), 2, /extract: --out needs a value, got an empty one/);
+  expectError(t, cli(['dump', '']), 2, /dump: PATH is empty/);
 });
 
 test('contradictory flags are refused; no command prints the usage and exits 2', (t) => {
