@@ -201,3 +201,10 @@ test('a RST with a sequence number far outside the stream is ignored and counted
   t.deepEqual(after.bytes.get('0a'), piece(0, 3000), 'the stream ends at the RST');
   t.like(after.all.filter((e) => e.kind === 'end').at(-1), { a: { bytesAfterClose: 4000, ignoredResets: 0 } });
 });
+
+test('bytes sent past an earlier FIN are not delivered; they are counted as after close', async (t) => {
+  const c = conv().data('c', 0, piece(0, 1000)).fin('c', 1000).data('c', 1000, piece(1000, 1500)).data('s', 0, piece(0, 10)).fin('s', 10);
+  const r = await run(c);
+  t.deepEqual(r.bytes.get('0a'), piece(0, 1000));
+  t.like(endOf(r), { a: { bytesAfterClose: 500 } });
+});

@@ -68,6 +68,12 @@ export class DirectionReassembler {
     }
     const dataSeq = seg.flags & TcpFlag.Syn ? (seg.seq + 1) >>> 0 : seg.seq;
     const offset = this.offsetOf(dataSeq);
+    // Bytes past an earlier FIN are no part of the stream (a receiver drops them): counted, not delivered.
+    if (this.finOffset !== undefined && seg.payloadLength > 0 && offset + seg.payloadLength > this.finOffset) {
+      const keep = Math.max(0, this.finOffset - offset);
+      s.bytesAfterClose += seg.payloadLength - keep;
+      seg = { ...seg, payload: seg.payload.subarray(0, Math.min(keep, seg.payload.length)), payloadLength: keep };
+    }
     if (seg.payloadLength > 0) {
       if (seg.payload.length < seg.payloadLength) {
         this.cuts.push({ from: offset + seg.payload.length, to: offset + seg.payloadLength });
