@@ -21,11 +21,14 @@ export class ArrivalTimes {
   private last = -Infinity;
 
   /** Arrival times from a chunks.csv; undefined when the file is not there. */
-  /** `streams`: each connection direction's size (`${conn}.${dir}`): rows naming another, or running past one's end, are refused. */
-  static async load(chunksPath: string, streams?: ReadonlyMap<string, number>): Promise<ArrivalTimes | undefined> {
+  /**
+   * Rows naming no file of the capture, or bytes past a file's end, time nothing (a file is held
+   * to index.json's size and sha256, not to chunks.csv): they are read, and have no effect.
+   */
+  static async load(chunksPath: string): Promise<ArrivalTimes | undefined> {
     if (!existsSync(chunksPath)) return undefined;
     const t = new ArrivalTimes();
-    for await (const row of readChunks(chunksPath, undefined, streams)) t.add(row.conn, row.dir, row.offset, row.t);
+    for await (const row of readChunks(chunksPath)) t.add(row.conn, row.dir, row.offset, row.t);
     return t;
   }
 

@@ -19,7 +19,7 @@ export interface ChunkLine extends ChunkRow {
  * where numbers go, or a line longer than MAX_CHUNKS_LINE. `input` reads from a stream instead of
  * `path` (which then only names it in errors; the stream is left open).
  */
-export async function* readChunks(path: string, input?: Readable, streams?: ReadonlyMap<string, number>): AsyncGenerator<ChunkLine> {
+export async function* readChunks(path: string, input?: Readable): AsyncGenerator<ChunkLine> {
   const source = input ?? createReadStream(path);
   let col: Record<string, number> | undefined;
   const next = new Map<string, number>();
@@ -49,11 +49,6 @@ export async function* readChunks(path: string, input?: Readable, streams?: Read
       const expected = next.get(key) ?? 0;
       if (offset !== expected) throw new CaptureError(`${path} line ${n}: connection ${conn} ${dir} chunk at offset ${offset}, expected ${expected} (chunks must follow each other) (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
       next.set(key, offset + len);
-      if (streams) {
-        const size = streams.get(key);
-        if (size === undefined) throw new CaptureError(`${path} line ${n}: connection ${conn} ${dir} has no file in the capture (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
-        if (offset + len > size) throw new CaptureError(`${path} line ${n}: connection ${conn} ${dir} chunk ends at byte ${offset + len}, past the ${size} bytes of its file (byte ${at})`, path, { code: 'CHUNKS_BAD_ROW' });
-      }
       yield { seq, t, conn, dir, offset, len, line: n };
     }
   } catch (e) {

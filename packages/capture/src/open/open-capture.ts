@@ -190,9 +190,7 @@ function openDirectory(path: string, verify: boolean): Capture {
   disambiguateNames(channels);
   const chunks = join(path, CHUNKS_FILE);
   const hasChunks = plainFileAt(chunks) === 'file';
-  // A .gz's own size field is modulo 4 GiB (and wrong if cut): index.json's size, or no bound.
-  const streams = new Map(channels.map((c) => [`${c.conn}.${c.direction}`, c.path && isGzipPath(c.path) ? (c.expect?.size ?? Infinity) : (c.size ?? Infinity)]));
-  const out: Capture = { kind: 'capture', path, channels, arrivals: hasChunks ? () => ArrivalTimes.load(chunks, streams) : noArrivals };
+  const out: Capture = { kind: 'capture', path, channels, arrivals: hasChunks ? () => ArrivalTimes.load(chunks) : noArrivals };
   if (hasChunks) out.chunksPath = chunks;
   if (index) out.index = index;
   const short = recordingShortfalls(index);
