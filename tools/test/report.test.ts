@@ -112,3 +112,16 @@ test('report of a capture with gzipped channel files equals the report of the sa
   t.deepEqual(a.timeline, b.timeline);
   t.deepEqual(a.switchover, b.switchover);
 });
+
+// Found by a sweep: a capture imported from a pcapng without timestamps has every chunk at time 0;
+// the report divided bytes by a zero span and named bandwidths of millions of GiB/s.
+test('a capture whose chunk times never move is reported without a clock (MiB of the stream), not with an absurd bandwidth', async (t) => {
+  const dir = unpackedCopy(join(FIXTURES, '10.0-multifd4-none'), 'mw-report-notime-');
+  const rows = readFileSync(join(dir, 'chunks.csv'), 'utf8').split('\n');
+  writeFileSync(join(dir, 'chunks.csv'), rows.map((r, i) => (i === 0 || !r ? r : r.replace(/^(\d+),[^,]+,/, '$1,0.000000,'))).join('\n'));
+  const r = await run('report', dir, '--json', '--qmp', join(dir, 'qmp-src.jsonl'));
+  t.is(r.code, 0, r.err);
+  const a = JSON.parse(r.out) as ReportAnalysis;
+  t.is(a.timeline.unit, 'MiB');
+  t.notRegex(JSON.stringify(a.switchover), /GiB\/s/);
+});

@@ -26,7 +26,11 @@ const QEMU_BANDWIDTH_WINDOW_S = 0.1;
 
 export async function analyzeCapture(path: string, options: AnalyzeOptions = {}): Promise<ReportAnalysis> {
   const capture = await openCapture(path, { migration: options.migration });
-  const arrivals = await capture.arrivals();
+  // Times that never move (every chunk at 0: packets without timestamps) are no clock: the
+  // report then works in MiB of the stream, as for a stream file, instead of dividing by zero.
+  const recorded = await capture.arrivals();
+  const span = recorded?.span();
+  const arrivals = recorded && span && span.last > span.first ? recorded : undefined;
   const qmp: QmpTranscript | undefined = options.qmpPath ? readQmpTranscript(options.qmpPath) : undefined;
 
   let timeline: TimelineBuilder;
@@ -34,9 +38,8 @@ export async function analyzeCapture(path: string, options: AnalyzeOptions = {})
   let t1 = 0;
   // Arrival times: chunks.csv of a recording, or a packet capture's packet timestamps.
   if (arrivals) {
-    const span = arrivals.span();
-    t0 = span?.first ?? 0;
-    t1 = span?.last ?? 0;
+    t0 = span!.first;
+    t1 = span!.last;
     timeline = new TimelineBuilder('s', t0, t1, options.bins);
   } else {
     const main = capture.channels.find((c) => c.role === 'main');
