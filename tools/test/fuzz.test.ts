@@ -173,3 +173,8 @@ test('fuzz codec with no usable seed is a usage error naming the seeds, before a
   t.is(await main(['fuzz', 'codec', '--seeds', empty, '--count', '5'], o), 2);
   t.is(o.errors.join('\n'), `migwire: no usable seeds among ${empty} (each must be a stream file or capture directory with a non-empty channel)`);
 });
+
+test('a codec campaign with no seed at all (an installed migwire has no fixtures) says where seeds come from', async (t) => {
+  const { runCodecCampaign } = await import('../src/fuzz/codec/supervisor.js');
+  await t.throwsAsync(runCodecCampaign({ count: 1, specs: [] }), { message: /^no seeds: the bundled fixtures are not here .*give --seeds PATH/ });
+});

@@ -36,7 +36,7 @@ export {
 export { verifyChannels } from './open/verify-channels.js';
 export { readCaptureMeta, type CaptureMeta, type MetaSetupCall } from './index-schema/meta.js';
 export { restampIndex } from './index-schema/restamp.js';
-export { recordingShortfalls, type RecordingShortfall } from './index-schema/shortfalls.js';
+export { bytesNotWritten, recordingShortfalls, type RecordingShortfall } from './index-schema/shortfalls.js';
 export { CHUNKS_HEADER, MAX_CHUNK, MAX_CHUNKS_LINE, type ChunkRow } from './chunks/chunk-row.js';
 export { readChunks, type ChunkLine } from './chunks/reader.js';
 export { ChunksWriter } from './chunks/writer.js';

@@ -47,7 +47,7 @@ export {
 export { decideSwitchover, type HoldReason, type SwitchoverDecision, type SwitchoverInputs } from './switchover/decision.js';
 
 // The rule engine: every protocol rule, offline over a capture and live over flowing channels.
-export { checkCapture, recordedConfiguration, type CheckOptions, type CheckReport } from './rules/check-capture.js';
+export { checkCapture, multifdChannelShortfall, recordedConfiguration, ruleChannel, type CheckOptions, type CheckReport } from './rules/check-capture.js';
 export { LiveChecker, type LiveViolation } from './rules/live-checker.js';
 export { createRules, type RuleSet } from './rules/all-rules.js';
 export { PageRequestsServedRule } from './rules/page-requests-served.js';

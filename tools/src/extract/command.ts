@@ -8,7 +8,7 @@
  */
 import { CodecError, MainStreamDecoder, RESUMED_BLOCK_UNKNOWN, isCodecError, type MainRecord } from '@migwire/stream-codec';
 import { CaptureError, ChannelCursor, channelOrder, midStreamText, notAMigrationStream, openCapture, verifyChannels, type CaptureChannel } from '@migwire/capture';
-import { DestinationOrderReader, recordedConfiguration } from '@migwire/sync';
+import { DestinationOrderReader, multifdChannelShortfall } from '@migwire/sync';
 import { nameList, UsageError } from '../errors/usage-error.js';
 import { incompleteStream } from '@migwire/capture';
 import { ImageLimitError, MappedRamRegion, RamImages, type BlockSummary } from '../extract/ram-images.js';
@@ -171,9 +171,8 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   const unserved = await requests.unserved();
   if (unserved) errors.push(`${PAGES_MISSING}${unserved}`);
   // meta.json says how many multifd channels there were: one emptied or never recorded is seen only so.
-  const want = recordedConfiguration(input)?.multifdChannels;
-  const have = reader.recordedMultifd().channels;
-  if (want !== undefined && have !== want) errors.push(`${MISSING_CHANNELS}meta.json records multifd-channels ${want}, the capture holds ${have} multifd channel${have === 1 ? '' : 's'}: the pages sent on the others are not in the images`);
+  const fewer = multifdChannelShortfall(input);
+  if (fewer) errors.push(`${MISSING_CHANNELS}${fewer}: the pages sent on the others are not in the images`);
   // The destination's side holds no page: only the source's unreadable connections can lack some.
   for (const ch of chans) if (ch.direction === 'src2dst' && notAMigrationStream(input, ch)) errors.push(`${NOT_APPLIED}${await whyUnreadable(ch)}`);
   // The destination's side holds no page, but index.json's promise about it is held all the same.

@@ -6,9 +6,7 @@
  */
 import { ReturnPathDecoder, type MainRecord, type ReturnPathRecord } from '@migwire/stream-codec';
 import { ChannelCursor, type CaptureChannel } from '@migwire/capture';
-import { PageRequestsServedRule, StreamFacts, type RuleChannel } from '@migwire/sync';
-
-const ruleChannel = (c: CaptureChannel): RuleChannel => ({ name: c.name, role: c.role, conn: c.conn });
+import { PageRequestsServedRule, ruleChannel, StreamFacts, type RuleChannel } from '@migwire/sync';
 
 export class PageRequests {
   readonly #facts = new StreamFacts({ timed: false });

@@ -71,7 +71,7 @@ export class RamImages {
     this.scratch = new Uint8Array(pageSize);
   }
 
-  /** The folder did not exist before: discard() may remove it. */
+  /** The folder did not exist before: removeOutput() may remove it. */
   private readonly createdDir: boolean;
 
   /**

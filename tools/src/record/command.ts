@@ -3,7 +3,7 @@
  * every byte, record every byte, and say per channel what went through.
  */
 import { clientTlsOptions, readQemuTlsDir, RecordingProxy, serverTlsOptions } from '@migwire/channel-manager';
-import type { DirectionStats, TcpProxyIndex } from '@migwire/capture';
+import { bytesNotWritten, type DirectionStats, type TcpProxyIndex } from '@migwire/capture';
 import { bytesHuman } from '../format/human.js';
 import type { Output } from '../cli-io.js';
 import { LiveChecker } from '@migwire/sync';
@@ -131,7 +131,7 @@ const CUT: ReadonlySet<string> = new Set(['recv-error', 'send-error', 'write-err
 
 /** "src->dst received 8388608, forwarded 8388608, written 8380416 (8192 B not on disk)". */
 function shortfall(label: string, d: DirectionStats): string | undefined {
-  const notWritten = d.bytes_not_written ?? d.bytes_received - d.bytes_written;
+  const notWritten = bytesNotWritten(d);
   const notSent = d.bytes_not_forwarded ?? d.bytes_received - d.bytes_sent;
   if (d.recorded_equals_forwarded) return undefined;
   const lost = [notWritten > 0 ? `${notWritten} B not on disk` : '', notSent > 0 ? `${notSent} B not forwarded` : ''].filter(Boolean).join(', ');

@@ -1,7 +1,7 @@
 /** How a replay ended, from what each connection saw and what QEMU said. */
 import type { Socket } from 'node:net';
 import type { PlannedConnection } from './plan.js';
-import { compareReturnPaths, ReturnPathLog } from './return-path.js';
+import { compareReturnPaths, garbledReturnPath, ReturnPathLog } from './return-path.js';
 import type { ChannelSender } from './sender.js';
 import type { ConnectionEnd, DestinationStatus, ReplayConnectionReport, ReplayFailure, ReplayOutcome } from './types.js';
 
@@ -65,7 +65,7 @@ export function judge(
   }
   // QEMU's own return path always decodes: bytes that do not are no destination that took the stream.
   const garbled = connections.find((c) => c.returnPath?.receivedError);
-  if (garbled) return { outcome: 'failed', reason: failure?.reason ?? `the destination's return path on ${garbled.name} does not decode: ${garbled.returnPath!.receivedError}` };
+  if (garbled) return { outcome: 'failed', reason: failure?.reason ?? garbledReturnPath(garbled.name, garbled.returnPath!.receivedError!) };
   const everythingSent = connections.every((c) => c.bytesSent === c.bytesToSend && c.error === null);
   const shut = connections.map((c) => c.returnPath?.shutStatus ?? null).find((x) => x !== null) ?? null;
   if (!failure && everythingSent && (shut === null || shut === 0)) return { outcome: 'accepted', reason: null };

@@ -17,7 +17,7 @@ import { CaptureOut } from './capture-out.js';
 import { DestinationWatch } from './destination.js';
 import { planReplay } from './plan.js';
 import { connectionReport, judge, totalOf, type Live } from './outcome.js';
-import { ReturnPathLog } from './return-path.js';
+import { garbledReturnPath, ReturnPathLog } from './return-path.js';
 import { readSchedule, ReplayClock, scheduleFromArrivals, type ChunkSchedule } from './schedule.js';
 import { ChannelSender } from './sender.js';
 import { replaySettings } from './settings.js';
@@ -189,7 +189,7 @@ export async function replayCapture(input: string | Capture, o: ReplayOptions): 
       // Bytes back that are no return path: no QEMU destination sends them, and more will not help.
       const garbled = lives.find((l) => l.returnLog?.error);
       if (garbled) {
-        fail(`the destination's return path on ${garbled.plan.name} does not decode: ${garbled.returnLog!.error}`);
+        fail(garbledReturnPath(garbled.plan.name, garbled.returnLog!.error!));
         break;
       }
       const sentNow = lives.reduce((n, l) => n + (l.sender?.sent ?? 0), 0);

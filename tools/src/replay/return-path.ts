@@ -13,6 +13,11 @@ import type { ReturnPathComparison, ReturnPathMessageSummary } from './types.js'
  */
 const MAX_KEPT = 100_000;
 
+/** Why a replay fails on bytes back that are no return path (QEMU's own always decode). */
+export function garbledReturnPath(channel: string, error: string): string {
+  return `the destination's return path on ${channel} does not decode: ${error}`;
+}
+
 /** Decodes one side incrementally and keeps a one-line summary per message. */
 export class ReturnPathLog {
   readonly messages: ReturnPathMessageSummary[] = [];

@@ -20,13 +20,12 @@ export async function transcode(path: string, o: TranscodeOptions & { quiet: boo
   else for (const l of summaryLines(report)) out.line(l);
   const rpFailed = report.returnPath?.shut !== undefined && report.returnPath.shut.status !== 0;
   // The summary is on stdout; why the transcode failed is also the error line on stderr.
+  // (A return path that does not decode is already BAD_RETURN_PATH, thrown by runTranscode.)
   const why = rpFailed
     ? `the destination sent SHUT with status ${report.returnPath!.shut!.status} (it failed to load the stream)`
-    : report.returnPath?.error
-      ? `the destination's return path does not decode: ${report.returnPath.error}`
-      : !report.destinationClosed
-        ? `the destination did not close the stream within ${(o.timeoutMs ?? 60_000) / 1000} s of its end (it may not have loaded it)`
-        : undefined;
+    : !report.destinationClosed
+      ? `the destination did not close the stream within ${(o.timeoutMs ?? 60_000) / 1000} s of its end (it may not have loaded it)`
+      : undefined;
   if (!why) return 0;
   out.err(`migwire: ${why}`);
   return 1;

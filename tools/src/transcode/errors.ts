@@ -26,3 +26,8 @@ export class TranscodeError extends Error {
     this.offset = where.offset;
   }
 }
+
+/** Bytes back from the destination that are no return path (its decoder's reason): no QEMU sends them. */
+export function badReturnPath(reason: string): TranscodeError {
+  return new TranscodeError('BAD_RETURN_PATH', `the destination's return path does not decode: ${reason}`, { channel: 'return-path' });
+}

@@ -19,11 +19,11 @@ import {
   type SupportedRelease,
   type SwitchoverAckMode,
 } from '@migwire/stream-codec';
-import { DestinationOrderReader, flushModeFor, recordedConfiguration, type FlushMode } from '@migwire/sync';
+import { DestinationOrderReader, flushModeFor, multifdChannelShortfall, type FlushMode } from '@migwire/sync';
 import { InputError } from '../input-error.js';
 import { incompleteStream, notAMigrationStream, openCapture, requireStreamStart, verifyChannels } from '@migwire/capture';
 import { prepareCompression, type CodecError, type PayloadCompression } from '@migwire/stream-codec';
-import { TranscodeError } from './errors.js';
+import { badReturnPath, TranscodeError } from './errors.js';
 import { machineVersion, probeRecording, type RecordingProbe } from './probe.js';
 import { preemptPages } from './preempt-pages.js';
 import { SwitchoverWait } from './switchover-wait.js';
@@ -171,9 +171,8 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   if (!input.channels.some((c) => c.role === 'main')) throw new TranscodeError('NO_MAIN_CHANNEL', `${path} has no main channel`);
   const unreadable = input.channels.find((c) => c.role === 'tls' || (c.direction === 'src2dst' && notAMigrationStream(input, c)));
   if (unreadable) throw new TranscodeError('UNSUPPORTED_CHANNEL', `a ${unreadable.role} channel cannot be transcoded`, { channel: unreadable.name });
-  const want = recordedConfiguration(input)?.multifdChannels;
-  const have = input.channels.filter((c) => c.role === 'multifd').length;
-  if (want !== undefined && have !== want) throw new TranscodeError('MISSING_CHANNELS', `meta.json records multifd-channels ${want}, the capture holds ${have} multifd channel${have === 1 ? '' : 's'}: the pages sent on the others are not in it`);
+  const fewer = multifdChannelShortfall(input);
+  if (fewer) throw new TranscodeError('MISSING_CHANNELS', `${fewer}: the pages sent on the others are not in it`);
   // What the destination sent is not sent again, but index.json's promise about it is held all the same.
   await verifyChannels(input.channels.filter((c) => c.direction === 'dst2src'));
   const probe = await probeRecording(input);
@@ -288,7 +287,7 @@ export async function runTranscode(path: string, o: TranscodeOptions, progress?:
   }
   if (incomplete) throw incomplete;
   // Bytes back that are no return path: not a QEMU destination, whatever it did with the stream.
-  if (rp?.report.error) throw new TranscodeError('BAD_RETURN_PATH', `the destination's return path does not decode: ${rp.report.error}`, { channel: 'return-path' });
+  if (rp?.report.error) throw badReturnPath(rp.report.error);
   transcoder.syncByteCounts();
   const recorded = reader.recordedMultifd();
   const { uuid: _uuid, ...shown } = plan;

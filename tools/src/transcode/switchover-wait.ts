@@ -6,7 +6,7 @@
  */
 import { SwitchoverAckGate } from '@migwire/sync';
 import { switchoverAckMode, type SwitchoverAckMode } from '@migwire/stream-codec';
-import { TranscodeError } from './errors.js';
+import { badReturnPath, TranscodeError } from './errors.js';
 
 export interface SwitchoverWaitOptions {
   /** switchover-ack on (the recording's meta.json caps, or --switchover-ack). */
@@ -53,10 +53,6 @@ export class SwitchoverWait {
     this.#wake?.();
   }
 
-  #badReturnPath(): TranscodeError {
-    return new TranscodeError('BAD_RETURN_PATH', `the destination's return path does not decode: ${this.#returnPathError}`, { channel: 'return-path' });
-  }
-
   /** SWITCHOVER_ACK arrived on the return path. */
   ackReceived(): void {
     this.acks++;
@@ -73,7 +69,7 @@ export class SwitchoverWait {
     if (state === 'waiting-for-return-path') {
       throw new TranscodeError('SWITCHOVER_ACK_MISSING', 'switchover-ack is on, but the recording never opens the return path (OPEN_RETURN_PATH): no SWITCHOVER_ACK can come');
     }
-    if (this.#returnPathError) throw this.#badReturnPath();
+    if (this.#returnPathError) throw badReturnPath(this.#returnPathError);
     const acked = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), this.#o.timeoutMs);
       this.#wake = () => {
@@ -82,7 +78,7 @@ export class SwitchoverWait {
       };
     });
     this.#wake = undefined;
-    if (this.#returnPathError) throw this.#badReturnPath();
+    if (this.#returnPathError) throw badReturnPath(this.#returnPathError);
     if (!acked || !this.#gate.mayStopVm()) {
       throw new TranscodeError(
         'SWITCHOVER_ACK_MISSING',

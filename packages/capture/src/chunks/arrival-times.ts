@@ -20,10 +20,10 @@ export class ArrivalTimes {
   private first = Infinity;
   private last = -Infinity;
 
-  /** Arrival times from a chunks.csv; undefined when the file is not there. */
   /**
-   * Rows naming no file of the capture, or bytes past a file's end, time nothing (a file is held
-   * to index.json's size and sha256, not to chunks.csv): they are read, and have no effect.
+   * Arrival times from a chunks.csv; undefined when the file is not there. Rows naming no file of
+   * the capture, or bytes past a file's end, time nothing (a file is held to index.json's size and
+   * sha256, not to chunks.csv): they are read, and have no effect.
    */
   static async load(chunksPath: string): Promise<ArrivalTimes | undefined> {
     if (!existsSync(chunksPath)) return undefined;
@@ -61,7 +61,6 @@ export class ArrivalTimes {
     return s.times[runAt(s.offsets, offset + (this.origins.get(key) ?? 0))];
   }
 
-  /** Every chunk of `conn`/`dir` in captured-byte offsets (from the first captured byte); undefined when none. */
   /**
    * Bytes [offset, offset + length) of a stream split where their arrival time changes: [time,
    * bytes] pieces, in order (one piece, time undefined, when the stream has no times). Lets a
@@ -86,6 +85,7 @@ export class ArrivalTimes {
     }
   }
 
+  /** Every chunk of `conn`/`dir` in captured-byte offsets (from the first captured byte); undefined when none. */
   runs(conn: number, dir: Direction): ArrivalRuns | undefined {
     return this.byStream.get(`${conn}.${dir}`);
   }

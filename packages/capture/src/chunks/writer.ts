@@ -44,10 +44,10 @@ export class ChunksWriter {
     return this.seq;
   }
 
-  /** One recv(): `len` bytes of connection `conn`, direction `dir`, starting at `offset`, at time `t` (s). */
   /** Rows written with time 0 because their time was unknown (packets without a timestamp). */
   untimed = 0;
 
+  /** One recv(): `len` bytes of connection `conn`, direction `dir`, starting at `offset`, at time `t` (s). */
   row(t: number, conn: number, dir: Direction, offset: number, len: number): void {
     if (this.error !== null) return void this.seq++;
     // Never a row the reader refuses: an unknown time (NaN) is written as 0, and counted.

@@ -5,6 +5,13 @@
  */
 import { DIRECTIONS, connectionFileName, type Direction } from '../naming.js';
 import type { CaptureIndex } from './capture-index.js';
+import type { DirectionStats } from './tcp-proxy.js';
+
+/** Bytes a direction received but did not write to its file (older indexes lack bytes_not_written). */
+export function bytesNotWritten(d: Partial<Pick<DirectionStats, 'bytes_not_written' | 'bytes_received' | 'bytes_written'>>): number {
+  if (typeof d.bytes_not_written === 'number') return d.bytes_not_written;
+  return typeof d.bytes_received === 'number' && typeof d.bytes_written === 'number' ? d.bytes_received - d.bytes_written : 0;
+}
 
 export interface RecordingShortfall {
   conn: number;
@@ -19,7 +26,7 @@ export function recordingShortfalls(index: CaptureIndex | undefined): RecordingS
     for (const d of DIRECTIONS) {
       const r = c.directions?.[d];
       if (!r) continue;
-      const lost = typeof r.bytes_not_written === 'number' ? r.bytes_not_written : typeof r.bytes_received === 'number' && typeof r.bytes_written === 'number' && r.file ? r.bytes_received - r.bytes_written : 0;
+      const lost = r.file ? bytesNotWritten(r) : 0;
       if (!(lost > 0)) continue;
       const why = r.write_error ? ` (write error: ${r.write_error})` : '';
       const held = typeof r.bytes_written === 'number' ? `${r.bytes_written} of ${r.bytes_received} bytes` : `${lost} bytes fewer than it received`;

@@ -144,8 +144,10 @@ async function* skippingBytes(path: string, c: ChannelConnection, ch: CaptureCha
   if (extents.hole) throw holeError(path, c, ch)(extents.hole.offset, extents.hole.length, extents.hole.reason);
 }
 
-/** Arrival time of every captured byte of the migration, seconds since its first packet. */
-/** Arrival times from the packet timestamps; undefined when packets carry none (pcapng Simple Packet Blocks). */
+/**
+ * Arrival time of every captured byte of the migration, seconds since its first packet; undefined
+ * when packets carry no timestamps (pcapng Simple Packet Blocks).
+ */
 async function arrivalTimes(source: OpenSource, index: PcapIndex, m: Migration): Promise<ArrivalTimes | undefined> {
   if (!Number.isFinite(m.start)) return undefined;
   const times = new ArrivalTimes();

@@ -44,12 +44,25 @@ export function recordedConfiguration(capture: Capture): RecordedConfiguration |
   if (!meta) return undefined;
   const legacy = meta.properties?.['switchover-ack-legacy'] ?? meta.globals?.['migration.switchover-ack-legacy'];
   const flag = legacy === true || legacy === 'on' ? true : legacy === false || legacy === 'off' ? false : undefined;
+  // readCaptureMeta holds multifd-channels to an integer QEMU takes (1..255).
   const channels = meta.params?.['multifd-channels'];
-  const multifd = meta.caps?.['multifd'] === true && typeof channels === 'number' && Number.isInteger(channels) && channels > 0 ? channels : undefined;
+  const multifd = meta.caps?.['multifd'] === true && typeof channels === 'number' ? channels : undefined;
   return { ...(meta.caps ? { caps: meta.caps } : {}), ...(flag !== undefined ? { switchoverAckLegacy: flag } : {}), ...(multifd !== undefined ? { multifdChannels: multifd } : {}) };
 }
 
-const ruleChannel = (c: CaptureChannel): RuleChannel => ({
+/**
+ * meta.json's multifd-channels held against the multifd channels a capture holds: why they
+ * differ (a connection emptied or never recorded), or undefined. extract and transcode ask it;
+ * check's multifd-channel-ids rule holds the init messages to the same number.
+ */
+export function multifdChannelShortfall(capture: Capture): string | undefined {
+  const want = recordedConfiguration(capture)?.multifdChannels;
+  const have = capture.channels.filter((c) => c.role === 'multifd').length;
+  return want !== undefined && have !== want ? `meta.json records multifd-channels ${want}, the capture holds ${have} multifd channel${have === 1 ? '' : 's'}` : undefined;
+}
+
+/** A capture's channel as the rules see it. */
+export const ruleChannel = (c: CaptureChannel): RuleChannel => ({
   name: c.name,
   role: c.role,
   conn: c.conn,

@@ -12,7 +12,7 @@ import { mutate } from '../mutate.js';
 import { seedLabel } from '../seed.js';
 import type { MutationKind } from '../mutation.js';
 import { emptyStats, groupSeeds, mergeStats, seedFor, type CodecFinding, type CodecStats } from './campaign.js';
-import { defaultSeedSpecs, prepareSeeds, type SeedSpec } from './seeds.js';
+import { defaultSeedSpecs, prepareSeed, prepareSeeds, type SeedSpec } from './seeds.js';
 import { InputError } from '../../input-error.js';
 import type { WorkerInput, WorkerMessage } from './fuzz-codec-worker.js';
 
@@ -35,8 +35,10 @@ export interface CodecCampaignOptions {
 
 export async function runCodecCampaign(o: CodecCampaignOptions): Promise<CodecStats> {
   const specs = o.specs ?? defaultSeedSpecs();
-  // Workers prepare their own seeds: one without any would only die, reported as a finding.
-  if (!(await prepareSeeds(specs)).length) throw new InputError(`no usable seeds among ${specs.length ? specs.map((s) => s.path + (s.channel ? `:${s.channel}` : '')).join(', ') : 'none given'} (each must be a stream file or capture directory with a non-empty channel)`);
+  // Workers prepare their own seeds: one without any would only die, reported as a finding. One
+  // usable seed is enough to go on, so only as many are prepared here as it takes to find it.
+  if (!specs.length) throw new InputError('no seeds: the bundled fixtures are not here (an installed migwire carries none); give --seeds PATH[,PATH...] (stream files or capture directories)');
+  if (!(await someSeedUsable(specs))) throw new InputError(`no usable seeds among ${specs.map((s) => s.path + (s.channel ? `:${s.channel}` : '')).join(', ')} (each must be a stream file or capture directory with a non-empty channel)`);
   const base = o.base ?? 1;
   const jobs = Math.max(1, Math.min(o.jobs ?? 1, o.count));
   const total = emptyStats();
@@ -59,6 +61,11 @@ export async function runCodecCampaign(o: CodecCampaignOptions): Promise<CodecSt
   total.inputs = o.count;
   if (total.findings.some((f) => f.seed === '') || (o.outDir && total.findings.length)) await describeFindings(specs, base, total.findings, o.kinds, o.outDir);
   return total;
+}
+
+async function someSeedUsable(specs: readonly SeedSpec[]): Promise<boolean> {
+  for (const s of specs) if (await prepareSeed(s)) return true;
+  return false;
 }
 
 async function runRange(specs: SeedSpec[], from: number, to: number, base: number, o: CodecCampaignOptions, add: (s: CodecStats) => void): Promise<void> {
