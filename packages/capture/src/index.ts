@@ -59,7 +59,7 @@ export {
   type OutputFileOptions,
 } from './output/safe-output.js';
 export { channelOrder, decodeCapture, type ChannelResult, type DecodeOptions } from './decode/decode-capture.js';
-export { ChannelCursor } from './decode/channel-cursor.js';
+export { ChannelCursor, type ChannelCursorOptions, type PageRunItem } from './decode/channel-cursor.js';
 export { channelBytes } from './decode/file-bytes.js';
 export { PAGE_RUNS_MIN_BYTES } from './decode/page-runs/ahead.js';
 export { HASH_ASIDE_MIN_BYTES, sha256OfFile } from './open/hash-aside.js';

@@ -6,15 +6,14 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { MainStreamDecoder, type CodecRecord } from '@migwire/stream-codec';
 import { decodeCapture, openCapture } from '../src/index.js';
 import { PageRunsAhead } from '../src/decode/page-runs/ahead.js';
 import { mainFileWithRuns } from '../src/decode/page-runs/reader.js';
-import { FIXTURES, filesOpenIn, scratch } from './paths.js';
+import { filesOpenIn, loneStream, scratch } from './paths.js';
 
 interface Tally {
   records: number;
@@ -63,14 +62,6 @@ async function tally(path: string, runs: boolean | 'reader' | number): Promise<T
   t.bytes = res!.bytes;
   t.error = res!.error && `${res!.error.code}@${res!.error.offset}: ${res!.error.message}`;
   return t;
-}
-
-/** A fixture's main stream as a lone file (no index.json: nothing to verify it against, so runs may be used). */
-function loneStream(name: string, dir: string): string {
-  const gz = readdirSync(join(FIXTURES, name)).find((f) => /^(stream|conn00-src2dst)\.bin\.gz$/.test(f))!;
-  const path = join(dir, `${name}.bin`);
-  writeFileSync(path, gunzipSync(readFileSync(join(FIXTURES, name, gz))));
-  return path;
 }
 
 async function compare(t: import('ava').ExecutionContext, path: string, expectRuns: boolean): Promise<void> {

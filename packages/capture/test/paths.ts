@@ -1,5 +1,6 @@
 /** The repository's fixtures, seen from compiled tests, and scratch copies of them. */
-import { existsSync, mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,4 +29,12 @@ export function filesOpenIn(dir: string): string[] {
     }
   }
   return out;
+}
+
+/** A fixture's main stream as a lone file in `dir` (no index.json: nothing to verify it against, so page runs may be used). */
+export function loneStream(name: string, dir: string): string {
+  const gz = readdirSync(join(FIXTURES, name)).find((f) => /^(stream|conn00-src2dst)\.bin\.gz$/.test(f))!;
+  const path = join(dir, `${name}.bin`);
+  writeFileSync(path, gunzipSync(readFileSync(join(FIXTURES, name, gz))));
+  return path;
 }

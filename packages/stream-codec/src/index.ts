@@ -27,8 +27,9 @@ export {
   type RecordSink,
   type ResumeInRam,
   type PassedPageRun,
+  type PassPageRunOptions,
 } from './main/decoder.js';
-export { PageRunScanner, findPageRunStart, pageRecordLength, type ScanStop, type PageRun, type PageRunBlock, type PageRunLast } from './main/page-run.js';
+export { PageRunScanner, findPageRunStart, forEachRunPage, pageRecordLength, type ScanStop, type PageRun, type PageRunBlock, type PageRunLast } from './main/page-run.js';
 export { encodeMainRecord, encodeMainRecordParts, encodeMainStream } from './main/encoder.js';
 export type * from './main/records.js';
 export { advisesRamPostcopy, decodeCommandArgs, commandName, type CommandArgs, type DiscardRange } from './main/commands.js';

@@ -8,6 +8,7 @@ import {
   CodecError,
   encodeMainStream,
   findPageRunStart,
+  forEachRunPage,
   MainStreamDecoder,
   PageRunScanner,
   type MainRecord,
@@ -269,4 +270,22 @@ test('the scanner takes PAGE and ZERO records only, and says when it needs more 
   const g = rng(3);
   const noise = Uint8Array.from({ length: 1 << 16 }, () => Math.floor(g() * 256));
   t.false(findPageRunStart(noise, 0, noise.length).sure);
+});
+
+test('forEachRunPage gives a run\'s pages as the decoder gives its page records, and refuses bytes that are no run', (t) => {
+  const bytes = stream(3, 40);
+  const want: string[] = [];
+  new MainStreamDecoder().write(bytes, (r) => {
+    if (r.kind === 'ram-page') want.push(`${r.block}+${r.pageOffset}:${r.data[0]}:${r.data.length}`);
+    else if (r.kind === 'ram-zero') want.push(`${r.block}+${r.pageOffset}:zero ${r.fill}`);
+  });
+  const got: string[] = [];
+  for (const run of scanRuns(bytes, 0, bytes.length, 1 << 30)) {
+    forEachRunPage(bytes.subarray(run.start, run.end), run.pageSize, 'carried', (block, offset, data, fill) => got.push(data ? `${block}+${offset}:${data[0]}:${data.length}` : `${block}+${offset}:zero ${fill}`));
+  }
+  t.deepEqual(got, want);
+  // Cut inside a page, or a record that is no page: a caller's mistake, said at once.
+  const run = scanRuns(bytes, 0, bytes.length, 1 << 30)[0]!;
+  t.throws(() => forEachRunPage(bytes.subarray(run.start, run.start + 5000), run.pageSize, 'x', () => {}), { instanceOf: RangeError });
+  t.throws(() => forEachRunPage(bytes.subarray(0, 64), run.pageSize, 'x', () => {}), { instanceOf: RangeError });
 });

@@ -32,7 +32,7 @@ async function readAll(dir: string, recycleBuffers: boolean): Promise<Seen> {
       const r = e.record;
       h.update(`${r.kind}@${r.offset}+${r.length};`);
       if (r.kind === 'ram-page' || r.kind === 'device-state') h.update(r.data);
-    } else {
+    } else if (e.kind === 'multifd-pages') {
       h.update(`${e.channel}:`);
       for (const p of e.pages) {
         h.update(`${p.block}+${p.offset};`);

@@ -6,7 +6,7 @@
  * applied when main reaches its k-th barrier; postcopy-preempt pages come
  * after main (each page is sent once after postcopy starts).
  */
-import { CodecError, MainStreamDecoder, RESUMED_BLOCK_UNKNOWN, isCodecError, type MainRecord } from '@migwire/stream-codec';
+import { CodecError, MainStreamDecoder, RESUMED_BLOCK_UNKNOWN, forEachRunPage, isCodecError, type MainRecord } from '@migwire/stream-codec';
 import { CaptureError, ChannelCursor, channelOrder, midStreamText, notAMigrationStream, openCapture, verifyChannels, type CaptureChannel } from '@migwire/capture';
 import { DestinationOrderReader, multifdChannelShortfall } from '@migwire/sync';
 import { nameList, UsageError } from '../errors/usage-error.js';
@@ -70,8 +70,9 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
   const errors: string[] = [];
   // Pages are written as they come: no copy of decompressed multifd pages needed.
   // Each main record is applied before the next is read: main read buffers are reused once no queued write holds them.
-  const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true, mainBuffersInUse: (b) => images.inUse(b) });
   const requests = new PageRequests(chans);
+  // Main's runs of pages come whole, unless each page record is to be held to the destination's requests.
+  const reader = new DestinationOrderReader(input, { stablePages: false, collectErrors: true, mainBuffersInUse: (b) => images.inUse(b), pageRuns: !requests.watching });
   let listed = false;
   let namesChecked = false;
   const refuseUnknownBlocks = async (): Promise<void> => {
@@ -103,6 +104,16 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
             if (images.has(p.block)) images.writePage(p.block, p.offset, p.data);
           } else images.zeroPage(p.block, p.offset);
         }
+        continue;
+      }
+      if (e.kind === 'main-page-run') {
+        last = e.run.last;
+        if (listed && !namesChecked) {
+          namesChecked = true;
+          await refuseUnknownBlocks();
+        }
+        // A view of a read buffer: stays valid until written.
+        forEachRunPage(e.bytes, e.run.pageSize, e.run.blocks[0]!.block, (block, offset, data, fill) => (data ? images.writePage(block, offset, data, true) : images.zeroPage(block, offset, fill)));
         continue;
       }
       const r = e.record;

@@ -26,6 +26,11 @@ export class PageRequests {
     for (const c of [this.#main, this.#preempt]) if (c) this.#facts.addChannel(c);
   }
 
+  /** Main's records are needed one by one (there is a return path whose requests they must answer). */
+  get watching(): boolean {
+    return this.#main !== undefined;
+  }
+
   main(r: MainRecord): void {
     if (this.#main) this.#see(this.#main, r);
   }

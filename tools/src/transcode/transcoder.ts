@@ -108,7 +108,7 @@ export class Transcoder {
         }
         if (this.#phase.resendPreemptBefore(r)) await this.#resendPreemptPages();
         this.#mainRecord(r);
-      } else {
+      } else if (e.kind === 'multifd-pages') {
         this.counts.recordedPages.multifd += e.pages.length;
         for (const p of e.pages) this.#page(p);
       }

@@ -11,7 +11,7 @@ import { channelBytes, type Recycle } from './file-bytes.js';
 import { streamStartOptions } from './stream-start.js';
 import { isGzipPath } from '../open/byte-source.js';
 import { PageRunsAhead } from './page-runs/ahead.js';
-import { checkedRuns, mainFileWithRuns } from './page-runs/reader.js';
+import { checkedRuns, mainFileWithRuns, readsPageRuns } from './page-runs/reader.js';
 import { HashAhead, hashesAside } from '../open/hash-aside.js';
 
 export interface ChannelResult {
@@ -210,8 +210,7 @@ function recycleFor(dec: Decoder): Recycle | undefined {
  * Runs are scanned with the decoder's page size (decodeCapture never sets another).
  */
 function takesPageRuns(ch: CaptureChannel, opts: DecodeOptions): boolean {
-  const hashOk = !ch.expect?.sha256 || hashesAside(ch.size, ch.expect);
-  return !!opts.skipPagePayloads && !opts.onChunk && ch.role === 'main' && !ch.midStream && !!ch.path && !isGzipPath(ch.path) && hashOk && ch.size !== undefined;
+  return !!opts.skipPagePayloads && !opts.onChunk && readsPageRuns(ch);
 }
 
 async function prepassVmdesc(ch: CaptureChannel): Promise<Vmdesc | undefined> {

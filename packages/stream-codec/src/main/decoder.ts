@@ -11,7 +11,7 @@
 import { CodecError, ErrorCode } from '../core/errors.js';
 import { stepDevice } from './device-section.js';
 import type { MainDecoderOptions, RecordSink } from './options.js';
-import { passPageRun, stepMappedSkip, stepRam, stepRamBlock, type PassedPageRun } from './ram-body.js';
+import { passPageRun, stepMappedSkip, stepRam, stepRamBlock, type PassPageRunOptions, type PassedPageRun } from './ram-body.js';
 import type { PageRun } from './page-run.js';
 import type { MainRecord, RamBlockInfo } from './records.js';
 import { stepHeader, stepRecord } from './record-framing.js';
@@ -21,7 +21,7 @@ import type { Vmdesc } from '../vmstate/description.js';
 import { decodeAll } from '../decoder/decode-all.js';
 
 export type { MainDecoderOptions, RamCapabilities, RecordSink } from './options.js';
-export type { PassedPageRun } from './ram-body.js';
+export type { PassPageRunOptions, PassedPageRun } from './ram-body.js';
 export { RESUMED_BLOCK_UNKNOWN, RESUMED_SECTION_UNKNOWN, type ResumeInRam } from './resume.js';
 
 export class MainStreamDecoder {
@@ -97,8 +97,8 @@ export class MainStreamDecoder {
    * skips its bytes), as if they had been written and decoded: only where that is the same (see
    * passPageRun). Returns the run with its blocks named, or undefined with nothing changed.
    */
-  passPageRun(run: PageRun): PassedPageRun | undefined {
-    return this.#s.error ? undefined : passPageRun(this.#s, run);
+  passPageRun(run: PageRun, o: PassPageRunOptions = {}): PassedPageRun | undefined {
+    return this.#s.error ? undefined : passPageRun(this.#s, run, o);
   }
 
   /** Forget everything: the decoder is usable again after an error. */

@@ -167,6 +167,30 @@ export function pageRecordLength(b: Uint8Array, at: number, end: number, pageSiz
 }
 
 /**
+ * Each page of a run's bytes (`bytes` from the run's start to its end, as scanned), in stream
+ * order: its block (`block` for CONTINUE records before the first that names one: the block the
+ * decoder had when it took the run), page offset, and the page's bytes (a view of `bytes`) or,
+ * for a ZERO record, undefined and its fill byte. For a reader that takes pages from the run
+ * itself (extract) instead of from decoded records.
+ */
+export function forEachRunPage(bytes: Uint8Array, pageSize: number, block: string, onPage: (block: string, pageOffset: number, data: Uint8Array | undefined, fill: number) => void): void {
+  const mask = pageSize - 1;
+  for (let at = 0; at < bytes.length; ) {
+    const length = pageRecordLength(bytes, at, bytes.length, pageSize);
+    // The scanner took these bytes as whole records: anything else is a caller's mistake.
+    if (length === undefined || at + length > bytes.length) throw new RangeError(`forEachRunPage: no whole PAGE or ZERO record at byte ${at} of the run`);
+    const lo = u32(bytes, at + 4);
+    const flags = lo & mask;
+    if (!(flags & RamFlag.Continue)) block = bytesToLatin1(bytes.subarray(at + 9, at + 9 + bytes[at + 8]!));
+    const pageOffset = u32(bytes, at) * 0x1_0000_0000 + (lo - flags);
+    const end = at + length;
+    if ((flags & ~RamFlag.Continue) === RamFlag.Zero) onPage(block, pageOffset, undefined, bytes[end - 1]!);
+    else onPage(block, pageOffset, bytes.subarray(end - pageSize, end), 0);
+    at = end;
+  }
+}
+
+/**
  * The first index in b[from..end) where a run of RAM records starts (records in a row parse there,
  * see ramChainAt), with `sure` false when the bytes end before that can be told for that index
  * (read more and ask again from it). `end` when no index is left to try.

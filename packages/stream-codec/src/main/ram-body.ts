@@ -196,6 +196,8 @@ export function stepMappedSkip(s: MainDecoderCore, sink: RecordSink): boolean {
 
 /** A page run the decoder took: its blocks named as its records would have named them. */
 export interface PassedPageRun {
+  /** The target page size of its pages. */
+  pageSize: number;
   start: number;
   end: number;
   records: number;
@@ -205,15 +207,23 @@ export interface PassedPageRun {
   last: RamPageRecord | RamZeroRecord;
 }
 
+export interface PassPageRunOptions {
+  /**
+   * The caller takes the run's pages from its bytes itself (forEachRunPage): the run may be passed
+   * even when this decoder hands out page payloads.
+   */
+  pagesElsewhere?: boolean;
+}
+
 /**
  * Take a scanned run as if its records had been decoded here, or leave everything as it was
  * (undefined) when that would not be the same: only between records of a top-level RAM section,
- * nothing queued, at the run's start, page payloads skipped, the same page size, and every block
+ * nothing queued, at the run's start, page payloads skipped (or taken from the run's bytes by the caller), the same page size, and every block
  * of the run known to hold its offsets. A CONTINUE with no block before it stays the decoder's to fail on.
  */
-export function passPageRun(s: MainDecoderCore, run: PageRun): PassedPageRun | undefined {
+export function passPageRun(s: MainDecoderCore, run: PageRun, o: PassPageRunOptions = {}): PassedPageRun | undefined {
   if (s.state !== State.Ram || s.frames.length !== 0 || s.q.length !== 0 || s.q.offset !== run.start) return undefined;
-  if (!s.options.skipPagePayloads || run.pageSize !== s.pageSize || run.records === 0 || s.resumed) return undefined;
+  if (!(s.options.skipPagePayloads || o.pagesElsewhere) || run.pageSize !== s.pageSize || run.records === 0 || s.resumed) return undefined;
   let block = s.lastBlock;
   const blocks: PassedPageRun['blocks'] = [];
   for (const b of run.blocks) {
@@ -231,5 +241,5 @@ export function passPageRun(s: MainDecoderCore, run: PageRun): PassedPageRun | u
   const l = run.last;
   const base = { offset: l.offset, length: l.length, depth: 0, sectionId: s.sectionId, flags: l.flags, block: block!, pageOffset: l.pageOffset };
   const last: RamPageRecord | RamZeroRecord = l.zero ? { kind: 'ram-zero', ...base, fill: l.fill } : { kind: 'ram-page', ...base, data: NO_BYTES };
-  return { start: run.start, end: run.end, records: run.records, sectionId: s.sectionId, blocks, last };
+  return { pageSize: run.pageSize, start: run.start, end: run.end, records: run.records, sectionId: s.sectionId, blocks, last };
 }

@@ -144,21 +144,35 @@ function ptrMarker(b: Uint8Array, at: number, size: number, name: string): Vmsta
   throw new PayloadProblem(ErrorCode.BadVmstate, `field ${name}: not a pointer marker`, '1 byte, 0x30 or 0x31', size === 1 ? `0x${(v ?? 0).toString(16)}` : `${size} bytes`, at);
 }
 
+/** A vmdesc type parsed once: its base name and byte order (`" equal"` only says QEMU checks it). */
+interface ScalarType {
+  base: string;
+  le: boolean;
+}
+const scalarTypes = new Map<string, ScalarType>();
+
+function scalarType(type: string): ScalarType {
+  let t = scalarTypes.get(type);
+  if (!t) {
+    const plain = type.replace(/ equal$/, '');
+    const le = plain.endsWith(' le');
+    t = { base: le ? plain.slice(0, -3) : plain, le };
+    // Types come from the stream: a hostile description cannot grow the cache without end.
+    if (scalarTypes.size < 4096) scalarTypes.set(type, t);
+  }
+  return t;
+}
+
 function scalar(b: Uint8Array, at: number, size: number, type: string): VmstateValue {
-  const t = type.replace(/ equal$/, '');
+  const { base, le } = scalarType(type);
+  // One-byte values (most of a device's fields) need no view.
+  if (size === 1) {
+    if (base === 'uint8') return b[at]!;
+    if (base === 'bool') return b[at] !== 0;
+    if (base === 'int8') return (b[at]! << 24) >> 24;
+  }
   const view = new DataView(b.buffer, b.byteOffset + at, size);
-  const le = t.endsWith(' le');
-  const base = le ? t.slice(0, -3) : t;
   switch (base) {
-    case 'bool':
-      if (size === 1) return b[at] !== 0;
-      break;
-    case 'int8':
-      if (size === 1) return view.getInt8(0);
-      break;
-    case 'uint8':
-      if (size === 1) return view.getUint8(0);
-      break;
     case 'int16':
       if (size === 2) return view.getInt16(0, le);
       break;

@@ -15,9 +15,10 @@ import {
   type MultifdCompression,
   type MultifdLayout,
   type MultifdRecord,
+  type PassedPageRun,
   type RamBlockInfo,
 } from '@migwire/stream-codec';
-import { ChannelCursor, channelOrder, streamStartOptions, type Capture, type CaptureChannel } from '@migwire/capture';
+import { ChannelCursor, channelOrder, streamStartOptions, type Capture, type CaptureChannel, type PageRunItem } from '@migwire/capture';
 import { RecordedBarriers } from './barrier-record.js';
 
 /** One page as it reached the destination: data, or a zero page. */
@@ -30,6 +31,8 @@ export interface RecordedPage {
 
 export type OrderedEvent =
   | { kind: 'main'; record: MainRecord }
+  /** A run of main's PAGE/ZERO records taken whole (with `pageRuns`): its pages are in `bytes` (forEachRunPage). */
+  | { kind: 'main-page-run'; run: PassedPageRun; bytes: Uint8Array }
   /** Pages of one recorded multifd packet, delivered before the main barrier of its round. */
   | { kind: 'multifd-pages'; channel: string; pages: RecordedPage[] };
 
@@ -130,11 +133,17 @@ export interface DestinationOrderOptions {
    * (transcode, whose sinks copy what they keep). Implies `stablePages: false`.
    */
   recycleBuffers?: boolean;
+  /**
+   * With mainBuffersInUse: a main channel read from a plain file gives its runs of PAGE and ZERO
+   * records as one 'main-page-run' event each (no record per page; a run holds no barrier), their
+   * read buffers held as mainBuffersInUse says. extract, on a stream that is mostly pages.
+   */
+  pageRuns?: boolean;
 }
 
 /** Reads a recording in destination order; `recordedMultifd()` fills in as the channels are read. */
 export class DestinationOrderReader {
-  readonly main: ChannelCursor<MainRecord>;
+  readonly main: ChannelCursor<MainRecord, PageRunItem>;
   /** Decode errors met so far (with collectErrors). */
   readonly errors: CodecError[] = [];
   readonly #stablePages: boolean;
@@ -162,7 +171,9 @@ export class DestinationOrderReader {
     // A packet capture is read once for main and every multifd channel, which are read in step.
     const shared = this.#multifdChannels.length && input.openAll ? input.openAll([mainCh, ...this.#multifdChannels]) : undefined;
     this.#streams = shared?.slice(1);
-    this.main = new ChannelCursor<MainRecord>(mainCh, dec, { ...(shared ? { stream: shared[0]! } : {}), ...(recycle ? { recycle } : {}) });
+    const inUse = o.mainBuffersInUse;
+    const pageRuns = o.pageRuns && inUse ? { pageRuns: { inUse } } : {};
+    this.main = new ChannelCursor<MainRecord, PageRunItem>(mainCh, dec, { ...(shared ? { stream: shared[0]! } : {}), ...(recycle ? { recycle } : {}), ...pageRuns });
   }
 
   /** RAM blocks the main channel listed (MEM_SIZE). */
@@ -192,6 +203,10 @@ export class DestinationOrderReader {
 
   async *events(): AsyncGenerator<OrderedEvent> {
     for (let r = await this.main.next(); r; r = await this.main.next()) {
+      if (r.kind === 'page-run') {
+        yield { kind: 'main-page-run', run: r.run, bytes: r.bytes };
+        continue;
+      }
       if (this.#multifdChannels.length && this.#barriers.observe(r)) yield* this.#drain(this.#barriers.count);
       yield { kind: 'main', record: r };
     }

@@ -11,7 +11,9 @@ import { closeSync, openSync } from 'node:fs';
 import { PageRunScanner, findPageRunStart, pageRecordLength, type MainStreamDecoder, type PassedPageRun } from '@migwire/stream-codec';
 import { ReadRing, readAt } from '../file-bytes.js';
 import type { ExpectedContent } from '../../open/byte-source.js';
-import { verifiedAside, type HashAhead } from '../../open/hash-aside.js';
+import { hashesAside, verifiedAside, type HashAhead } from '../../open/hash-aside.js';
+import { isGzipPath } from '../../open/byte-source.js';
+import type { CaptureChannel } from '../../open/open-capture.js';
 import type { PageRunsAhead } from './ahead.js';
 
 /**
@@ -23,18 +25,33 @@ const READ_SIZE = 1 << 20;
 /** Longest page record header: be64, a name length byte and up to 255 name bytes. */
 const MAX_HEAD = 8 + 1 + 255;
 
-export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ahead?: PageRunsAhead): AsyncGenerator<Uint8Array | PassedPageRun> {
+/** A run the decoder took, with its bytes when this reader found it in its own chunk (not a worker's). */
+export type ReadPageRun = PassedPageRun & { bytes?: Uint8Array };
+
+export interface MainFileRunOptions {
+  /**
+   * The caller takes each run's pages from its bytes (forEachRunPage) and may keep views of them
+   * until `inUse` says otherwise: runs pass though the decoder hands out page payloads, and a read
+   * buffer is reused only once nothing holds it. Runs from workers (`ahead`) carry no bytes: not with this.
+   */
+  pagesElsewhere?: { inUse(buffer: ArrayBufferLike): boolean };
+}
+
+export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ahead?: PageRunsAhead, o: MainFileRunOptions = {}): AsyncGenerator<Uint8Array | ReadPageRun> {
+  if (o.pagesElsewhere && ahead) throw new Error('mainFileWithRuns: runs found ahead carry no bytes to take pages from');
   const fd = openSync(path, 'r');
   const pageSize = dec.targetPageSize;
   const scanner = new PageRunScanner(pageSize);
   const head = Buffer.allocUnsafe(MAX_HEAD);
-  const ring = new ReadRing(READ_SIZE, { pending: () => dec.pending });
+  const pass = o.pagesElsewhere ? { pagesElsewhere: true } : {};
+  // Held buffers are replaced, not waited for: a ring a little deeper than the writes a caller queues.
+  const ring = new ReadRing(READ_SIZE, { pending: () => dec.pending, ...(o.pagesElsewhere ? { inUse: (b: ArrayBufferLike) => o.pagesElsewhere!.inUse(b), ring: 8 } : {}) });
   try {
     let pos = 0;
     for (;;) {
       let run = ahead?.runFrom(pos);
       if (run?.start === pos) {
-        const passed = dec.pending === 0 ? dec.passPageRun(run) : undefined;
+        const passed = dec.pending === 0 ? dec.passPageRun(run, pass) : undefined;
         if (passed) {
           pos = run.end;
           yield passed;
@@ -69,8 +86,9 @@ export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ah
         const r = scanner.scan(chunk, at, got, pos);
         const found = scanner.take();
         scanner.forget();
-        const passed = found && dec.passPageRun(found);
+        const passed: ReadPageRun | undefined = found && dec.passPageRun(found, pass);
         if (passed) {
+          passed.bytes = chunk.subarray(found!.start - pos, found!.end - pos);
           yield passed;
           at = r.at;
           if (at === got) break;
@@ -102,6 +120,16 @@ export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ah
 }
 
 /**
+ * Can this channel be read with page runs: a main stream from its start in a plain file (a gzip
+ * cannot be read at an offset), whose sha256, if index.json gives one, is checked on another
+ * thread (this reader does not see every byte).
+ */
+export function readsPageRuns(ch: CaptureChannel): boolean {
+  const hashOk = !ch.expect?.sha256 || hashesAside(ch.size, ch.expect);
+  return ch.role === 'main' && !ch.midStream && !!ch.path && !isGzipPath(ch.path) && hashOk && ch.size !== undefined;
+}
+
+/**
  * Bytes missing from a page record the decoder holds `have` bytes of (from `start`), read back
  * from the file; undefined when those bytes do not start a PAGE or ZERO record.
  */
@@ -115,7 +143,7 @@ function missing(fd: number, path: string, head: Buffer, start: number, have: nu
  * The reader's items held to index.json's sha256, computed on another thread (this reader does
  * not see every byte); runs count by their extent. The size was checked when the capture was opened.
  */
-export function checkedRuns(source: AsyncIterable<Uint8Array | PassedPageRun>, path: string, expect: ExpectedContent, hashes?: HashAhead): AsyncIterable<Uint8Array | PassedPageRun> {
-  const length = (item: Uint8Array | PassedPageRun): number => (item instanceof Uint8Array ? item.length : item.end - item.start);
+export function checkedRuns<T extends PassedPageRun>(source: AsyncIterable<Uint8Array | T>, path: string, expect: ExpectedContent, hashes?: HashAhead): AsyncIterable<Uint8Array | T> {
+  const length = (item: Uint8Array | T): number => (item instanceof Uint8Array ? item.length : item.end - item.start);
   return expect.sha256 ? verifiedAside(source, path, expect, length, hashes) : source;
 }
