@@ -58,7 +58,7 @@ test('dump of a stream file past the worker threshold prints what the gzipped st
     t.true(bytes.length >= PAGE_RUNS_MIN_BYTES);
     writeFileSync(join(dir, 'big.bin'), bytes);
     writeFileSync(join(dir, 'big.bin.gz'), gzipSync(bytes, { level: 1 }));
-    const run = (f: string) => spawnSync(process.execPath, [BIN, 'dump', join(dir, f)], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const run = (f: string, ...args: string[]) => spawnSync(process.execPath, [BIN, 'dump', ...args, join(dir, f)], { encoding: 'utf8', maxBuffer: 256 << 20 });
     const plain = run('big.bin');
     const gz = run('big.bin.gz');
     t.is(plain.status, 0, plain.stderr);
@@ -75,6 +75,14 @@ test('dump of a stream file past the worker threshold prints what the gzipped st
     t.is(cut.status, 1);
     t.deepEqual(body(cut.stdout), body(cutGz.stdout));
     t.is(cut.stderr, cutGz.stderr.replace('cut.bin.gz', 'cut.bin'));
+    // --json lists every page: from the numbers each run keeps of its records, line for line the same.
+    for (const f of ['big.bin', 'cut.bin']) {
+      const json = run(f, '--json');
+      const jsonGz = run(`${f}.gz`, '--json');
+      t.is(json.status, f === 'big.bin' ? 0 : 1, json.stderr);
+      t.is(json.stdout.split('\n').length, jsonGz.stdout.split('\n').length, f);
+      t.true(json.stdout === jsonGz.stdout, `${f}: --json of the file and of its gzip differ`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { MainStreamDecoder, type CodecRecord } from '@migwire/stream-codec';
+import { MainStreamDecoder, forEachRunRecord, type CodecRecord } from '@migwire/stream-codec';
 import { decodeCapture, openCapture } from '../src/index.js';
 import { PageRunsAhead } from '../src/decode/page-runs/ahead.js';
 import { mainFileWithRuns } from '../src/decode/page-runs/reader.js';
@@ -215,6 +215,52 @@ test('a decode with runs leaves no file open behind it, the worker\'s included, 
     for (const f of [path, cut]) await tally(f, true);
     for (let i = 0; i < 100 && filesOpenIn(dir).length; i++) await new Promise((r) => setTimeout(r, 20));
     t.deepEqual(filesOpenIn(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A record as JSON, its bytes as hex (a Buffer view and a Uint8Array view of the same bytes alike). */
+const recordText = (r: CodecRecord): string => JSON.stringify(r, function (this: Record<string, unknown>, k: string, v: unknown) {
+  const raw = this[k];
+  return ArrayBuffer.isView(raw) ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex') : v;
+});
+
+/** Every record as JSON, in order: page by page, or runs taken with their detail (forEachRunRecord). */
+async function everyRecord(path: string, runs: false | 'reader' | number): Promise<string[]> {
+  const out: string[] = [];
+  const [res] = await decodeCapture(await openCapture(path), {
+    skipPagePayloads: true,
+    transientViews: true,
+    ...(runs ? { pageRunDetail: true, pageRunsMinBytes: runs === 'reader' ? Infinity : 0, onPageRun: (_ch, run) => void t_true(forEachRunRecord(run, (r) => out.push(recordText(r)))) } : {}),
+    ...(typeof runs === 'number' ? { pageRunWorkers: runs } : {}),
+    onRecord: (_ch, r: CodecRecord) => void out.push(recordText(r)),
+  });
+  out.push(`end ${res!.records} ${res!.bytes} ${res!.error?.code}@${res!.error?.offset}`);
+  return out;
+}
+
+function t_true(v: boolean): void {
+  if (!v) throw new Error('a run came without its detail');
+}
+
+test('runs taken with their detail give every record a page-by-page decode gives, the same in every field and order', async (t) => {
+  const dir = scratch('mw-runs-detail-');
+  try {
+    for (const name of ['10.0-precopy-file', '7.2-precopy-exec', '10.0-legacy-zero-file']) {
+      const path = loneStream(name, dir);
+      const bytes = readFileSync(path);
+      const cut = join(dir, `${name}-cut.bin`);
+      writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.8)));
+      for (const f of [path, cut]) {
+        const want = await everyRecord(f, false);
+        for (const mode of ['reader', 1, 3] as const) {
+          const got = await everyRecord(f, mode);
+          t.is(got.length, want.length, `${name} ${f === cut ? 'cut' : 'whole'} ${mode}`);
+          t.true(got.every((l, i) => l === want[i]), `${name} ${f === cut ? 'cut' : 'whole'} ${mode}`);
+        }
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

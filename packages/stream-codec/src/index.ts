@@ -28,8 +28,10 @@ export {
   type ResumeInRam,
   type PassedPageRun,
   type PassPageRunOptions,
+  forEachRunEntry,
+  forEachRunRecord,
 } from './main/decoder.js';
-export { PageRunScanner, findPageRunStart, forEachRunPage, pageRecordLength, type ScanStop, type PageRun, type PageRunBlock, type PageRunLast } from './main/page-run.js';
+export { PageRunScanner, findPageRunStart, forEachRunPage, pageRecordLength, DETAIL_FIELDS, type ScanStop, type PageRun, type PageRunBlock, type PageRunDetail, type PageRunLast } from './main/page-run.js';
 export { encodeMainRecord, encodeMainRecordParts, encodeMainStream } from './main/encoder.js';
 export type * from './main/records.js';
 export { advisesRamPostcopy, decodeCommandArgs, commandName, type CommandArgs, type DiscardRange } from './main/commands.js';

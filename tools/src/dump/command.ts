@@ -177,12 +177,18 @@ export async function dump(path: string, o: DumpOptions, out: Output): Promise<n
         for (const s of r.vmstate.subsections) out.line(printable(`${' '.repeat(40)}[${s.name} v${s.version}] ${JSON.stringify(s.fields.map((f) => [f.name, f.value]))}`));
       }
     },
-    // Runs of pages found ahead by a worker (large plain files), where each page would only be counted.
-    ...(!o.json && !o.pages && o.sections.length === 0
+    // Runs of pages found ahead by a worker (large plain files), where each page would only be
+    // counted, or listed from the numbers the run keeps of each record (JSON without page bytes).
+    ...((o.json ? !o.bytes : !o.pages) && o.sections.length === 0
       ? {
+          pageRunDetail: o.json,
           onPageRun: (ch: CaptureChannel, run: PassedPageRun) => {
             summary.addPageRun(run);
             if (o.noPages) return;
+            if (o.json) {
+              pageLines.writeRun(ch.name, run, out);
+              return;
+            }
             let pr = runs.get(ch.name);
             if (!pr) runs.set(ch.name, (pr = new PageRun()));
             pr.addRun(run);

@@ -58,6 +58,8 @@ export interface DecodeOptions {
    * its last record becomes the channel's last.
    */
   onPageRun?: (channel: CaptureChannel, run: PassedPageRun) => void;
+  /** Runs carry every record's numbers (PassedPageRun.detail, forEachRunRecord): a listing of every page record can still take runs. */
+  pageRunDetail?: boolean;
   /** Smallest file workers are started for (default PAGE_RUNS_MIN_BYTES, 64 MiB: below it a worker's start costs about what it saves). */
   pageRunsMinBytes?: number;
   /** How many workers (default: one per core beside this thread, at most 8, each with 32 MiB or more to read). */
@@ -93,7 +95,7 @@ async function decodeChannels(input: Capture, opts: DecodeOptions, order: Captur
   for (const ch of order) {
     // Started first: the workers' own start-up then overlaps reading the trailer.
     const runs = !!opts.onPageRun && takesPageRuns(ch, opts);
-    const ahead = runs ? PageRunsAhead.start(ch.path!, ch.size!, DEFAULT_TARGET_PAGE_SIZE, opts.pageRunsMinBytes, opts.pageRunWorkers) : undefined;
+    const ahead = runs ? PageRunsAhead.start(ch.path!, ch.size!, DEFAULT_TARGET_PAGE_SIZE, opts.pageRunsMinBytes, opts.pageRunWorkers, opts.pageRunDetail === true) : undefined;
     let done: { result: ChannelResult; ramBlocks?: RamBlockInfo[] };
     try {
       done = await decodeChannel(input, opts, ch, { ramBlocks, streams, hashes, runs, ahead });
@@ -160,7 +162,7 @@ async function decodeChannel(input: Capture, opts: DecodeOptions, ch: CaptureCha
     const recycle = opts.transientViews ? recycleFor(dec) : undefined;
     // Multifd payloads a listing passes over need not even be read where the capture can seek.
     const skipper = opts.skipPagePayloads && !opts.onChunk && dec instanceof MultifdDecoder && ch.openSkipping ? dec : undefined;
-    const runsSource = c.runs && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, c.ahead) : undefined;
+    const runsSource = c.runs && mainDecoder ? mainFileWithRuns(ch.path!, mainDecoder, c.ahead, { detail: opts.pageRunDetail === true }) : undefined;
     const source = runsSource ? (ch.expect ? checkedRuns(runsSource, ch.path!, ch.expect, c.hashes) : runsSource) : skipper ? ch.openSkipping!(() => skipper.skippable) : (c.streams.get(ch) ?? channelBytes(ch, recycle, c.hashes));
     for await (const chunk of source) {
       if ('records' in chunk) {

@@ -12,6 +12,7 @@ import { CodecError, ErrorCode } from '../core/errors.js';
 import { stepDevice } from './device-section.js';
 import type { MainDecoderOptions, RecordSink } from './options.js';
 import { passPageRun, stepMappedSkip, stepRam, stepRamBlock, type PassPageRunOptions, type PassedPageRun } from './ram-body.js';
+export { forEachRunEntry, forEachRunRecord } from './ram-body.js';
 import type { PageRun } from './page-run.js';
 import type { MainRecord, RamBlockInfo } from './records.js';
 import { stepHeader, stepRecord } from './record-framing.js';

@@ -38,6 +38,20 @@ export interface PageRunLast {
   fill: number;
 }
 
+/**
+ * Each record of a run (a scanner asked for `detail`), for a listing that shows every page record
+ * without reading the run again (dump --json): DETAIL_FIELDS numbers per record (stream offset,
+ * length, flags, page offset, fill byte or 0), and the records that name their block.
+ */
+export interface PageRunDetail {
+  fields: Float64Array;
+  /** [record index, block name] of each record that names its block (the others CONTINUE). */
+  named: Array<[number, string]>;
+}
+
+/** Numbers per record in PageRunDetail.fields. */
+export const DETAIL_FIELDS = 5;
+
 /** Consecutive PAGE/ZERO records from stream offset `start` to `end` (exclusive). */
 export interface PageRun {
   /** The target page size the run was scanned with. */
@@ -48,6 +62,8 @@ export interface PageRun {
   /** In stream order; a block named again later gets another entry. */
   blocks: PageRunBlock[];
   last: PageRunLast;
+  /** Every record, when the scanner was asked for it. */
+  detail?: PageRunDetail;
 }
 
 /** Why a scan stopped: the buffer ends inside a record ('more'), or the next record is not one a run takes ('other'). */
@@ -73,8 +89,17 @@ export class PageRunScanner {
     return this.run ? this.run.end - this.run.start : 0;
   }
 
-  constructor(private readonly pageSize = DEFAULT_TARGET_PAGE_SIZE) {
+  /** With `detail`: the records of the run so far, and the named ones. */
+  private fields: Float64Array | undefined;
+  private named: Array<[number, string]> = [];
+
+  /** `detail`: keep every record's numbers in the runs taken (PageRun.detail). */
+  constructor(
+    private readonly pageSize = DEFAULT_TARGET_PAGE_SIZE,
+    o: { detail?: boolean } = {},
+  ) {
     this.mask = pageSize - 1;
+    if (o.detail) this.fields = new Float64Array(DETAIL_FIELDS * 1024);
   }
 
   /**
@@ -121,6 +146,7 @@ export class PageRunScanner {
       }
       if (pageOffset < blk.minOffset) blk.minOffset = pageOffset;
       if (pageOffset > blk.maxOffset) blk.maxOffset = pageOffset;
+      if (this.fields) this.keep(run.records, offset, length, flags, pageOffset, zero ? b[at + head]! : 0, named);
       run.records++;
       run.end = offset + length;
       const last = run.last;
@@ -134,11 +160,29 @@ export class PageRunScanner {
     }
   }
 
+  private keep(i: number, offset: number, length: number, flags: number, pageOffset: number, fill: number, named: string | undefined): void {
+    let f = this.fields!;
+    if ((i + 1) * DETAIL_FIELDS > f.length) {
+      const more = new Float64Array(f.length * 2);
+      more.set(f);
+      this.fields = f = more;
+    }
+    const k = i * DETAIL_FIELDS;
+    f[k] = offset;
+    f[k + 1] = length;
+    f[k + 2] = flags;
+    f[k + 3] = pageOffset;
+    f[k + 4] = fill;
+    if (named !== undefined) this.named.push([i, named]);
+  }
+
   /** Close the run so far (undefined when it holds no record); the next record starts another. */
   take(): PageRun | undefined {
     const run = this.run;
     this.run = undefined;
     this.block = undefined;
+    if (run && this.fields) run.detail = { fields: this.fields.slice(0, run.records * DETAIL_FIELDS), named: this.named };
+    this.named = [];
     return run;
   }
 

@@ -4,7 +4,7 @@ import { ErrorCode, hex } from '../core/errors.js';
 import { bytesToLatin1, readU32, readU64Exact } from '../core/bytes.js';
 import type { RecordSink } from './options.js';
 import type { MappedRamHeader, RamBlockInfo, RamPageRecord, RamZeroRecord } from './records.js';
-import type { PageRun, PageRunBlock } from './page-run.js';
+import { DETAIL_FIELDS, type PageRun, type PageRunBlock, type PageRunDetail } from './page-run.js';
 import { FOOTER_OF_RESUMED_SECTION, RESUMED_BLOCK_UNKNOWN, RESUMED_SECTION_UNKNOWN } from './resume.js';
 import { MainDecoderCore, State } from './state.js';
 
@@ -205,6 +205,8 @@ export interface PassedPageRun {
   blocks: Array<PageRunBlock & { block: string }>;
   /** The run's last record (payload left out, as with skipPagePayloads). */
   last: RamPageRecord | RamZeroRecord;
+  /** Every record's numbers, when the run was scanned with them (forEachRunRecord). */
+  detail?: PageRunDetail;
 }
 
 export interface PassPageRunOptions {
@@ -241,5 +243,36 @@ export function passPageRun(s: MainDecoderCore, run: PageRun, o: PassPageRunOpti
   const l = run.last;
   const base = { offset: l.offset, length: l.length, depth: 0, sectionId: s.sectionId, flags: l.flags, block: block!, pageOffset: l.pageOffset };
   const last: RamPageRecord | RamZeroRecord = l.zero ? { kind: 'ram-zero', ...base, fill: l.fill } : { kind: 'ram-page', ...base, data: NO_BYTES };
-  return { pageSize: run.pageSize, start: run.start, end: run.end, records: run.records, sectionId: s.sectionId, blocks, last };
+  return { pageSize: run.pageSize, start: run.start, end: run.end, records: run.records, sectionId: s.sectionId, blocks, last, ...(run.detail ? { detail: run.detail } : {}) };
+}
+
+/**
+ * The records of a run taken with its detail, as the decoder would have given them (page
+ * payloads left out, as with skipPagePayloads), in stream order. False when the run has no detail.
+ */
+export function forEachRunRecord(run: PassedPageRun, onRecord: (r: RamPageRecord | RamZeroRecord) => void): boolean {
+  const sectionId = run.sectionId;
+  return forEachRunEntry(run, (zero, offset, length, flags, block, pageOffset, fill) => {
+    if (zero) onRecord({ kind: 'ram-zero', offset, length, depth: 0, sectionId, flags, block, pageOffset, fill });
+    else onRecord({ kind: 'ram-page', offset, length, depth: 0, sectionId, flags, block, pageOffset, data: NO_BYTES });
+  });
+}
+
+/**
+ * forEachRunRecord without a record object per page: each record's fields as arguments (its
+ * depth is 0 and its section the run's), for a listing that writes them straight out (dump --json).
+ */
+export function forEachRunEntry(run: PassedPageRun, onEntry: (zero: boolean, offset: number, length: number, flags: number, block: string, pageOffset: number, fill: number) => void): boolean {
+  const d = run.detail;
+  if (!d) return false;
+  const f = d.fields;
+  // CONTINUE records before the first that names a block carry the block the decoder had.
+  let block = run.blocks[0]!.block;
+  let next = 0;
+  for (let i = 0, k = 0; i < run.records; i++, k += DETAIL_FIELDS) {
+    if (next < d.named.length && d.named[next]![0] === i) block = d.named[next++]![1];
+    const flags = f[k + 2]!;
+    onEntry((flags & ~RamFlag.Continue) === RamFlag.Zero, f[k]!, f[k + 1]!, flags, block, f[k + 3]!, f[k + 4]!);
+  }
+  return true;
 }

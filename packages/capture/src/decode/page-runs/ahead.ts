@@ -15,6 +15,12 @@ export const PAGE_RUNS_MIN_BYTES = 64 << 20;
 /** Parts of at least this many bytes (one worker at the least); at most this many workers. */
 const MIN_PART_BYTES = 32 << 20;
 const MAX_WORKERS = 8;
+/**
+ * The share of the file this thread reads itself: an equal part, but a smaller one when each run
+ * comes with every record's numbers (detail), since the reader then has a line to write per page.
+ */
+const READER_SHARE = 1;
+const READER_SHARE_DETAIL = 0.5;
 /** How long the reader waits for a worker's next report before it goes on alone. */
 const WAIT_MS = 2000;
 
@@ -28,16 +34,23 @@ class Part {
   readonly worker: Worker;
   readonly port: MessagePort;
 
-  constructor(path: string, readonly from: number, readonly to: number, pageSize: number, signal: Int32Array, onEnd: () => void) {
+  /** `onReport`: a report came in (or the worker ended), for a reader waiting for one. */
+  constructor(path: string, readonly from: number, readonly to: number, pageSize: number, detail: boolean, stop: Int32Array, onReport: () => void) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    const data: PageRunWorkerData = { path, from, to, pageSize, port: port2, signal: signal.buffer as SharedArrayBuffer };
+    const data: PageRunWorkerData = { path, from, to, pageSize, detail, port: port2, signal: stop.buffer as SharedArrayBuffer };
     this.worker = new Worker(new URL('./page-run-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
-    // Never what keeps the process alive; a worker that dies is a worker that is done.
+    // Reports come as events while the reader waits, and are taken at once (poll) while it reads.
+    // Neither the worker nor its port is what keeps the process alive; a worker that dies is done.
+    this.port.on('message', (m: PageRunReport) => {
+      this.take(m);
+      onReport();
+    });
+    this.port.unref();
     this.worker.unref();
     const end = (): void => {
       this.done = true;
-      onEnd();
+      onReport();
     };
     this.worker.on('error', end);
     this.worker.on('exit', end);
@@ -53,41 +66,49 @@ class Part {
     return this.runs[this.head];
   }
 
+  /** Reports already sent, taken now (the reader reads synchronously between its waits). */
   poll(): void {
-    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
-      const r = m.message as PageRunReport;
-      for (const run of r.runs) this.runs.push(run);
-      this.scanning = r.scanning;
-      this.at = r.at;
-      if (r.done) this.done = true;
-    }
+    for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) this.take(m.message as PageRunReport);
+  }
+
+  private take(r: PageRunReport): void {
+    for (const run of r.runs) this.runs.push(run);
+    this.scanning = r.scanning;
+    this.at = r.at;
+    if (r.done) this.done = true;
   }
 }
 
 export class PageRunsAhead {
   private readonly parts: Part[] = [];
-  /** [0]: bumped after every report of any worker, so the reader can wait for one; [1]: set when the reader is done. */
-  private readonly signal = new Int32Array(new SharedArrayBuffer(8));
+  /** [0]: set when the reader is done (the workers look between reads). */
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  /** Reports (and worker ends) so far, and as of the reader's last look. */
+  private reports = 0;
   private seen = 0;
+  /** The reader waiting in next(). */
+  private waiter: (() => void) | undefined;
   private stopped = false;
 
   /**
    * Start workers on the file past its first part (one per core beside this thread, `workers` when
-   * given), or undefined where it would not pay (small file, one core).
+   * given), or undefined where it would not pay (small file, one core). `detail`: runs carry every record (PageRun.detail).
    */
-  static start(path: string, size: number, pageSize: number, minBytes = PAGE_RUNS_MIN_BYTES, workers?: number): PageRunsAhead | undefined {
+  static start(path: string, size: number, pageSize: number, minBytes = PAGE_RUNS_MIN_BYTES, workers?: number, detail = false): PageRunsAhead | undefined {
     const cores = availableParallelism() - 1;
     const n = workers ?? Math.min(MAX_WORKERS, cores, Math.max(1, Math.floor(size / MIN_PART_BYTES) - 1));
     if (size < minBytes || n < 1) return undefined;
-    return new PageRunsAhead(path, size, pageSize, n);
+    return new PageRunsAhead(path, size, pageSize, n, detail);
   }
 
-  private constructor(path: string, size: number, pageSize: number, workers: number) {
-    // This thread reads the first of workers + 1 equal parts; the last worker reads to the end.
+  private constructor(path: string, size: number, pageSize: number, workers: number, detail: boolean) {
+    // This thread reads the first part, the workers equal parts of the rest; the last worker reads to the end.
+    const own = (detail ? READER_SHARE_DETAIL : READER_SHARE) / (workers + 1);
+    const edge = (i: number): number => Math.floor(size * (own + ((1 - own) * (i - 1)) / workers));
     for (let i = 1; i <= workers; i++) {
-      const from = Math.floor((size * i) / (workers + 1));
-      const to = i === workers ? Infinity : Math.floor((size * (i + 1)) / (workers + 1));
-      this.parts.push(new Part(path, from, to, pageSize, this.signal, () => this.wake()));
+      const from = edge(i);
+      const to = i === workers ? Infinity : edge(i + 1);
+      this.parts.push(new Part(path, from, to, pageSize, detail, this.stopFlag, () => this.wake()));
     }
   }
 
@@ -109,20 +130,25 @@ export class PageRunsAhead {
     return p && !p.done && p.scanning ? p.at : undefined;
   }
 
-  /** Wait for a worker's next report; false when none came in time (then they are stopped) or all are done. */
+  /**
+   * Wait for a worker's next report; false when none came in time (then they are stopped) or all
+   * are done. Not Atomics.waitAsync: with its timeout pending, Node 20 sometimes never exited
+   * (the main thread stuck draining platform tasks after the command was done).
+   */
   async next(): Promise<boolean> {
     if (this.stopped || this.parts.every((p) => p.done)) return false;
-    const w = Atomics.waitAsync(this.signal, 0, this.seen, WAIT_MS);
-    if (w.async) {
-      // A pending waitAsync does not keep the process alive; the workers, referenced meanwhile, do.
-      for (const p of this.parts) p.worker.ref();
-      try {
-        if ((await w.value) === 'timed-out') {
-          this.stop();
-          return false;
-        }
-      } finally {
-        for (const p of this.parts) p.worker.unref();
+    if (this.reports === this.seen) {
+      // The timer keeps the process alive while it waits (workers and ports do not).
+      let timer: NodeJS.Timeout | undefined;
+      const came = await new Promise<boolean>((resolve) => {
+        this.waiter = () => resolve(true);
+        timer = setTimeout(() => resolve(false), WAIT_MS);
+      });
+      clearTimeout(timer);
+      this.waiter = undefined;
+      if (!came) {
+        this.stop();
+        return false;
       }
     }
     this.poll();
@@ -131,21 +157,21 @@ export class PageRunsAhead {
 
   stop(): void {
     // The workers end on their own at their next read.
-    Atomics.store(this.signal, 1, 1);
+    Atomics.store(this.stopFlag, 0, 1);
     if (this.stopped) return;
     this.stopped = true;
     for (const p of this.parts) p.done = true;
     this.wake();
   }
 
-  /** Wakes a reader waiting in next(). */
+  /** A report came in, or a worker ended: wakes a reader waiting in next(). */
   private wake(): void {
-    Atomics.add(this.signal, 0, 1);
-    Atomics.notify(this.signal, 0);
+    this.reports++;
+    this.waiter?.();
   }
 
   private poll(): void {
-    this.seen = Atomics.load(this.signal, 0);
     for (const p of this.parts) p.poll();
+    this.seen = this.reports;
   }
 }

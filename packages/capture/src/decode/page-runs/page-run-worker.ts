@@ -15,8 +15,10 @@ export interface PageRunWorkerData {
   from: number;
   to: number;
   pageSize: number;
+  /** Keep every record's numbers in the runs (PageRun.detail). */
+  detail: boolean;
   port: MessagePort;
-  /** Int32 [0]: bumped after every report, so the reader can wait for one; [1]: set when the reader is done. */
+  /** Int32 [0]: set when the reader is done (looked at between reads). */
   signal: SharedArrayBuffer;
 }
 
@@ -42,7 +44,7 @@ function scanFile(d: PageRunWorkerData, stop: Int32Array, report: (r: Omit<PageR
   const fd = openSync(d.path, 'r');
   try {
     const buf = Buffer.allocUnsafe(READ_BYTES + SLACK_BYTES);
-    const scanner = new PageRunScanner(d.pageSize);
+    const scanner = new PageRunScanner(d.pageSize, { detail: d.detail });
     let base = d.from; // stream offset of buf[0]
     let have = 0;
     let at = 0;
@@ -51,7 +53,7 @@ function scanFile(d: PageRunWorkerData, stop: Int32Array, report: (r: Omit<PageR
     let sought = 0;
     for (;;) {
       // Checked between reads: the worker ends on its own, closing the file itself.
-      if (Atomics.load(stop, 1)) return;
+      if (Atomics.load(stop, 0)) return;
       if (at > 0) {
         buf.copyWithin(0, at, have);
         base += at;
@@ -107,14 +109,10 @@ function scanFile(d: PageRunWorkerData, stop: Int32Array, report: (r: Omit<PageR
 }
 
 const d = workerData as PageRunWorkerData;
-const signal = new Int32Array(d.signal);
-const post = (r: PageRunReport): void => {
-  d.port.postMessage(r);
-  Atomics.add(signal, 0, 1);
-  Atomics.notify(signal, 0);
-};
+const stop = new Int32Array(d.signal);
+const post = (r: PageRunReport): void => d.port.postMessage(r);
 try {
-  scanFile(d, signal, (r, runs) => post({ ...r, runs, done: false }));
+  scanFile(d, stop, (r, runs) => post({ ...r, runs, done: false }));
   post({ runs: [], scanning: false, at: Infinity, done: true });
 } catch (e) {
   post({ runs: [], scanning: false, at: Infinity, done: true, error: (e as Error).message });

@@ -35,13 +35,15 @@ export interface MainFileRunOptions {
    * buffer is reused only once nothing holds it. Runs from workers (`ahead`) carry no bytes: not with this.
    */
   pagesElsewhere?: { inUse(buffer: ArrayBufferLike): boolean };
+  /** Runs this reader finds carry every record (PageRun.detail), as the workers' do when started so. */
+  detail?: boolean;
 }
 
 export async function* mainFileWithRuns(path: string, dec: MainStreamDecoder, ahead?: PageRunsAhead, o: MainFileRunOptions = {}): AsyncGenerator<Uint8Array | ReadPageRun> {
   if (o.pagesElsewhere && ahead) throw new Error('mainFileWithRuns: runs found ahead carry no bytes to take pages from');
   const fd = openSync(path, 'r');
   const pageSize = dec.targetPageSize;
-  const scanner = new PageRunScanner(pageSize);
+  const scanner = new PageRunScanner(pageSize, { detail: o.detail === true });
   const head = Buffer.allocUnsafe(MAX_HEAD);
   const pass = o.pagesElsewhere ? { pagesElsewhere: true } : {};
   // Held buffers are replaced, not waited for: a ring a little deeper than the writes a caller queues.
