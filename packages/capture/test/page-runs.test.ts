@@ -13,7 +13,7 @@ import { MainStreamDecoder, forEachRunRecord, type CodecRecord } from '@migwire/
 import { decodeCapture, openCapture } from '../src/index.js';
 import { PageRunsAhead } from '../src/decode/page-runs/ahead.js';
 import { mainFileWithRuns } from '../src/decode/page-runs/reader.js';
-import { filesOpenIn, loneStream, scratch } from './paths.js';
+import { damagedCopies, filesOpenIn, loneStream, scratch } from './paths.js';
 
 interface Tally {
   records: number;
@@ -176,18 +176,11 @@ test('hostile: randomly damaged copies read with runs (the reader\'s own and the
   const dir = scratch('mw-runs-rand-');
   try {
     const bytes = readFileSync(loneStream('10.0-precopy-file', dir)).subarray(0, 3 << 20);
-    let seed = 12345;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
     let failed = 0;
-    for (let n = 0; n < 60; n++) {
-      const copy = Buffer.from(bytes);
-      for (let h = 0; h < 1 + Math.floor(rand() * 4); h++) {
-        // Mostly near where page headers sit (every 4104 bytes after the first part), sometimes anywhere.
-        const at = rand() < 0.7 ? 0xc7 + Math.floor(rand() * 700) * 4104 + Math.floor(rand() * 10) : Math.floor(rand() * copy.length);
-        if (at < copy.length) copy[at] = Math.floor(rand() * 256);
-      }
+    let n = 0;
+    for (const copy of damagedCopies(bytes, 12345, 60)) {
       const f = join(dir, `d${n}.bin`);
-      writeFileSync(f, copy.subarray(0, rand() < 0.3 ? Math.floor(rand() * copy.length) : copy.length));
+      writeFileSync(f, copy);
       const want = await tally(f, false);
       if (want.error && !want.error.includes('incomplete stream')) failed++;
       for (const mode of n % 4 === 0 ? (['reader', true, 3] as const) : (['reader'] as const)) {
@@ -198,6 +191,7 @@ test('hostile: randomly damaged copies read with runs (the reader\'s own and the
         }
       }
       rmSync(f);
+      n++;
     }
     t.true(failed > 10, `${failed} copies failed to decode`);
   } finally {

@@ -38,3 +38,20 @@ export function loneStream(name: string, dir: string): string {
   writeFileSync(path, gunzipSync(readFileSync(join(FIXTURES, name, gz))));
   return path;
 }
+
+/**
+ * Hostile inputs: `count` damaged copies of a main stream, each with one to four bytes changed
+ * (mostly where page headers sit, every 4104 bytes after the stream's first part; sometimes
+ * anywhere) and three in ten cut anywhere. The same `seed` gives the same copies.
+ */
+export function* damagedCopies(bytes: Uint8Array, seed: number, count: number): Generator<Uint8Array> {
+  const rand = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  for (let n = 0; n < count; n++) {
+    const copy = Buffer.from(bytes);
+    for (let h = 0; h < 1 + Math.floor(rand() * 4); h++) {
+      const at = rand() < 0.7 ? 0xc7 + Math.floor(rand() * 700) * 4104 + Math.floor(rand() * 10) : Math.floor(rand() * copy.length);
+      if (at < copy.length) copy[at] = Math.floor(rand() * 256);
+    }
+    yield copy.subarray(0, rand() < 0.3 ? Math.floor(rand() * copy.length) : copy.length);
+  }
+}
