@@ -3,7 +3,8 @@
  * is written with one positioned gathering write (writev: pages that stay valid are written from
  * where they lie, the others copied into the run's arena first), in the background (libuv's pool)
  * while decoding goes on.
- * Writes run one at a time in stream order, so a page sent twice ends with its last copy. Memory
+ * Runs that do not overlap are written side by side (the pool has threads); one that overlaps a run
+ * not yet written waits for all before it, so a page sent twice ends with its last copy. Memory
  * stays flat: at most MAX_QUEUED runs wait, then `ready()` makes the caller wait for the oldest.
  */
 import { writev as writevCb } from 'node:fs';
@@ -96,10 +97,14 @@ export class OrderedWriter {
     const r = this.run;
     if (!r) return;
     this.run = undefined;
-    const done = this.tail.then(() => writeRun(r));
+    // A run that touches no byte of a run not yet written goes to the pool at once, beside it, so
+    // the pool never waits for this thread between two writes; one that does (a page sent again)
+    // waits for every write before it, so the last copy lands last.
+    const overlaps = this.queued.some(({ run: q }) => q.fd === r.fd && q.start < r.start + r.fill && r.start < q.start + q.fill);
+    const done = (overlaps ? this.tail : Promise.resolve()).then(() => writeRun(r));
     const entry = { run: r, done };
     this.queued.push(entry);
-    this.tail = done.then(
+    const settled = done.then(
       () => {
         this.queued.splice(this.queued.indexOf(entry), 1);
         if (r.arena) this.spare.push(r.arena);
@@ -113,6 +118,7 @@ export class OrderedWriter {
         this.failure ??= e;
       },
     );
+    this.tail = Promise.all([this.tail, settled]).then(() => undefined);
   }
 
   /** Does a run not yet written hold a view of `buffer`? (Its reader must not reuse it yet.) */
