@@ -41,7 +41,7 @@ async function read(path: string, runs: boolean, hold = false): Promise<Reading 
   for (let r = await cur.next(); r; r = await cur.next()) {
     if (r.kind === 'page-run') {
       out.runs++;
-      t_equalLength(r);
+      spansRun(r);
       forEachRunPage(r.bytes, r.run.pageSize, r.run.blocks[0]!.block, page);
     } else if (r.kind === 'ram-page') page(r.block, r.pageOffset, r.data, 0);
     else if (r.kind === 'ram-zero') page(r.block, r.pageOffset, undefined, r.fill);
@@ -53,7 +53,7 @@ async function read(path: string, runs: boolean, hold = false): Promise<Reading 
 }
 
 /** A run's bytes span it exactly. */
-function t_equalLength(r: PageRunItem): void {
+function spansRun(r: PageRunItem): void {
   if (r.bytes.length !== r.run.end - r.run.start) throw new Error(`run ${r.run.start}..${r.run.end} came with ${r.bytes.length} bytes`);
 }
 

@@ -226,7 +226,7 @@ async function everyRecord(path: string, runs: false | 'reader' | number): Promi
   const [res] = await decodeCapture(await openCapture(path), {
     skipPagePayloads: true,
     transientViews: true,
-    ...(runs ? { pageRunDetail: true, pageRunsMinBytes: runs === 'reader' ? Infinity : 0, onPageRun: (_ch, run) => void t_true(forEachRunRecord(run, (r) => out.push(recordText(r)))) } : {}),
+    ...(runs ? { pageRunDetail: true, pageRunsMinBytes: runs === 'reader' ? Infinity : 0, onPageRun: (_ch, run) => void withDetail(forEachRunRecord(run, (r) => out.push(recordText(r)))) } : {}),
     ...(typeof runs === 'number' ? { pageRunWorkers: runs } : {}),
     onRecord: (_ch, r: CodecRecord) => void out.push(recordText(r)),
   });
@@ -234,7 +234,7 @@ async function everyRecord(path: string, runs: false | 'reader' | number): Promi
   return out;
 }
 
-function t_true(v: boolean): void {
+function withDetail(v: boolean): void {
   if (!v) throw new Error('a run came without its detail');
 }
 

@@ -106,12 +106,15 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
         }
         continue;
       }
+      // The block list (MEM_SIZE) is read once main goes on to anything else: a --block that names
+      // none is refused before more is written.
+      if (e.kind === 'main' && e.record.kind === 'ram-block') listed = true;
+      else if (listed && !namesChecked && !(e.kind === 'main' && e.record.kind === 'mapped-ram-data')) {
+        namesChecked = true;
+        await refuseUnknownBlocks();
+      }
       if (e.kind === 'main-page-run') {
         last = e.run.last;
-        if (listed && !namesChecked) {
-          namesChecked = true;
-          await refuseUnknownBlocks();
-        }
         // A view of a read buffer: stays valid until written.
         forEachRunPage(e.bytes, e.run.pageSize, e.run.blocks[0]!.block, (block, offset, data, fill) => (data ? images.writePage(block, offset, data, true) : images.zeroPage(block, offset, fill)));
         continue;
@@ -120,12 +123,6 @@ export async function runExtract(path: string, o: ExtractOptions, progress?: (s:
       last = r;
       requests.main(r);
       if (r.kind === 'eof' && r.depth === 0) ended = true;
-      // The block list (MEM_SIZE) is read: a --block that names none is refused before more is written.
-      if (r.kind === 'ram-block') listed = true;
-      else if (listed && !namesChecked && r.kind !== 'mapped-ram-data') {
-        namesChecked = true;
-        await refuseUnknownBlocks();
-      }
       // A later record naming a block may name another one: these pages stay unattributed.
       if (partial && 'block' in r && r.block === RESUMED_BLOCK_UNKNOWN) {
         if (r.kind === 'ram-page' || r.kind === 'ram-zero' || r.kind === 'ram-xbzrle' || r.kind === 'ram-compressed') partial.unattributedPages++;

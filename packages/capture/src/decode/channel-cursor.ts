@@ -88,10 +88,11 @@ export class ChannelCursor<R extends CodecRecord, X = never> {
         this.bytes += n.value.length;
         this.decoder.write(n.value, sink);
       } else {
-        // A run the decoder took whole (only with pageRuns, where X is PageRunItem).
-        const { bytes, ...run } = n.value;
+        // A run the decoder took whole (only with pageRuns, where X is PageRunItem): found in this
+        // reader's own chunks (no workers here), so it comes with its bytes.
+        const run = n.value;
         this.bytes += run.end - run.start;
-        this.queue.push({ kind: 'page-run', run, bytes: bytes! } satisfies PageRunItem as X);
+        this.queue.push({ kind: 'page-run', run, bytes: run.bytes! } satisfies PageRunItem as X);
       }
     } catch (e) {
       if (!(e instanceof CodecError)) throw withPlace(e, this.channel, this.bytes);

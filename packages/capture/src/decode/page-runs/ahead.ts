@@ -16,11 +16,10 @@ export const PAGE_RUNS_MIN_BYTES = 64 << 20;
 const MIN_PART_BYTES = 32 << 20;
 const MAX_WORKERS = 8;
 /**
- * The share of the file this thread reads itself: an equal part, but a smaller one when each run
- * comes with every record's numbers (detail), since the reader then has a line to write per page.
+ * This thread reads a part of the file as large as a worker's, but half of one when each run comes
+ * with every record's numbers (detail): the reader then has a line to write per page.
  */
-const READER_SHARE = 1;
-const READER_SHARE_DETAIL = 0.5;
+const DETAIL_READER_SHARE = 0.5;
 /** How long the reader waits for a worker's next report before it goes on alone. */
 const WAIT_MS = 2000;
 
@@ -103,7 +102,7 @@ export class PageRunsAhead {
 
   private constructor(path: string, size: number, pageSize: number, workers: number, detail: boolean) {
     // This thread reads the first part, the workers equal parts of the rest; the last worker reads to the end.
-    const own = (detail ? READER_SHARE_DETAIL : READER_SHARE) / (workers + 1);
+    const own = (detail ? DETAIL_READER_SHARE : 1) / (workers + 1);
     const edge = (i: number): number => Math.floor(size * (own + ((1 - own) * (i - 1)) / workers));
     for (let i = 1; i <= workers; i++) {
       const from = edge(i);
